@@ -1,0 +1,53 @@
+# pullthrough: `make demo` runs a multi-region rollout on the embedded emulator; `make test` runs every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.13 is the Lambda runtime we target: find one (pyenv install, or python3.13 on PATH).
+PYTHON313 ?= $(shell for p in $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -1) $$(command -v python3.13); do "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && echo "$$p" && break; done)
+BOOTSTRAP_PY ?= $(shell command -v python3)
+UV_VERSION := 0.13.8
+UV := .tools/uv/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help setup lint types test unit integration e2e demo local bench clean check-python
+help:
+	@echo "make demo   - roll a sample rule out to several regions on the embedded AWS emulator"
+	@echo "make local  - serve the API on 127.0.0.1:3000 and the emulator on 127.0.0.1:5000"
+	@echo "make test   - set up, then lint, type-check, validate template + ASL, run all tests"
+	@echo "make build  - sam build (python3.13, arm64)   make bench - benchmarks"
+
+check-python:
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found: install it (pyenv install 3.13) or set PYTHON313=/path/to/python3.13" >&2; exit 1; }
+
+$(UV):
+	@test -n "$(BOOTSTRAP_PY)" || { echo "python3 is needed to bootstrap uv" >&2; exit 1; }
+	$(BOOTSTRAP_PY) -m venv .tools/uv
+	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV) check-python
+	$(UV) sync --frozen --python $(PYTHON313)
+	@touch $@
+
+setup: $(VENV)/.synced
+
+include mk/*.mk
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+types: setup
+	$(VENV)/bin/mypy layers/common functions local tests
+
+test: lint types lint-template lint-asl
+	$(VENV)/bin/pytest
+
+demo: setup
+	$(PY) -m local.demo
+
+local: setup
+	$(PY) -m local.serve
+
+clean:
+	rm -rf .venv .tools .aws-sam node_modules .pytest_cache .mypy_cache .ruff_cache

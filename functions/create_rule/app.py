@@ -1,0 +1,14 @@
+"""CreateRule: create the region's pull-through cache rule, update it in place, or replace it."""
+
+from __future__ import annotations
+
+from pullthrough import aws
+from pullthrough.adapters.ecr import EcrRegistry
+from pullthrough.entrypoints import step_handler
+from pullthrough.steps.rule import create_rule
+from pullthrough.tasks import RegionTask, RuleChange
+
+
+@step_handler("CreateRule")
+def handler(task: RegionTask) -> RuleChange:
+    return create_rule(task, EcrRegistry(aws.client("ecr", task.region)))

@@ -1,0 +1,1 @@
+"""pullthrough's domain layer: catalog, models, AWS adapters and the rollout steps."""

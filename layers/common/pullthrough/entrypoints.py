@@ -1,0 +1,38 @@
+"""Plumbing shared by the step handlers: parse the task, log what changed, return JSON-safe output."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from pullthrough.models import parse_model
+from pullthrough.observability import logger
+from pullthrough.tasks import RegionTask
+
+
+def step_handler(
+    step: str,
+) -> Callable[[Callable[[RegionTask], BaseModel | dict[str, Any]]], Callable[..., Any]]:
+    """Make ``fn(task)`` a Lambda handler for the state machine step ``step``.
+
+    The event is parsed into a RegionTask (InvalidRequest naming the field when it does not fit); exceptions
+    propagate so Step Functions sees their class name as the error. The event is never logged whole.
+    """
+
+    def decorate(fn: Callable[[RegionTask], BaseModel | dict[str, Any]]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        @logger.inject_lambda_context(log_event=False, clear_state=True)
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            task = parse_model(RegionTask, event, what=f"{step} input")
+            logger.append_keys(step=step, region=task.region, rolloutId=task.rolloutId, prefix=task.prefix)
+            result = fn(task)
+            output = result.model_dump(mode="json", exclude_none=True) if isinstance(result, BaseModel) else result
+            logger.info("step done", extra={"action": output.get("action", "done")})
+            return output
+
+        return handler
+
+    return decorate

@@ -1,0 +1,92 @@
+"""Domain exceptions.
+
+The class name of each exception is the error name Step Functions sees (the in-process runner and Lambda both
+report ``errorType`` as the class name), so ASL Retry/Catch match on these names. Messages never carry a
+credential value.
+"""
+
+from __future__ import annotations
+
+
+class PullthroughError(Exception):
+    """Base class of every domain failure."""
+
+    transient = False
+
+    def __init__(self, message: str, *, field: str | None = None, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.errors = errors if errors is not None else ([{"field": field, "message": message}] if field else [])
+
+
+# Input problems (the caller's mistake: 4xx, never retried)
+class InvalidRequest(PullthroughError):
+    """A rule request, event or task input is malformed; ``field`` names the culprit."""
+
+
+class UnknownRegion(InvalidRequest):
+    """A region name is not one where ECR is offered."""
+
+
+# Secrets Manager
+class SecretNotFound(PullthroughError):
+    """A secret does not exist (or is scheduled for deletion)."""
+
+
+class SourceSecretNotFound(PullthroughError):
+    """The home-region source secret that holds the upstream credentials does not exist."""
+
+
+class SourceSecretMalformed(PullthroughError):
+    """The source secret is not a JSON object with non-empty ``username`` and ``accessToken``."""
+
+
+class SecretAccessDenied(PullthroughError):
+    """Secrets Manager refused an operation (IAM, KMS or resource policy)."""
+
+
+# ECR
+class RuleLimitExceeded(PullthroughError):
+    """The region already holds ECR's maximum of 50 pull-through cache rules."""
+
+
+class RuleNotFound(PullthroughError):
+    """No pull-through cache rule exists for the prefix."""
+
+
+class RuleAlreadyExists(PullthroughError):
+    """A rule for the prefix appeared between our read and our write (a concurrent writer)."""
+
+
+class UpstreamRejected(PullthroughError):
+    """ECR refused the upstream registry, its URL or its authentication settings."""
+
+
+class UpstreamSecretRejected(PullthroughError):
+    """ECR could not find, read or decrypt the rule's credential secret."""
+
+
+class RuleValidationFailed(PullthroughError):
+    """ValidatePullThroughCacheRule answered isValid=false; the message is ECR's ``failure`` text."""
+
+
+class TemplateRejected(PullthroughError):
+    """ECR refused the repository creation template."""
+
+
+class AwsRequestRejected(PullthroughError):
+    """AWS rejected a request as invalid for a reason not covered above."""
+
+
+# Transient (retried by the state machine with backoff and jitter)
+class AwsTransientError(PullthroughError):
+    """Throttling, a 5xx or a connection problem: safe to retry."""
+
+    transient = True
+
+
+class ConcurrentModification(PullthroughError):
+    """Another writer changed the resource while we worked on it: safe to retry."""
+
+    transient = True

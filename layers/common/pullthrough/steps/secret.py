@@ -1,0 +1,79 @@
+"""StoreSecret: copy upstream credentials from the home-region source secret into the region's ECR secret."""
+
+from __future__ import annotations
+
+import json
+
+from pullthrough import exceptions as ex
+from pullthrough.adapters.secrets import SecretStore
+from pullthrough.secret_names import secret_name_for
+from pullthrough.tasks import RegionTask, SecretChange
+
+DESCRIPTION = "Upstream registry credentials for an ECR pull-through cache rule, managed by pullthrough"
+
+
+def credential_document(secret_string: str, *, what: str) -> dict[str, str]:
+    """The ``username`` + ``accessToken`` ECR reads, from a secret's string.
+
+    Raises SourceSecretMalformed without quoting the value.
+    """
+    try:
+        data = json.loads(secret_string)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(key), str) and data[key] for key in ("username", "accessToken")
+    ):
+        raise ex.SourceSecretMalformed(f"{what} must be a JSON object with non-empty username and accessToken")
+    return {"username": data["username"], "accessToken": data["accessToken"]}
+
+
+def store_secret(task: RegionTask, source: SecretStore, target: SecretStore) -> SecretChange:
+    """Make the region's ``ecr-pullthroughcache/<prefix>`` secret hold the source secret's credentials.
+
+    Writes nothing when the region already holds the same credentials. The value is read and written here
+    and goes nowhere else.
+    """
+    if not task.rule.needs_secret:
+        return SecretChange(action="skipped")
+    if task.sourceSecretArn is None:
+        raise ex.InvalidRequest(
+            f"{task.rule.upstreamRegistry} needs a source secret: sourceSecretArn is missing",
+            field="sourceSecretArn",
+        )
+    found = source.read(task.sourceSecretArn)
+    if found is None:
+        raise ex.SourceSecretNotFound(f"source secret {task.sourceSecretArn} does not exist")
+    wanted = credential_document(found[1], what=f"source secret {task.sourceSecretArn}")
+
+    name = secret_name_for(task.prefix)
+    current = target.read(name)
+    if current is None:
+        made = target.create(name, json.dumps(wanted), description=DESCRIPTION)
+        return SecretChange(action="created", secretArn=made.arn, versionId=made.version_id)
+    version, value = current
+    try:
+        unchanged = credential_document(value, what=name) == wanted
+    except ex.SourceSecretMalformed:
+        unchanged = False
+    if unchanged:
+        return SecretChange(
+            action="unchanged",
+            secretArn=version.arn,
+            versionId=version.version_id,
+            priorVersionId=version.version_id,
+        )
+    put = target.put(version.arn, json.dumps(wanted))
+    return SecretChange(
+        action="updated", secretArn=put.arn, versionId=put.version_id, priorVersionId=version.version_id
+    )
+
+
+def restore_secret(change: SecretChange | None, target: SecretStore) -> str:
+    """Undo a StoreSecret change: delete what it created, or make the prior version current again."""
+    if change is None or not change.changed or change.secretArn is None:
+        return "unchanged"
+    if change.action == "created":
+        return "deleted" if target.delete(change.secretArn) else "unchanged"
+    assert change.priorVersionId is not None
+    return "updated" if target.make_current(change.secretArn, change.priorVersionId) else "unchanged"

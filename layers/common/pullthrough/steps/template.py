@@ -1,0 +1,61 @@
+"""ApplyTemplate: the repository creation template applied to repositories the rule creates."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pullthrough.adapters.ecr import EcrRegistry
+from pullthrough.tasks import RegionTask, TemplateChange
+
+PULL_THROUGH_CACHE = "PULL_THROUGH_CACHE"
+_JSON_FIELDS = ("lifecyclePolicy", "repositoryPolicy")
+
+
+def _comparable(template: dict[str, Any]) -> dict[str, Any]:
+    """Normalise what ECR may reformat: JSON policy documents and the order of appliedFor."""
+    out = dict(template)
+    for key in _JSON_FIELDS:
+        if isinstance(out.get(key), str):
+            out[key] = json.loads(out[key])
+    if "appliedFor" in out:
+        out["appliedFor"] = sorted(out["appliedFor"])
+    return out
+
+
+def ensure_template(ecr: EcrRegistry, prefix: str, wanted: dict[str, Any]) -> TemplateChange:
+    """Make the region's creation template for ``prefix`` equal ``wanted`` with the fewest writes.
+
+    Update cannot clear a field, so a template that must lose a field is deleted and created again.
+    """
+    current = ecr.get_template(prefix)
+    if current is None:
+        ecr.put_template(prefix, wanted, exists=False)
+        return TemplateChange(action="created")
+    if _comparable(current) == _comparable(wanted):
+        return TemplateChange(action="unchanged", prior=current)
+    if set(current) - set(wanted):
+        ecr.delete_template(prefix)
+        ecr.put_template(prefix, wanted, exists=False)
+        return TemplateChange(action="replaced", prior=current)
+    ecr.put_template(prefix, wanted, exists=True)
+    return TemplateChange(action="updated", prior=current)
+
+
+def apply_template(task: RegionTask, ecr: EcrRegistry) -> TemplateChange:
+    """ApplyTemplate step. Keeps other uses of an existing template (appliedFor) and adds PULL_THROUGH_CACHE."""
+    if task.creationTemplate is None:
+        return TemplateChange(action="skipped")
+    current = ecr.get_template(task.prefix)
+    applied_for = set(current.get("appliedFor", [])) if current else set()
+    wanted = task.creationTemplate.to_ecr() | {"appliedFor": sorted(applied_for | {PULL_THROUGH_CACHE})}
+    return ensure_template(ecr, task.prefix, wanted)
+
+
+def restore_template(change: TemplateChange | None, prefix: str, ecr: EcrRegistry) -> str:
+    """Undo an ApplyTemplate change: delete what it created, or put the prior template back."""
+    if change is None or not change.changed:
+        return "unchanged"
+    if change.prior is None:
+        return "deleted" if ecr.delete_template(prefix) else "unchanged"
+    return ensure_template(ecr, prefix, change.prior).action

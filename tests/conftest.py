@@ -1,0 +1,72 @@
+"""Shared fixtures: moto with the ECR pull-through extension, call counting, credentials kept fake."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.emulator.ecr_extension import install as install_ecr_extension
+from pullthrough import aws
+from tests.support import ACCOUNT, HOME, CallLog
+
+install_ecr_extension()
+
+
+@pytest.fixture(autouse=True)
+def _fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach a real AWS account."""
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", HOME)
+    monkeypatch.setenv("AWS_REGION", HOME)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "pullthrough-test")
+
+
+@pytest.fixture
+def moto_aws() -> Iterator[None]:
+    """An in-process moto (ECR extension installed); handlers' cached clients are reset around it."""
+    aws.reset()
+    with mock_aws():
+        yield
+    aws.reset()
+
+
+@pytest.fixture
+def call_log(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> CallLog:
+    """Records every call made through pullthrough.aws.client."""
+    log = CallLog()
+    real_client = aws.client
+
+    def counting_client(service: str, region: str) -> Any:
+        made = real_client(service, region)
+        if not getattr(made, "_pullthrough_counted", False):
+            made.meta.events.register(
+                "before-call.*.*",
+                lambda model, **_: log.record(service, made.meta.region_name, model.name),
+            )
+            made._pullthrough_counted = True
+        return made
+
+    monkeypatch.setattr(aws, "client", counting_client)
+    return log
+
+
+@pytest.fixture
+def source_secret(moto_aws: None) -> str:
+    """A home-region source secret holding docker-hub style credentials; returns its ARN."""
+    sm = boto3.client("secretsmanager", region_name=HOME)
+    made = sm.create_secret(
+        Name="ecr-pullthroughcache/_source/docker-hub",
+        SecretString=json.dumps({"username": "octocat", "accessToken": "token-one"}),
+    )
+    return made["ARN"]
+
+
+__all__ = ["ACCOUNT", "HOME"]

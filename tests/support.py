@@ -1,0 +1,71 @@
+"""Test helpers: event fixtures, handler loading, and counting the AWS calls handlers make."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from collections import Counter
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCOUNT = "123456789012"  # moto's default account
+HOME = "us-east-1"
+CANARY = "CANARY-7f3c9e1d-credential-value"
+
+# Operations that change something; reads are free to repeat.
+WRITE_PREFIXES = ("Create", "Put", "Update", "Delete", "Tag", "Untag", "Restore", "Rotate")
+
+
+def load_event(name: str, **overrides: Any) -> dict[str, Any]:
+    """A sample event from events/, with top-level keys replaced by ``overrides``."""
+    event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+    event = copy.deepcopy(event)
+    event.update(overrides)
+    return event
+
+
+def load_handler(function: str) -> ModuleType:
+    """Import functions/<function>/app.py under a unique module name (every function's file is app.py)."""
+    path = ROOT / "functions" / function / "app.py"
+    spec = importlib.util.spec_from_file_location(f"functions_{function}_app", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class CallLog:
+    """Every AWS call made through pullthrough.aws clients: (service, region, operation)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str]] = []
+
+    def record(self, service: str, region: str, operation: str) -> None:
+        self.calls.append((service, region, operation))
+
+    def writes(self) -> list[tuple[str, str, str]]:
+        return [c for c in self.calls if c[2].startswith(WRITE_PREFIXES)]
+
+    def by_operation(self) -> Counter[str]:
+        return Counter(op for _, _, op in self.calls)
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+class FakeContext:
+    """The few LambdaContext attributes Powertools reads."""
+
+    function_name = "test-function"
+    function_version = "$LATEST"
+    invoked_function_arn = f"arn:aws:lambda:{HOME}:{ACCOUNT}:function:test-function"
+    memory_limit_in_mb = 256
+    aws_request_id = "00000000-0000-0000-0000-000000000000"
+    log_group_name = "/aws/lambda/test-function"
+    log_stream_name = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000

@@ -1,0 +1,130 @@
+"""Rule requests and creation templates: ECR's patterns and limits, and errors that name the field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from pullthrough.exceptions import InvalidRequest
+from pullthrough.models import CreationTemplate, RuleRequest, parse_model
+from tests.support import CANARY
+
+
+def request(**fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "upstreamRegistry": "docker-hub",
+        "credentials": {"username": "octocat", "accessToken": CANARY},
+        "regions": ["us-east-1", "eu-west-1"],
+    }
+    body.update(fields)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def refused(body: dict[str, Any]) -> InvalidRequest:
+    with pytest.raises(InvalidRequest) as err:
+        parse_model(RuleRequest, body)
+    assert CANARY not in str(err.value) and CANARY not in json.dumps(err.value.errors)
+    return err.value
+
+
+def test_a_minimal_docker_hub_request_resolves_to_ecr_defaults() -> None:
+    req = parse_model(RuleRequest, request())
+    rule = req.rule()
+    assert (rule.ecrRepositoryPrefix, rule.upstreamRegistryUrl, rule.upstreamRepositoryPrefix) == (
+        "docker-hub",
+        "registry-1.docker.io",
+        "ROOT",
+    )
+    assert req.template() == CreationTemplate.default()
+    assert CANARY not in repr(req) and CANARY not in str(req.model_dump())
+
+
+def test_creation_template_null_skips_the_step_and_absent_applies_the_default() -> None:
+    assert parse_model(RuleRequest, request(creationTemplate=None)).template() is None
+    default = parse_model(RuleRequest, request()).template()
+    assert default is not None and json.loads(default.lifecyclePolicy or "{}")["rules"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"upstreamRegistry": "harbor"}, "upstreamRegistry"),
+        ({"ecrRepositoryPrefix": "Docker"}, "ecrRepositoryPrefix"),
+        ({"ecrRepositoryPrefix": "d"}, "ecrRepositoryPrefix"),
+        ({"ecrRepositoryPrefix": "a" * 31}, "ecrRepositoryPrefix"),
+        ({"ecrRepositoryPrefix": "a--b/-c"}, "ecrRepositoryPrefix"),
+        ({"regions": []}, "regions"),
+        ({"regions": ["us-east-1", "us-east-1"]}, "regions"),
+        ({"regions": ["mars-1"]}, "regions"),
+        ({"credentials": ...}, "credentials"),
+        ({"credentials": {"username": "u"}}, "credentials.accessToken"),
+        ({"credentials": {"username": "u", "accessToken": ""}}, "credentials.accessToken"),
+        ({"upstreamRegistry": "quay"}, "credentials"),
+        ({"credentialSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}, "credentials"),
+        ({"upstreamRegistryUrl": "ghcr.io"}, "upstreamRegistryUrl"),
+        ({"customRoleArn": "arn:aws:iam::123456789012:role/x"}, "customRoleArn"),
+        ({"rollout": {"maxConcurrency": 0}}, "rollout.maxConcurrency"),
+        ({"rollout": {"failureTolerance": -1}}, "rollout.failureTolerance"),
+        ({"rollout": {"regionOrder": ["eu-west-1"]}}, "rollout.regionOrder"),
+        ({"creationTemplate": {"imageTagMutability": "SOMETIMES"}}, "creationTemplate.imageTagMutability"),
+        ({"creationTemplate": {"lifecyclePolicy": "{not json"}}, "creationTemplate.lifecyclePolicy"),
+        ({"creationTemplate": {"prefix": "x"}}, "creationTemplate.prefix"),
+        ({"unexpected": 1}, "unexpected"),
+    ],
+)
+def test_bad_requests_name_the_field(fields: dict[str, Any], field: str) -> None:
+    assert refused(request(**fields)).field == field
+
+
+def test_a_too_long_token_is_refused_without_echoing_it() -> None:
+    err = refused(request(credentials={"username": "u", "accessToken": CANARY * 5000}))
+    assert err.field == "credentials.accessToken"
+
+
+def test_ecr_to_ecr_takes_a_role_and_a_registry_url() -> None:
+    req = parse_model(
+        RuleRequest,
+        {
+            "upstreamRegistry": "ecr",
+            "upstreamRegistryUrl": "111122223333.dkr.ecr.us-west-2.amazonaws.com",
+            "customRoleArn": "arn:aws:iam::123456789012:role/ecr-pull",
+            "regions": ["eu-west-1"],
+        },
+    )
+    assert req.rule().customRoleArn == "arn:aws:iam::123456789012:role/ecr-pull"
+    assert not req.rule().needs_secret
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        {"encryptionConfiguration": {"encryptionType": "KMS"}},
+        {"resourceTags": [{"Key": "team", "Value": "platform"}]},
+        {"imageTagMutability": "IMMUTABLE_WITH_EXCLUSION"},
+        {"imageTagMutability": "MUTABLE", "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": "latest"}]},
+        {"description": "x" * 257},
+        {"lifecyclePolicy": json.dumps({"rules": []}) + " " * 30720},
+    ],
+)
+def test_creation_templates_that_ecr_would_refuse_or_that_break_pulls_are_refused(template: dict[str, Any]) -> None:
+    with pytest.raises(InvalidRequest) as err:
+        parse_model(CreationTemplate, template)
+    assert err.value.field is not None
+
+
+def test_a_kms_template_with_a_role_is_accepted_and_serialised_for_ecr() -> None:
+    template = parse_model(
+        CreationTemplate,
+        {
+            "encryptionConfiguration": {"encryptionType": "KMS"},
+            "customRoleArn": "arn:aws:iam::123456789012:role/ecr-template",
+            "imageTagMutability": "IMMUTABLE",
+        },
+    )
+    assert template.to_ecr() == {
+        "encryptionConfiguration": {"encryptionType": "KMS"},
+        "customRoleArn": "arn:aws:iam::123456789012:role/ecr-template",
+        "imageTagMutability": "IMMUTABLE",
+    }
