@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
-
 from pullthrough.exceptions import InvalidRequest
 from pullthrough.models import CreationTemplate, RuleRequest, parse_model
+
 from tests.support import CANARY
 
 
@@ -103,7 +103,10 @@ def test_ecr_to_ecr_takes_a_role_and_a_registry_url() -> None:
         {"encryptionConfiguration": {"encryptionType": "KMS"}},
         {"resourceTags": [{"Key": "team", "Value": "platform"}]},
         {"imageTagMutability": "IMMUTABLE_WITH_EXCLUSION"},
-        {"imageTagMutability": "MUTABLE", "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": "latest"}]},
+        {
+            "imageTagMutability": "MUTABLE",
+            "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": "latest"}],
+        },
         {"description": "x" * 257},
         {"lifecyclePolicy": json.dumps({"rules": []}) + " " * 30720},
     ],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from pullthrough.exceptions import InvalidRequest, UnknownRegion
 from pullthrough.regions import check_region, ecr_regions
 from pullthrough.secret_names import arn_region, check_secret_name, secret_name_for, source_secret_name_for
@@ -19,7 +18,9 @@ def test_source_secrets_cannot_collide_with_regional_ones() -> None:
     assert source_secret_name_for("docker-hub") == "ecr-pullthroughcache/_source/docker-hub"
 
 
-@pytest.mark.parametrize("bad", ["docker-hub", "ecr-pullthroughcache/", "ecr-pullthroughcache/a b", "ecr-pullthroughcache/" + "a" * 600])
+@pytest.mark.parametrize(
+    "bad", ["docker-hub", "ecr-pullthroughcache/", "ecr-pullthroughcache/a b", "ecr-pullthroughcache/" + "a" * 600]
+)
 def test_bad_secret_names_are_refused(bad: str) -> None:
     with pytest.raises(InvalidRequest):
         check_secret_name(bad)

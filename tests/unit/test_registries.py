@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import botocore.session
 import pytest
-
 from pullthrough.exceptions import InvalidRequest
 from pullthrough.registries import UPSTREAMS, Auth, upstream
 
@@ -55,7 +54,10 @@ def test_azure_rejects_missing_or_malformed_names(bad: str | None) -> None:
 def test_ecr_upstream_needs_an_account_registry_url_and_a_role_not_a_secret() -> None:
     info = upstream("ecr")
     assert info.auth is Auth.ROLE and not info.needs_secret
-    assert info.resolve_url("111122223333.dkr.ecr.eu-west-1.amazonaws.com") == "111122223333.dkr.ecr.eu-west-1.amazonaws.com"
+    assert (
+        info.resolve_url("111122223333.dkr.ecr.eu-west-1.amazonaws.com")
+        == "111122223333.dkr.ecr.eu-west-1.amazonaws.com"
+    )
     for bad in (None, "dkr.ecr.eu-west-1.amazonaws.com", "111122223333.dkr.ecr.moon.amazonaws.com"):
         with pytest.raises(InvalidRequest):
             info.resolve_url(bad)

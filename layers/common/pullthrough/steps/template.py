@@ -10,11 +10,16 @@ from pullthrough.tasks import RegionTask, TemplateChange
 
 PULL_THROUGH_CACHE = "PULL_THROUGH_CACHE"
 _JSON_FIELDS = ("lifecyclePolicy", "repositoryPolicy")
+# What ECR fills in when a template leaves these out.
+_ECR_DEFAULTS: dict[str, Any] = {
+    "encryptionConfiguration": {"encryptionType": "AES256"},
+    "imageTagMutability": "MUTABLE",
+}
 
 
 def _comparable(template: dict[str, Any]) -> dict[str, Any]:
-    """Normalise what ECR may reformat: JSON policy documents and the order of appliedFor."""
-    out = dict(template)
+    """Normalise what ECR fills in or may reformat: defaults, JSON policy documents, the order of appliedFor."""
+    out = _ECR_DEFAULTS | template
     for key in _JSON_FIELDS:
         if isinstance(out.get(key), str):
             out[key] = json.loads(out[key])
@@ -32,9 +37,10 @@ def ensure_template(ecr: EcrRegistry, prefix: str, wanted: dict[str, Any]) -> Te
     if current is None:
         ecr.put_template(prefix, wanted, exists=False)
         return TemplateChange(action="created")
-    if _comparable(current) == _comparable(wanted):
+    have, want = _comparable(current), _comparable(wanted)
+    if have == want:
         return TemplateChange(action="unchanged", prior=current)
-    if set(current) - set(wanted):
+    if set(have) - set(want):
         ecr.delete_template(prefix)
         ecr.put_template(prefix, wanted, exists=False)
         return TemplateChange(action="replaced", prior=current)

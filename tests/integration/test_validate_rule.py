@@ -1,0 +1,37 @@
+"""ValidateRule: passes for a working rule, fails with ECR's own failure text otherwise; never writes."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from pullthrough import exceptions as ex
+
+from tests.integration.steps_support import run, task
+from tests.support import CallLog
+
+
+@pytest.fixture
+def created(source_secret: str) -> dict[str, object]:
+    state = task(sourceSecretArn=source_secret)
+    state["storeSecret"] = run("store_secret", state)
+    state["createRule"] = run("create_rule", state)
+    return state
+
+
+def test_a_working_rule_validates_without_writing(created: dict[str, object], call_log: CallLog) -> None:
+    assert run("validate_rule", created) == {"isValid": True}
+    assert run("validate_rule", created) == {"isValid": True}
+    assert call_log.writes() == [] and call_log.by_operation()["ValidatePullThroughCacheRule"] == 2
+
+
+def test_a_rule_whose_secret_was_deleted_fails_with_ecrs_failure_text(created: dict[str, object]) -> None:
+    sm = boto3.client("secretsmanager", region_name="eu-west-1")
+    sm.delete_secret(SecretId=created["storeSecret"]["secretArn"], ForceDeleteWithoutRecovery=True)  # type: ignore[index]
+    with pytest.raises(ex.RuleValidationFailed) as err:
+        run("validate_rule", created)
+    assert err.value.message.startswith("eu-west-1: ") and len(err.value.message) > len("eu-west-1: ")
+
+
+def test_validating_an_unknown_prefix_is_rule_not_found(moto_aws: None) -> None:
+    with pytest.raises(ex.RuleNotFound):
+        run("validate_rule", task("validate_rule"))
