@@ -8,11 +8,11 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from local.emulator import secretsmanager_fixes
 from local.emulator.ecr_extension import install as install_ecr_extension
-from moto import mock_aws
 from pullthrough import aws
-
 from tests.support import ACCOUNT, HOME, CallLog
 
 install_ecr_extension()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +34,7 @@ def load_handler(function: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"functions_{function}_app", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the module's annotations through sys.modules
     spec.loader.exec_module(module)
     return module
 

@@ -23,7 +23,8 @@ def _update_secret_version_stage(
 ) -> Any:
     result = _original(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
     if version_stage == "AWSCURRENT" and move_to_version_id:
-        self.secrets[secret_id].set_default_version_id(move_to_version_id)
+        secret: Any = self.secrets[secret_id]
+        secret.set_default_version_id(move_to_version_id)
     return result
 
 

@@ -6,9 +6,9 @@ import json
 
 import boto3
 import pytest
+
 from pullthrough.models import RuleRequest, parse_model
 from pullthrough.registries import UPSTREAMS
-
 from tests.integration.steps_support import run_all
 from tests.support import HOME
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 import pytest
-from pullthrough import exceptions as ex
 
+from pullthrough import exceptions as ex
 from tests.integration.steps_support import run, task
 from tests.support import CallLog
 
 TARGET = "eu-west-1"
 
 
-def template_in_region(prefix: str = "docker-hub") -> dict[str, object]:
+def template_in_region(prefix: str = "docker-hub") -> Any:
     ecr = boto3.client("ecr", region_name=TARGET)
     return ecr.describe_repository_creation_templates(prefixes=[prefix])["repositoryCreationTemplates"][0]
 

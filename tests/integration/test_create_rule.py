@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
-from pullthrough import exceptions as ex
 
+from pullthrough import exceptions as ex
 from tests.integration.steps_support import run, task
 from tests.support import CallLog
 
 TARGET = "eu-west-1"
 
 
-def rule_in_region(prefix: str = "docker-hub") -> dict[str, object]:
+def rule_in_region(prefix: str = "docker-hub") -> Any:
     ecr = boto3.client("ecr", region_name=TARGET)
     return ecr.describe_pull_through_cache_rules(ecrRepositoryPrefixes=[prefix])["pullThroughCacheRules"][0]
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import boto3
 import pytest
-from pullthrough import exceptions as ex
 
+from pullthrough import exceptions as ex
 from tests.integration.steps_support import run, task
 from tests.support import HOME, CallLog
 
@@ -86,7 +87,7 @@ def test_a_malformed_source_secret_is_refused_before_anything_is_written(
 @pytest.mark.parametrize(
     ("field", "value"), [("region", "mars-1"), ("rolloutId", ""), ("rule", {"ecrRepositoryPrefix": "x"})]
 )
-def test_bad_task_input_names_the_field(moto_aws: None, field: str, value: object) -> None:
+def test_bad_task_input_names_the_field(moto_aws: None, field: str, value: Any) -> None:
     with pytest.raises(ex.InvalidRequest) as err:
         run("store_secret", task(**{field: value}))
     assert err.value.field is not None and err.value.field.startswith(field)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from pullthrough import exceptions as ex
 
+from pullthrough import exceptions as ex
 from tests.integration.steps_support import run, task
 from tests.support import CallLog
 

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
+
 from pullthrough.exceptions import InvalidRequest
 from pullthrough.models import CreationTemplate, RuleRequest, parse_model
-
 from tests.support import CANARY
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from pullthrough.exceptions import InvalidRequest, UnknownRegion
 from pullthrough.regions import check_region, ecr_regions
 from pullthrough.secret_names import arn_region, check_secret_name, secret_name_for, source_secret_name_for

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import botocore.session
 import pytest
+
 from pullthrough.exceptions import InvalidRequest
 from pullthrough.registries import UPSTREAMS, Auth, upstream
 
 
 def test_catalog_matches_the_nine_values_of_ecrs_service_model() -> None:
     model = botocore.session.get_session().get_service_model("ecr")
-    assert set(UPSTREAMS) == set(model.shape_for("UpstreamRegistry").enum)
+    assert set(UPSTREAMS) == set(model.shape_for("UpstreamRegistry").enum)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

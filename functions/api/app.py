@@ -1,0 +1,111 @@
+"""The REST API: rule requests in, rollout status out. Errors are mapped to HTTP here, in one place."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+
+from pullthrough import exceptions as ex
+from pullthrough.adapters.store import PrefixBusy
+from pullthrough.models import RuleRequest
+from pullthrough.observability import logger
+from pullthrough.wiring import rollouts_from_env
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.enable_swagger(
+    path="/swagger",
+    title="pullthrough",
+    description="Roll ECR pull-through cache rules out to many regions, all or nothing.",
+)
+
+
+def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.post("/rules", summary="Roll a pull-through cache rule out to regions")
+def post_rule(request: Annotated[RuleRequest, Body(embed=False)]) -> Response[dict[str, Any]]:
+    started = rollouts_from_env().start(request)
+    started["links"] = {"rollout": f"/rollouts/{started['rolloutId']}", "rule": f"/rules/{started['prefix']}"}
+    return _json(HTTPStatus.ACCEPTED, started)
+
+
+@app.get("/rules", summary="The desired rules")
+def list_rules() -> dict[str, Any]:
+    return {"rules": rollouts_from_env().store.list_rules()}
+
+
+@app.get("/rules/<prefix>", summary="One desired rule and its last rollout")
+def get_rule(prefix: str) -> dict[str, Any]:
+    found = rollouts_from_env().store.get_rule(unquote(prefix))
+    if found is None:
+        raise NotFoundError(f"no rule for prefix {unquote(prefix)!r}")
+    return {"prefix": found.pop("sk"), **{k: v for k, v in found.items() if k != "pk"}}
+
+
+@app.delete("/rules/<prefix>", summary="Remove a rule from every region (not available yet)")
+def delete_rule(prefix: str) -> Response[dict[str, Any]]:
+    return _json(HTTPStatus.NOT_IMPLEMENTED, {"message": "DELETE /rules/{prefix} is not implemented yet"})
+
+
+@app.get("/rollouts/<rollout_id>", summary="A rollout's status, region by region")
+def get_rollout(rollout_id: str) -> dict[str, Any]:
+    found = rollouts_from_env().view(rollout_id)
+    if found is None:
+        raise NotFoundError(f"no rollout {rollout_id!r}")
+    return found
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_body(error: RequestValidationError) -> Response[dict[str, Any]]:
+    # Powertools' own 422 hides the messages; ours names each field but never echoes an input value.
+    errors = [
+        {
+            "field": "body"
+            if e["type"] == "json_invalid"
+            else ".".join(str(p) for p in e["loc"] if p != "body") or "body",
+            "message": str(e.get("msg", e["type"])),
+        }
+        for e in error.errors()
+    ]
+    first = errors[0] if errors else {"field": "body", "message": "invalid"}
+    return _json(
+        HTTPStatus.UNPROCESSABLE_ENTITY, {"message": f"{first['field']}: {first['message']}", "errors": errors}
+    )
+
+
+@app.exception_handler(ex.InvalidRequest)
+def _invalid_request(error: ex.InvalidRequest) -> Response[dict[str, Any]]:
+    return _json(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        {"message": f"{error.field}: {error.message}" if error.field else error.message, "errors": error.errors},
+    )
+
+
+@app.exception_handler(PrefixBusy)
+def _busy(error: PrefixBusy) -> Response[dict[str, Any]]:
+    return _json(HTTPStatus.CONFLICT, {"message": error.message, "rolloutId": error.rollout_id})
+
+
+@app.exception_handler(NotFoundError)
+def _not_found(error: NotFoundError) -> Response[dict[str, Any]]:
+    return _json(HTTPStatus.NOT_FOUND, {"message": str(error.msg) if hasattr(error, "msg") else "not found"})
+
+
+@app.exception_handler(ex.PullthroughError)
+def _service_failure(error: ex.PullthroughError) -> Response[dict[str, Any]]:
+    logger.exception("request failed")
+    status = HTTPStatus.SERVICE_UNAVAILABLE if error.transient else HTTPStatus.BAD_GATEWAY
+    return _json(status, {"message": f"{type(error).__name__}: {error.message}"})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,29 @@
+"""FinishRollout: record the rollout's overall status, release the prefix, emit "Pull Through Cache Rollout Finished"."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pullthrough.models import parse_model
+from pullthrough.observability import logger
+from pullthrough.wiring import rollouts_from_env
+
+
+class FinishInput(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    rolloutId: Annotated[str, Field(min_length=1)]
+    prefix: Annotated[str, Field(min_length=1)]
+    operation: str = "APPLY"
+    regionResults: list[dict[str, Any]]
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    finished = parse_model(FinishInput, event, what="FinishRollout input")
+    logger.append_keys(rolloutId=finished.rolloutId, prefix=finished.prefix)
+    summary = rollouts_from_env().finish(finished.rolloutId, finished.prefix, finished.regionResults)
+    logger.info("rollout finished", extra={"status": summary["status"]})
+    return summary

@@ -1,0 +1,181 @@
+"""DynamoDB adapter: desired rules, rollouts with per-region status, and the one-rollout-per-prefix lock.
+
+Single table, keys ``pk``/``sk``:
+- ``RULES`` / ``<prefix>``: the desired rule (no credential value: the source secret is kept by ARN);
+- ``ROLLOUT#<id>`` / ``ROLLOUT``: a rollout and its ``regions`` map (the state machine writes each region's entry);
+- ``LOCK#<prefix>`` / ``LOCK``: the running rollout of a prefix, with a lease (``expiresAt``, also the TTL).
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from pullthrough import exceptions as ex
+from pullthrough.adapters.errors import translated
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_ERRORS: dict[str, type[ex.PullthroughError]] = {"ResourceNotFoundException": ex.AwsRequestRejected}
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class PrefixBusy(ex.PullthroughError):
+    """Another rollout holds the prefix's lock; ``rollout_id`` names it."""
+
+    def __init__(self, prefix: str, rollout_id: str) -> None:
+        super().__init__(f"a rollout for {prefix!r} is already running: {rollout_id}", field="ecrRepositoryPrefix")
+        self.rollout_id = rollout_id
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals back to int/float, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _item(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in data.items() if v is not None}
+
+
+def _data(item: dict[str, Any]) -> dict[str, Any]:
+    return _plain({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+
+def _is_conditional_failure(error: ex.PullthroughError) -> bool:
+    cause = error.__cause__
+    return getattr(cause, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class RolloutStore:
+    """The app's table."""
+
+    def __init__(self, client: DynamoDBClient, table: str) -> None:
+        self._ddb = client
+        self._table = table
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        with translated(_ERRORS, "GetItem"):
+            got = self._ddb.get_item(TableName=self._table, Key=_item({"pk": pk, "sk": sk}), ConsistentRead=True)
+        return _data(got["Item"]) if "Item" in got else None
+
+    # The lock
+    def acquire_lock(self, prefix: str, rollout_id: str, *, lease_seconds: int, now: float | None = None) -> None:
+        """Take the prefix's lock, or raise PrefixBusy naming the holder while its lease runs."""
+        now = time.time() if now is None else now
+        try:
+            with translated(_ERRORS, "PutItem"):
+                self._ddb.put_item(
+                    TableName=self._table,
+                    Item=_item(
+                        {
+                            "pk": f"LOCK#{prefix}",
+                            "sk": "LOCK",
+                            "rolloutId": rollout_id,
+                            "expiresAt": int(now + lease_seconds),
+                        }
+                    ),
+                    ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now",
+                    ExpressionAttributeValues={":now": {"N": str(int(now))}},
+                )
+        except ex.PullthroughError as error:
+            if not _is_conditional_failure(error):
+                raise
+            holder = self._get(f"LOCK#{prefix}", "LOCK")
+            raise PrefixBusy(prefix, holder["rolloutId"] if holder else "unknown") from None
+
+    def lock_holder(self, prefix: str) -> str | None:
+        held = self._get(f"LOCK#{prefix}", "LOCK")
+        return str(held["rolloutId"]) if held else None
+
+    def release_lock(self, prefix: str, rollout_id: str) -> bool:
+        """Release the lock if ``rollout_id`` still holds it."""
+        try:
+            with translated(_ERRORS, "DeleteItem"):
+                self._ddb.delete_item(
+                    TableName=self._table,
+                    Key=_item({"pk": f"LOCK#{prefix}", "sk": "LOCK"}),
+                    ConditionExpression="rolloutId = :id",
+                    ExpressionAttributeValues={":id": {"S": rollout_id}},
+                )
+        except ex.PullthroughError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    # Rollouts
+    def put_rollout(self, rollout: dict[str, Any]) -> None:
+        with translated(_ERRORS, "PutItem"):
+            self._ddb.put_item(
+                TableName=self._table, Item=_item({"pk": f"ROLLOUT#{rollout['rolloutId']}", "sk": "ROLLOUT", **rollout})
+            )
+
+    def get_rollout(self, rollout_id: str) -> dict[str, Any] | None:
+        return self._get(f"ROLLOUT#{rollout_id}", "ROLLOUT")
+
+    def set_rollout_status(self, rollout_id: str, status: str, **fields: Any) -> None:
+        values = {"status": status, **fields}
+        names = {f"#f{i}": k for i, k in enumerate(values)}
+        with translated(_ERRORS, "UpdateItem"):
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=_item({"pk": f"ROLLOUT#{rollout_id}", "sk": "ROLLOUT"}),
+                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values))),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={f":v{i}": _serializer.serialize(v) for i, v in enumerate(values.values())},
+            )
+
+    # Desired rules
+    def put_rule(self, prefix: str, desired: dict[str, Any]) -> None:
+        with translated(_ERRORS, "PutItem"):
+            self._ddb.put_item(TableName=self._table, Item=_item({"pk": "RULES", "sk": prefix, **desired}))
+
+    def get_rule(self, prefix: str) -> dict[str, Any] | None:
+        return self._get("RULES", prefix)
+
+    def update_rule(self, prefix: str, **fields: Any) -> None:
+        """Set some fields of an existing desired rule (no-op when the rule is gone)."""
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        try:
+            with translated(_ERRORS, "UpdateItem"):
+                self._ddb.update_item(
+                    TableName=self._table,
+                    Key=_item({"pk": "RULES", "sk": prefix}),
+                    UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={
+                        f":v{i}": _serializer.serialize(v) for i, v in enumerate(fields.values())
+                    },
+                )
+        except ex.PullthroughError as error:
+            if not _is_conditional_failure(error):
+                raise
+
+    def delete_rule(self, prefix: str) -> None:
+        with translated(_ERRORS, "DeleteItem"):
+            self._ddb.delete_item(TableName=self._table, Key=_item({"pk": "RULES", "sk": prefix}))
+
+    def list_rules(self) -> list[dict[str, Any]]:
+        """Every desired rule, by prefix."""
+        rules: list[dict[str, Any]] = []
+        with translated(_ERRORS, "Query"):
+            pages = self._ddb.get_paginator("query").paginate(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": "RULES"}},
+            )
+            for page in pages:
+                rules.extend(_data(item) for item in page.get("Items", []))
+        return rules

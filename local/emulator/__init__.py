@@ -1,0 +1,1 @@
+"""Local emulation helpers for pullthrough (moto extensions used by tests and the local stack)."""

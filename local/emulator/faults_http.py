@@ -1,0 +1,91 @@
+"""HTTP face of the fault registry, served by moto next to the ECR API.
+
+Registered in ``moto.ecr.urls.url_paths`` by ``install()``, so a moto server (or
+``ThreadedMotoServer``) answers it. moto's server picks the service from the request's
+SigV4 credential scope, so requests must carry an ``Authorization`` header naming the
+``ecr`` service; no signature is checked (``faults_client`` sends one).
+
+    POST   /_pullthrough/faults  {"kind": "error", "operation", "errorCode", "message"?, "region"?,
+                                  "prefix"?, "times"? (default 1, null = until cleared), "httpStatus"?}
+    POST   /_pullthrough/faults  {"kind": "validation", "prefix", "failure", "region"?,
+                                  "times"? (default null = until cleared)}
+    GET    /_pullthrough/faults  -> {"errors": [...], "validationFailures": [...]}
+    DELETE /_pullthrough/faults  -> clear every fault
+    GET    /_pullthrough/calls   -> {"calls": [{"region", "operation", "count"}, ...]}
+    DELETE /_pullthrough/calls   -> zero the counters
+"""
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from moto.core.common_types import TYPE_RESPONSE
+
+from .faults import FAULTS
+
+FAULTS_PATH = "/_pullthrough/faults"
+CALLS_PATH = "/_pullthrough/calls"
+
+
+def _reply(status: int, payload: Any) -> TYPE_RESPONSE:
+    return status, {"Content-Type": "application/json"}, json.dumps(payload)
+
+
+def _body(request: Any) -> dict[str, Any]:
+    text = request.get_data(as_text=True) or "{}"
+    body = json.loads(text)
+    if not isinstance(body, dict):
+        raise ValueError("the request body must be a JSON object")
+    return body
+
+
+def _add_fault(body: dict[str, Any]) -> TYPE_RESPONSE:
+    kind = body.get("kind", "error")
+    if kind == "error":
+        error = FAULTS.inject(
+            body["operation"],
+            body["errorCode"],
+            body.get("message"),
+            region=body.get("region"),
+            prefix=body.get("prefix"),
+            times=body.get("times", 1),
+            status=body.get("httpStatus"),
+        )
+        return _reply(200, {"error": asdict(error)})
+    if kind == "validation":
+        failure = FAULTS.fail_validation(
+            body["prefix"], body["failure"], region=body.get("region"), times=body.get("times")
+        )
+        return _reply(200, {"validationFailure": asdict(failure)})
+    raise ValueError(f"unknown fault kind {kind!r} (expected 'error' or 'validation')")
+
+
+def faults_endpoint(request: Any, full_url: str, headers: Any) -> TYPE_RESPONSE:
+    """Handle /_pullthrough/faults."""
+    try:
+        if request.method == "POST":
+            return _add_fault(_body(request))
+        if request.method == "GET":
+            return _reply(200, FAULTS.pending())
+        if request.method == "DELETE":
+            FAULTS.clear()
+            return _reply(200, {})
+    except KeyError as missing:
+        return _reply(400, {"message": f"missing field {missing}"})
+    except (ValueError, TypeError) as error:
+        return _reply(400, {"message": str(error)})
+    return _reply(405, {"message": f"{request.method} is not supported on {FAULTS_PATH}"})
+
+
+def calls_endpoint(request: Any, full_url: str, headers: Any) -> TYPE_RESPONSE:
+    """Handle /_pullthrough/calls."""
+    if request.method == "GET":
+        counts = [
+            {"region": region, "operation": operation, "count": count}
+            for (region, operation), count in sorted(FAULTS.calls().items())
+        ]
+        return _reply(200, {"calls": counts})
+    if request.method == "DELETE":
+        FAULTS.reset_calls()
+        return _reply(200, {})
+    return _reply(405, {"message": f"{request.method} is not supported on {CALLS_PATH}"})

@@ -1,0 +1,90 @@
+"""The app's home-region resources on moto (table, state machine, bus spy) and API Gateway events."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.support import ACCOUNT, HOME, FakeContext, load_handler
+
+API = load_handler("api")
+
+
+@dataclass
+class AppEnv:
+    table: str
+    state_machine_arn: str
+    events_queue_url: str
+
+    def executions(self) -> list[Any]:
+        sfn = boto3.client("stepfunctions", region_name=HOME)
+        return sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
+
+    def execution_input(self, rollout_id: str) -> dict[str, Any]:
+        sfn = boto3.client("stepfunctions", region_name=HOME)
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{rollout_id}"
+        return json.loads(sfn.describe_execution(executionArn=arn)["input"])
+
+    def emitted(self) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs", region_name=HOME)
+        got = sqs.receive_message(QueueUrl=self.events_queue_url, MaxNumberOfMessages=10)
+        return [json.loads(m["Body"]) for m in got.get("Messages", [])]
+
+
+def provision(monkeypatch: pytest.MonkeyPatch) -> AppEnv:
+    """Create the table, a (non-executing) state machine and an SQS spy on the app's events; set the env."""
+    ddb = boto3.client("dynamodb", region_name=HOME)
+    ddb.create_table(
+        TableName="pullthrough-test",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sfn = boto3.client("stepfunctions", region_name=HOME)
+    machine = sfn.create_state_machine(
+        name="rollout",
+        definition=json.dumps({"StartAt": "Wait", "States": {"Wait": {"Type": "Pass", "End": True}}}),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
+    )["stateMachineArn"]
+    sqs = boto3.client("sqs", region_name=HOME)
+    queue = sqs.create_queue(QueueName="events-spy")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events = boto3.client("events", region_name=HOME)
+    events.put_rule(Name="spy", EventPattern=json.dumps({"source": ["pullthrough"]}))
+    events.put_targets(Rule="spy", Targets=[{"Id": "q", "Arn": queue_arn}])
+    monkeypatch.setenv("TABLE_NAME", "pullthrough-test")
+    monkeypatch.setenv("STATE_MACHINE_ARN", machine)
+    monkeypatch.setenv("EVENT_BUS_NAME", "default")
+    return AppEnv("pullthrough-test", machine, queue)
+
+
+def api(
+    method: str, path: str, body: Any = None, *, raw: str | None = None, query: dict[str, str] | None = None
+) -> tuple[int, Any]:
+    """Call the API function with an API Gateway REST proxy event; returns (status, parsed body)."""
+    event = {
+        "httpMethod": method,
+        "path": path,
+        "resource": path,
+        "headers": {"content-type": "application/json"},
+        "multiValueHeaders": {},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": None,
+        "body": raw if raw is not None else (json.dumps(body) if body is not None else None),
+        "isBase64Encoded": False,
+        "requestContext": {"requestId": "test", "stage": "v1", "path": path, "httpMethod": method},
+    }
+    answer = API.handler(event, FakeContext())
+    text = answer["body"]
+    try:
+        return answer["statusCode"], json.loads(text)
+    except ValueError:
+        return answer["statusCode"], text

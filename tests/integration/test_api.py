@@ -1,0 +1,122 @@
+"""The API function on moto: 202 with a rollout id, status reads, and 4xx that name the field for bad input."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.integration.app_support import AppEnv, api, provision
+from tests.support import CANARY, HOME, FakeContext, load_handler
+
+FINISH = load_handler("finish_rollout")
+
+
+@pytest.fixture
+def app(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> AppEnv:
+    return provision(monkeypatch)
+
+
+def docker_hub(**fields: Any) -> dict[str, Any]:
+    return {
+        "upstreamRegistry": "docker-hub",
+        "credentials": {"username": "octocat", "accessToken": CANARY},
+        "regions": ["us-east-1", "eu-west-1"],
+        **fields,
+    }
+
+
+def test_post_rules_stores_credentials_in_a_source_secret_and_starts_a_rollout_with_only_its_arn(app: AppEnv) -> None:
+    status, body = api("POST", "/rules", docker_hub())
+    assert status == 202 and body["status"] == "RUNNING" and body["rolloutId"].startswith("r-")
+    assert set(body["regions"]) == {"us-east-1", "eu-west-1"}
+    started = app.execution_input(body["rolloutId"])
+    assert (
+        started["sourceSecretArn"].split(":")[6]
+        == "ecr-pullthroughcache/_source/docker-hub-" + started["sourceSecretArn"][-6:]
+    )
+    assert started["rule"]["upstreamRegistryUrl"] == "registry-1.docker.io"
+    assert started["rollout"] == {"maxConcurrency": 0, "failureTolerance": 0}
+    assert CANARY not in json.dumps(started) and CANARY not in json.dumps(body)
+    sm = boto3.client("secretsmanager", region_name=HOME)
+    assert CANARY in sm.get_secret_value(SecretId=started["sourceSecretArn"])["SecretString"]
+
+
+def test_a_second_request_for_a_prefix_that_is_rolling_out_gets_409_with_the_running_rollout(app: AppEnv) -> None:
+    _, first = api("POST", "/rules", docker_hub())
+    status, body = api("POST", "/rules", docker_hub(regions=["ap-southeast-2"]))
+    assert status == 409 and body["rolloutId"] == first["rolloutId"]
+    assert len(app.executions()) == 1
+
+
+def test_the_prefix_frees_up_once_the_rollout_is_finished(app: AppEnv) -> None:
+    _, first = api("POST", "/rules", docker_hub())
+    FINISH.handler({"rolloutId": first["rolloutId"], "prefix": "docker-hub", "regionResults": []}, FakeContext())
+    status, _ = api("POST", "/rules", docker_hub())
+    assert status == 202 and len(app.executions()) == 2
+
+
+def test_get_rollout_reports_each_region_and_404s_unknown_ids(app: AppEnv) -> None:
+    _, started = api(
+        "POST", "/rules", docker_hub(rollout={"maxConcurrency": 1, "regionOrder": ["eu-west-1", "us-east-1"]})
+    )
+    status, body = api("GET", f"/rollouts/{started['rolloutId']}")
+    assert status == 200 and body["status"] == "RUNNING"
+    assert body["regions"] == {
+        r: {"status": "PENDING", "step": None, "error": None} for r in ("eu-west-1", "us-east-1")
+    }
+    assert app.execution_input(started["rolloutId"])["regions"] == ["eu-west-1", "us-east-1"]
+    assert api("GET", "/rollouts/r-nope")[0] == 404
+
+
+def test_rules_are_listed_and_read_by_prefix_without_credentials(app: AppEnv) -> None:
+    api("POST", "/rules", docker_hub())
+    status, listed = api("GET", "/rules")
+    assert status == 200 and [r["sk"] for r in listed["rules"]] == ["docker-hub"]
+    status, rule = api("GET", "/rules/docker-hub")
+    assert status == 200 and rule["prefix"] == "docker-hub" and rule["rule"]["upstreamRegistry"] == "docker-hub"
+    assert CANARY not in json.dumps(listed) + json.dumps(rule)
+    assert api("GET", "/rules/quay")[0] == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"upstreamRegistry": "harbor", "regions": ["us-east-1"]}, "upstreamRegistry"),
+        (docker_hub(ecrRepositoryPrefix="Bad Prefix"), "ecrRepositoryPrefix"),
+        ({"upstreamRegistry": "docker-hub", "regions": ["us-east-1"]}, "credentials"),
+        (
+            {
+                "upstreamRegistry": "quay",
+                "credentials": {"username": "u", "accessToken": CANARY},
+                "regions": ["us-east-1"],
+            },
+            "credentials",
+        ),
+        (docker_hub(regions=["mars-east-1"]), "regions"),
+        (docker_hub(regions=[]), "regions"),
+        (["not", "an", "object"], "body"),
+    ],
+)
+def test_bad_bodies_get_422_naming_the_field_and_never_echo_the_credential(app: AppEnv, body: Any, field: str) -> None:
+    status, answer = api("POST", "/rules", body)
+    assert status == 422
+    assert field in [e["field"].split(".")[0] for e in answer["errors"]] and field in answer["message"]
+    assert CANARY not in json.dumps(answer)
+    assert app.executions() == []
+
+
+def test_malformed_json_is_a_422_on_the_body(app: AppEnv) -> None:
+    status, answer = api("POST", "/rules", raw='{"upstreamRegistry": ')
+    assert status == 422 and answer["errors"][0]["field"] == "body"
+
+
+def test_delete_answers_501_until_delete_rollouts_exist(app: AppEnv) -> None:
+    assert api("DELETE", "/rules/docker-hub")[0] == 501
+
+
+def test_the_openapi_document_is_served_at_swagger_format_json(app: AppEnv) -> None:
+    status, document = api("GET", "/swagger", query={"format": "json"})
+    assert status == 200 and "/rules" in document["paths"] and "/rollouts/{rollout_id}" in document["paths"]

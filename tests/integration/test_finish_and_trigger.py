@@ -1,0 +1,130 @@
+"""FinishRollout closes a rollout and emits its event; the EventBridge trigger starts rollouts, refusing inline credentials."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.integration.app_support import AppEnv, api, provision
+from tests.support import ACCOUNT, CANARY, HOME, FakeContext, load_handler
+
+FINISH = load_handler("finish_rollout")
+TRIGGER = load_handler("on_rule_requested")
+
+
+@pytest.fixture
+def app(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> AppEnv:
+    return provision(monkeypatch)
+
+
+def region_result(region: str, status: str, error: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "rolloutId": "x",
+        "region": region,
+        "status": status,
+        "step": "CreateRule",
+        "error": error or {},
+        "changes": {},
+    }
+
+
+def requested(detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": "11111111-2222-3333-4444-555555555555",
+        "detail-type": "Pull Through Cache Rule Requested",
+        "source": "pullthrough",
+        "account": ACCOUNT,
+        "time": "2026-11-27T00:00:00Z",
+        "region": HOME,
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def test_a_rollout_with_a_failed_region_finishes_failed_with_ecrs_error_and_emits_the_event(app: AppEnv) -> None:
+    _, started = api("POST", "/rules", {"upstreamRegistry": "quay", "regions": ["us-east-1", "eu-west-1"]})
+    cause = json.dumps(
+        {
+            "errorType": "RuleLimitExceeded",
+            "errorMessage": "CreatePullThroughCacheRule: LimitExceededException: 50 rules",
+        }
+    )
+    FINISH.handler(
+        {
+            "rolloutId": started["rolloutId"],
+            "prefix": "quay",
+            "regionResults": [
+                region_result("us-east-1", "SUCCEEDED"),
+                region_result("eu-west-1", "FAILED", {"Error": "RuleLimitExceeded", "Cause": cause}),
+            ],
+        },
+        FakeContext(),
+    )
+    status, rollout = api("GET", f"/rollouts/{started['rolloutId']}")
+    assert status == 200 and rollout["status"] == "FAILED" and rollout["finishedAt"]
+    # Regions keep what the state machine recorded; the event carries the per-region results.
+    [event] = [e for e in app.emitted() if e["detail-type"] == "Pull Through Cache Rollout Finished"]
+    assert event["detail"]["status"] == "FAILED"
+    assert event["detail"]["regions"]["eu-west-1"]["error"] == {
+        "type": "RuleLimitExceeded",
+        "message": "CreatePullThroughCacheRule: LimitExceededException: 50 rules",
+    }
+    assert api("GET", "/rules/quay")[1]["lastRolloutStatus"] == "FAILED"
+
+
+def test_all_regions_succeeding_finishes_succeeded(app: AppEnv) -> None:
+    _, started = api("POST", "/rules", {"upstreamRegistry": "k8s", "regions": ["us-east-1"]})
+    out = FINISH.handler(
+        {
+            "rolloutId": started["rolloutId"],
+            "prefix": "kubernetes",
+            "regionResults": [region_result("us-east-1", "SUCCEEDED")],
+        },
+        FakeContext(),
+    )
+    assert out["status"] == "SUCCEEDED" and api("GET", f"/rollouts/{started['rolloutId']}")[1]["status"] == "SUCCEEDED"
+
+
+def test_a_requested_event_starts_a_rollout(app: AppEnv) -> None:
+    out = TRIGGER.handler(requested({"upstreamRegistry": "ecr-public", "regions": ["eu-west-1"]}), FakeContext())
+    assert out["accepted"] is True
+    assert app.execution_input(out["rolloutId"])["rule"]["ecrRepositoryPrefix"] == "ecr-public"
+
+
+def test_inline_credentials_on_the_bus_are_refused_reported_and_never_logged(
+    app: AppEnv, capsys: pytest.CaptureFixture[str]
+) -> None:
+    detail = {
+        "upstreamRegistry": "docker-hub",
+        "credentials": {"username": "u", "accessToken": CANARY},
+        "regions": ["eu-west-1"],
+    }
+    out = TRIGGER.handler(requested(detail), FakeContext())
+    assert out["accepted"] is False and out["field"] == "detail.credentials"
+    assert app.executions() == []
+    [report] = [e for e in app.emitted() if e["detail-type"] == "Pull Through Cache Rule Rejected"]
+    assert report["detail"]["field"] == "detail.credentials"
+    captured = capsys.readouterr()
+    assert CANARY not in captured.out + captured.err + json.dumps(out) + json.dumps(report)
+
+
+@pytest.mark.parametrize(
+    ("detail", "field"),
+    [
+        ({"upstreamRegistry": "docker-hub", "regions": ["eu-west-1"]}, "credentials"),
+        ({"upstreamRegistry": "quay", "regions": ["nowhere-1"]}, "regions"),
+        ("not an object", "body"),
+    ],
+)
+def test_bad_details_are_refused_naming_the_field(app: AppEnv, detail: Any, field: str) -> None:
+    out = TRIGGER.handler(requested(detail), FakeContext())
+    assert out["accepted"] is False and out["field"] == field and app.executions() == []
+
+
+def test_a_request_for_a_busy_prefix_is_refused_with_the_running_rollout(app: AppEnv) -> None:
+    first = TRIGGER.handler(requested({"upstreamRegistry": "quay", "regions": ["eu-west-1"]}), FakeContext())
+    second = TRIGGER.handler(requested({"upstreamRegistry": "quay", "regions": ["us-east-1"]}), FakeContext())
+    assert second["accepted"] is False and second["rolloutId"] == first["rolloutId"]
