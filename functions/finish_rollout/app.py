@@ -18,12 +18,15 @@ class FinishInput(BaseModel):
     prefix: Annotated[str, Field(min_length=1)]
     operation: str = "APPLY"
     regionResults: list[dict[str, Any]]
+    rollbackResults: list[dict[str, Any]] = []
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     finished = parse_model(FinishInput, event, what="FinishRollout input")
     logger.append_keys(rolloutId=finished.rolloutId, prefix=finished.prefix)
-    summary = rollouts_from_env().finish(finished.rolloutId, finished.prefix, finished.regionResults)
+    summary = rollouts_from_env().finish(
+        finished.rolloutId, finished.prefix, finished.regionResults, finished.rollbackResults
+    )
     logger.info("rollout finished", extra={"status": summary["status"]})
     return summary

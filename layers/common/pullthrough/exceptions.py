@@ -34,6 +34,10 @@ class SecretNotFound(PullthroughError):
     """A secret does not exist (or is scheduled for deletion)."""
 
 
+class SecretScheduledForDeletion(PullthroughError):
+    """The secret exists but is scheduled for deletion (a DELETE rollout removed it); it can be restored."""
+
+
 class SourceSecretNotFound(PullthroughError):
     """The home-region source secret that holds the upstream credentials does not exist."""
 

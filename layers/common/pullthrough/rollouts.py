@@ -16,8 +16,11 @@ from typing import Any
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import PrefixBusy, RolloutStore
 from pullthrough.adapters.workflow import EventBus, Executions
+from pullthrough.exceptions import SecretScheduledForDeletion
 from pullthrough.models import Credentials, RuleRequest
 from pullthrough.secret_names import source_secret_name_for
+from pullthrough.steps.secret import restore_secret
+from pullthrough.tasks import SecretChange
 
 RULE_REQUESTED = "Pull Through Cache Rule Requested"
 ROLLOUT_FINISHED = "Pull Through Cache Rollout Finished"
@@ -34,37 +37,54 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def save_source_credentials(secrets: SecretStore, prefix: str, credentials: Credentials) -> str:
-    """Keep inline credentials in the home region's source secret for ``prefix``; return its ARN.
+def save_source_credentials(secrets: SecretStore, prefix: str, credentials: Credentials) -> SecretChange:
+    """Keep inline credentials in the home region's source secret for ``prefix``.
 
-    Writes only when the stored value differs.
+    Writes only when the stored value differs; the change record lets a rolled-back rollout restore it.
     """
     name = source_secret_name_for(prefix)
     value = credentials.secret_string()
-    current = secrets.read(name)
+    try:
+        current = secrets.read(name)
+    except SecretScheduledForDeletion:
+        secrets.restore(name)
+        current = secrets.read(name)
     if current is None:
-        return secrets.create(name, value, description="Upstream credentials given to pullthrough's API").arn
+        made = secrets.create(name, value, description="Upstream credentials given to pullthrough's API")
+        return SecretChange(action="created", secretArn=made.arn, versionId=made.version_id)
     version, stored = current
-    if stored != value:
-        secrets.put(version.arn, value)
-    return version.arn
+    if stored == value:
+        return SecretChange(action="unchanged", secretArn=version.arn, versionId=version.version_id)
+    put = secrets.put(version.arn, value)
+    return SecretChange(
+        action="updated", secretArn=put.arn, versionId=put.version_id, priorVersionId=version.version_id
+    )
+
+
+def error_view(error: dict[str, Any] | str | None) -> dict[str, str] | None:
+    """A Step Functions error record ({Error, Cause}) as {type, message}; None when there is none."""
+    record: dict[str, Any] = json.loads(error or "{}") if isinstance(error, str) else (error or {})
+    if not record:
+        return None
+    cause = record.get("Cause", "")
+    try:
+        parsed = json.loads(cause)
+    except (TypeError, ValueError):
+        parsed = None
+    message = parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
+    return {"type": record.get("Error", "Error"), "message": message}
 
 
 def region_view(entry: dict[str, Any]) -> dict[str, Any]:
     """A region's entry as the API shows it: status, step, and the error's type and message."""
-    error = entry.get("error")
-    if isinstance(error, str):
-        error = json.loads(error or "{}")
-    shown = None
-    if error:
-        cause = error.get("Cause", "")
-        try:
-            parsed = json.loads(cause)
-        except (TypeError, ValueError):
-            parsed = None
-        message = parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
-        shown = {"type": error.get("Error", "Error"), "message": message}
-    return {"status": entry.get("status", "PENDING"), "step": entry.get("step"), "error": shown}
+    view = {
+        "status": entry.get("status", "PENDING"),
+        "step": entry.get("step"),
+        "error": error_view(entry.get("error")),
+    }
+    if entry.get("rollbackError"):
+        view["rollbackError"] = error_view(entry["rollbackError"])
+    return view
 
 
 @dataclass
@@ -87,12 +107,15 @@ class Rollouts:
         self._lock(prefix, rollout_id)
         try:
             source_arn = request.credentialSecretArn
+            source_change = None
             if request.credentials is not None:
                 assert self.home_secrets is not None, "inline credentials need the home-region secret store"
-                source_arn = save_source_credentials(self.home_secrets, prefix, request.credentials)
+                source_change = save_source_credentials(self.home_secrets, prefix, request.credentials)
+                source_arn = source_change.secretArn
             template = request.template()
             regions = request.ordered_regions()
             created = now_iso()
+            previous = self.store.get_rule(prefix)
             self.store.put_rule(
                 prefix,
                 {
@@ -111,7 +134,11 @@ class Rollouts:
                     "operation": operation,
                     "status": "RUNNING",
                     "createdAt": created,
+                    "failedCount": 0,
                     "regions": {region: {"status": "PENDING"} for region in regions},
+                    # What a rollback puts back besides the regions: the previous desired rule, the source secret.
+                    "previousRule": json.dumps(previous) if previous else None,
+                    "sourceSecretChange": source_change.model_dump_json(exclude_none=True) if source_change else None,
                 }
             )
             self.executions.start(
@@ -173,18 +200,73 @@ class Rollouts:
             "regions": {region: region_view(entry) for region, entry in sorted(item.get("regions", {}).items())},
         }
 
-    def finish(self, rollout_id: str, prefix: str, region_results: list[dict[str, Any]]) -> dict[str, Any]:
-        """Close a rollout: overall status, the desired rule's last status, the lock, the Finished event."""
-        regions = {r["region"]: region_view(r) for r in region_results}
-        status = "SUCCEEDED" if all(r["status"] == "SUCCEEDED" for r in regions.values()) else "FAILED"
+    def finish(
+        self,
+        rollout_id: str,
+        prefix: str,
+        region_results: list[dict[str, Any]],
+        rollback_results: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """Close a rollout: overall and per-region status, the desired rule, the lock, the Finished event.
+
+        A rolled-back rollout also puts back the previous desired rule and the home-region source secret.
+        """
+        rolled_back = {r["region"]: r for r in rollback_results or []}
+        entries: dict[str, dict[str, Any]] = {}
+        for result in region_results:
+            entry = {
+                "status": result["status"],
+                "step": result.get("step"),
+                "error": json.dumps(result.get("error") or {}),
+                "changes": json.dumps(result.get("changes") or {}),
+            }
+            undo = rolled_back.get(result["region"])
+            if undo is not None and result["status"] != "SKIPPED":
+                entry["status"] = undo["status"]  # ROLLED_BACK or ROLLBACK_FAILED
+                if undo.get("error"):
+                    entry["rollbackError"] = json.dumps(undo["error"])
+            entries[result["region"]] = entry
+        statuses = {e["status"] for e in entries.values()}
+        if rolled_back:
+            status = "FAILED" if "ROLLBACK_FAILED" in statuses else "ROLLED_BACK"
+        else:
+            status = "SUCCEEDED" if statuses <= {"SUCCEEDED"} else "FAILED"
+
+        item = self.store.get_rollout(rollout_id) or {}
+        operation = item.get("operation", "APPLY")
         finished = now_iso()
-        self.store.set_rollout_status(rollout_id, status, finishedAt=finished)
-        self.store.update_rule(prefix, lastRolloutStatus=status, lastRolloutAt=finished)
+        self.store.set_rollout_status(rollout_id, status, finishedAt=finished, regions=entries)
+        if status == "ROLLED_BACK":
+            self._restore_desired(prefix, item)
+        elif operation == "DELETE" and status == "SUCCEEDED":
+            self.store.delete_rule(prefix)
+            if self.home_secrets is not None:
+                self.home_secrets.schedule_deletion(source_secret_name_for(prefix))
+        else:
+            self.store.update_rule(prefix, lastRolloutStatus=status, lastRolloutAt=finished)
         self.store.release_lock(prefix, rollout_id)
-        summary = {"rolloutId": rollout_id, "prefix": prefix, "status": status, "regions": regions}
+        summary = {
+            "rolloutId": rollout_id,
+            "prefix": prefix,
+            "operation": operation,
+            "status": status,
+            "regions": {region: region_view(entry) for region, entry in sorted(entries.items())},
+        }
         if self.events is not None:
             self.events.emit(ROLLOUT_FINISHED, summary)
         return summary
+
+    def _restore_desired(self, prefix: str, rollout: dict[str, Any]) -> None:
+        """After a rollback: the previous desired rule and source secret are the truth again."""
+        previous = rollout.get("previousRule")
+        if previous:
+            restored = json.loads(previous)
+            self.store.put_rule(prefix, {k: v for k, v in restored.items() if k not in ("pk", "sk")})
+        else:
+            self.store.delete_rule(prefix)
+        change = rollout.get("sourceSecretChange")
+        if change and self.home_secrets is not None:
+            restore_secret(SecretChange.model_validate_json(change), self.home_secrets)
 
 
 def _age_seconds(iso: str | None) -> float:

@@ -34,6 +34,9 @@ class SecretChange(Change):
     secretArn: str | None = None
     versionId: str | None = None
     priorVersionId: str | None = None  # AWSCURRENT before the step; None when the step created the secret
+    priorScheduledForDeletion: bool | None = (
+        None  # True when the step restored a secret a DELETE rollout had scheduled for deletion
+    )
 
 
 class RuleChange(Change):
@@ -71,6 +74,16 @@ class RegionTask(BaseModel):
     @property
     def prefix(self) -> str:
         return self.rule.ecrRepositoryPrefix
+
+
+class RemovalResult(BaseModel):
+    """What a DELETE rollout removed from one region, in the shape rollback reads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    storeSecret: SecretChange
+    createRule: RuleChange
+    applyTemplate: TemplateChange
 
 
 class RollbackResult(BaseModel):

@@ -38,13 +38,44 @@ class SecretStore:
         self._sm = client
 
     def read(self, secret_id: str) -> tuple[SecretVersion, str] | None:
-        """The current version and SecretString of a secret, or None when it does not exist."""
+        """The current version and SecretString of a secret, or None when it does not exist.
+
+        Raises SecretScheduledForDeletion when the secret awaits deletion (and so can be restored).
+        """
         try:
             with translated(_ERRORS, "GetSecretValue"):
                 got = self._sm.get_secret_value(SecretId=secret_id)
         except ex.SecretNotFound:
             return None
+        except ex.ConcurrentModification:
+            if self.is_scheduled_for_deletion(secret_id):
+                raise ex.SecretScheduledForDeletion(f"secret {secret_id} is scheduled for deletion") from None
+            raise
         return SecretVersion(got["ARN"], got["VersionId"]), got.get("SecretString", "")
+
+    def is_scheduled_for_deletion(self, secret_id: str) -> bool:
+        try:
+            with translated(_ERRORS, "DescribeSecret"):
+                return "DeletedDate" in self._sm.describe_secret(SecretId=secret_id)
+        except ex.SecretNotFound:
+            return False
+
+    def schedule_deletion(self, secret_id: str, *, recovery_days: int = 7) -> bool:
+        """Delete with a recovery window, so a rollback can restore it; False when there was none."""
+        try:
+            with translated(_ERRORS, "DeleteSecret"):
+                self._sm.delete_secret(SecretId=secret_id, RecoveryWindowInDays=recovery_days)
+        except ex.SecretNotFound:
+            return False
+        return True
+
+    def restore(self, secret_id: str) -> bool:
+        """Cancel a scheduled deletion; False when the secret was not scheduled for deletion."""
+        if not self.is_scheduled_for_deletion(secret_id):
+            return False
+        with translated(_ERRORS, "RestoreSecret"):
+            self._sm.restore_secret(SecretId=secret_id)
+        return True
 
     def create(self, name: str, value: str, *, description: str) -> SecretVersion:
         """Create a secret encrypted with the default aws/secretsmanager key, as ECR requires."""

@@ -47,7 +47,12 @@ def store_secret(task: RegionTask, source: SecretStore, target: SecretStore) -> 
     wanted = credential_document(found[1], what=f"source secret {task.sourceSecretArn}")
 
     name = secret_name_for(task.prefix)
-    current = target.read(name)
+    restored = False
+    try:
+        current = target.read(name)
+    except ex.SecretScheduledForDeletion:
+        restored = target.restore(name)  # a DELETE rollout left it recoverable; take it back
+        current = target.read(name)
     if current is None:
         made = target.create(name, json.dumps(wanted), description=DESCRIPTION)
         return SecretChange(action="created", secretArn=made.arn, versionId=made.version_id)
@@ -56,24 +61,48 @@ def store_secret(task: RegionTask, source: SecretStore, target: SecretStore) -> 
         unchanged = credential_document(value, what=name) == wanted
     except ex.SourceSecretMalformed:
         unchanged = False
-    if unchanged:
+    if unchanged and not restored:
         return SecretChange(
             action="unchanged",
             secretArn=version.arn,
             versionId=version.version_id,
             priorVersionId=version.version_id,
         )
-    put = target.put(version.arn, json.dumps(wanted))
+    put = version if unchanged else target.put(version.arn, json.dumps(wanted))
     return SecretChange(
-        action="updated", secretArn=put.arn, versionId=put.version_id, priorVersionId=version.version_id
+        action="updated",
+        secretArn=put.arn,
+        versionId=put.version_id,
+        priorVersionId=version.version_id,
+        priorScheduledForDeletion=restored or None,
     )
 
 
 def restore_secret(change: SecretChange | None, target: SecretStore) -> str:
-    """Undo a StoreSecret change: delete what it created, or make the prior version current again."""
+    """Undo a StoreSecret or removal change: delete what was created, restore what was deleted, or make the
+    prior version current again (and re-schedule its deletion if the step had cancelled one)."""
     if change is None or not change.changed or change.secretArn is None:
         return "unchanged"
     if change.action == "created":
         return "deleted" if target.delete(change.secretArn) else "unchanged"
+    if change.action == "deleted":
+        return "created" if target.restore(change.secretArn) else "unchanged"
     assert change.priorVersionId is not None
-    return "updated" if target.make_current(change.secretArn, change.priorVersionId) else "unchanged"
+    moved = target.make_current(change.secretArn, change.priorVersionId)
+    if change.priorScheduledForDeletion and not target.is_scheduled_for_deletion(change.secretArn):
+        target.schedule_deletion(change.secretArn)
+        return "deleted"
+    return "updated" if moved else "unchanged"
+
+
+def remove_secret(prefix: str, target: SecretStore) -> SecretChange:
+    """Schedule the region's secret for deletion (recoverable, so rollback can restore it)."""
+    name = secret_name_for(prefix)
+    try:
+        found = target.read(name)
+    except ex.SecretScheduledForDeletion:
+        return SecretChange(action="unchanged")
+    if found is None:
+        return SecretChange(action="unchanged")
+    target.schedule_deletion(found[0].arn)
+    return SecretChange(action="deleted", secretArn=found[0].arn, priorVersionId=found[0].version_id)

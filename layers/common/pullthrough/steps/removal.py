@@ -1,0 +1,35 @@
+"""RemoveRule (DELETE rollouts): take the rule, its template and its secret out of one region, reversibly."""
+
+from __future__ import annotations
+
+from pullthrough.adapters.ecr import EcrRegistry
+from pullthrough.adapters.secrets import SecretStore
+from pullthrough.steps.secret import remove_secret
+from pullthrough.steps.template import PULL_THROUGH_CACHE
+from pullthrough.tasks import RegionTask, RemovalResult, RuleChange, TemplateChange
+
+
+def remove_template(prefix: str, ecr: EcrRegistry) -> TemplateChange:
+    """Stop applying the prefix's creation template to pull-through repositories.
+
+    A template that also serves other uses (appliedFor REPLICATION/CREATE_ON_PUSH) only loses PULL_THROUGH_CACHE.
+    """
+    current = ecr.get_template(prefix)
+    if current is None or PULL_THROUGH_CACHE not in current.get("appliedFor", []):
+        return TemplateChange(action="unchanged", prior=current)
+    others = [use for use in current["appliedFor"] if use != PULL_THROUGH_CACHE]
+    if others:
+        ecr.put_template(prefix, current | {"appliedFor": others}, exists=True)
+        return TemplateChange(action="updated", prior=current)
+    ecr.delete_template(prefix)
+    return TemplateChange(action="deleted", prior=current)
+
+
+def remove_rule(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore) -> RemovalResult:
+    """Remove template, then rule, then secret; each change records what rollback needs. Safe to run again."""
+    template = remove_template(task.prefix, ecr)
+    prior_rule = ecr.get_rule(task.prefix)
+    rule = RuleChange(action="unchanged")
+    if prior_rule is not None and ecr.delete_rule(task.prefix):
+        rule = RuleChange(action="deleted", prior=prior_rule)
+    return RemovalResult(storeSecret=remove_secret(task.prefix, secrets), createRule=rule, applyTemplate=template)
