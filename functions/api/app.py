@@ -16,6 +16,7 @@ from pullthrough import exceptions as ex
 from pullthrough.adapters.store import PrefixBusy
 from pullthrough.models import RuleRequest
 from pullthrough.observability import logger
+from pullthrough.rollouts import UnknownRule
 from pullthrough.wiring import rollouts_from_env
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -32,7 +33,7 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
 
 @app.post("/rules", summary="Roll a pull-through cache rule out to regions")
 def post_rule(request: Annotated[RuleRequest, Body(embed=False)]) -> Response[dict[str, Any]]:
-    started = rollouts_from_env().start(request)
+    started = rollouts_from_env().start(request, idempotency_key=app.current_event.headers.get("idempotency-key"))
     started["links"] = {"rollout": f"/rollouts/{started['rolloutId']}", "rule": f"/rules/{started['prefix']}"}
     return _json(HTTPStatus.ACCEPTED, started)
 
@@ -50,9 +51,11 @@ def get_rule(prefix: str) -> dict[str, Any]:
     return {"prefix": found.pop("sk"), **{k: v for k, v in found.items() if k != "pk"}}
 
 
-@app.delete("/rules/<prefix>", summary="Remove a rule from every region (not available yet)")
+@app.delete("/rules/<prefix>", summary="Remove a rule, its template and secret from every region, all or nothing")
 def delete_rule(prefix: str) -> Response[dict[str, Any]]:
-    return _json(HTTPStatus.NOT_IMPLEMENTED, {"message": "DELETE /rules/{prefix} is not implemented yet"})
+    started = rollouts_from_env().start_delete(unquote(prefix))
+    started["links"] = {"rollout": f"/rollouts/{started['rolloutId']}"}
+    return _json(HTTPStatus.ACCEPTED, started)
 
 
 @app.get("/rollouts/<rollout_id>", summary="A rollout's status, region by region")
@@ -79,6 +82,11 @@ def _invalid_body(error: RequestValidationError) -> Response[dict[str, Any]]:
     return _json(
         HTTPStatus.UNPROCESSABLE_ENTITY, {"message": f"{first['field']}: {first['message']}", "errors": errors}
     )
+
+
+@app.exception_handler(UnknownRule)
+def _unknown_rule(error: UnknownRule) -> Response[dict[str, Any]]:
+    return _json(HTTPStatus.NOT_FOUND, {"message": error.message})
 
 
 @app.exception_handler(ex.InvalidRequest)

@@ -66,14 +66,20 @@ def provision(monkeypatch: pytest.MonkeyPatch) -> AppEnv:
 
 
 def api(
-    method: str, path: str, body: Any = None, *, raw: str | None = None, query: dict[str, str] | None = None
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    raw: str | None = None,
+    query: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
     """Call the API function with an API Gateway REST proxy event; returns (status, parsed body)."""
     event = {
         "httpMethod": method,
         "path": path,
         "resource": path,
-        "headers": {"content-type": "application/json"},
+        "headers": {"content-type": "application/json", **(headers or {})},
         "multiValueHeaders": {},
         "queryStringParameters": query,
         "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,

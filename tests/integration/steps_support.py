@@ -10,7 +10,8 @@ import boto3
 from tests.support import FakeContext, load_event, load_handler
 
 HANDLERS = {
-    name: load_handler(name) for name in ("store_secret", "create_rule", "validate_rule", "apply_template", "rollback")
+    name: load_handler(name)
+    for name in ("store_secret", "create_rule", "validate_rule", "apply_template", "rollback", "remove_rule")
 }
 
 
@@ -54,4 +55,6 @@ def region_snapshot(region: str, prefix: str) -> dict[str, Any]:
         secret: dict[str, Any] | None = {"value": got["SecretString"], "version": got["VersionId"]}
     except sm.exceptions.ResourceNotFoundException:
         secret = None
+    except sm.exceptions.InvalidRequestException:  # scheduled for deletion
+        secret = {"scheduledForDeletion": True}
     return {"rule": rules[0] if rules else None, "template": templates[0] if templates else None, "secret": secret}

@@ -113,8 +113,35 @@ def test_malformed_json_is_a_422_on_the_body(app: AppEnv) -> None:
     assert status == 422 and answer["errors"][0]["field"] == "body"
 
 
-def test_delete_answers_501_until_delete_rollouts_exist(app: AppEnv) -> None:
-    assert api("DELETE", "/rules/docker-hub")[0] == 501
+def test_delete_starts_a_delete_rollout_over_the_desired_rules_regions(app: AppEnv) -> None:
+    _, first = api("POST", "/rules", docker_hub())
+    FINISH.handler({"rolloutId": first["rolloutId"], "prefix": "docker-hub", "regionResults": []}, FakeContext())
+    status, body = api("DELETE", "/rules/docker-hub")
+    assert status == 202 and body["operation"] == "DELETE"
+    started = app.execution_input(body["rolloutId"])
+    assert started["operation"] == "DELETE" and started["regions"] == ["us-east-1", "eu-west-1"]
+    assert started["sourceSecretArn"] is None and started["creationTemplate"] is None
+
+
+def test_deleting_an_unknown_rule_is_404(app: AppEnv) -> None:
+    assert api("DELETE", "/rules/nothing-here")[0] == 404
+
+
+def test_the_same_body_without_credentials_twice_returns_the_same_rollout(app: AppEnv) -> None:
+    body = {"upstreamRegistry": "quay", "regions": ["eu-west-1"]}
+    _, first = api("POST", "/rules", body)
+    status, again = api("POST", "/rules", body)
+    assert status == 202 and again["rolloutId"] == first["rolloutId"] and len(app.executions()) == 1
+
+
+def test_an_idempotency_key_returns_the_same_rollout_even_after_it_finished(app: AppEnv) -> None:
+    _, first = api("POST", "/rules", docker_hub(), headers={"Idempotency-Key": "deploy-42"})
+    FINISH.handler({"rolloutId": first["rolloutId"], "prefix": "docker-hub", "regionResults": []}, FakeContext())
+    status, again = api("POST", "/rules", docker_hub(), headers={"Idempotency-Key": "deploy-42"})
+    assert status == 202 and again["rolloutId"] == first["rolloutId"] and len(app.executions()) == 1
+    # Without the key, inline credentials are never deduplicated: a new credential must roll out.
+    status, fresh = api("POST", "/rules", docker_hub())
+    assert status == 202 and fresh["rolloutId"] != first["rolloutId"]
 
 
 def test_the_openapi_document_is_served_at_swagger_format_json(app: AppEnv) -> None:

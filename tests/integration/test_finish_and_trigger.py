@@ -128,3 +128,60 @@ def test_a_request_for_a_busy_prefix_is_refused_with_the_running_rollout(app: Ap
     first = TRIGGER.handler(requested({"upstreamRegistry": "quay", "regions": ["eu-west-1"]}), FakeContext())
     second = TRIGGER.handler(requested({"upstreamRegistry": "quay", "regions": ["us-east-1"]}), FakeContext())
     assert second["accepted"] is False and second["rolloutId"] == first["rolloutId"]
+
+
+def test_a_rolled_back_rollout_reports_each_region_and_restores_the_previous_desired_rule(app: AppEnv) -> None:
+    body = {"upstreamRegistry": "quay", "regions": ["us-east-1", "eu-west-1"]}
+    _, first = api("POST", "/rules", body)
+    FINISH.handler({"rolloutId": first["rolloutId"], "prefix": "quay", "regionResults": []}, FakeContext())
+    _, second = api("POST", "/rules", body | {"upstreamRepositoryPrefix": "coreos"})
+    assert api("GET", "/rules/quay")[1]["rule"]["upstreamRepositoryPrefix"] == "coreos"
+    cause = json.dumps({"errorType": "RuleValidationFailed", "errorMessage": "eu-west-1: upstream unreachable"})
+    out = FINISH.handler(
+        {
+            "rolloutId": second["rolloutId"],
+            "prefix": "quay",
+            "regionResults": [
+                region_result("us-east-1", "SUCCEEDED"),
+                region_result("eu-west-1", "FAILED", {"Error": "RuleValidationFailed", "Cause": cause}),
+            ],
+            "rollbackResults": [
+                {"region": "us-east-1", "status": "ROLLED_BACK", "error": {}},
+                {"region": "eu-west-1", "status": "ROLLED_BACK", "error": {}},
+            ],
+        },
+        FakeContext(),
+    )
+    assert out["status"] == "ROLLED_BACK"
+    _, rollout = api("GET", f"/rollouts/{second['rolloutId']}")
+    assert rollout["status"] == "ROLLED_BACK"
+    assert rollout["regions"]["eu-west-1"] == {
+        "status": "ROLLED_BACK",
+        "step": "CreateRule",
+        "error": {"type": "RuleValidationFailed", "message": "eu-west-1: upstream unreachable"},
+    }
+    assert api("GET", "/rules/quay")[1]["rule"].get("upstreamRepositoryPrefix", "ROOT") == "ROOT"
+
+
+def test_a_rollback_that_fails_is_reported_per_region_and_the_rollout_is_failed(app: AppEnv) -> None:
+    _, started = api("POST", "/rules", {"upstreamRegistry": "k8s", "regions": ["us-east-1"]})
+    out = FINISH.handler(
+        {
+            "rolloutId": started["rolloutId"],
+            "prefix": "kubernetes",
+            "regionResults": [
+                region_result("us-east-1", "FAILED", {"Error": "AwsTransientError", "Cause": "throttled"})
+            ],
+            "rollbackResults": [
+                {
+                    "region": "us-east-1",
+                    "status": "ROLLBACK_FAILED",
+                    "error": {"Error": "SecretAccessDenied", "Cause": "denied"},
+                }
+            ],
+        },
+        FakeContext(),
+    )
+    assert out["status"] == "FAILED"
+    assert out["regions"]["us-east-1"]["status"] == "ROLLBACK_FAILED"
+    assert out["regions"]["us-east-1"]["rollbackError"] == {"type": "SecretAccessDenied", "message": "denied"}

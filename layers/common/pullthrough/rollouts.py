@@ -6,6 +6,7 @@ in a home-region source secret and travel by ARN.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -16,7 +17,7 @@ from typing import Any
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import PrefixBusy, RolloutStore
 from pullthrough.adapters.workflow import EventBus, Executions
-from pullthrough.exceptions import SecretScheduledForDeletion
+from pullthrough.exceptions import InvalidRequest, SecretScheduledForDeletion
 from pullthrough.models import Credentials, RuleRequest
 from pullthrough.secret_names import source_secret_name_for
 from pullthrough.steps.secret import restore_secret
@@ -26,11 +27,31 @@ RULE_REQUESTED = "Pull Through Cache Rule Requested"
 ROLLOUT_FINISHED = "Pull Through Cache Rollout Finished"
 LOCK_LEASE_SECONDS = 3600  # longer than any rollout's retries can take
 LOCK_GRACE_SECONDS = 60  # a lock whose execution never started is taken over after this
+IDEMPOTENCY_WINDOW_SECONDS = 600
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+
+
+class UnknownRule(InvalidRequest):
+    """No desired rule exists for the prefix."""
 
 
 def new_rollout_id() -> str:
     return f"r-{uuid.uuid4().hex}"
+
+
+def request_fingerprint(request: RuleRequest, idempotency_key: str | None) -> str | None:
+    """The key under which a request is remembered for the idempotency window, or None.
+
+    An Idempotency-Key header wins. Otherwise the body counts, but only when it holds no inline credential:
+    nothing derived from a credential is ever stored, and a new credential must roll out, not be deduplicated.
+    """
+    if idempotency_key:
+        return "key:" + hashlib.sha256(idempotency_key.encode()).hexdigest()
+    if request.credentials is not None:
+        return None
+    body = request.model_dump(mode="json", exclude={"credentials"}, exclude_unset=False)
+    body["skipsTemplate"] = request.skips_template
+    return "body:" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def now_iso() -> str:
@@ -96,11 +117,17 @@ class Rollouts:
     home_secrets: SecretStore | None = None
     events: EventBus | None = None
 
-    def start(self, request: RuleRequest, *, operation: str = "APPLY") -> dict[str, Any]:
-        """Lock the prefix, store inline credentials, record the rollout and start its execution.
+    def start(self, request: RuleRequest, *, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Roll ``request`` out: lock the prefix, store inline credentials, record the rollout, start it.
 
-        Raises PrefixBusy (naming the running rollout) when the prefix is already rolling out.
+        A request seen within the idempotency window (same Idempotency-Key, or the same body when it carries
+        no inline credential) returns the rollout it started. Raises PrefixBusy naming the running rollout.
         """
+        key = request_fingerprint(request, idempotency_key)
+        if key is not None:
+            seen = self.store.find_idempotent(key)
+            if seen is not None:
+                return self.view(seen) or {"rolloutId": seen, "status": "RUNNING"}
         rule = request.rule()
         prefix = rule.ecrRepositoryPrefix
         rollout_id = new_rollout_id()
@@ -113,56 +140,96 @@ class Rollouts:
                 source_change = save_source_credentials(self.home_secrets, prefix, request.credentials)
                 source_arn = source_change.secretArn
             template = request.template()
-            regions = request.ordered_regions()
-            created = now_iso()
-            previous = self.store.get_rule(prefix)
-            self.store.put_rule(
-                prefix,
-                {
-                    "rule": rule.model_dump(exclude_none=True),
-                    "regions": regions,
-                    "creationTemplate": template.to_ecr() if template else None,
-                    "sourceSecretArn": source_arn,
-                    "lastRolloutId": rollout_id,
-                    "updatedAt": created,
-                },
-            )
-            self.store.put_rollout(
-                {
-                    "rolloutId": rollout_id,
-                    "prefix": prefix,
-                    "operation": operation,
-                    "status": "RUNNING",
-                    "createdAt": created,
-                    "failedCount": 0,
-                    "regions": {region: {"status": "PENDING"} for region in regions},
-                    # What a rollback puts back besides the regions: the previous desired rule, the source secret.
-                    "previousRule": json.dumps(previous) if previous else None,
-                    "sourceSecretChange": source_change.model_dump_json(exclude_none=True) if source_change else None,
-                }
-            )
-            self.executions.start(
+            desired = {
+                "rule": rule.model_dump(exclude_none=True),
+                "regions": request.ordered_regions(),
+                "creationTemplate": template.to_ecr() if template else None,
+                "sourceSecretArn": source_arn,
+            }
+            started = self._launch(
                 rollout_id,
-                {
-                    "rolloutId": rollout_id,
-                    "operation": operation,
-                    "rule": rule.model_dump(exclude_none=True),
-                    "sourceSecretArn": source_arn,
-                    "creationTemplate": template.to_ecr() if template else None,
-                    "regions": regions,
-                    "rollout": {
-                        "maxConcurrency": request.rollout.maxConcurrency or 0,  # 0: every region at once
-                        "failureTolerance": request.rollout.failureTolerance,
-                    },
-                },
+                prefix,
+                "APPLY",
+                desired,
+                request.rollout.maxConcurrency,
+                request.rollout.failureTolerance,
+                source_change=source_change,
             )
         except BaseException:
             self.store.release_lock(prefix, rollout_id)
             raise
+        if key is not None:
+            self.store.remember_idempotent(key, rollout_id, ttl_seconds=IDEMPOTENCY_WINDOW_SECONDS)
+        return started
+
+    def start_delete(self, prefix: str) -> dict[str, Any]:
+        """Remove the prefix's rule, template and secret from every region of its desired rule, all or nothing."""
+        desired = self.store.get_rule(prefix)
+        if desired is None:
+            raise UnknownRule(f"no rule for prefix {prefix!r}", field="prefix")
+        rollout_id = new_rollout_id()
+        self._lock(prefix, rollout_id)
+        try:
+            target = {k: desired.get(k) for k in ("rule", "regions")} | {
+                "creationTemplate": None,
+                "sourceSecretArn": None,
+            }
+            return self._launch(rollout_id, prefix, "DELETE", target, None, 0, keep_desired=True)
+        except BaseException:
+            self.store.release_lock(prefix, rollout_id)
+            raise
+
+    def _launch(
+        self,
+        rollout_id: str,
+        prefix: str,
+        operation: str,
+        desired: dict[str, Any],
+        max_concurrency: int | None,
+        failure_tolerance: int,
+        *,
+        source_change: SecretChange | None = None,
+        keep_desired: bool = False,
+    ) -> dict[str, Any]:
+        """Record the rollout (and the desired rule it aims at) and start its execution. Input: ARNs only."""
+        created = now_iso()
+        previous = self.store.get_rule(prefix)
+        if keep_desired:
+            self.store.update_rule(prefix, lastRolloutId=rollout_id, updatedAt=created)
+        else:
+            self.store.put_rule(prefix, desired | {"lastRolloutId": rollout_id, "updatedAt": created})
+        regions = list(desired["regions"])
+        self.store.put_rollout(
+            {
+                "rolloutId": rollout_id,
+                "prefix": prefix,
+                "operation": operation,
+                "status": "RUNNING",
+                "createdAt": created,
+                "failedCount": 0,
+                "regions": {region: {"status": "PENDING"} for region in regions},
+                # What a rollback puts back besides the regions: the previous desired rule, the source secret.
+                "previousRule": json.dumps(previous) if previous else None,
+                "sourceSecretChange": source_change.model_dump_json(exclude_none=True) if source_change else None,
+            }
+        )
+        self.executions.start(
+            rollout_id,
+            {
+                "rolloutId": rollout_id,
+                "operation": operation,
+                "rule": desired["rule"],
+                "sourceSecretArn": desired["sourceSecretArn"],
+                "creationTemplate": desired["creationTemplate"],
+                "regions": regions,
+                "rollout": {"maxConcurrency": max_concurrency or 0, "failureTolerance": failure_tolerance},
+            },
+        )
         return {
             "rolloutId": rollout_id,
             "status": "RUNNING",
             "prefix": prefix,
+            "operation": operation,
             "regions": {region: region_view({}) for region in regions},
         }
 

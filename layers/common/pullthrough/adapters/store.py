@@ -114,6 +114,26 @@ class RolloutStore:
             raise
         return True
 
+    # Idempotency: request fingerprint -> the rollout it started, for a window
+    def find_idempotent(self, key: str, *, now: float | None = None) -> str | None:
+        found = self._get(f"IDEMPOTENCY#{key}", "IDEMPOTENCY")
+        now = time.time() if now is None else now
+        return str(found["rolloutId"]) if found and found.get("expiresAt", 0) > now else None
+
+    def remember_idempotent(self, key: str, rollout_id: str, *, ttl_seconds: int) -> None:
+        with translated(_ERRORS, "PutItem"):
+            self._ddb.put_item(
+                TableName=self._table,
+                Item=_item(
+                    {
+                        "pk": f"IDEMPOTENCY#{key}",
+                        "sk": "IDEMPOTENCY",
+                        "rolloutId": rollout_id,
+                        "expiresAt": int(time.time() + ttl_seconds),
+                    }
+                ),
+            )
+
     # Rollouts
     def put_rollout(self, rollout: dict[str, Any]) -> None:
         with translated(_ERRORS, "PutItem"):

@@ -11,8 +11,17 @@ from pullthrough.tasks import RegionTask, RollbackResult
 
 
 def rollback_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore) -> RollbackResult:
-    """Restore template, then rule, then secret to their recorded prior state. Safe to run again."""
-    template = restore_template(task.applyTemplate, task.prefix, ecr)
-    rule = restore_rule(task.createRule, task.prefix, ecr)
-    secret = restore_secret(task.storeSecret, secrets)
+    """Restore each resource to its recorded prior state, in the reverse order of the steps. Safe to run again.
+
+    An apply ran secret -> rule -> template, so it is undone template -> rule -> secret; a removal ran
+    template -> rule -> secret, so the secret comes back first (a rule cannot be created without it).
+    """
+    if task.storeSecret is not None and task.storeSecret.action == "deleted":
+        secret = restore_secret(task.storeSecret, secrets)
+        rule = restore_rule(task.createRule, task.prefix, ecr)
+        template = restore_template(task.applyTemplate, task.prefix, ecr)
+    else:
+        template = restore_template(task.applyTemplate, task.prefix, ecr)
+        rule = restore_rule(task.createRule, task.prefix, ecr)
+        secret = restore_secret(task.storeSecret, secrets)
     return RollbackResult(region=task.region, template=template, rule=rule, secret=secret)  # type: ignore[arg-type]

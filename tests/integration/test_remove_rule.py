@@ -1,0 +1,65 @@
+"""RemoveRule (DELETE rollouts): removes template, rule and secret reversibly; rollback and re-apply bring them back."""
+
+from __future__ import annotations
+
+import boto3
+
+from tests.integration.steps_support import region_snapshot, run, run_all, task
+from tests.support import CallLog
+
+TARGET = "eu-west-1"
+
+
+def removal_task(state: dict[str, object]) -> dict[str, object]:
+    return {k: state[k] for k in ("rolloutId", "region", "rule")} | {"operation": "DELETE"}
+
+
+def test_removal_takes_everything_out_and_rollback_puts_it_back_exactly(source_secret: str, call_log: CallLog) -> None:
+    state = run_all(task(sourceSecretArn=source_secret))
+    before = region_snapshot(TARGET, "docker-hub")
+
+    removed = run("remove_rule", removal_task(state))
+    assert (removed["storeSecret"]["action"], removed["createRule"]["action"], removed["applyTemplate"]["action"]) == (
+        "deleted",
+        "deleted",
+        "deleted",
+    )
+    assert region_snapshot(TARGET, "docker-hub") == {
+        "rule": None,
+        "template": None,
+        "secret": {"scheduledForDeletion": True},
+    }
+
+    call_log.clear()
+    assert run("remove_rule", removal_task(state)) == {
+        "storeSecret": {"action": "unchanged"},
+        "createRule": {"action": "unchanged"},
+        "applyTemplate": {"action": "unchanged"},
+    }
+    assert call_log.writes() == []
+
+    run("rollback", removal_task(state) | removed)
+    assert region_snapshot(TARGET, "docker-hub") == before
+
+
+def test_a_template_with_other_uses_only_loses_pull_through_cache(source_secret: str) -> None:
+    state = run_all(task(sourceSecretArn=source_secret))
+    ecr = boto3.client("ecr", region_name=TARGET)
+    ecr.update_repository_creation_template(prefix="docker-hub", appliedFor=["PULL_THROUGH_CACHE", "REPLICATION"])
+    removed = run("remove_rule", removal_task(state))
+    assert removed["applyTemplate"]["action"] == "updated"
+    template = ecr.describe_repository_creation_templates(prefixes=["docker-hub"])["repositoryCreationTemplates"][0]
+    assert template["appliedFor"] == ["REPLICATION"]
+
+
+def test_applying_again_after_a_removal_restores_the_scheduled_secret_and_rollback_reschedules_it(
+    source_secret: str,
+) -> None:
+    state = run_all(task(sourceSecretArn=source_secret))
+    run("remove_rule", removal_task(state))
+    again = run("store_secret", task(sourceSecretArn=source_secret))
+    assert again["action"] == "updated" and again["priorScheduledForDeletion"] is True
+    assert region_snapshot(TARGET, "docker-hub")["secret"] is not None
+    run("rollback", task(sourceSecretArn=source_secret) | {"storeSecret": again})
+    sm = boto3.client("secretsmanager", region_name=TARGET)
+    assert "DeletedDate" in sm.describe_secret(SecretId="ecr-pullthroughcache/docker-hub")
