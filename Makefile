@@ -10,7 +10,7 @@ UV := .tools/uv/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup lint types test unit integration e2e demo local bench clean check-python
+.PHONY: help setup fmt lint types test demo local bench clean check-python
 help:
 	@echo "make demo   - roll a sample rule out to several regions on the embedded AWS emulator"
 	@echo "make local  - serve the API on 127.0.0.1:3000 and the emulator on 127.0.0.1:5000"
@@ -32,6 +32,10 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV) check-python
 setup: $(VENV)/.synced
 
 include mk/*.mk
+
+fmt: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -99,9 +99,7 @@ def _invalid_request(error: ex.InvalidRequest) -> Response[dict[str, Any]]:
 
 @app.exception_handler(PrefixBusy)
 def _busy(error: PrefixBusy) -> Response[dict[str, Any]]:
-    return _json(
-        HTTPStatus.CONFLICT, {"message": error.message, "rolloutId": error.rollout_id, "errors": error.errors}
-    )
+    return _json(HTTPStatus.CONFLICT, {"message": error.message, "rolloutId": error.rollout_id, "errors": error.errors})
 
 
 @app.exception_handler(NotFoundError)
