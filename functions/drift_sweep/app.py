@@ -1,2 +1,30 @@
-def handler(event, context):
-    raise NotImplementedError
+"""DriftSweep: compare the desired rules with every region; record and emit drift, or repair it (DRIFT_MODE).
+
+Takes a scheduled EventBridge event (its content is ignored) or ``{"mode": "report"|"repair", "prefixes": [...]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pullthrough.drift import DriftSweep, mode_from_env, parse_sweep_event
+from pullthrough.observability import logger
+from pullthrough.wiring import rollouts_from_env
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    request = parse_sweep_event(event)
+    mode = request.mode or mode_from_env()
+    summary = DriftSweep(rollouts_from_env()).run(mode, request.prefixes)
+    logger.info(
+        "drift sweep done",
+        extra={
+            "mode": mode,
+            "regions": len(summary["checkedRegions"]),
+            "prefixes": len(summary["prefixes"]),
+            "drifted": summary["drifted"],
+            "repairsStarted": summary["repairsStarted"],
+        },
+    )
+    return summary

@@ -17,7 +17,7 @@ _ECR_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _comparable(template: dict[str, Any]) -> dict[str, Any]:
+def comparable_template(template: dict[str, Any]) -> dict[str, Any]:
     """Normalise what ECR fills in or may reformat: defaults, JSON policy documents, the order of appliedFor."""
     out = _ECR_DEFAULTS | template
     for key in _JSON_FIELDS:
@@ -37,7 +37,7 @@ def ensure_template(ecr: EcrRegistry, prefix: str, wanted: dict[str, Any]) -> Te
     if current is None:
         ecr.put_template(prefix, wanted, exists=False)
         return TemplateChange(action="created")
-    have, want = _comparable(current), _comparable(wanted)
+    have, want = comparable_template(current), comparable_template(wanted)
     if have == want:
         return TemplateChange(action="unchanged", prior=current)
     if set(have) - set(want):

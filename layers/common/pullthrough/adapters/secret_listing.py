@@ -1,0 +1,49 @@
+"""Secrets Manager listing: names, ARNs and change dates of the secrets under a name prefix. Never their values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from pullthrough import exceptions as ex
+from pullthrough.adapters.errors import translated
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+PAGE_SIZE = 100  # ListSecrets' largest page
+_ERRORS: dict[str, type[ex.PullthroughError]] = {"InvalidParameterException": ex.AwsRequestRejected}
+
+
+@dataclass(frozen=True, slots=True)
+class ListedSecret:
+    """A secret as ListSecrets shows it: no value, only where it is and when it last changed."""
+
+    name: str
+    arn: str
+    last_changed: datetime | None = None
+
+
+class SecretListing:
+    """The secrets of one region, listed by name prefix."""
+
+    def __init__(self, client: SecretsManagerClient) -> None:
+        self._sm = client
+
+    def list_secrets(self, prefix: str) -> dict[str, ListedSecret]:
+        """Every secret whose name starts with ``prefix`` (none scheduled for deletion), by name.
+
+        One ListSecrets call per 100 secrets. The service's name filter ignores case, so names are checked again.
+        """
+        found: dict[str, ListedSecret] = {}
+        with translated(_ERRORS, "ListSecrets"):
+            pages = self._sm.get_paginator("list_secrets").paginate(
+                Filters=[{"Key": "name", "Values": [prefix]}], PaginationConfig={"PageSize": PAGE_SIZE}
+            )
+            for page in pages:
+                for secret in page.get("SecretList", []):
+                    name = secret.get("Name", "")
+                    if name.startswith(prefix) and "ARN" in secret:
+                        found[name] = ListedSecret(name, secret["ARN"], secret.get("LastChangedDate"))
+        return found
