@@ -1,0 +1,175 @@
+"""``python -m local.demo`` (``make demo``): roll a sample Docker Hub rule out to four regions on the emulator.
+
+Only the API is driven (POST /rules, then GET /rollouts/{id}); the result is read back region by region with
+boto3 from the emulator. Exits 0 only when the rollout SUCCEEDED and every region holds what it should.
+Ports: any free ones, unless PULLTHROUGH_AWS_PORT / PULLTHROUGH_API_PORT are set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from local.stack import API_PORT_ENV, AWS_PORT_ENV, LocalStack, StackError, port_from_env
+from local.template_reader import ROOT, TemplateError
+
+SAMPLE_EVENT = ROOT / "events" / "api_post_rules.json"
+INLINE_SAMPLE: dict[str, Any] = {
+    "upstreamRegistry": "docker-hub",
+    "credentials": {"username": "demo-user", "accessToken": "demo-placeholder-token"},
+    "regions": ["us-east-1", "eu-west-1", "ap-southeast-2", "sa-east-1"],
+}
+TIMEOUT_SECONDS = float(os.environ.get("PULLTHROUGH_DEMO_TIMEOUT", "180"))
+
+
+def sample_request() -> dict[str, Any]:
+    """The POST /rules body: events/api_post_rules.json (an API Gateway event or a bare body), else inline."""
+    if not SAMPLE_EVENT.is_file():
+        return dict(INLINE_SAMPLE)
+    loaded = json.loads(SAMPLE_EVENT.read_text())
+    if isinstance(loaded, dict) and "httpMethod" in loaded:
+        body = loaded.get("body") or "{}"
+        return dict(json.loads(body))
+    return dict(loaded)
+
+
+def call(base: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    """One unsigned JSON request to the local API: (status, decoded body)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback URL
+        base + path, data=data, method=method, headers={"content-type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        try:
+            return error.code, json.loads(raw) if raw else None
+        except ValueError:
+            return error.code, raw.decode(errors="replace")
+
+
+@dataclass
+class RegionCheck:
+    region: str
+    status: str
+    rule: str
+    secret: str
+    template: str
+    ok: bool
+
+
+def inspect_region(stack: LocalStack, region: str, status: str, prefix: str) -> RegionCheck:
+    """What the emulator holds for ``prefix`` in ``region``."""
+    ecr = stack.client("ecr", region)
+    rules = ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
+    rule = next((r for r in rules if r["ecrRepositoryPrefix"] == prefix), None)
+    rule_text, secret_text, secret_ok = "-", "-", False
+    if rule:
+        rule_text = f"{prefix} -> {rule['upstreamRegistryUrl']}"
+        arn = rule.get("credentialArn")
+        if arn:
+            try:
+                stack.client("secretsmanager", region).describe_secret(SecretId=arn)
+                secret_text, secret_ok = arn, True
+            except stack.client("secretsmanager", region).exceptions.ResourceNotFoundException:
+                secret_text = f"{arn} (missing!)"
+        else:
+            secret_text, secret_ok = "(none needed)", True
+    templates = ecr.describe_repository_creation_templates()["repositoryCreationTemplates"]
+    template = next((t for t in templates if t["prefix"] == prefix), None)
+    template_text = "-"
+    if template:
+        applied = ",".join(template.get("appliedFor", []))
+        lifecycle = "yes" if template.get("lifecyclePolicy") else "no"
+        template_text = f"{applied}, lifecycle {lifecycle}"
+    ok = bool(rule) and secret_ok and template is not None
+    return RegionCheck(region, status, rule_text, secret_text, template_text, ok)
+
+
+def table(rows: list[RegionCheck]) -> str:
+    header = ("REGION", "STATUS", "RULE", "SECRET", "TEMPLATE")
+    cells = [header, *((r.region, r.status, r.rule, r.secret, r.template) for r in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
+
+
+def wait_rollout(api: str, rollout_id: str, timeout: float) -> dict[str, Any]:
+    """Poll GET /rollouts/{id} until it leaves RUNNING (TimeoutError after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, view = call(api, "GET", f"/rollouts/{quote(rollout_id, safe='')}")
+        if status != 200:
+            raise RuntimeError(f"GET /rollouts/{rollout_id} -> {status}: {view}")
+        if view["status"] != "RUNNING":
+            return dict(view)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"rollout {rollout_id} still RUNNING after {timeout:.0f} s")
+        time.sleep(0.25)
+
+
+def run(stack: LocalStack) -> int:
+    body = sample_request()
+    regions = list(body.get("regions", []))
+    print(f"emulator {stack.endpoint_url}   API {stack.api_url}")
+    print(
+        f"POST /rules  {body.get('upstreamRegistry')} rule to {len(regions)} regions: {', '.join(regions)} "
+        "(placeholder credential)"
+    )
+    started = time.monotonic()
+    status, answer = call(stack.api_url, "POST", "/rules", body)
+    if status != 202:
+        print(f"POST /rules -> {status}: {answer}", file=sys.stderr)
+        return 1
+    rollout_id, prefix = answer["rolloutId"], answer.get("prefix") or body.get("ecrRepositoryPrefix")
+    print(f"rollout {rollout_id} {answer['status']} ...", flush=True)
+    view = wait_rollout(stack.api_url, rollout_id, TIMEOUT_SECONDS)
+    elapsed = time.monotonic() - started
+    prefix = str(view.get("prefix") or prefix)
+    rows = [
+        inspect_region(stack, region, view["regions"].get(region, {}).get("status", "?"), prefix) for region in regions
+    ]
+    print()
+    print(table(rows))
+    print()
+    for region, entry in sorted(view["regions"].items()):
+        if entry.get("error"):
+            error = entry["error"]
+            print(f"  {region}: {entry.get('step')} failed: {error.get('type')}: {error.get('message')}")
+    if view["status"] != "SUCCEEDED":
+        print(f"{view['status']} after {elapsed:.1f} s")
+        return 1
+    missing = [row.region for row in rows if not row.ok]
+    if missing:
+        print(f"SUCCEEDED, but the emulator lacks the rule, secret or template in: {', '.join(missing)}")
+        return 1
+    print(f"SUCCEEDED in {elapsed:.1f} s: rule, secret and creation template in all {len(rows)} regions")
+    return 0
+
+
+def main() -> int:
+    try:
+        aws_port = port_from_env(AWS_PORT_ENV, 0)
+        api_port = port_from_env(API_PORT_ENV, 0)
+        level = os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")  # the functions' own logs: quiet by default
+        with LocalStack(aws_port=aws_port, api_port=api_port, parameters={"LogLevel": level}) as stack:
+            return run(stack)
+    except (StackError, TemplateError) as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return 2
+    except (TimeoutError, RuntimeError) as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""Run moto's Lambda functions in this process instead of in Docker.
+
+``install()`` replaces ``moto.awslambda.models.LambdaFunction._invoke_lambda`` (the one method that needs Docker).
+A function registered with ``register()`` runs here: its handler module is imported once under a unique name (every
+function's file is ``app.py``) and called with the decoded event and a LambdaContext-like object. Its result goes
+back as JSON; an exception goes back as ``{"errorType", "errorMessage"}`` with the function-error flag, so Step
+Functions' Retry/Catch match the exception's class name. Unregistered functions keep moto's behaviour.
+
+Nothing here touches ``os.environ`` per call: the stack sets the (shared) function environment once, so concurrent
+invocations (Map iterations run in threads) really run concurrently.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from hashlib import sha1
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, Any], Any]
+
+
+@dataclass(frozen=True)
+class FunctionCode:
+    """Where a function's code lives: a directory and a ``module.function`` handler."""
+
+    code_dir: Path
+    handler: str = "app.handler"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One finished in-process invocation (for hooks: timing, errors)."""
+
+    function_name: str
+    region: str
+    request_id: str
+    started: float  # time.monotonic()
+    ended: float
+    errored: bool
+    error_type: str | None = None
+
+
+class LambdaContext:
+    """The attributes of Lambda's Python context object that handlers and Powertools read."""
+
+    def __init__(self, function_name: str, function_arn: str, memory_mb: int, timeout_s: float, region: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function_arn
+        self.memory_limit_in_mb = memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"local/{self.aws_request_id}"
+        self.identity = None
+        self.client_context = None
+        self.region = region
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+# (account, region, function name) -> code
+_registry: dict[tuple[str, str, str], FunctionCode] = {}
+_modules: dict[tuple[Path, str], Handler] = {}
+_load_lock = threading.Lock()
+_original: Callable[..., tuple[str, bool, str]] | None = None
+
+#: Called before each in-process invocation with (function name, event): a place to add latency or faults.
+before_call: list[Callable[[str, Any], None]] = []
+#: Called after each in-process invocation.
+after_call: list[Callable[[Invocation], None]] = []
+
+
+def register(function_name: str, code: FunctionCode, *, account_id: str, region: str) -> None:
+    """Run ``function_name`` (in that account and region) from ``code`` when moto invokes it."""
+    _registry[(account_id, region, function_name)] = code
+
+
+def unregister_all() -> None:
+    """Forget every registered function (loaded modules stay cached)."""
+    _registry.clear()
+
+
+def load_handler(code: FunctionCode) -> Handler:
+    """The handler callable, importing its module once under a name unique to its directory."""
+    key = (code.code_dir.resolve(), code.handler)
+    found = _modules.get(key)
+    if found is not None:
+        return found
+    with _load_lock:
+        if key in _modules:
+            return _modules[key]
+        module_name, _, attr = code.handler.rpartition(".")
+        path = key[0] / f"{module_name.replace('.', '/')}.py"
+        unique = f"_local_fn_{key[0].name}_{sha1(str(path).encode()).hexdigest()[:8]}_{module_name.replace('.', '_')}"  # noqa: S324
+        spec = importlib.util.spec_from_file_location(unique, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module: ModuleType = importlib.util.module_from_spec(spec)
+        sys.modules[unique] = module  # pydantic resolves a module's annotations through sys.modules
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(unique, None)
+            raise
+        handler = getattr(module, attr, None)
+        if not callable(handler):
+            raise ImportError(f"{path} has no callable {attr!r}")
+        _modules[key] = handler
+        return handler
+
+
+def _error(error_type: str, message: str) -> str:
+    return json.dumps({"errorType": error_type, "errorMessage": message})
+
+
+def _decode(event: Any) -> Any:
+    if isinstance(event, bytes | bytearray):
+        event = event.decode("utf-8")
+    if isinstance(event, str):
+        try:
+            return json.loads(event) if event else {}
+        except ValueError:
+            return event
+    return {} if event is None else event
+
+
+def run(code: FunctionCode, event: Any, context: LambdaContext) -> tuple[str, bool]:
+    """Call the function's handler; return (JSON payload, errored)."""
+    try:
+        handler = load_handler(code)
+    except Exception as exc:
+        log.warning("%s: cannot import the handler: %s: %s", context.function_name, type(exc).__name__, exc)
+        return _error("Runtime.ImportModuleError", f"Unable to import module {code.handler!r}: {exc}"), True
+    try:
+        result = handler(event, context)
+    except Exception as exc:
+        log.info("%s raised %s", context.function_name, type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
+        return _error(type(exc).__name__, str(exc)), True
+    try:
+        return json.dumps(result), False
+    except (TypeError, ValueError) as exc:
+        return _error("Runtime.MarshalError", f"Unable to marshal response: {exc}"), True
+
+
+def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    code = _registry.get((self.account_id, self.region, self.function_name))
+    if code is None:
+        assert _original is not None
+        return _original(self, event)
+    payload = _decode(event)
+    context = LambdaContext(
+        function_name=self.function_name,
+        function_arn=self.function_arn,
+        memory_mb=int(self.memory_size or 128),
+        timeout_s=float(self.timeout or 3),
+        region=self.region,
+    )
+    for hook in list(before_call):
+        hook(self.function_name, payload)
+    started = time.monotonic()
+    body, errored = run(code, payload, context)
+    ended = time.monotonic()
+    if after_call:
+        error_type = json.loads(body).get("errorType") if errored else None
+        done = Invocation(self.function_name, self.region, context.aws_request_id, started, ended, errored, error_type)
+        for observer in list(after_call):
+            observer(done)
+    return body, errored, ""
+
+
+def install() -> None:
+    """Patch moto's LambdaFunction in this process (idempotent)."""
+    global _original
+    with _load_lock:
+        if _original is None:
+            _original = LambdaFunction._invoke_lambda
+            LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """Give moto its own ``_invoke_lambda`` back."""
+    global _original
+    with _load_lock:
+        if _original is not None:
+            LambdaFunction._invoke_lambda = _original  # type: ignore[method-assign]
+            _original = None

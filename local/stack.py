@@ -1,0 +1,545 @@
+"""The embedded stack: moto server on loopback + ECR pull-through extension + in-process Lambda runner + local API.
+
+    with LocalStack() as stack:          # ports from PULLTHROUGH_AWS_PORT / PULLTHROUGH_API_PORT (5000 / 3000)
+        stack.client("ecr", "eu-west-1").describe_pull_through_cache_rules()
+
+Everything is provisioned from template.yaml through plain boto3 against the emulator: the functions (their code
+runs in this process), the table, the state machine (DefinitionSubstitutions resolved to the emulator's ARNs), the
+EventBridge rules and the API routes. The process environment is the functions' environment: one stack at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from local import events_bridge, lambda_runner
+from local.api_server import ApiServer, Route
+from local.emulator import ecr_extension, secretsmanager_fixes
+from local.template_reader import DEFAULT_TEMPLATE, Resolver, Template, load_template, substitute
+
+HOME_REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+PARTITION = "aws"
+HOST = "127.0.0.1"
+AWS_PORT_ENV = "PULLTHROUGH_AWS_PORT"
+API_PORT_ENV = "PULLTHROUGH_API_PORT"
+LATENCY_ENV = "PULLTHROUGH_EMULATOR_LATENCY_MS"
+ROLE_NAME = "pullthrough-local"
+
+_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+_CONTROL_PATHS = ("/moto-api", "/_pullthrough")
+_active_lock = threading.Lock()
+_active: LocalStack | None = None
+
+
+class StackError(RuntimeError):
+    """The local stack cannot start as configured."""
+
+
+def port_from_env(name: str, default: int) -> int:
+    """A TCP port from environment variable ``name`` (0: any free port)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        port = int(raw)
+    except ValueError:
+        raise StackError(f"{name}={raw!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise StackError(f"{name}={port} is out of range (0..65535)")
+    return port
+
+
+def check_port_free(port: int, env_name: str) -> None:
+    """Raise StackError naming ``env_name`` when 127.0.0.1:``port`` is taken."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Like the servers: a port left in TIME_WAIT by a stopped stack is free, one with a listener is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            raise StackError(
+                f"{HOST}:{port} is already in use ({error.strerror}): set {env_name} to a free port "
+                f"(e.g. {env_name}={port + 1}) or stop what listens there"
+            ) from None
+
+
+def emulator_latency(app: Callable[..., Any]) -> Callable[..., Any]:
+    """WSGI middleware: sleep PULLTHROUGH_EMULATOR_LATENCY_MS (read per request, default 0) before each AWS call."""
+
+    def delayed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        raw = os.environ.get(LATENCY_ENV)
+        if raw and not str(environ.get("PATH_INFO", "")).startswith(_CONTROL_PATHS):
+            with contextlib.suppress(ValueError):
+                if (delay := float(raw)) > 0:
+                    time.sleep(delay / 1000)
+        return app(environ, start_response)
+
+    return delayed
+
+
+class EmulatorServer(ThreadedMotoServer):
+    """moto's ThreadedMotoServer that reports a failed bind (instead of hanging) and applies the latency knob."""
+
+    def __init__(self, ip_address: str, port: int) -> None:
+        super().__init__(ip_address=ip_address, port=port, verbose=False)
+        self.error: BaseException | None = None
+
+    def _server_entry(self) -> None:
+        try:
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(
+                self._ip_address, self._port, emulator_latency(app), True, request_handler=MotoRequestHandler
+            )
+        except BaseException as error:
+            self.error = error
+            self._server_ready_event.set()
+            return
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    def start(self) -> None:
+        super().start()
+        if self.error is not None:
+            assert self._thread is not None
+            self._thread.join()
+            raise self.error
+
+
+def _dummy_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "# the local stack runs the code from its source directory\n")
+    return buffer.getvalue()
+
+
+class LocalStack:
+    """The app on the embedded emulator. Use as a context manager, or start()/stop()."""
+
+    def __init__(
+        self,
+        *,
+        aws_port: int | None = None,
+        api_port: int | None = None,
+        template: Path | str = DEFAULT_TEMPLATE,
+        parameters: dict[str, str] | None = None,
+        stack_name: str = "pullthrough",
+        verbose: bool = False,
+    ) -> None:
+        """``aws_port``/``api_port``: None reads PULLTHROUGH_AWS_PORT/PULLTHROUGH_API_PORT (5000/3000), 0 any free.
+
+        ``parameters`` override the template's parameter defaults (like ``sam deploy --parameter-overrides``).
+        """
+        self.aws_port = port_from_env(AWS_PORT_ENV, 5000) if aws_port is None else aws_port
+        self.api_port = port_from_env(API_PORT_ENV, 3000) if api_port is None else api_port
+        self.region = HOME_REGION
+        self.account_id = ACCOUNT_ID
+        self.stack_name = stack_name
+        self.verbose = verbose
+        self.template: Template = load_template(template)
+        unknown = set(parameters or {}) - set(self.template.parameters)
+        if unknown:
+            raise StackError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
+        self.parameters = {**self.template.parameters, **(parameters or {})}
+        self.function_names: dict[str, str] = {}  # logical id -> name
+        self.function_arns: dict[str, str] = {}
+        self.table_names: dict[str, str] = {}
+        self.state_machine_arn = ""
+        self._role_arn = ""
+        self.rule_names: list[str] = []
+        self.environment: dict[str, str] = {}  # the functions' shared environment
+        self._server: EmulatorServer | None = None
+        self._api: ApiServer | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._saved_sfn_config: dict[str, Any] | None = None
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients_lock = threading.Lock()
+        self._added_paths: list[str] = []
+        self._saved_levels: dict[str, int] = {}
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> LocalStack:
+        """Start the emulator, provision the template on it, start the API."""
+        global _active
+        check_port_free(self.aws_port, AWS_PORT_ENV)
+        check_port_free(self.api_port, API_PORT_ENV)
+        with _active_lock:
+            if _active is not None:
+                raise StackError("a LocalStack is already running in this process (they share os.environ)")
+            _active = self
+        try:
+            for layer in self.template.layer_dirs:  # the functions' layer, as Lambda puts it on sys.path
+                if str(layer) not in sys.path:
+                    sys.path.insert(0, str(layer))
+                    self._added_paths.append(str(layer))
+            self._start_emulator()
+            self._provision()
+            self._start_api()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Shut everything down and give the process its environment back (safe to call twice)."""
+        global _active
+        if _active is not self:
+            return
+        if self._api is not None:
+            self._api.stop()
+            self._api = None
+        events_bridge.wait_idle(timeout=5)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                self._moto_api("reset")
+            if self._saved_sfn_config is not None:
+                with contextlib.suppress(Exception):
+                    self._moto_api("config", {"stepfunctions": self._saved_sfn_config})
+            self._server.stop()
+            self._server = None
+        lambda_runner.unregister_all()
+        lambda_runner.uninstall()
+        events_bridge.uninstall()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        for name, level in self._saved_levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._saved_levels.clear()
+        for entry in self._added_paths:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(entry)
+        self._added_paths.clear()
+        self._clients.clear()
+        _reset_app_clients()
+        with _active_lock:
+            _active = None
+
+    # -- helpers --------------------------------------------------------------------------------------------
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{HOST}:{self.aws_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.api_port}"
+
+    @property
+    def role_arn(self) -> str:
+        """The IAM role the stack's functions and state machine use (for extra ones, e.g. in tests)."""
+        return self._role_arn
+
+    def client(self, service: str, region: str = HOME_REGION) -> Any:
+        """A boto3 client of ``service`` in ``region`` pointed at the emulator (cached)."""
+        key = (service, region)
+        with self._clients_lock:
+            if key not in self._clients:
+                self._clients[key] = boto3.session.Session().client(
+                    service,  # type: ignore[call-overload]
+                    region_name=region,
+                    endpoint_url=self.endpoint_url,
+                    aws_access_key_id="testing",
+                    aws_secret_access_key="testing",
+                )
+            return self._clients[key]
+
+    def wait_for_execution(self, execution_arn: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Poll DescribeExecution until the execution leaves RUNNING; its description. TimeoutError otherwise."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING":
+                return described
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{execution_arn} still RUNNING after {timeout:.0f} s")
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.5)
+
+    def add_function(self, name: str, code: lambda_runner.FunctionCode, *, timeout: int = 30) -> str:
+        """Create an extra Lambda function in the home region that runs ``code`` in process; its ARN."""
+        made = self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime="python3.13",
+            Role=self._role_arn,
+            Handler=code.handler,
+            Code={"ZipFile": _dummy_zip()},
+            Timeout=timeout,
+        )
+        lambda_runner.register(name, code, account_id=self.account_id, region=self.region)
+        return str(made["FunctionArn"])
+
+    def invoke(self, logical_id: str, event: Any) -> tuple[Any, bool]:
+        """Invoke a template function (RequestResponse) through the emulator: (decoded payload, function error)."""
+        answer = self.client("lambda").invoke(
+            FunctionName=self.function_arns[logical_id], Payload=json.dumps(event).encode()
+        )
+        payload = answer["Payload"].read()
+        return (json.loads(payload) if payload else None), "FunctionError" in answer
+
+    # -- start-up -----------------------------------------------------------------------------------------
+    def _set_env(self, values: dict[str, str | None]) -> None:
+        for key, value in values.items():
+            if key not in self._saved_env:
+                self._saved_env[key] = os.environ.get(key)
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def _start_emulator(self) -> None:
+        if not self.verbose:
+            # One line per request, and moto's dumps of every ASL evaluation error (the history has them too).
+            for name, level in (("werkzeug", logging.WARNING), ("moto.stepfunctions.parser", logging.CRITICAL)):
+                self._saved_levels[name] = logging.getLogger(name).level
+                logging.getLogger(name).setLevel(level)
+        # Installed before the server handles its first request (moto builds a service's routes on first use).
+        ecr_extension.install()
+        secretsmanager_fixes.install()
+        lambda_runner.install()
+        events_bridge.install()
+        server = EmulatorServer(HOST, self.aws_port)
+        try:
+            server.start()
+        except OSError as error:
+            raise StackError(
+                f"cannot listen on {HOST}:{self.aws_port} ({error.strerror}): set {AWS_PORT_ENV} to a free port"
+            ) from None
+        self._server = server
+        self.aws_port = server.get_host_and_port()[1]
+        stray = [key for key in os.environ if key.startswith("AWS_ENDPOINT_URL_")]
+        self._set_env(
+            {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": None,
+                "AWS_PROFILE": None,
+                "AWS_DEFAULT_REGION": HOME_REGION,
+                "AWS_REGION": HOME_REGION,
+                "MOTO_PORT": str(self.aws_port),
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                **dict.fromkeys(stray),
+            }
+        )
+        _reset_app_clients()
+        from moto.core.config import default_user_config
+
+        self._saved_sfn_config = dict(default_user_config.get("stepfunctions", {}))
+        self._moto_api("reset")  # moto's state is process-wide: start from a clean slate
+        self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
+
+    def _moto_api(self, action: str, body: dict[str, Any] | None = None) -> None:
+        request = urllib.request.Request(  # noqa: S310 - loopback URL built here
+            f"{self.endpoint_url}/moto-api/{action}", data=json.dumps(body or {}).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            response.read()
+
+    def _resolver(self) -> Resolver:
+        refs = {
+            **self.parameters,
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account_id,
+            "AWS::Partition": PARTITION,
+            "AWS::StackName": self.stack_name,
+            "AWS::URLSuffix": "amazonaws.com",
+            **self.function_names,
+            **self.table_names,
+        }
+        attrs = {f"{lid}.Arn": arn for lid, arn in self.function_arns.items()}
+        attrs.update(
+            {
+                f"{lid}.Arn": f"arn:{PARTITION}:dynamodb:{self.region}:{self.account_id}:table/{name}"
+                for lid, name in self.table_names.items()
+            }
+        )
+        if self.state_machine_arn:
+            sm = self.template.state_machine.logical_id
+            refs[sm] = self.state_machine_arn
+            attrs[f"{sm}.Arn"] = self.state_machine_arn
+            attrs[f"{sm}.Name"] = self.state_machine_arn.rsplit(":", 1)[1]
+        return Resolver(refs=refs, attrs=attrs)
+
+    def _provision(self) -> None:
+        iam = self.client("iam")
+        role = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY))
+        self._role_arn = role_arn = role["Role"]["Arn"]
+        self._create_tables()
+        self._create_functions(role_arn)
+        self._create_state_machine(role_arn)
+        self._configure_functions()
+        self._create_event_rules()
+
+    def _create_tables(self) -> None:
+        ddb = self.client("dynamodb")
+        for table in self.template.tables.values():
+            name = f"{self.stack_name}-{table.logical_id}"
+            ddb.create_table(
+                TableName=name,
+                AttributeDefinitions=table.attribute_definitions,
+                KeySchema=table.key_schema,
+                BillingMode=table.billing_mode,
+            )
+            self.table_names[table.logical_id] = name
+
+    def _create_functions(self, role_arn: str) -> None:
+        lam = self.client("lambda")
+        code = _dummy_zip()
+        for fn in self.template.functions.values():
+            if not fn.code_dir.is_dir():
+                raise StackError(f"{fn.logical_id}: CodeUri {fn.code_dir} is not a directory")
+            name = f"{self.stack_name}-{fn.logical_id}"[:64]
+            made = lam.create_function(
+                FunctionName=name,
+                Runtime=fn.runtime,
+                Role=role_arn,
+                Handler=fn.handler,
+                Code={"ZipFile": code},
+                Timeout=fn.timeout,
+                MemorySize=fn.memory_size,
+            )
+            self.function_names[fn.logical_id] = name
+            self.function_arns[fn.logical_id] = made["FunctionArn"]
+            lambda_runner.register(
+                name,
+                lambda_runner.FunctionCode(fn.code_dir, fn.handler),
+                account_id=self.account_id,
+                region=self.region,
+            )
+
+    def _create_state_machine(self, role_arn: str) -> None:
+        sm = self.template.state_machine
+        resolver = self._resolver()
+        values = {
+            key: str(resolver.resolve(raw, where=f"{sm.logical_id}.DefinitionSubstitutions.{key}"))
+            for key, raw in sm.substitutions.items()
+        }
+        definition = substitute(sm.definition_path.read_text(), values, where=sm.definition_path.name)
+        made = self.client("stepfunctions").create_state_machine(
+            name=f"{self.stack_name}-{sm.logical_id}", definition=definition, roleArn=role_arn, type=sm.type
+        )
+        self.state_machine_arn = made["stateMachineArn"]
+
+    def _configure_functions(self) -> None:
+        """Resolve every function's environment; the process environment becomes their shared one."""
+        resolver = self._resolver()
+        shared: dict[str, str] = {
+            "POWERTOOLS_SERVICE_NAME": "pullthrough",
+            "POWERTOOLS_LOG_LEVEL": self.parameters.get("LogLevel", "INFO"),
+            "EVENT_BUS_NAME": "default",
+            "SOURCE_SECRET_PREFIX": self.parameters.get("SourceSecretPrefix", "ecr-pullthroughcache/_source/"),
+            "DRIFT_MODE": self.parameters.get("DriftSweepMode", "report"),
+            "STATE_MACHINE_ARN": self.state_machine_arn,
+        }
+        if len(self.table_names) == 1:
+            shared["TABLE_NAME"] = next(iter(self.table_names.values()))
+        lam = self.client("lambda")
+        for fn in self.template.functions.values():
+            env = {
+                key: str(resolver.resolve(raw, where=f"{fn.logical_id}.Environment.{key}"))
+                for key, raw in fn.environment.items()
+            }
+            for key, value in env.items():
+                if shared.setdefault(key, value) != value:
+                    raise StackError(
+                        f"{fn.logical_id} sets {key}={value!r} but the shared in-process environment has "
+                        f"{shared[key]!r}: the local stack needs one value per variable"
+                    )
+            lam.update_function_configuration(
+                FunctionName=self.function_names[fn.logical_id], Environment={"Variables": env}
+            )
+        self.environment = shared
+        self._set_env(dict(shared))
+        _reset_app_clients()
+
+    def _create_event_rules(self) -> None:
+        resolver = self._resolver()
+        for rule in self.template.event_rules:
+            where = f"{rule.function}.Events.{rule.event_id}"
+            name = (
+                str(resolver.resolve(rule.rule_name, where=where))
+                if rule.rule_name
+                else f"{self.stack_name}-{rule.event_id}"
+            )
+            bus = str(resolver.resolve(rule.event_bus, where=where))
+            events = self.client("events")
+            events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(rule.pattern), State="ENABLED")
+            events.put_targets(
+                Rule=name, EventBusName=bus, Targets=[{"Id": rule.function, "Arn": self.function_arns[rule.function]}]
+            )
+            self.rule_names.append(name)
+
+    def _routes(self) -> Iterable[Route]:
+        for route in self.template.api_routes:
+            fn = self.template.functions[route.function]
+            yield Route(
+                method=route.method,
+                path=route.path,
+                function_name=self.function_names[fn.logical_id],
+                function_arn=self.function_arns[fn.logical_id],
+                code=lambda_runner.FunctionCode(fn.code_dir, fn.handler),
+                memory_mb=fn.memory_size,
+                timeout_s=fn.timeout,
+            )
+
+    def _start_api(self) -> None:
+        try:
+            api = ApiServer(list(self._routes()), host=HOST, port=self.api_port, account_id=self.account_id)
+        except OSError as error:
+            raise StackError(
+                f"cannot listen on {HOST}:{self.api_port} ({error.strerror}): set {API_PORT_ENV} to a free port"
+            ) from None
+        api.start()
+        self._api = api
+        self.api_port = api.port
+
+
+def _reset_app_clients() -> None:
+    """Drop the app's cached boto3 clients (they captured the old endpoint)."""
+    with contextlib.suppress(ImportError):
+        from pullthrough import aws
+
+        aws.reset()

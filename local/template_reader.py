@@ -1,0 +1,279 @@
+"""Read template.yaml for the local stack: functions, state machine, table, API routes and EventBridge rules.
+
+CloudFormation's short tags load as their long forms (``!Ref X`` -> ``{"Ref": "X"}``, ``!GetAtt A.B`` ->
+``{"Fn::GetAtt": ["A", "B"]}``, ``!Sub s`` -> ``{"Fn::Sub": "s"}``). ``Resolver`` evaluates the few intrinsics the
+local stack needs and refuses, loudly, anything it cannot evaluate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TEMPLATE = ROOT / "template.yaml"
+
+
+class TemplateError(Exception):
+    """The template lacks something the local stack needs, or holds something it cannot evaluate."""
+
+
+class CfnLoader(yaml.SafeLoader):
+    """A SafeLoader that reads CloudFormation's short-form intrinsic function tags."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type,unused-ignore]
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{tag_suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    """An AWS::Serverless::Function with Globals applied."""
+
+    logical_id: str
+    code_dir: Path
+    handler: str
+    runtime: str
+    memory_size: int
+    timeout: int
+    environment: dict[str, Any]  # raw (unresolved) values
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def env_names(self) -> list[str]:
+        return sorted(self.environment)
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """One ``Type: Api`` event: METHOD path -> function."""
+
+    method: str
+    path: str
+    function: str
+
+
+@dataclass(frozen=True)
+class EventRuleDef:
+    """One ``Type: EventBridgeRule`` event of a function."""
+
+    function: str
+    event_id: str
+    rule_name: Any  # raw
+    event_bus: Any  # raw
+    pattern: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StateMachineDef:
+    logical_id: str
+    definition_path: Path
+    substitutions: dict[str, Any]  # raw
+    type: str
+
+
+@dataclass(frozen=True)
+class TableDef:
+    logical_id: str
+    attribute_definitions: list[dict[str, str]]
+    key_schema: list[dict[str, str]]
+    billing_mode: str
+
+
+@dataclass(frozen=True)
+class Template:
+    path: Path
+    parameters: dict[str, str]  # name -> default
+    functions: dict[str, FunctionDef]
+    state_machine: StateMachineDef
+    tables: dict[str, TableDef]
+    api_routes: list[ApiRoute]
+    event_rules: list[EventRuleDef]
+    layer_dirs: list[Path] = field(default_factory=list)
+
+
+def _resources_of(resources: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {
+        lid: r.get("Properties") or {} for lid, r in resources.items() if isinstance(r, dict) and r.get("Type") == kind
+    }
+
+
+def _function(lid: str, props: dict[str, Any], globals_: dict[str, Any], base: Path) -> FunctionDef:
+    def pick(key: str, default: Any = None) -> Any:
+        return props.get(key, globals_.get(key, default))
+
+    code_uri = props.get("CodeUri", globals_.get("CodeUri"))
+    if not isinstance(code_uri, str):
+        raise TemplateError(f"{lid}: CodeUri must be a local directory (got {code_uri!r})")
+    handler = pick("Handler")
+    if not isinstance(handler, str) or "." not in handler:
+        raise TemplateError(f"{lid}: Handler must look like module.function (got {handler!r})")
+    env = dict((globals_.get("Environment") or {}).get("Variables") or {})
+    env.update((props.get("Environment") or {}).get("Variables") or {})
+    return FunctionDef(
+        logical_id=lid,
+        code_dir=(base / code_uri).resolve(),
+        handler=handler,
+        runtime=str(pick("Runtime", "python3.13")),
+        memory_size=int(pick("MemorySize", 128)),
+        timeout=int(pick("Timeout", 3)),
+        environment=env,
+        events=dict(props.get("Events") or {}),
+    )
+
+
+def load_template(path: Path | str = DEFAULT_TEMPLATE) -> Template:
+    """Parse ``path`` into what the local stack provisions."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise TemplateError(f"{path} not found")
+    doc = yaml.load(path.read_text(), Loader=CfnLoader)  # noqa: S506 - CfnLoader is a SafeLoader subclass
+    if not isinstance(doc, dict):
+        raise TemplateError(f"{path}: not a CloudFormation template")
+    base = path.parent
+    resources: dict[str, Any] = doc.get("Resources") or {}
+    globals_ = ((doc.get("Globals") or {}).get("Function")) or {}
+    parameters = {name: str(p.get("Default", "")) for name, p in (doc.get("Parameters") or {}).items()}
+
+    functions = {
+        lid: _function(lid, props, globals_, base)
+        for lid, props in _resources_of(resources, "AWS::Serverless::Function").items()
+    }
+    if not functions:
+        raise TemplateError(f"{path}: no AWS::Serverless::Function resources")
+
+    machines = _resources_of(resources, "AWS::Serverless::StateMachine")
+    if len(machines) != 1:
+        raise TemplateError(f"{path}: expected one AWS::Serverless::StateMachine, found {len(machines)}")
+    (sm_id, sm_props), *_ = machines.items()
+    definition_uri = sm_props.get("DefinitionUri")
+    if not isinstance(definition_uri, str):
+        raise TemplateError(f"{sm_id}: DefinitionUri must name a local file")
+    state_machine = StateMachineDef(
+        logical_id=sm_id,
+        definition_path=(base / definition_uri).resolve(),
+        substitutions=dict(sm_props.get("DefinitionSubstitutions") or {}),
+        type=str(sm_props.get("Type", "STANDARD")),
+    )
+
+    tables = {
+        lid: TableDef(
+            logical_id=lid,
+            attribute_definitions=list(props.get("AttributeDefinitions") or []),
+            key_schema=list(props.get("KeySchema") or []),
+            billing_mode=str(props.get("BillingMode", "PAY_PER_REQUEST")),
+        )
+        for lid, props in _resources_of(resources, "AWS::DynamoDB::Table").items()
+    }
+
+    routes: list[ApiRoute] = []
+    rules: list[EventRuleDef] = []
+    for fn in functions.values():
+        for event_id, event in fn.events.items():
+            kind, props = event.get("Type"), event.get("Properties") or {}
+            if kind == "Api":
+                routes.append(
+                    ApiRoute(method=str(props["Method"]).upper(), path=str(props["Path"]), function=fn.logical_id)
+                )
+            elif kind == "EventBridgeRule":
+                rules.append(
+                    EventRuleDef(
+                        function=fn.logical_id,
+                        event_id=event_id,
+                        rule_name=props.get("RuleName"),
+                        event_bus=props.get("EventBusName", "default"),
+                        pattern=dict(props.get("Pattern") or {}),
+                    )
+                )
+    layer_dirs = [
+        (base / str(props["ContentUri"])).resolve()
+        for props in _resources_of(resources, "AWS::Serverless::LayerVersion").values()
+        if isinstance(props.get("ContentUri"), str)
+    ]
+    return Template(
+        path=path,
+        layer_dirs=layer_dirs,
+        parameters=parameters,
+        functions=functions,
+        state_machine=state_machine,
+        tables=tables,
+        api_routes=routes,
+        event_rules=rules,
+    )
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+@dataclass
+class Resolver:
+    """Evaluates Ref, Fn::GetAtt and Fn::Sub against the local stack's physical names.
+
+    ``refs``: logical id or parameter name -> value of ``!Ref``; ``attrs``: "LogicalId.Attr" -> value.
+    Anything else (another intrinsic, an unknown name) raises TemplateError.
+    """
+
+    refs: dict[str, str]
+    attrs: dict[str, str]
+
+    def resolve(self, value: Any, *, where: str = "") -> Any:
+        if isinstance(value, str | int | float | bool):
+            return value if not isinstance(value, bool) else str(value).lower()
+        if isinstance(value, list):
+            return [self.resolve(v, where=where) for v in value]
+        if isinstance(value, dict) and len(value) == 1:
+            (fn, arg), *_ = value.items()
+            if fn == "Ref":
+                return self._ref(str(arg), where)
+            if fn == "Fn::GetAtt":
+                parts = arg.split(".", 1) if isinstance(arg, str) else list(arg)
+                return self._attr(".".join(str(p) for p in parts), where)
+            if fn == "Fn::Sub" and isinstance(arg, str):
+                return _SUB_VARIABLE.sub(lambda m: self._sub_name(m.group(1), where), arg)
+        raise TemplateError(f"{where or 'template'}: cannot evaluate {value!r} locally")
+
+    def _ref(self, name: str, where: str) -> str:
+        if name in self.refs:
+            return self.refs[name]
+        raise TemplateError(f"{where or 'template'}: !Ref {name} has no local value")
+
+    def _attr(self, name: str, where: str) -> str:
+        if name in self.attrs:
+            return self.attrs[name]
+        raise TemplateError(f"{where or 'template'}: !GetAtt {name} has no local value")
+
+    def _sub_name(self, name: str, where: str) -> str:
+        name = name.strip()
+        return self._attr(name, where) if "." in name and name not in self.refs else self._ref(name, where)
+
+
+_DEFINITION_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")
+
+
+def substitute(definition: str, values: dict[str, str], *, where: str = "definition") -> str:
+    """Replace ``${Name}`` in a state machine definition; a name without a value is an error."""
+    missing = sorted({name for name in _DEFINITION_VARIABLE.findall(definition) if name not in values})
+    if missing:
+        raise TemplateError(
+            f"{where} uses {', '.join('${' + m + '}' for m in missing)} without a DefinitionSubstitution"
+        )
+    return _DEFINITION_VARIABLE.sub(lambda m: values[m.group(1)], definition)
