@@ -69,25 +69,40 @@ class RolloutStore:
             got = self._ddb.get_item(TableName=self._table, Key=_item({"pk": pk, "sk": sk}), ConsistentRead=True)
         return _data(got["Item"]) if "Item" in got else None
 
+    def _put(self, data: dict[str, Any], **condition: Any) -> None:
+        with translated(_ERRORS, "PutItem"):
+            self._ddb.put_item(TableName=self._table, Item=_item(data), **condition)
+
+    def _set(self, pk: str, sk: str, fields: dict[str, Any], **condition: Any) -> None:
+        """SET the given attributes of one item."""
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        values = {f":v{i}": _serializer.serialize(v) for i, v in enumerate(fields.values())}
+        values.update(condition.pop("ExpressionAttributeValues", {}))
+        with translated(_ERRORS, "UpdateItem"):
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=_item({"pk": pk, "sk": sk}),
+                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                **condition,
+            )
+
+    def _delete(self, pk: str, sk: str, **condition: Any) -> None:
+        with translated(_ERRORS, "DeleteItem"):
+            self._ddb.delete_item(TableName=self._table, Key=_item({"pk": pk, "sk": sk}), **condition)
+
     # The lock
     def acquire_lock(self, prefix: str, rollout_id: str, *, lease_seconds: int, now: float | None = None) -> None:
         """Take the prefix's lock, or raise PrefixBusy naming the holder while its lease runs."""
         now = time.time() if now is None else now
+        lock = {"pk": f"LOCK#{prefix}", "sk": "LOCK", "rolloutId": rollout_id, "expiresAt": int(now + lease_seconds)}
         try:
-            with translated(_ERRORS, "PutItem"):
-                self._ddb.put_item(
-                    TableName=self._table,
-                    Item=_item(
-                        {
-                            "pk": f"LOCK#{prefix}",
-                            "sk": "LOCK",
-                            "rolloutId": rollout_id,
-                            "expiresAt": int(now + lease_seconds),
-                        }
-                    ),
-                    ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now",
-                    ExpressionAttributeValues={":now": {"N": str(int(now))}},
-                )
+            self._put(
+                lock,
+                ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now",
+                ExpressionAttributeValues={":now": {"N": str(int(now))}},
+            )
         except ex.PullthroughError as error:
             if not _is_conditional_failure(error):
                 raise
@@ -101,13 +116,12 @@ class RolloutStore:
     def release_lock(self, prefix: str, rollout_id: str) -> bool:
         """Release the lock if ``rollout_id`` still holds it."""
         try:
-            with translated(_ERRORS, "DeleteItem"):
-                self._ddb.delete_item(
-                    TableName=self._table,
-                    Key=_item({"pk": f"LOCK#{prefix}", "sk": "LOCK"}),
-                    ConditionExpression="rolloutId = :id",
-                    ExpressionAttributeValues={":id": {"S": rollout_id}},
-                )
+            self._delete(
+                f"LOCK#{prefix}",
+                "LOCK",
+                ConditionExpression="rolloutId = :id",
+                ExpressionAttributeValues={":id": {"S": rollout_id}},
+            )
         except ex.PullthroughError as error:
             if _is_conditional_failure(error):
                 return False
@@ -121,71 +135,36 @@ class RolloutStore:
         return str(found["rolloutId"]) if found and found.get("expiresAt", 0) > now else None
 
     def remember_idempotent(self, key: str, rollout_id: str, *, ttl_seconds: int) -> None:
-        with translated(_ERRORS, "PutItem"):
-            self._ddb.put_item(
-                TableName=self._table,
-                Item=_item(
-                    {
-                        "pk": f"IDEMPOTENCY#{key}",
-                        "sk": "IDEMPOTENCY",
-                        "rolloutId": rollout_id,
-                        "expiresAt": int(time.time() + ttl_seconds),
-                    }
-                ),
-            )
+        expires = int(time.time() + ttl_seconds)
+        self._put({"pk": f"IDEMPOTENCY#{key}", "sk": "IDEMPOTENCY", "rolloutId": rollout_id, "expiresAt": expires})
 
     # Rollouts
     def put_rollout(self, rollout: dict[str, Any]) -> None:
-        with translated(_ERRORS, "PutItem"):
-            self._ddb.put_item(
-                TableName=self._table, Item=_item({"pk": f"ROLLOUT#{rollout['rolloutId']}", "sk": "ROLLOUT", **rollout})
-            )
+        self._put({"pk": f"ROLLOUT#{rollout['rolloutId']}", "sk": "ROLLOUT", **rollout})
 
     def get_rollout(self, rollout_id: str) -> dict[str, Any] | None:
         return self._get(f"ROLLOUT#{rollout_id}", "ROLLOUT")
 
     def set_rollout_status(self, rollout_id: str, status: str, **fields: Any) -> None:
-        values = {"status": status, **fields}
-        names = {f"#f{i}": k for i, k in enumerate(values)}
-        with translated(_ERRORS, "UpdateItem"):
-            self._ddb.update_item(
-                TableName=self._table,
-                Key=_item({"pk": f"ROLLOUT#{rollout_id}", "sk": "ROLLOUT"}),
-                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values))),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={f":v{i}": _serializer.serialize(v) for i, v in enumerate(values.values())},
-            )
+        self._set(f"ROLLOUT#{rollout_id}", "ROLLOUT", {"status": status, **fields})
 
     # Desired rules
     def put_rule(self, prefix: str, desired: dict[str, Any]) -> None:
-        with translated(_ERRORS, "PutItem"):
-            self._ddb.put_item(TableName=self._table, Item=_item({"pk": "RULES", "sk": prefix, **desired}))
+        self._put({"pk": "RULES", "sk": prefix, **desired})
 
     def get_rule(self, prefix: str) -> dict[str, Any] | None:
         return self._get("RULES", prefix)
 
     def update_rule(self, prefix: str, **fields: Any) -> None:
         """Set some fields of an existing desired rule (no-op when the rule is gone)."""
-        names = {f"#f{i}": k for i, k in enumerate(fields)}
         try:
-            with translated(_ERRORS, "UpdateItem"):
-                self._ddb.update_item(
-                    TableName=self._table,
-                    Key=_item({"pk": "RULES", "sk": prefix}),
-                    UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
-                    ConditionExpression="attribute_exists(pk)",
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues={
-                        f":v{i}": _serializer.serialize(v) for i, v in enumerate(fields.values())
-                    },
-                )
+            self._set("RULES", prefix, fields, ConditionExpression="attribute_exists(pk)")
         except ex.PullthroughError as error:
             if not _is_conditional_failure(error):
                 raise
 
     def delete_rule(self, prefix: str) -> None:
-        with translated(_ERRORS, "DeleteItem"):
-            self._ddb.delete_item(TableName=self._table, Key=_item({"pk": "RULES", "sk": prefix}))
+        self._delete("RULES", prefix)
 
     def list_rules(self) -> list[dict[str, Any]]:
         """Every desired rule, by prefix."""
