@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
+from local.emulator import ecr_extension
 from pullthrough import exceptions as ex
 from tests.integration.steps_support import run, task
 from tests.support import CallLog
@@ -72,3 +73,12 @@ def test_a_template_that_breaks_the_models_rules_names_the_field(moto_aws: None)
     with pytest.raises(ex.InvalidRequest) as err:
         run("apply_template", task("apply_template", creationTemplate={"resourceTags": [{"Key": "a", "Value": "b"}]}))
     assert err.value.field == "creationTemplate"
+
+
+def test_ecr_refusing_the_template_is_a_named_failure(moto_aws: None) -> None:
+    ecr_extension.inject("CreateRepositoryCreationTemplate", "InvalidParameterException", "bad policy", region=TARGET)
+    try:
+        with pytest.raises(ex.TemplateRejected, match="bad policy"):
+            run("apply_template", task("apply_template"))
+    finally:
+        ecr_extension.clear()

@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
+from local.emulator import ecr_extension
 from pullthrough import exceptions as ex
 from tests.integration.steps_support import run, task
 from tests.support import CallLog
@@ -97,3 +98,19 @@ def test_ecr_refusing_the_secret_is_a_named_failure(stored: dict[str, object]) -
     missing = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/gone-AbCdEf"
     with pytest.raises(ex.UpstreamSecretRejected, match="SecretNotFoundException"):
         run("create_rule", stored | {"storeSecret": {"action": "created", "secretArn": missing}})
+
+
+def test_a_replacement_whose_create_fails_puts_the_old_rule_back(stored: dict[str, object]) -> None:
+    run("create_rule", stored)
+    before = rule_in_region()
+    changed = stored | {"rule": stored["rule"] | {"upstreamRepositoryPrefix": "library"}}  # type: ignore[operator]
+    ecr_extension.inject("CreatePullThroughCacheRule", "InvalidParameterException", "refused", region=TARGET)
+    try:
+        with pytest.raises(ex.AwsRequestRejected, match="refused"):
+            run("create_rule", changed)
+    finally:
+        ecr_extension.clear()
+    after = rule_in_region()
+    assert {k: after[k] for k in ("upstreamRepositoryPrefix", "credentialArn")} == {
+        k: before[k] for k in ("upstreamRepositoryPrefix", "credentialArn")
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from local.emulator import ecr_extension
 from pullthrough import exceptions as ex
 from tests.integration.steps_support import run, task
 from tests.support import CallLog
@@ -35,3 +36,22 @@ def test_a_rule_whose_secret_was_deleted_fails_with_ecrs_failure_text(created: d
 def test_validating_an_unknown_prefix_is_rule_not_found(moto_aws: None) -> None:
     with pytest.raises(ex.RuleNotFound):
         run("validate_rule", task("validate_rule"))
+
+
+def test_a_rule_ecr_finds_invalid_fails_with_exactly_ecrs_failure_text(created: dict[str, object]) -> None:
+    ecr_extension.fail_validation("docker-hub", "Unable to reach the upstream registry", region="eu-west-1")
+    try:
+        with pytest.raises(ex.RuleValidationFailed) as err:
+            run("validate_rule", created)
+    finally:
+        ecr_extension.clear()
+    assert err.value.message == "eu-west-1: Unable to reach the upstream registry"
+
+
+def test_throttling_is_a_transient_error_the_state_machine_retries(created: dict[str, object]) -> None:
+    ecr_extension.inject("ValidatePullThroughCacheRule", "ThrottlingException", region="eu-west-1", times=5)
+    try:
+        with pytest.raises(ex.AwsTransientError):
+            run("validate_rule", created)
+    finally:
+        ecr_extension.clear()
