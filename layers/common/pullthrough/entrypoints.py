@@ -27,7 +27,9 @@ def step_handler(
         @logger.inject_lambda_context(log_event=False, clear_state=True)
         def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             task = parse_model(RegionTask, event, what=f"{step} input")
-            logger.append_keys(step=step, region=task.region, rolloutId=task.rolloutId, prefix=task.prefix)
+            # Thread-local keys: the local stack runs Map iterations as threads of one process.
+            logger.thread_safe_clear_keys()
+            logger.thread_safe_append_keys(step=step, region=task.region, rolloutId=task.rolloutId, prefix=task.prefix)
             result = fn(task)
             output = result.model_dump(mode="json", exclude_none=True) if isinstance(result, BaseModel) else result
             logger.info("step done", extra={"action": output.get("action", "done")})
