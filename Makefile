@@ -10,12 +10,13 @@ UV := .tools/uv/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup fmt lint types test demo local bench clean check-python
+.PHONY: help setup fmt lint types test demo local sweep bench clean check-python
 help:
 	@echo "make demo   - roll a sample rule out to several regions on the embedded AWS emulator"
 	@echo "make local  - serve the API on 127.0.0.1:3000 and the emulator on 127.0.0.1:5000"
 	@echo "make test   - set up, then lint, type-check, validate template + ASL, run all tests"
-	@echo "make build  - sam build (python3.13, arm64)   make bench - benchmarks"
+	@echo "make sweep  - run the drift sweep now against a running make local (SWEEP_ARGS=\"--mode repair\")"
+	@echo "make build  - sam build (python3.13, arm64)   make bench - benchmarks (not part of make test)"
 
 check-python:
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found: install it (pyenv install 3.13) or set PYTHON313=/path/to/python3.13" >&2; exit 1; }
@@ -52,6 +53,10 @@ demo: setup
 
 local: setup
 	$(PY) -m local.serve
+
+SWEEP_ARGS ?=
+sweep: setup
+	$(PY) -m local.sweep $(SWEEP_ARGS)
 
 clean:
 	rm -rf .venv .tools .aws-sam node_modules .pytest_cache .mypy_cache .ruff_cache

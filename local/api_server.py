@@ -216,6 +216,7 @@ class _Handler(BaseHTTPRequestHandler):
 class ApiHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True  # binds over TIME_WAIT after a restart; a port with a listener still fails
+    request_queue_size = 128  # socketserver's default of 5 resets bursts of concurrent clients
 
     def __init__(self, address: tuple[str, int], routes: list[Route], stage: str, account_id: str) -> None:
         self.routes = routes

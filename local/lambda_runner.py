@@ -81,9 +81,23 @@ _load_lock = threading.Lock()
 _original: Callable[..., tuple[str, bool, str]] | None = None
 
 #: Called before each in-process invocation with (function name, event): a place to add latency or faults.
+#: A hook that raises InjectedFault makes the invocation fail with that error instead of running the handler.
 before_call: list[Callable[[str, Any], None]] = []
 #: Called after each in-process invocation.
 after_call: list[Callable[[Invocation], None]] = []
+
+
+class InjectedFault(Exception):
+    """Raised by a ``before_call`` hook: the invocation fails with ``error_type`` without running the handler.
+
+    The caller gets the same ``{"errorType", "errorMessage"}`` payload and function-error flag as when a handler
+    raises, so Step Functions' Retry/Catch match on ``error_type``.
+    """
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
 
 
 def register(function_name: str, code: FunctionCode, *, account_id: str, region: str) -> None:
@@ -171,10 +185,15 @@ def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
         timeout_s=float(self.timeout or 3),
         region=self.region,
     )
-    for hook in list(before_call):
-        hook(self.function_name, payload)
-    started = time.monotonic()
-    body, errored = run(code, payload, context)
+    try:
+        for hook in list(before_call):
+            hook(self.function_name, payload)
+    except InjectedFault as fault:
+        started = time.monotonic()
+        body, errored = _error(fault.error_type, fault.message), True
+    else:
+        started = time.monotonic()
+        body, errored = run(code, payload, context)
     ended = time.monotonic()
     if after_call:
         error_type = json.loads(body).get("errorType") if errored else None

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from local import lambda_runner
+from local import faults, lambda_runner
 from local.emulator import ecr_extension
 from local.stack import LocalStack
 
@@ -46,8 +46,18 @@ def stack() -> Iterator[LocalStack]:
 @pytest.fixture(autouse=True)
 def _no_faults() -> Iterator[None]:
     ecr_extension.clear()
+    faults.clear()
     yield
     ecr_extension.clear()
+    faults.clear()
+
+
+@pytest.fixture
+def step_faults(stack: LocalStack) -> Iterator[faults.StepFaults]:
+    """Step-level fault injection (local.faults) bound to the stack's functions; unhooked after the test."""
+    faults.install(stack.function_names)
+    yield faults.FAULTS
+    faults.uninstall()
 
 
 def call_api(

@@ -237,12 +237,12 @@ class Rollouts:
         try:
             self.store.acquire_lock(prefix, rollout_id, lease_seconds=LOCK_LEASE_SECONDS)
         except PrefixBusy as busy:
-            # A crashed or finished execution must not keep the prefix locked until the lease runs out.
-            holder = self.store.get_rollout(busy.rollout_id)
+            # A crashed or finished execution must not keep the prefix locked until the lease runs out. A holder
+            # with no execution yet is only stale once its lock is old: its rollout record and execution are
+            # written after it takes the lock, so concurrent requests see neither for a moment.
             status = self.executions.status(busy.rollout_id)
-            stale = status in TERMINAL or (
-                status is None and (holder is None or _age_seconds(holder.get("createdAt")) > LOCK_GRACE_SECONDS)
-            )
+            lock_age = time.time() - busy.since if busy.since is not None else float("inf")
+            stale = status in TERMINAL or (status is None and lock_age > LOCK_GRACE_SECONDS)
             if not stale or not self.store.release_lock(prefix, busy.rollout_id):
                 raise
             self.store.acquire_lock(prefix, rollout_id, lease_seconds=LOCK_LEASE_SECONDS)
@@ -334,9 +334,3 @@ class Rollouts:
         change = rollout.get("sourceSecretChange")
         if change and self.home_secrets is not None:
             restore_secret(SecretChange.model_validate_json(change), self.home_secrets)
-
-
-def _age_seconds(iso: str | None) -> float:
-    if not iso:
-        return float("inf")
-    return time.time() - datetime.fromisoformat(iso).timestamp()

@@ -26,11 +26,12 @@ _deserializer = TypeDeserializer()
 
 
 class PrefixBusy(ex.PullthroughError):
-    """Another rollout holds the prefix's lock; ``rollout_id`` names it."""
+    """Another rollout holds the prefix's lock; ``rollout_id`` names it, ``since`` is when it took the lock."""
 
-    def __init__(self, prefix: str, rollout_id: str) -> None:
+    def __init__(self, prefix: str, rollout_id: str, since: float | None = None) -> None:
         super().__init__(f"a rollout for {prefix!r} is already running: {rollout_id}", field="ecrRepositoryPrefix")
         self.rollout_id = rollout_id
+        self.since = since  # epoch seconds; None for a lock written before locks recorded it
 
 
 def _plain(value: Any) -> Any:
@@ -96,7 +97,13 @@ class RolloutStore:
     def acquire_lock(self, prefix: str, rollout_id: str, *, lease_seconds: int, now: float | None = None) -> None:
         """Take the prefix's lock, or raise PrefixBusy naming the holder while its lease runs."""
         now = time.time() if now is None else now
-        lock = {"pk": f"LOCK#{prefix}", "sk": "LOCK", "rolloutId": rollout_id, "expiresAt": int(now + lease_seconds)}
+        lock = {
+            "pk": f"LOCK#{prefix}",
+            "sk": "LOCK",
+            "rolloutId": rollout_id,
+            "acquiredAt": int(now),
+            "expiresAt": int(now + lease_seconds),
+        }
         try:
             self._put(
                 lock,
@@ -107,7 +114,9 @@ class RolloutStore:
             if not _is_conditional_failure(error):
                 raise
             holder = self._get(f"LOCK#{prefix}", "LOCK")
-            raise PrefixBusy(prefix, holder["rolloutId"] if holder else "unknown") from None
+            if holder is None:
+                raise PrefixBusy(prefix, "unknown") from None
+            raise PrefixBusy(prefix, holder["rolloutId"], since=holder.get("acquiredAt")) from None
 
     def lock_holder(self, prefix: str) -> str | None:
         held = self._get(f"LOCK#{prefix}", "LOCK")

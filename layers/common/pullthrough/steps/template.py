@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from pullthrough.adapters.ecr import EcrRegistry
+from pullthrough.exceptions import PullthroughError
 from pullthrough.tasks import RegionTask, TemplateChange
 
 PULL_THROUGH_CACHE = "PULL_THROUGH_CACHE"
@@ -31,7 +32,8 @@ def comparable_template(template: dict[str, Any]) -> dict[str, Any]:
 def ensure_template(ecr: EcrRegistry, prefix: str, wanted: dict[str, Any]) -> TemplateChange:
     """Make the region's creation template for ``prefix`` equal ``wanted`` with the fewest writes.
 
-    Update cannot clear a field, so a template that must lose a field is deleted and created again.
+    Update cannot clear a field, so a template that must lose a field is deleted and created again; a re-creation
+    that fails puts the old template back before raising (a failed step records no change for rollback to undo).
     """
     current = ecr.get_template(prefix)
     if current is None:
@@ -42,7 +44,11 @@ def ensure_template(ecr: EcrRegistry, prefix: str, wanted: dict[str, Any]) -> Te
         return TemplateChange(action="unchanged", prior=current)
     if set(have) - set(want):
         ecr.delete_template(prefix)
-        ecr.put_template(prefix, wanted, exists=False)
+        try:
+            ecr.put_template(prefix, wanted, exists=False)
+        except PullthroughError:
+            ecr.put_template(prefix, current, exists=False)
+            raise
         return TemplateChange(action="replaced", prior=current)
     ecr.put_template(prefix, wanted, exists=True)
     return TemplateChange(action="updated", prior=current)

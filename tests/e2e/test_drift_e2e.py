@@ -1,0 +1,162 @@
+"""Drift on the embedded stack: a rule deleted by hand in one region is found by the sweep, shown by the API, and put
+back by a repair rollout; ``python -m local.sweep`` runs the same sweep from the command line."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from local import sweep
+from local.stack import AWS_PORT_ENV, LocalStack
+from tests.e2e.conftest import ApiCall
+
+pytestmark = pytest.mark.e2e
+
+WaitRollout = Callable[..., dict[str, Any]]
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+BY_HAND = "eu-west-1"
+
+
+def rule_in(stack: LocalStack, region: str, prefix: str) -> dict[str, Any] | None:
+    rules = stack.client("ecr", region).describe_pull_through_cache_rules()["pullThroughCacheRules"]
+    return next((rule for rule in rules if rule["ecrRepositoryPrefix"] == prefix), None)
+
+
+def rolled_out(api: ApiCall, wait_rollout: WaitRollout, prefix: str) -> None:
+    """Given: a docker-hub rule for ``prefix`` in the three regions."""
+    body = {
+        "upstreamRegistry": "docker-hub",
+        "ecrRepositoryPrefix": prefix,
+        "credentials": {"username": "drift-user", "accessToken": f"drift-token-{prefix}"},
+        "regions": REGIONS,
+    }
+    status, started = api("POST", "/rules", body)
+    assert status == 202, started
+    finished = wait_rollout(started["rolloutId"])
+    assert finished["status"] == "SUCCEEDED", finished
+
+
+def sweep_once(stack: LocalStack, mode: str, prefix: str) -> dict[str, Any]:
+    summary, errored = stack.invoke("DriftSweepFunction", {"mode": mode, "prefixes": [prefix]})
+    assert not errored, summary
+    assert isinstance(summary, dict)
+    return summary
+
+
+def report_for(summary: dict[str, Any], prefix: str) -> dict[str, Any]:
+    (report,) = [r for r in summary["prefixes"] if r["prefix"] == prefix]
+    return report
+
+
+MISSING_RULE = [{"region": BY_HAND, "resource": "rule", "kind": "missing", "fields": []}]
+
+
+def test_a_rule_deleted_by_hand_is_reported_shown_and_repaired(
+    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+) -> None:
+    prefix = "drift-hand"
+    rolled_out(api, wait_rollout, prefix)
+    expected_rule = rule_in(stack, BY_HAND, prefix)
+    assert expected_rule is not None
+
+    # When: someone deletes the rule in one region with the console/CLI
+    stack.client("ecr", BY_HAND).delete_pull_through_cache_rule(ecrRepositoryPrefix=prefix)
+    summary = sweep_once(stack, "report", prefix)
+
+    # Then: the sweep reports exactly that, and nothing else; nothing was repaired
+    report = report_for(summary, prefix)
+    assert report["drift"] == MISSING_RULE
+    assert report["inSync"] is False
+    assert summary["drifted"] == [prefix]
+    assert summary["repairsStarted"] == []
+    assert rule_in(stack, BY_HAND, prefix) is None
+    # ...and GET /rules/{prefix} shows it
+    status, rule = api("GET", f"/rules/{prefix}")
+    assert status == 200, rule
+    assert rule["drift"]["drift"] == MISSING_RULE
+    assert rule["drift"]["checkedAt"] == summary["checkedAt"]
+
+    # When: the sweep runs in repair mode
+    repaired = sweep_once(stack, "repair", prefix)
+
+    # Then: it started a rollout that puts the rule back as it was (same secret, same settings)
+    (repair,) = repaired["repairsStarted"]
+    assert repair["prefix"] == prefix
+    assert wait_rollout(repair["rolloutId"])["status"] == "SUCCEEDED"
+    restored = rule_in(stack, BY_HAND, prefix)
+    assert restored is not None
+    assert {k: v for k, v in restored.items() if k not in ("createdAt", "updatedAt")} == {
+        k: v for k, v in expected_rule.items() if k not in ("createdAt", "updatedAt")
+    }
+    for region in REGIONS:
+        assert rule_in(stack, region, prefix) is not None, region
+    # ...and the next sweep finds the rule in sync
+    again = report_for(sweep_once(stack, "report", prefix), prefix)
+    assert (again["inSync"], again["drift"]) == (True, [])
+
+
+# -- python -m local.sweep -----------------------------------------------------------------------------------------
+
+
+def test_the_sweep_cli_prints_the_drift_of_a_running_stack(
+    stack: LocalStack,
+    api: ApiCall,
+    wait_rollout: WaitRollout,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prefix = "drift-cli"
+    rolled_out(api, wait_rollout, prefix)
+    stack.client("ecr", BY_HAND).delete_pull_through_cache_rule(ecrRepositoryPrefix=prefix)
+    monkeypatch.setenv(AWS_PORT_ENV, str(stack.aws_port))  # the default endpoint: 127.0.0.1:$PULLTHROUGH_AWS_PORT
+
+    # When: the CLI runs, as text and as JSON
+    code = sweep.main(["--mode", "report", "--prefix", prefix])
+    text = capsys.readouterr()
+    json_code = sweep.main(["--prefix", prefix, "--json", "--fail-on-drift"])
+    as_json = json.loads(capsys.readouterr().out)
+
+    # Then
+    assert code == sweep.EXIT_OK, text.err
+    assert "1 of 1 rule(s) drifted" in text.out
+    assert f"{prefix}" in text.out and "DRIFT" in text.out
+    assert f"{BY_HAND}" in text.out and "rule missing" in text.out
+    assert json_code == sweep.EXIT_DRIFT
+    assert report_for(as_json, prefix)["drift"] == MISSING_RULE
+    assert rule_in(stack, BY_HAND, prefix) is None  # report mode changes nothing
+
+
+def test_the_sweep_cli_explains_what_it_cannot_do(stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
+    # An unknown prefix: the function's own refusal
+    assert sweep.main(["--endpoint-url", stack.endpoint_url, "--prefix", "no-such-rule"]) == sweep.EXIT_FAILED
+    assert "InvalidRequest: no desired rule for no-such-rule" in capsys.readouterr().err
+
+    # Nothing listening: says to start `make local`
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    assert sweep.main(["--endpoint-url", f"http://127.0.0.1:{free_port}"]) == sweep.EXIT_FAILED
+    assert "make local" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--mode", "fix"], "argument --mode: invalid choice: 'fix'"),
+        (["--prefix"], "argument --prefix: expected at least one argument"),
+        (["--frobnicate"], "unrecognized arguments: --frobnicate"),
+    ],
+)
+def test_the_sweep_cli_rejects_bad_flags_with_argparse_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        sweep.main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.startswith("usage: python -m local.sweep")
