@@ -66,18 +66,21 @@ def get_rollout(rollout_id: str) -> dict[str, Any]:
     return found
 
 
+def _field_of(error: Any) -> str:
+    """The dotted field of a validation error; under ``credentials`` only the known keys are named (a key the
+    caller invented could itself be a secret)."""
+    if error["type"] == "json_invalid":
+        return "body"
+    parts = [str(p) for p in error["loc"] if p != "body"]
+    if parts[:1] == ["credentials"] and parts[1:2] not in (["username"], ["accessToken"]):
+        parts = parts[:1]
+    return ".".join(parts) or "body"
+
+
 @app.exception_handler(RequestValidationError)
 def _invalid_body(error: RequestValidationError) -> Response[dict[str, Any]]:
     # Powertools' own 422 hides the messages; ours names each field but never echoes an input value.
-    errors = [
-        {
-            "field": "body"
-            if e["type"] == "json_invalid"
-            else ".".join(str(p) for p in e["loc"] if p != "body") or "body",
-            "message": str(e.get("msg", e["type"])),
-        }
-        for e in error.errors()
-    ]
+    errors = [{"field": _field_of(e), "message": str(e.get("msg", e["type"]))} for e in error.errors()]
     first = errors[0] if errors else {"field": "body", "message": "invalid"}
     return _json(
         HTTPStatus.UNPROCESSABLE_ENTITY, {"message": f"{first['field']}: {first['message']}", "errors": errors}

@@ -43,8 +43,12 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             **({"rolloutId": refused.rollout_id} if isinstance(refused, PrefixBusy) else {}),
         }
         logger.warning("rule request refused", extra={"field": refused.field, "reason": refused.message})
-        if rollouts.events is not None:
-            rollouts.events.emit(RULE_REJECTED, report)
+        try:
+            if rollouts.events is not None:
+                rollouts.events.emit(RULE_REJECTED, report)
+        except ex.PullthroughError:
+            # Never raise on a refusal: a retried or dead-lettered copy of the event could carry a credential.
+            logger.exception("could not emit the rejection event")
         return {"accepted": False, **report}
     logger.info("rollout started", extra={"rolloutId": started["rolloutId"]})
     return {"accepted": True, **started}

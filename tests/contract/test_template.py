@@ -469,3 +469,134 @@ def test_outputs_name_the_api_the_state_machine_and_the_table(template: dict[str
     )
     assert outputs["StateMachineArn"]["Value"] == {"Ref": next(iter(_state_machines(template)))}
     assert outputs["TableName"]["Value"] == {"Ref": "RulesTable"}
+
+
+# What each function's code path calls and reads (kept in step with functions/ and pullthrough/): a function that
+# lacks one of these works locally, where every function shares one environment and nothing checks IAM, and fails
+# only once deployed.
+CODE_NEEDS: dict[str, tuple[set[str], set[str]]] = {
+    "StoreSecretFunction": (
+        set(),
+        {
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:CreateSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:RestoreSecret",
+            "secretsmanager:TagResource",
+        },
+    ),
+    "CreateRuleFunction": (
+        set(),
+        {
+            "ecr:DescribePullThroughCacheRules",
+            "ecr:CreatePullThroughCacheRule",
+            "ecr:UpdatePullThroughCacheRule",
+            "ecr:DeletePullThroughCacheRule",
+        },
+    ),
+    "ValidateRuleFunction": (set(), {"ecr:ValidatePullThroughCacheRule"}),
+    "ApplyTemplateFunction": (
+        set(),
+        {
+            "ecr:DescribeRepositoryCreationTemplates",
+            "ecr:CreateRepositoryCreationTemplate",
+            "ecr:UpdateRepositoryCreationTemplate",
+            "ecr:DeleteRepositoryCreationTemplate",
+        },
+    ),
+    "RemoveRuleFunction": (
+        set(),
+        {"ecr:DeletePullThroughCacheRule", "ecr:DeleteRepositoryCreationTemplate", "secretsmanager:DeleteSecret"},
+    ),
+    "RollbackFunction": (
+        {"TABLE_NAME"},
+        {
+            "ecr:CreatePullThroughCacheRule",
+            "ecr:DeletePullThroughCacheRule",
+            "ecr:CreateRepositoryCreationTemplate",
+            "secretsmanager:UpdateSecretVersionStage",
+            "secretsmanager:DeleteSecret",
+            "secretsmanager:RestoreSecret",
+        },
+    ),
+    "FinishRolloutFunction": (
+        {"TABLE_NAME", "SOURCE_SECRET_PREFIX"},
+        {
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "events:PutEvents",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:UpdateSecretVersionStage",
+            "secretsmanager:DeleteSecret",
+            "secretsmanager:RestoreSecret",
+        },
+    ),
+    "ApiFunction": (
+        {"TABLE_NAME", "STATE_MACHINE_ARN", "SOURCE_SECRET_PREFIX"},
+        {
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "states:StartExecution",
+            "states:DescribeExecution",
+            "secretsmanager:CreateSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:UpdateSecretVersionStage",
+        },
+    ),
+    "RuleRequestedFunction": (
+        {"TABLE_NAME", "STATE_MACHINE_ARN"},
+        {"dynamodb:PutItem", "states:StartExecution", "events:PutEvents", "secretsmanager:DescribeSecret"},
+    ),
+    "DriftSweepFunction": (
+        {"TABLE_NAME", "STATE_MACHINE_ARN"},
+        {
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "events:PutEvents",
+            "ecr:DescribePullThroughCacheRules",
+            "ecr:DescribeRepositoryCreationTemplates",
+            "secretsmanager:ListSecrets",
+            "states:StartExecution",
+        },
+    ),
+}
+POLICY_TEMPLATE_ACTIONS = {
+    "DynamoDBCrudPolicy": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DescribeTable",
+    },
+    "EventBridgePutEventsPolicy": {"events:PutEvents"},
+    "StepFunctionsExecutionPolicy": {"states:StartExecution"},
+}
+
+
+@pytest.mark.parametrize("function", sorted(CODE_NEEDS))
+def test_each_function_has_the_environment_and_grants_its_code_uses(template: dict[str, Any], function: str) -> None:
+    env_needed, actions_needed = CODE_NEEDS[function]
+    env = set(function_properties(template, function).get("Environment", {}).get("Variables", {}))
+    env |= set(template["Globals"]["Function"]["Environment"]["Variables"])
+    assert env_needed <= env, f"{function} lacks {sorted(env_needed - env)}"
+    granted = {
+        action
+        for owner, statement in iam_statements(template)
+        if owner == function and statement.get("Effect") == "Allow"
+        for action in actions_of(statement)
+    }
+    granted |= {
+        action
+        for owner, name, _ in sam_policy_templates(template)
+        if owner == function
+        for action in POLICY_TEMPLATE_ACTIONS.get(name, set())
+    }
+    assert actions_needed <= granted, f"{function} lacks {sorted(actions_needed - granted)}"

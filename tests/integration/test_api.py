@@ -147,3 +147,25 @@ def test_an_idempotency_key_returns_the_same_rollout_even_after_it_finished(app:
 def test_the_openapi_document_is_served_at_swagger_format_json(app: AppEnv) -> None:
     status, document = api("GET", "/swagger", query={"format": "json"})
     assert status == 200 and "/rules" in document["paths"] and "/rollouts/{rollout_id}" in document["paths"]
+
+
+def test_an_unknown_key_under_credentials_is_not_echoed(app: AppEnv) -> None:
+    status, answer = api("POST", "/rules", docker_hub(credentials={"octocat": CANARY, CANARY: "x"}))
+    assert status == 422 and CANARY not in json.dumps(answer)
+    assert {e["field"] for e in answer["errors"]} <= {"credentials", "credentials.username", "credentials.accessToken"}
+
+
+def test_the_same_body_after_its_rollout_finished_starts_a_new_rollout(app: AppEnv) -> None:
+    body = {"upstreamRegistry": "quay", "regions": ["eu-west-1"]}
+    _, first = api("POST", "/rules", body)
+    FINISH.handler({"rolloutId": first["rolloutId"], "prefix": "quay", "regionResults": []}, FakeContext())
+    status, again = api("POST", "/rules", body)
+    assert status == 202 and again["rolloutId"] != first["rolloutId"]
+
+
+def test_an_idempotency_key_reused_for_another_request_is_refused(app: AppEnv) -> None:
+    api("POST", "/rules", {"upstreamRegistry": "quay", "regions": ["eu-west-1"]}, headers={"Idempotency-Key": "k1"})
+    status, answer = api(
+        "POST", "/rules", {"upstreamRegistry": "k8s", "regions": ["eu-west-1"]}, headers={"Idempotency-Key": "k1"}
+    )
+    assert status == 422 and answer["errors"][0]["field"] == "Idempotency-Key"

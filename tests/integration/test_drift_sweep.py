@@ -231,7 +231,7 @@ def test_a_busy_prefix_is_skipped_in_repair_mode_and_the_report_says_so(app: App
     boto3.client("ecr", region_name="eu-west-1").delete_pull_through_cache_rule(ecrRepositoryPrefix="docker-hub")
     # Another rollout took the lock after the desired rule was last written (a race with the sweep).
     store = RolloutStore(boto3.client("dynamodb", region_name=HOME), app.table)
-    store.acquire_lock("docker-hub", "r-other", lease_seconds=3600)
+    store.acquire_lock("docker-hub", "r-other")
     store.put_rollout({"rolloutId": "r-other", "prefix": "docker-hub", "status": "RUNNING", "createdAt": now_iso()})
     summary = sweep({"mode": "repair"})
     skipped = {"status": "SKIPPED", "reason": "the prefix is busy", "rolloutId": "r-other"}

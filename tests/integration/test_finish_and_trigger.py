@@ -185,3 +185,68 @@ def test_a_rollback_that_fails_is_reported_per_region_and_the_rollout_is_failed(
     assert out["status"] == "FAILED"
     assert out["regions"]["us-east-1"]["status"] == "ROLLBACK_FAILED"
     assert out["regions"]["us-east-1"]["rollbackError"] == {"type": "SecretAccessDenied", "message": "denied"}
+
+
+def test_finish_runs_with_only_the_environment_the_template_gives_it(
+    app: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, started = api("POST", "/rules", {"upstreamRegistry": "k8s", "regions": ["us-east-1"]})
+    monkeypatch.delenv("STATE_MACHINE_ARN")  # the state machine invokes FinishRollout: it cannot be given its ARN
+    out = FINISH.handler(
+        {
+            "rolloutId": started["rolloutId"],
+            "prefix": "kubernetes",
+            "regionResults": [region_result("us-east-1", "SUCCEEDED")],
+        },
+        FakeContext(),
+    )
+    assert out["status"] == "SUCCEEDED"
+
+
+def test_a_retried_finish_changes_nothing_twice(app: AppEnv) -> None:
+    _, started = api("POST", "/rules", {"upstreamRegistry": "k8s", "regions": ["us-east-1"]})
+    done = {
+        "rolloutId": started["rolloutId"],
+        "prefix": "kubernetes",
+        "regionResults": [region_result("us-east-1", "SUCCEEDED")],
+    }
+    FINISH.handler(done, FakeContext())
+    _, newer = api("POST", "/rules", {"upstreamRegistry": "k8s", "regions": ["eu-west-1"]})
+    FINISH.handler(done, FakeContext())  # Step Functions retries a finish whose answer was lost
+    assert (
+        api("POST", "/rules", {"upstreamRegistry": "k8s", "regions": ["ap-southeast-2"]})[0] == 409
+    )  # newer still holds the lock
+    assert api("GET", "/rules/kubernetes")[1]["regions"] == ["eu-west-1"]
+    assert newer["rolloutId"] != started["rolloutId"]
+
+
+def test_a_rejection_event_that_cannot_be_emitted_still_never_raises(
+    app: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pullthrough import exceptions as ex
+    from pullthrough.adapters.workflow import EventBus
+
+    def denied(self: EventBus, detail_type: str, detail: dict[str, Any]) -> None:
+        raise ex.SecretAccessDenied("PutEvents: AccessDeniedException")
+
+    monkeypatch.setattr(EventBus, "emit", denied)
+    detail = {
+        "upstreamRegistry": "docker-hub",
+        "credentials": {"username": "u", "accessToken": CANARY},
+        "regions": ["eu-west-1"],
+    }
+    out = TRIGGER.handler(requested(detail), FakeContext())
+    assert out["accepted"] is False and CANARY not in json.dumps(out)
+
+
+def test_a_credential_secret_outside_the_home_region_or_namespace_is_refused(app: AppEnv) -> None:
+    for arn in (
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/x-AbCdEf",
+        "arn:aws:secretsmanager:us-east-1:999999999999:secret:ecr-pullthroughcache/x-AbCdEf",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:elsewhere/x-AbCdEf",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/missing-AbCdEf",
+    ):
+        status, body = api(
+            "POST", "/rules", {"upstreamRegistry": "docker-hub", "credentialSecretArn": arn, "regions": ["eu-west-1"]}
+        )
+        assert status == 422 and body["errors"][0]["field"] == "credentialSecretArn", arn

@@ -356,7 +356,7 @@ class DriftSweep:
         if started and finished and finished > started and "lastRolloutStatus" in item:
             return None
         holder = self.rollouts.store.lock_holder(desired.prefix)
-        if holder is None or self.rollouts.executions.status(holder) != "RUNNING":
+        if holder is None or self.rollouts.require_executions().status(holder) != "RUNNING":
             return None  # free, or held by a dead execution: the next rollout takes such a lock over
         return holder
 

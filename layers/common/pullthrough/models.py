@@ -55,6 +55,12 @@ class Credentials(_Strict):
     username: SecretStr = Field(min_length=1, max_length=1024)
     accessToken: SecretStr = Field(min_length=1, max_length=60000)
 
+    @model_validator(mode="after")
+    def _fits_a_secret(self) -> Self:
+        if len(self.secret_string().encode()) > 65536:
+            raise ValueError("username and accessToken together exceed Secrets Manager's 65,536 bytes")
+        return self
+
     def secret_string(self) -> str:
         """The JSON ECR expects in the secret (``username`` + ``accessToken``)."""
         return json.dumps(
@@ -258,11 +264,17 @@ class RuleRequest(_Strict):
 
 
 def field_errors(error: ValidationError) -> list[dict[str, str]]:
-    """Pydantic errors as ``[{field, message}]``, without the offending input (it may be a credential)."""
-    return [
-        {"field": ".".join(str(part) for part in e["loc"]) or "body", "message": e["msg"]}
-        for e in error.errors(include_url=False, include_input=False, include_context=False)
-    ]
+    """Pydantic errors as ``[{field, message}]``, without the offending input (it may be a credential).
+
+    Under ``credentials`` only the known keys are named: a key the caller invented could itself be a secret.
+    """
+    out = []
+    for e in error.errors(include_url=False, include_input=False, include_context=False):
+        parts = [str(part) for part in e["loc"]]
+        if parts[:1] == ["credentials"] and parts[1:2] not in (["username"], ["accessToken"]):
+            parts = parts[:1]
+        out.append({"field": ".".join(parts) or "body", "message": e["msg"]})
+    return out
 
 
 def parse_model[M: BaseModel](model: type[M], data: Any, *, what: str = "request") -> M:

@@ -17,15 +17,14 @@ from typing import Any
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import PrefixBusy, RolloutStore
 from pullthrough.adapters.workflow import EventBus, Executions
-from pullthrough.exceptions import InvalidRequest, SecretScheduledForDeletion
+from pullthrough.exceptions import InvalidRequest
 from pullthrough.models import Credentials, RuleRequest
-from pullthrough.secret_names import source_secret_name_for
+from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
 from pullthrough.steps.secret import restore_secret
 from pullthrough.tasks import SecretChange
 
 RULE_REQUESTED = "Pull Through Cache Rule Requested"
 ROLLOUT_FINISHED = "Pull Through Cache Rollout Finished"
-LOCK_LEASE_SECONDS = 3600  # longer than any rollout's retries can take
 LOCK_GRACE_SECONDS = 60  # a lock whose execution never started is taken over after this
 IDEMPOTENCY_WINDOW_SECONDS = 600
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -39,46 +38,47 @@ def new_rollout_id() -> str:
     return f"r-{uuid.uuid4().hex}"
 
 
-def request_fingerprint(request: RuleRequest, idempotency_key: str | None) -> str | None:
-    """The key under which a request is remembered for the idempotency window, or None.
+def request_fingerprint(request: RuleRequest, idempotency_key: str | None) -> tuple[str | None, str]:
+    """The key under which a request is remembered for the idempotency window (or None), and its body's hash.
 
     An Idempotency-Key header wins. Otherwise the body counts, but only when it holds no inline credential:
     nothing derived from a credential is ever stored, and a new credential must roll out, not be deduplicated.
     """
-    if idempotency_key:
-        return "key:" + hashlib.sha256(idempotency_key.encode()).hexdigest()
-    if request.credentials is not None:
-        return None
-    body = request.model_dump(mode="json", exclude={"credentials"}, exclude_unset=False)
+    body = request.model_dump(mode="json", exclude={"credentials"})
     body["skipsTemplate"] = request.skips_template
-    return "body:" + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    body["hasInlineCredentials"] = request.credentials is not None
+    body_hash = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    if idempotency_key:
+        return "key:" + hashlib.sha256(idempotency_key.encode()).hexdigest(), body_hash
+    if request.credentials is not None:
+        return None, body_hash
+    return "body:" + body_hash, body_hash
 
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def save_source_credentials(secrets: SecretStore, prefix: str, credentials: Credentials) -> SecretChange:
-    """Keep inline credentials in the home region's source secret for ``prefix``.
+def save_source_credentials(secrets: SecretStore, name: str, credentials: Credentials) -> SecretChange:
+    """Keep inline credentials in the home region's source secret ``name`` without ever reading it back.
 
-    Writes only when the stored value differs; the change record lets a rolled-back rollout restore it.
+    The change record (ARN and prior version id) lets a rolled-back or refused rollout restore it.
     """
-    name = source_secret_name_for(prefix)
     value = credentials.secret_string()
-    try:
-        current = secrets.read(name)
-    except SecretScheduledForDeletion:
-        secrets.restore(name)
-        current = secrets.read(name)
-    if current is None:
+    found = secrets.describe(name)
+    if found is None:
         made = secrets.create(name, value, description="Upstream credentials given to pullthrough's API")
         return SecretChange(action="created", secretArn=made.arn, versionId=made.version_id)
-    version, stored = current
-    if stored == value:
-        return SecretChange(action="unchanged", secretArn=version.arn, versionId=version.version_id)
+    version, scheduled = found
+    if scheduled:
+        secrets.restore(version.arn)
     put = secrets.put(version.arn, value)
     return SecretChange(
-        action="updated", secretArn=put.arn, versionId=put.version_id, priorVersionId=version.version_id
+        action="updated",
+        secretArn=put.arn,
+        versionId=put.version_id,
+        priorVersionId=version.version_id,
+        priorScheduledForDeletion=scheduled or None,
     )
 
 
@@ -113,9 +113,32 @@ class Rollouts:
     """The rollout service shared by the API, the EventBridge trigger and the finishing step."""
 
     store: RolloutStore
-    executions: Executions
+    executions: Executions | None = None  # FinishRollout runs without it (the state machine invokes it)
     home_secrets: SecretStore | None = None
     events: EventBus | None = None
+    home_region: str = "us-east-1"
+    source_prefix: str = SOURCE_SECRET_PREFIX
+
+    def require_executions(self) -> Executions:
+        if self.executions is None:
+            raise RuntimeError("this function is not configured with STATE_MACHINE_ARN")
+        return self.executions
+
+    def check_source_secret(self, arn: str) -> None:
+        """A named credential secret must be this account's, in the home region, under ecr-pullthroughcache/.
+
+        Raises InvalidRequest naming ``credentialSecretArn`` otherwise (StoreSecret could not read it).
+        """
+        parts = arn.split(":")
+        name = parts[6] if len(parts) > 6 else ""
+        account = self.require_executions().account_id() if self.executions is not None else parts[4]
+        if parts[3] != self.home_region or parts[4] != account or not name.startswith(SECRET_PREFIX):
+            raise InvalidRequest(
+                f"must name a secret of account {account} in {self.home_region} whose name starts with {SECRET_PREFIX}",
+                field="credentialSecretArn",
+            )
+        if self.home_secrets is not None and self.home_secrets.describe(arn) is None:
+            raise InvalidRequest("names a secret that does not exist", field="credentialSecretArn")
 
     def start(self, request: RuleRequest, *, idempotency_key: str | None = None) -> dict[str, Any]:
         """Roll ``request`` out: lock the prefix, store inline credentials, record the rollout, start it.
@@ -123,11 +146,19 @@ class Rollouts:
         A request seen within the idempotency window (same Idempotency-Key, or the same body when it carries
         no inline credential) returns the rollout it started. Raises PrefixBusy naming the running rollout.
         """
-        key = request_fingerprint(request, idempotency_key)
+        key, body_hash = request_fingerprint(request, idempotency_key)
         if key is not None:
             seen = self.store.find_idempotent(key)
             if seen is not None:
-                return self.view(seen) or {"rolloutId": seen, "status": "RUNNING"}
+                rollout_id, seen_hash = seen
+                if idempotency_key and seen_hash != body_hash:
+                    raise InvalidRequest("was used for a different request", field="Idempotency-Key")
+                shown = self.view(rollout_id)
+                # A finished rollout does not swallow the same body sent again (a retry after a rollback).
+                if shown is not None and (idempotency_key or shown["status"] == "RUNNING"):
+                    return shown
+        if request.credentialSecretArn is not None:
+            self.check_source_secret(request.credentialSecretArn)
         rule = request.rule()
         prefix = rule.ecrRepositoryPrefix
         rollout_id = new_rollout_id()
@@ -137,7 +168,8 @@ class Rollouts:
             source_change = None
             if request.credentials is not None:
                 assert self.home_secrets is not None, "inline credentials need the home-region secret store"
-                source_change = save_source_credentials(self.home_secrets, prefix, request.credentials)
+                name = self.source_prefix + prefix
+                source_change = save_source_credentials(self.home_secrets, name, request.credentials)
                 source_arn = source_change.secretArn
             template = request.template()
             desired = {
@@ -156,11 +188,21 @@ class Rollouts:
                 source_change=source_change,
             )
         except BaseException:
-            self.store.release_lock(prefix, rollout_id)
+            self._undo_start(prefix, rollout_id, source_change)
             raise
         if key is not None:
-            self.store.remember_idempotent(key, rollout_id, ttl_seconds=IDEMPOTENCY_WINDOW_SECONDS)
+            self.store.remember_idempotent(key, rollout_id, body_hash, ttl_seconds=IDEMPOTENCY_WINDOW_SECONDS)
         return started
+
+    def _undo_start(self, prefix: str, rollout_id: str, source_change: SecretChange | None) -> None:
+        """A rollout that could not start changes nothing: desired rule and source secret back, record FAILED."""
+        item = self.store.get_rollout(rollout_id)
+        if item is not None:
+            self._restore_desired(prefix, item)
+            self.store.set_rollout_status(rollout_id, "FAILED", finishedAt=now_iso())
+        elif source_change is not None and self.home_secrets is not None:
+            restore_secret(source_change, self.home_secrets)
+        self.store.release_lock(prefix, rollout_id)
 
     def start_delete(self, prefix: str) -> dict[str, Any]:
         """Remove the prefix's rule, template and secret from every region of its desired rule, all or nothing."""
@@ -176,7 +218,7 @@ class Rollouts:
             }
             return self._launch(rollout_id, prefix, "DELETE", target, None, 0, keep_desired=True)
         except BaseException:
-            self.store.release_lock(prefix, rollout_id)
+            self._undo_start(prefix, rollout_id, None)
             raise
 
     def _launch(
@@ -213,7 +255,7 @@ class Rollouts:
                 "sourceSecretChange": source_change.model_dump_json(exclude_none=True) if source_change else None,
             }
         )
-        self.executions.start(
+        self.require_executions().start(
             rollout_id,
             {
                 "rolloutId": rollout_id,
@@ -235,17 +277,17 @@ class Rollouts:
 
     def _lock(self, prefix: str, rollout_id: str) -> None:
         try:
-            self.store.acquire_lock(prefix, rollout_id, lease_seconds=LOCK_LEASE_SECONDS)
+            self.store.acquire_lock(prefix, rollout_id)
         except PrefixBusy as busy:
             # A crashed or finished execution must not keep the prefix locked until the lease runs out. A holder
             # with no execution yet is only stale once its lock is old: its rollout record and execution are
             # written after it takes the lock, so concurrent requests see neither for a moment.
-            status = self.executions.status(busy.rollout_id)
+            status = self.require_executions().status(busy.rollout_id)
             lock_age = time.time() - busy.since if busy.since is not None else float("inf")
             stale = status in TERMINAL or (status is None and lock_age > LOCK_GRACE_SECONDS)
             if not stale or not self.store.release_lock(prefix, busy.rollout_id):
                 raise
-            self.store.acquire_lock(prefix, rollout_id, lease_seconds=LOCK_LEASE_SECONDS)
+            self.store.acquire_lock(prefix, rollout_id)
 
     def view(self, rollout_id: str) -> dict[str, Any] | None:
         """The rollout as GET /rollouts/{id} shows it; None when unknown."""
@@ -253,10 +295,11 @@ class Rollouts:
         if item is None:
             return None
         status = item["status"]
-        if status == "RUNNING":
+        if status == "RUNNING" and self.executions is not None:
             live = self.executions.status(rollout_id)
-            if live in ("FAILED", "TIMED_OUT", "ABORTED"):
-                status = "FAILED"  # the execution died before it could record its end
+            never_started = live is None and _age(item.get("createdAt")) > LOCK_GRACE_SECONDS
+            if live in ("FAILED", "TIMED_OUT", "ABORTED") or never_started:
+                status = "FAILED"  # the execution died (or never began) before it could record its end
         return {
             "rolloutId": rollout_id,
             "status": status,
@@ -301,17 +344,6 @@ class Rollouts:
 
         item = self.store.get_rollout(rollout_id) or {}
         operation = item.get("operation", "APPLY")
-        finished = now_iso()
-        self.store.set_rollout_status(rollout_id, status, finishedAt=finished, regions=entries)
-        if status == "ROLLED_BACK":
-            self._restore_desired(prefix, item)
-        elif operation == "DELETE" and status == "SUCCEEDED":
-            self.store.delete_rule(prefix)
-            if self.home_secrets is not None:
-                self.home_secrets.schedule_deletion(source_secret_name_for(prefix))
-        else:
-            self.store.update_rule(prefix, lastRolloutStatus=status, lastRolloutAt=finished)
-        self.store.release_lock(prefix, rollout_id)
         summary = {
             "rolloutId": rollout_id,
             "prefix": prefix,
@@ -319,8 +351,23 @@ class Rollouts:
             "status": status,
             "regions": {region: region_view(entry) for region, entry in sorted(entries.items())},
         }
+        if item.get("status", "RUNNING") != "RUNNING":
+            return summary | {"status": item["status"]}  # a retried call: its effects are done, the lock may be reused
+        # Effects first (each safe to repeat), then the status, the event, and the lock last: until it is released no
+        # other rollout can start on the prefix, so a retry after a partial failure cannot clobber a newer rollout.
+        finished = now_iso()
+        if status == "ROLLED_BACK":
+            self._restore_desired(prefix, item)
+        elif operation == "DELETE" and status == "SUCCEEDED":
+            self.store.delete_rule(prefix)
+            if self.home_secrets is not None:
+                self.home_secrets.schedule_deletion(self.source_prefix + prefix)
+        else:
+            self.store.update_rule(prefix, lastRolloutStatus=status, lastRolloutAt=finished)
         if self.events is not None:
             self.events.emit(ROLLOUT_FINISHED, summary)
+        self.store.set_rollout_status(rollout_id, status, finishedAt=finished, regions=entries)
+        self.store.release_lock(prefix, rollout_id)
         return summary
 
     def _restore_desired(self, prefix: str, rollout: dict[str, Any]) -> None:
@@ -334,3 +381,10 @@ class Rollouts:
         change = rollout.get("sourceSecretChange")
         if change and self.home_secrets is not None:
             restore_secret(SecretChange.model_validate_json(change), self.home_secrets)
+
+
+def _age(iso: Any) -> float:
+    """Seconds since an ISO timestamp; infinite when there is none."""
+    if not isinstance(iso, str):
+        return float("inf")
+    return time.time() - datetime.fromisoformat(iso).timestamp()

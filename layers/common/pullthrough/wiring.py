@@ -9,6 +9,7 @@ from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.adapters.workflow import EventBus, Executions
 from pullthrough.rollouts import Rollouts
+from pullthrough.secret_names import SOURCE_SECRET_PREFIX
 
 
 def home_region() -> str:
@@ -18,9 +19,12 @@ def home_region() -> str:
 def rollouts_from_env() -> Rollouts:
     """The rollout service wired to the table, state machine, home-region secrets and bus of this deployment."""
     region = home_region()
+    state_machine = os.environ.get("STATE_MACHINE_ARN")  # FinishRollout has none: the state machine calls it
     return Rollouts(
         store=RolloutStore(aws.client("dynamodb", region), os.environ["TABLE_NAME"]),
-        executions=Executions(aws.client("stepfunctions", region), os.environ["STATE_MACHINE_ARN"]),
+        executions=Executions(aws.client("stepfunctions", region), state_machine) if state_machine else None,
         home_secrets=SecretStore(aws.client("secretsmanager", region)),
         events=EventBus(aws.client("events", region), os.environ.get("EVENT_BUS_NAME", "default")),
+        home_region=region,
+        source_prefix=os.environ.get("SOURCE_SECRET_PREFIX", SOURCE_SECRET_PREFIX),
     )

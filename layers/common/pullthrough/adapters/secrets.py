@@ -53,6 +53,17 @@ class SecretStore:
             raise
         return SecretVersion(got["ARN"], got["VersionId"]), got.get("SecretString", "")
 
+    def describe(self, secret_id: str) -> tuple[SecretVersion, bool] | None:
+        """The secret's ARN and AWSCURRENT version, and whether it is scheduled for deletion (no value read)."""
+        try:
+            with translated(_ERRORS, "DescribeSecret"):
+                described = self._sm.describe_secret(SecretId=secret_id)
+        except ex.SecretNotFound:
+            return None
+        stages = described.get("VersionIdsToStages", {})
+        current = next((v for v, s in stages.items() if "AWSCURRENT" in s), "")
+        return SecretVersion(described["ARN"], current), "DeletedDate" in described
+
     def is_scheduled_for_deletion(self, secret_id: str) -> bool:
         try:
             with translated(_ERRORS, "DescribeSecret"):

@@ -3,7 +3,9 @@
 Single table, keys ``pk``/``sk``:
 - ``RULES`` / ``<prefix>``: the desired rule (no credential value: the source secret is kept by ARN);
 - ``ROLLOUT#<id>`` / ``ROLLOUT``: a rollout and its ``regions`` map (the state machine writes each region's entry);
-- ``LOCK#<prefix>`` / ``LOCK``: the running rollout of a prefix, with a lease (``expiresAt``, also the TTL).
+- ``LOCK#<prefix>`` / ``LOCK``: the running rollout of a prefix (released by FinishRollout, or taken over once its
+  execution has ended);
+- ``IDEMPOTENCY#<key>`` / ``IDEMPOTENCY``: the rollout a request started, for a window (``expiresAt``, the TTL).
 """
 
 from __future__ import annotations
@@ -94,22 +96,16 @@ class RolloutStore:
             self._ddb.delete_item(TableName=self._table, Key=_item({"pk": pk, "sk": sk}), **condition)
 
     # The lock
-    def acquire_lock(self, prefix: str, rollout_id: str, *, lease_seconds: int, now: float | None = None) -> None:
-        """Take the prefix's lock, or raise PrefixBusy naming the holder while its lease runs."""
+    def acquire_lock(self, prefix: str, rollout_id: str, *, now: float | None = None) -> None:
+        """Take the prefix's lock, or raise PrefixBusy naming the holder.
+
+        The lock has no expiry of its own: a rollout may run for hours. Whether a holder is stale is judged from
+        its execution's status (see Rollouts), never from the clock alone.
+        """
         now = time.time() if now is None else now
-        lock = {
-            "pk": f"LOCK#{prefix}",
-            "sk": "LOCK",
-            "rolloutId": rollout_id,
-            "acquiredAt": int(now),
-            "expiresAt": int(now + lease_seconds),
-        }
+        lock = {"pk": f"LOCK#{prefix}", "sk": "LOCK", "rolloutId": rollout_id, "acquiredAt": int(now)}
         try:
-            self._put(
-                lock,
-                ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now",
-                ExpressionAttributeValues={":now": {"N": str(int(now))}},
-            )
+            self._put(lock, ConditionExpression="attribute_not_exists(pk)")
         except ex.PullthroughError as error:
             if not _is_conditional_failure(error):
                 raise
@@ -138,14 +134,25 @@ class RolloutStore:
         return True
 
     # Idempotency: request fingerprint -> the rollout it started, for a window
-    def find_idempotent(self, key: str, *, now: float | None = None) -> str | None:
+    def find_idempotent(self, key: str, *, now: float | None = None) -> tuple[str, str] | None:
+        """The rollout a request key started within its window, and the hash of that request's body."""
         found = self._get(f"IDEMPOTENCY#{key}", "IDEMPOTENCY")
         now = time.time() if now is None else now
-        return str(found["rolloutId"]) if found and found.get("expiresAt", 0) > now else None
+        if not found or found.get("expiresAt", 0) <= now:
+            return None
+        return str(found["rolloutId"]), str(found.get("bodyHash", ""))
 
-    def remember_idempotent(self, key: str, rollout_id: str, *, ttl_seconds: int) -> None:
+    def remember_idempotent(self, key: str, rollout_id: str, body_hash: str, *, ttl_seconds: int) -> None:
         expires = int(time.time() + ttl_seconds)
-        self._put({"pk": f"IDEMPOTENCY#{key}", "sk": "IDEMPOTENCY", "rolloutId": rollout_id, "expiresAt": expires})
+        self._put(
+            {
+                "pk": f"IDEMPOTENCY#{key}",
+                "sk": "IDEMPOTENCY",
+                "rolloutId": rollout_id,
+                "bodyHash": body_hash,
+                "expiresAt": expires,
+            }
+        )
 
     # Rollouts
     def put_rollout(self, rollout: dict[str, Any]) -> None:

@@ -26,6 +26,9 @@ class Executions:
         self._sfn = client
         self._arn = state_machine_arn
 
+    def account_id(self) -> str:
+        return self._arn.split(":")[4]
+
     def execution_arn(self, rollout_id: str) -> str:
         return self._arn.replace(":stateMachine:", ":execution:") + f":{rollout_id}"
 
