@@ -32,10 +32,21 @@ def _fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def moto_aws() -> Iterator[None]:
-    """An in-process moto (ECR extension installed); handlers' cached clients are reset around it."""
+def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An in-process moto (ECR extension installed) with the app's table, where step snapshots are recorded;
+    handlers' cached clients are reset around it."""
     aws.reset()
     with mock_aws():
+        boto3.client("dynamodb", region_name=HOME).create_table(
+            TableName="pullthrough-steps",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        monkeypatch.setenv("TABLE_NAME", "pullthrough-steps")
         yield
     aws.reset()
 

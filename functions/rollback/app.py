@@ -1,13 +1,17 @@
-"""Rollback: put one region's template, rule and secret back to their state before the rollout."""
+"""Rollback: put one region's template, rule and secret back exactly as its snapshot recorded them."""
 
 from __future__ import annotations
+
+import os
 
 from pullthrough import aws
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
+from pullthrough.adapters.store import RolloutStore
 from pullthrough.entrypoints import step_handler
 from pullthrough.steps.rollback import rollback_region
 from pullthrough.tasks import RegionTask, RollbackResult
+from pullthrough.wiring import home_region
 
 
 @step_handler("Rollback")
@@ -16,4 +20,5 @@ def handler(task: RegionTask) -> RollbackResult:
         task,
         ecr=EcrRegistry(aws.client("ecr", task.region)),
         secrets=SecretStore(aws.client("secretsmanager", task.region)),
+        store=RolloutStore(aws.client("dynamodb", home_region()), os.environ["TABLE_NAME"]),
     )

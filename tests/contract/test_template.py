@@ -509,9 +509,20 @@ CODE_NEEDS: dict[str, tuple[set[str], set[str]]] = {
         set(),
         {"ecr:DeletePullThroughCacheRule", "ecr:DeleteRepositoryCreationTemplate", "secretsmanager:DeleteSecret"},
     ),
+    "SnapshotRegionFunction": (
+        {"TABLE_NAME"},
+        {
+            "ecr:DescribePullThroughCacheRules",
+            "ecr:DescribeRepositoryCreationTemplates",
+            "secretsmanager:DescribeSecret",
+            "dynamodb:PutItem",
+        },
+    ),
     "RollbackFunction": (
         {"TABLE_NAME"},
         {
+            "dynamodb:GetItem",
+            "secretsmanager:DescribeSecret",
             "ecr:CreatePullThroughCacheRule",
             "ecr:DeletePullThroughCacheRule",
             "ecr:CreateRepositoryCreationTemplate",

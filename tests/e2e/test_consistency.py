@@ -25,7 +25,7 @@ import pytest
 from local import faults
 from local.emulator import ecr_extension
 from local.stack import LocalStack
-from tests.e2e.conftest import ApiCall, call_api, get_rollout_item, source_secret
+from tests.e2e.conftest import ApiCall, call_api, source_secret
 
 pytestmark = pytest.mark.e2e
 
@@ -331,18 +331,20 @@ def test_an_updated_rule_gets_its_old_credential_back_when_another_region_fails(
     make_rule(stack, updated, prefix, legacy_arn)
     before = snapshot(stack, prefix, ORDER[:2])
     step_faults.inject("ApplyTemplateFunction", failing, error_type="TemplateRejected", prefix=prefix)
+    ecr_extension.reset_calls()
 
     # When: the rollout updates it in place, then fails for good in the second region
     body = rule_request(prefix, token="t-upd", regions=ORDER[:2], order=ORDER[:2], max_concurrency=1)
     rollout_id = start(api, body)
     finished = wait_rollout(rollout_id)
 
-    # Then: the rule had really been updated (new credentialArn) and is back on its old one
+    # Then: the rule was updated in place (no delete, no create), forth and back, and is on its old credential
     assert finished["status"] == "ROLLED_BACK", finished
-    changes = json.loads(get_rollout_item(stack, rollout_id)["regions"]["M"][updated]["M"]["changes"]["S"])
-    assert changes["createRule"]["action"] == "updated"
-    assert changes["createRule"]["prior"]["credentialArn"] == legacy_arn
-    assert changes["createRule"]["rule"]["credentialArn"] != legacy_arn
+    calls = ecr_extension.calls()
+    assert calls.get((updated, "UpdatePullThroughCacheRule")) == 2
+    assert not calls.get((updated, "CreatePullThroughCacheRule")) and not calls.get(
+        (updated, "DeletePullThroughCacheRule")
+    )
     rule = rule_state(stack, updated, prefix)
     assert rule is not None and rule["credentialArn"] == legacy_arn
     assert_as_before(before, snapshot(stack, prefix, ORDER[:2]))

@@ -11,7 +11,15 @@ from tests.support import FakeContext, load_event, load_handler
 
 HANDLERS = {
     name: load_handler(name)
-    for name in ("store_secret", "create_rule", "validate_rule", "apply_template", "rollback", "remove_rule")
+    for name in (
+        "snapshot_region",
+        "store_secret",
+        "create_rule",
+        "validate_rule",
+        "apply_template",
+        "rollback",
+        "remove_rule",
+    )
 }
 
 
@@ -27,8 +35,9 @@ def task(step: str = "store_secret", **overrides: Any) -> dict[str, Any]:
 
 
 def run_all(base: dict[str, Any]) -> dict[str, Any]:
-    """Run the four steps in order on one region's state, as the state machine does."""
+    """Snapshot the region, then run the four steps in order on its state, as the state machine does."""
     state = dict(base)
+    run("snapshot_region", state)
     state["storeSecret"] = run("store_secret", state)
     state["createRule"] = run("create_rule", state)
     state["validateRule"] = run("validate_rule", state)

@@ -11,14 +11,18 @@ TARGET = "eu-west-1"
 
 
 def removal_task(state: dict[str, object]) -> dict[str, object]:
-    return {k: state[k] for k in ("rolloutId", "region", "rule")} | {"operation": "DELETE"}
+    """A DELETE rollout's task for the same region, snapshotted first as the state machine does."""
+    removal = {k: state[k] for k in ("region", "rule")} | {"operation": "DELETE", "rolloutId": "r-delete"}
+    run("snapshot_region", removal)
+    return removal
 
 
 def test_removal_takes_everything_out_and_rollback_puts_it_back_exactly(source_secret: str, call_log: CallLog) -> None:
     state = run_all(task(sourceSecretArn=source_secret))
     before = region_snapshot(TARGET, "docker-hub")
 
-    removed = run("remove_rule", removal_task(state))
+    removal = removal_task(state)
+    removed = run("remove_rule", removal)
     assert (removed["storeSecret"]["action"], removed["createRule"]["action"], removed["applyTemplate"]["action"]) == (
         "deleted",
         "deleted",
@@ -31,14 +35,14 @@ def test_removal_takes_everything_out_and_rollback_puts_it_back_exactly(source_s
     }
 
     call_log.clear()
-    assert run("remove_rule", removal_task(state)) == {
+    assert run("remove_rule", removal) == {
         "storeSecret": {"action": "unchanged"},
         "createRule": {"action": "unchanged"},
         "applyTemplate": {"action": "unchanged"},
     }
     assert call_log.writes() == []
 
-    run("rollback", removal_task(state) | removed)
+    run("rollback", removal)
     assert region_snapshot(TARGET, "docker-hub") == before
 
 
@@ -57,9 +61,11 @@ def test_applying_again_after_a_removal_restores_the_scheduled_secret_and_rollba
 ) -> None:
     state = run_all(task(sourceSecretArn=source_secret))
     run("remove_rule", removal_task(state))
-    again = run("store_secret", task(sourceSecretArn=source_secret))
+    reapply = task(sourceSecretArn=source_secret, rolloutId="r-reapply")
+    run("snapshot_region", reapply)
+    again = run("store_secret", reapply)
     assert again["action"] == "updated" and again["priorScheduledForDeletion"] is True
     assert region_snapshot(TARGET, "docker-hub")["secret"] is not None
-    run("rollback", task(sourceSecretArn=source_secret) | {"storeSecret": again})
+    run("rollback", reapply)
     sm = boto3.client("secretsmanager", region_name=TARGET)
     assert "DeletedDate" in sm.describe_secret(SecretId="ecr-pullthroughcache/docker-hub")

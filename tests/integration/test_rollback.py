@@ -69,9 +69,30 @@ def test_rolling_back_an_in_place_credential_update_restores_the_old_credential_
         "ARN"
     ]
     before = region_snapshot(TARGET, "docker-hub")
-    updated = state | {"storeSecret": {"action": "unchanged", "secretArn": other}}
+    updated = state | {"rolloutId": "r-second", "storeSecret": {"action": "unchanged", "secretArn": other}}
+    run("snapshot_region", updated)
     updated["createRule"] = run("create_rule", updated)
     assert updated["createRule"]["action"] == "updated"
     updated["applyTemplate"] = {"action": "unchanged"}
     assert run("rollback", updated)["rule"] == "updated"
     assert region_snapshot(TARGET, "docker-hub") == before
+
+
+def test_a_change_whose_reply_was_lost_is_still_rolled_back(source_secret: str) -> None:
+    # Given a step whose first attempt wrote but whose reply was lost, so the retry saw "unchanged"
+    base = task(sourceSecretArn=source_secret)
+    run("snapshot_region", base)
+    state = base | {"storeSecret": run("store_secret", base)}
+    run("create_rule", state)
+    assert run("create_rule", state)["action"] == "unchanged"
+    # When the region is rolled back, the snapshot (taken before any write) still knows there was no rule
+    run("rollback", state)
+    assert region_snapshot(TARGET, "docker-hub") == {"rule": None, "template": None, "secret": None}
+
+
+def test_a_region_never_snapshotted_was_never_touched_and_rollback_leaves_it_alone(
+    moto_aws: None, call_log: CallLog
+) -> None:
+    out = run("rollback", task("rollback", rolloutId="r-never"))
+    assert out == {"region": TARGET, "template": "unchanged", "rule": "unchanged", "secret": "unchanged"}
+    assert [c for c in call_log.calls if c[0] != "dynamodb"] == []

@@ -324,18 +324,19 @@ class Rollouts:
         rolled_back = {r["region"]: r for r in rollback_results or []}
         entries: dict[str, dict[str, Any]] = {}
         for result in region_results:
-            entry = {
+            entries[result["region"]] = {
                 "status": result["status"],
                 "step": result.get("step"),
                 "error": json.dumps(result.get("error") or {}),
-                "changes": json.dumps(result.get("changes") or {}),
             }
-            undo = rolled_back.get(result["region"])
-            if undo is not None and result["status"] != "SKIPPED":
+        for region, undo in rolled_back.items():
+            entry = entries.setdefault(region, {"status": "FAILED", "step": None, "error": "{}"})
+            if entry["status"] == "SKIPPED":
+                continue  # never touched
+            if entry["status"] != "ROLLBACK_FAILED":
                 entry["status"] = undo["status"]  # ROLLED_BACK or ROLLBACK_FAILED
-                if undo.get("error"):
-                    entry["rollbackError"] = json.dumps(undo["error"])
-            entries[result["region"]] = entry
+            if undo.get("error"):
+                entry["rollbackError"] = json.dumps(undo["error"])
         statuses = {e["status"] for e in entries.values()}
         if rolled_back:
             status = "FAILED" if "ROLLBACK_FAILED" in statuses else "ROLLED_BACK"

@@ -164,6 +164,24 @@ class RolloutStore:
     def set_rollout_status(self, rollout_id: str, status: str, **fields: Any) -> None:
         self._set(f"ROLLOUT#{rollout_id}", "ROLLOUT", {"status": status, **fields})
 
+    # Per-region snapshots (taken before a rollout's first write in the region)
+    def put_snapshot(self, rollout_id: str, region: str, snapshot: str) -> bool:
+        """Record a region's snapshot unless one is already recorded (a retried step keeps the first); True if new."""
+        try:
+            self._put(
+                {"pk": f"ROLLOUT#{rollout_id}", "sk": f"REGION#{region}", "snapshot": snapshot},
+                ConditionExpression="attribute_not_exists(sk)",
+            )
+        except ex.PullthroughError as error:
+            if _is_conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def get_snapshot(self, rollout_id: str, region: str) -> str | None:
+        found = self._get(f"ROLLOUT#{rollout_id}", f"REGION#{region}")
+        return str(found["snapshot"]) if found else None
+
     # Desired rules
     def put_rule(self, prefix: str, desired: dict[str, Any]) -> None:
         self._put({"pk": "RULES", "sk": prefix, **desired})

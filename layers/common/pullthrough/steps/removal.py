@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
-from pullthrough.exceptions import PullthroughError
-from pullthrough.steps.rule import restore_rule
 from pullthrough.steps.secret import remove_secret
-from pullthrough.steps.template import PULL_THROUGH_CACHE, restore_template
+from pullthrough.steps.template import PULL_THROUGH_CACHE
 from pullthrough.tasks import RegionTask, RemovalResult, RuleChange, TemplateChange
 
 
@@ -28,20 +26,13 @@ def remove_template(prefix: str, ecr: EcrRegistry) -> TemplateChange:
 
 
 def remove_rule(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore) -> RemovalResult:
-    """Remove template, then rule, then secret; each change records what rollback needs. Safe to run again.
+    """Remove template, then rule, then secret. Safe to run again.
 
-    A failure part-way puts back what this call already removed before raising: the state machine records no
-    changes for a failed step, so rollback could not.
+    A failure part-way is undone by the Rollback step from the region's snapshot, taken before this step.
     """
     template = remove_template(task.prefix, ecr)
     rule = RuleChange(action="unchanged")
-    try:
-        prior_rule = ecr.get_rule(task.prefix)
-        if prior_rule is not None and ecr.delete_rule(task.prefix):
-            rule = RuleChange(action="deleted", prior=prior_rule)
-        secret = remove_secret(task.prefix, secrets)
-    except PullthroughError:
-        restore_rule(rule, task.prefix, ecr)
-        restore_template(template, task.prefix, ecr)
-        raise
-    return RemovalResult(storeSecret=secret, createRule=rule, applyTemplate=template)
+    prior_rule = ecr.get_rule(task.prefix)
+    if prior_rule is not None and ecr.delete_rule(task.prefix):
+        rule = RuleChange(action="deleted", prior=prior_rule)
+    return RemovalResult(storeSecret=remove_secret(task.prefix, secrets), createRule=rule, applyTemplate=template)

@@ -1,27 +1,25 @@
-"""Rollback: put one region back as it was before the rollout, in the reverse order of the steps."""
+"""Rollback: put one region back exactly as its snapshot recorded it before the rollout."""
 
 from __future__ import annotations
 
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
-from pullthrough.steps.rule import restore_rule
-from pullthrough.steps.secret import restore_secret
-from pullthrough.steps.template import restore_template
+from pullthrough.adapters.store import RolloutStore
+from pullthrough.steps.snapshot import RegionSnapshot, restore_snapshot, take_snapshot
 from pullthrough.tasks import RegionTask, RollbackResult
 
 
-def rollback_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore) -> RollbackResult:
-    """Restore each resource to its recorded prior state, in the reverse order of the steps. Safe to run again.
+def snapshot_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, store: RolloutStore) -> dict[str, bool]:
+    """Snapshot step: record the region's state before the rollout's first write (a retry keeps the first one)."""
+    snapshot = take_snapshot(task.prefix, ecr, secrets)
+    kept = store.put_snapshot(task.rolloutId, task.region, snapshot.model_dump_json(exclude_none=True))
+    return {"recorded": kept}
 
-    An apply ran secret -> rule -> template, so it is undone template -> rule -> secret; a removal ran
-    template -> rule -> secret, so the secret comes back first (a rule cannot be created without it).
-    """
-    if task.storeSecret is not None and task.storeSecret.action == "deleted":
-        secret = restore_secret(task.storeSecret, secrets)
-        rule = restore_rule(task.createRule, task.prefix, ecr)
-        template = restore_template(task.applyTemplate, task.prefix, ecr)
-    else:
-        template = restore_template(task.applyTemplate, task.prefix, ecr)
-        rule = restore_rule(task.createRule, task.prefix, ecr)
-        secret = restore_secret(task.storeSecret, secrets)
-    return RollbackResult(region=task.region, template=template, rule=rule, secret=secret)  # type: ignore[arg-type]
+
+def rollback_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, store: RolloutStore) -> RollbackResult:
+    """Restore the region to its snapshot; a region with none was never touched."""
+    recorded = store.get_snapshot(task.rolloutId, task.region)
+    if recorded is None:
+        return RollbackResult(region=task.region, template="unchanged", rule="unchanged", secret="unchanged")
+    snapshot = RegionSnapshot.model_validate_json(recorded)
+    return restore_snapshot(task.region, task.prefix, snapshot, ecr, secrets)

@@ -71,12 +71,3 @@ def validate_rule(task: RegionTask, ecr: EcrRegistry) -> dict[str, Any]:
     if not is_valid:
         raise ex.RuleValidationFailed(f"{task.region}: {failure or 'ECR reported the rule invalid'}")
     return {"isValid": True}
-
-
-def restore_rule(change: RuleChange | None, prefix: str, ecr: EcrRegistry) -> str:
-    """Undo a CreateRule change: delete what it created, or put the prior rule back."""
-    if change is None or not change.changed:
-        return "unchanged"
-    if change.prior is None:
-        return "deleted" if ecr.delete_rule(prefix) else "unchanged"
-    return ensure_rule(ecr, change.prior).action

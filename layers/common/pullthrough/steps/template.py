@@ -30,12 +30,18 @@ def comparable_template(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def ensure_template(ecr: EcrRegistry, prefix: str, wanted: dict[str, Any]) -> TemplateChange:
+    """Make the region's creation template for ``prefix`` equal ``wanted`` (reads it first)."""
+    return converge_template(ecr, prefix, wanted, ecr.get_template(prefix))
+
+
+def converge_template(
+    ecr: EcrRegistry, prefix: str, wanted: dict[str, Any], current: dict[str, Any] | None
+) -> TemplateChange:
     """Make the region's creation template for ``prefix`` equal ``wanted`` with the fewest writes.
 
     Update cannot clear a field, so a template that must lose a field is deleted and created again; a re-creation
     that fails puts the old template back before raising (a failed step records no change for rollback to undo).
     """
-    current = ecr.get_template(prefix)
     if current is None:
         ecr.put_template(prefix, wanted, exists=False)
         return TemplateChange(action="created")
@@ -61,13 +67,4 @@ def apply_template(task: RegionTask, ecr: EcrRegistry) -> TemplateChange:
     current = ecr.get_template(task.prefix)
     applied_for = set(current.get("appliedFor", [])) if current else set()
     wanted = task.creationTemplate.to_ecr() | {"appliedFor": sorted(applied_for | {PULL_THROUGH_CACHE})}
-    return ensure_template(ecr, task.prefix, wanted)
-
-
-def restore_template(change: TemplateChange | None, prefix: str, ecr: EcrRegistry) -> str:
-    """Undo an ApplyTemplate change: delete what it created, or put the prior template back."""
-    if change is None or not change.changed:
-        return "unchanged"
-    if change.prior is None:
-        return "deleted" if ecr.delete_template(prefix) else "unchanged"
-    return ensure_template(ecr, prefix, change.prior).action
+    return converge_template(ecr, task.prefix, wanted, current)

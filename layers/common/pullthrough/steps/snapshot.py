@@ -1,0 +1,78 @@
+"""Snapshot and restore: what a region held for a prefix before a rollout touched it, and putting it back.
+
+The snapshot is taken before any write and stored outside the state machine's state (one DynamoDB item per
+rollout and region), so rollback restores the region exactly even when a step failed half-way or a retry hid
+what an earlier attempt changed. It holds ARNs and version ids, never a secret value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from pullthrough.adapters.ecr import EcrRegistry
+from pullthrough.adapters.secrets import SecretStore
+from pullthrough.secret_names import secret_name_for
+from pullthrough.steps.rule import ensure_rule
+from pullthrough.steps.template import ensure_template
+from pullthrough.tasks import RollbackResult
+
+
+class SecretSnapshot(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    arn: str
+    versionId: str
+    scheduledForDeletion: bool = False
+
+
+class RegionSnapshot(BaseModel):
+    """A region's rule, creation template and secret (by version) for one prefix; None where there was none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: dict[str, Any] | None = None
+    template: dict[str, Any] | None = None
+    secret: SecretSnapshot | None = None
+
+
+def take_snapshot(prefix: str, ecr: EcrRegistry, secrets: SecretStore) -> RegionSnapshot:
+    """Read (never write) what the region holds for ``prefix``."""
+    found = secrets.describe(secret_name_for(prefix))
+    secret = None
+    if found is not None:
+        version, scheduled = found
+        secret = SecretSnapshot(arn=version.arn, versionId=version.version_id, scheduledForDeletion=scheduled)
+    return RegionSnapshot(rule=ecr.get_rule(prefix), template=ecr.get_template(prefix), secret=secret)
+
+
+def restore_snapshot(
+    region: str, prefix: str, snapshot: RegionSnapshot, ecr: EcrRegistry, secrets: SecretStore
+) -> RollbackResult:
+    """Make the region hold exactly ``snapshot`` again, with the fewest writes. Safe to run again.
+
+    Order: a secret that existed comes back first (a rule cannot be created without it), then rule and template,
+    and a secret that did not exist goes last (once no rule refers to it).
+    """
+    secret_action = "unchanged"
+    if snapshot.secret is not None:
+        if secrets.restore(snapshot.secret.arn):
+            secret_action = "created"
+        if secrets.make_current(snapshot.secret.arn, snapshot.secret.versionId):
+            secret_action = "updated"
+    if snapshot.rule is not None:
+        rule_action = ensure_rule(ecr, snapshot.rule).action
+    else:
+        rule_action = "deleted" if ecr.delete_rule(prefix) else "unchanged"
+    if snapshot.template is not None:
+        template_action = ensure_template(ecr, prefix, snapshot.template).action
+    else:
+        template_action = "deleted" if ecr.delete_template(prefix) else "unchanged"
+    if snapshot.secret is None:
+        if secrets.delete(secret_name_for(prefix)):
+            secret_action = "deleted"
+    elif snapshot.secret.scheduledForDeletion and not secrets.is_scheduled_for_deletion(snapshot.secret.arn):
+        secrets.schedule_deletion(snapshot.secret.arn)
+        secret_action = "deleted"
+    return RollbackResult(region=region, template=template_action, rule=rule_action, secret=secret_action)  # type: ignore[arg-type]
