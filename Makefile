@@ -43,7 +43,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 types: setup
-	$(VENV)/bin/mypy layers/common functions local tests
+	$(VENV)/bin/mypy layers/common functions local tests benchmarks
 
 test: lint types lint-template lint-asl
 	$(VENV)/bin/pytest

@@ -1,0 +1,287 @@
+"""4. Cold start per function: a fresh interpreter imports the handler (functions/<name>/app.py with layers/common
+on sys.path, as Lambda lays them out) and serves a first invocation against the emulator, next to a bare baseline
+in the same run: ``import boto3``, an ECR and a Secrets Manager client, one call each.
+
+Rounds interleave the baseline and every function, so drift in the machine's speed hits both alike. The emulator
+answers without added latency here: the comparison is about code, not the network. Each round is one region's
+life cycle (StoreSecret -> CreateRule -> ValidateRule -> ApplyTemplate -> Rollback, which undoes it all), then
+RemoveRule on the now empty prefix, FinishRollout, the API, the EventBridge trigger and the drift sweep.
+Peak RSS is the child's own high-water mark (VmHWM: Linux's ru_maxrss survives exec); python -X importtime says which packages the import time goes to. Bytecode
+caches are warm (the unmeasured first round writes them), as on a machine that has run the code before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.driver import UPSTREAM, Bench
+from benchmarks.settings import HOME_REGION, ROOT
+from benchmarks.stats import median, next_power_of_two, ratio
+
+CHILD = Path(__file__).with_name("cold_child.py")
+TARGET_RATIO = 1.25  # handler cold start / bare boto3 baseline, at most
+REGION = "eu-west-1"
+CHAIN = ("StoreSecretFunction", "CreateRuleFunction", "ValidateRuleFunction", "ApplyTemplateFunction")
+OTHERS = ("RemoveRuleFunction", "FinishRolloutFunction", "ApiFunction", "RuleRequestedFunction", "DriftSweepFunction")
+# Packages the bare baseline also imports: what is left is what the handler adds.
+BASELINE_PACKAGES = {"boto3", "botocore", "urllib3", "s3transfer", "jmespath", "dateutil", "six", "certifi", "idna"}
+
+
+@dataclass
+class Sample:
+    init: float  # interpreter up -> handler module (or boto3) imported, seconds
+    invoke: float  # -> first invocation (or the baseline's clients and calls) done
+    operations: list[str]
+    clients: list[str]
+    peak_mb: float
+
+    @property
+    def total(self) -> float:
+        return self.init + self.invoke
+
+
+@dataclass
+class FunctionColdStart:
+    logical_id: str
+    memory_size: int  # what template.yaml sets
+    step: bool  # a task of the state machine (the target applies)
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def init(self) -> float:
+        return median(s.init for s in self.samples)
+
+    @property
+    def invoke(self) -> float:
+        return median(s.invoke for s in self.samples)
+
+    @property
+    def total(self) -> float:
+        return median(s.total for s in self.samples)
+
+    @property
+    def peak_mb(self) -> float:
+        return max((s.peak_mb for s in self.samples), default=0.0)
+
+    @property
+    def operations(self) -> list[str]:
+        return self.samples[0].operations if self.samples else []
+
+    @property
+    def clients(self) -> list[str]:
+        return self.samples[0].clients if self.samples else []
+
+    @property
+    def recommended_memory(self) -> int:
+        """The next power of two >= twice the peak RSS, at least 128 MB."""
+        return max(128, next_power_of_two(2 * self.peak_mb))
+
+
+@dataclass
+class ColdResult:
+    baseline: FunctionColdStart
+    functions: dict[str, FunctionColdStart]
+    imports_handler: dict[str, float]  # top-level package -> self import ms (median), a step handler
+    imports_baseline: dict[str, float]  # the same for `import boto3`
+    importtime_function: str
+
+    def ratio(self, logical_id: str) -> float:
+        return ratio(self.functions[logical_id].total, self.baseline.total)
+
+    @property
+    def worst_step(self) -> tuple[str, float]:
+        steps = [(lid, self.ratio(lid)) for lid, fn in self.functions.items() if fn.step]
+        return max(steps, key=lambda item: item[1]) if steps else ("", float("nan"))
+
+    @property
+    def met(self) -> bool:
+        return all(self.ratio(lid) <= TARGET_RATIO for lid, fn in self.functions.items() if fn.step)
+
+
+class ColdStartError(RuntimeError):
+    """A cold-start child failed or its handler raised."""
+
+
+def _child(spec: dict[str, Any]) -> tuple[Sample, Any]:
+    done = subprocess.run(  # -P: the script's directory (benchmarks/) stays off sys.path
+        [sys.executable, "-P", str(CHILD), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+        check=False,
+    )
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("COLD-START-RESULT ")), None)
+    if done.returncode != 0 or line is None:
+        raise ColdStartError(f"{spec.get('function_name', 'baseline')}: exit {done.returncode}\n{done.stderr[-2000:]}")
+    result = json.loads(line.split(" ", 1)[1])
+    if result["error"]:
+        raise ColdStartError(f"{spec.get('function_name')}: the handler raised {result['error']}")
+    sample = Sample(
+        result["init"], result["invoke"], result["operations"], result["clients"], result["peak_rss_kb"] / 1024
+    )
+    return sample, result["output"]
+
+
+def _spec(bench: Bench, logical_id: str, event: Any) -> dict[str, Any]:
+    fn = bench.stack.template.functions[logical_id]
+    return {
+        "mode": "handler",
+        "function_dir": str(fn.code_dir),
+        "layer_dir": str(bench.stack.template.layer_dirs[0]),
+        "handler": fn.handler,
+        "event": event,
+        "function_name": bench.function_name(logical_id),
+        "function_arn": bench.stack.function_arns[logical_id],
+        "memory": fn.memory_size,
+    }
+
+
+def _events(bench: Bench, prefix: str, rollout_id: str, source_arn: str) -> dict[str, Any]:
+    """The first events of a round; the chain's later events get the earlier steps' outputs."""
+    request = bench.request(prefix, [REGION], source_arn)
+    template = request.template()
+    task = {
+        "rolloutId": rollout_id,
+        "operation": "APPLY",
+        "region": REGION,
+        "rule": request.rule().model_dump(exclude_none=True),
+        "sourceSecretArn": source_arn,
+        "creationTemplate": template.to_ecr() if template else None,
+        "failureTolerance": 0,
+    }
+    api_event = json.loads((ROOT / "events" / "api_get_rollout.json").read_text())
+    api_event["path"] = f"/rollouts/{rollout_id}"
+    api_event["pathParameters"] = {"rollout_id": rollout_id}
+    api_event["requestContext"]["path"] = f"/v1/rollouts/{rollout_id}"
+    return {
+        "task": task,
+        "RemoveRuleFunction": {**task, "operation": "DELETE", "sourceSecretArn": None, "creationTemplate": None},
+        "FinishRolloutFunction": {
+            "rolloutId": rollout_id,
+            "prefix": prefix,
+            "operation": "APPLY",
+            "regionResults": [
+                {
+                    "rolloutId": rollout_id,
+                    "region": REGION,
+                    "status": "SUCCEEDED",
+                    "step": "ApplyTemplate",
+                    "error": {},
+                    "changes": {},
+                }
+            ],
+            "rollbackResults": [],
+        },
+        "ApiFunction": api_event,
+        "RuleRequestedFunction": {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Pull Through Cache Rule Requested",
+            "source": "pullthrough",
+            "account": bench.stack.account_id,
+            "time": "2026-11-27T00:00:00Z",
+            "region": HOME_REGION,
+            "resources": [],
+            "detail": {**UPSTREAM, "credentials": {"username": "u", "accessToken": "refused"}, "regions": [REGION]},
+        },
+        "DriftSweepFunction": {"mode": "report"},
+    }
+
+
+def _put_rollout(bench: Bench, rollout_id: str, prefix: str) -> None:
+    """The rollout record FinishRollout and the API read (what the rollout service writes first)."""
+    bench.stack.client("dynamodb").put_item(
+        TableName=bench.stack.environment["TABLE_NAME"],
+        Item={
+            "pk": {"S": f"ROLLOUT#{rollout_id}"},
+            "sk": {"S": "ROLLOUT"},
+            "rolloutId": {"S": rollout_id},
+            "prefix": {"S": prefix},
+            "operation": {"S": "APPLY"},
+            "status": {"S": "RUNNING"},
+            "failedCount": {"N": "0"},
+            "regions": {"M": {REGION: {"M": {"status": {"S": "PENDING"}}}}},
+        },
+    )
+
+
+def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str]) -> Sample:
+    """One baseline and one cold start of every function in ``order``; the baseline's sample."""
+    baseline, _ = _child({"mode": "baseline", "region": REGION})
+    prefix = bench.prefix("cold")
+    rollout_id = f"r-cold{uuid.uuid4().hex[:12]}"
+    source_arn = bench.source_secret(prefix)
+    _put_rollout(bench, rollout_id, prefix)
+    events = _events(bench, prefix, rollout_id, source_arn)
+    task: dict[str, Any] = dict(events["task"])
+    outputs = {
+        "StoreSecretFunction": "storeSecret",
+        "CreateRuleFunction": "createRule",
+        "ApplyTemplateFunction": "applyTemplate",
+    }
+    for logical_id in order:
+        event = task if logical_id in (*CHAIN, "RollbackFunction") else events[logical_id]
+        sample, output = _child(_spec(bench, logical_id, event))
+        if logical_id in outputs:
+            task[outputs[logical_id]] = output
+        if logical_id in result:
+            result[logical_id].samples.append(sample)
+    bench.cleanup(prefix, [REGION])
+    return baseline
+
+
+def _importtime(args: list[str]) -> dict[str, float]:
+    """Self import time (ms) per top-level package, from ``python -X importtime``."""
+    done = subprocess.run(
+        [sys.executable, "-P", "-X", "importtime", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    found: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        own, _, name = line.split(":", 1)[1].split("|")
+        package = name.strip().split(".")[0]
+        found[package] = found.get(package, 0.0) + int(own) / 1000
+    return found
+
+
+def _median_imports(runs: list[dict[str, float]]) -> dict[str, float]:
+    packages = {name for run in runs for name in run}
+    return dict(sorted(((p, median(run.get(p, 0.0) for run in runs)) for p in packages), key=lambda kv: -kv[1]))
+
+
+def measure(bench: Bench) -> ColdResult:
+    """Interleaved rounds of every function's cold start and the baseline, then the import-time breakdown."""
+    stack = bench.stack
+    definition = (ROOT / "statemachine" / "rollout.asl.json").read_text()
+    wanted = list(CHAIN) + ["RollbackFunction"] + ([] if bench.settings.quick else list(OTHERS))
+    functions = {
+        lid: FunctionColdStart(lid, stack.template.functions[lid].memory_size, f"${{{lid}Arn}}" in definition)
+        for lid in wanted
+    }
+    baseline = FunctionColdStart("baseline", 0, False)
+    with bench.latency(0):
+        _round(bench, {}, wanted)  # warm the disk cache; not counted
+        for _ in range(bench.settings.cold_rounds):
+            baseline.samples.append(_round(bench, functions, wanted))
+    fn = stack.template.functions[CHAIN[0]]
+    handler_import = [
+        "-c",
+        f"import sys; sys.path[:0] = [{str(fn.code_dir)!r}, {str(stack.template.layer_dirs[0])!r}]; import app",
+    ]
+    runs = 1 if bench.settings.quick else 3
+    return ColdResult(
+        baseline=baseline,
+        functions=functions,
+        imports_handler=_median_imports([_importtime(handler_import) for _ in range(runs)]),
+        imports_baseline=_median_imports([_importtime(["-c", "import boto3"]) for _ in range(runs)]),
+        importtime_function=CHAIN[0],
+    )

@@ -1,0 +1,143 @@
+"""5. What a drift sweep costs: API calls per region with 1, 10 and 50 rules in every region.
+
+For each rule count the regions are emptied, then every rule is put in place as a finished rollout leaves it (the
+region's secret, the rule pointing at it, the creation template, the home-region source secret, and the desired
+rule in the table, marked as rolled out), and DriftSweepFunction is invoked with ``{"mode": "report"}``. Every rule
+is in sync, so the sweep only reads. Calls are counted by the region they went to; the home region's table and
+event calls are bookkeeping per rule, listed apart.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.driver import SECRET_PREFIX, SOURCE_PREFIX, Bench
+from benchmarks.settings import HOME_REGION
+from benchmarks.wall_time import BenchError
+
+TARGET_CALLS_PER_REGION = 3  # at 50 rules, and constant in the number of rules
+REGIONAL_SERVICES = ("ecr", "secretsmanager")
+
+
+@dataclass
+class SweepPoint:
+    rules: int
+    regions: list[str]
+    per_region: dict[str, Counter[str]]  # target region -> operation -> calls (ECR and Secrets Manager)
+    source_region: Counter[str]  # calls to the source secrets' (home) region's Secrets Manager
+    bookkeeping: Counter[str]  # home-region table and event calls, service:operation
+    seconds: float
+    drifted: list[str]
+
+    @property
+    def max_per_region(self) -> int:
+        return max((sum(ops.values()) for ops in self.per_region.values()), default=0)
+
+
+@dataclass
+class DriftResult:
+    latency_ms: float
+    points: list[SweepPoint]
+
+    @property
+    def constant(self) -> bool:
+        return len({point.max_per_region for point in self.points}) == 1
+
+    @property
+    def met(self) -> bool:
+        return self.constant and all(p.max_per_region <= TARGET_CALLS_PER_REGION for p in self.points)
+
+
+def _put_in_place(bench: Bench, rules: int, regions: list[str]) -> None:
+    """``rules`` rules in every region, each as a successful rollout leaves it, and their desired records."""
+    from pullthrough.adapters.store import RolloutStore
+
+    store = RolloutStore(bench.stack.client("dynamodb"), bench.stack.environment["TABLE_NAME"])
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - 60))
+    finished = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() - 30))
+    for index in range(rules):
+        prefix = f"drift{rules}-{index}"
+        source = bench.source_secret(prefix)
+        request = bench.request(prefix, regions, source)
+        template = request.template()
+        rule = request.rule().model_dump(exclude_none=True)
+        created = template.to_ecr() if template else None
+        value = json.dumps({"username": "bench", "accessToken": f"token-{uuid.uuid4().hex}"})
+        for region in regions:
+            sm, ecr = bench.stack.client("secretsmanager", region), bench.stack.client("ecr", region)
+            arn = sm.create_secret(Name=SECRET_PREFIX + prefix, SecretString=value)["ARN"]
+            ecr.create_pull_through_cache_rule(**rule, credentialArn=arn)
+            if created is not None:
+                ecr.create_repository_creation_template(prefix=prefix, **created, appliedFor=["PULL_THROUGH_CACHE"])
+        store.put_rule(
+            prefix,
+            {
+                "rule": rule,
+                "regions": regions,
+                "creationTemplate": created,
+                "sourceSecretArn": source,
+                "lastRolloutId": f"r-drift{uuid.uuid4().hex[:12]}",
+                "updatedAt": stamp,
+                "lastRolloutAt": finished,
+                "lastRolloutStatus": "SUCCEEDED",
+            },
+        )
+
+
+def _purge(bench: Bench, regions: list[str]) -> None:
+    bench.delete_desired()
+    for region in {*regions, HOME_REGION}:
+        bench.purge_region(region)
+    sm = bench.stack.client("secretsmanager", HOME_REGION)
+    with bench.latency(0):
+        pages = sm.get_paginator("list_secrets").paginate(Filters=[{"Key": "name", "Values": [SOURCE_PREFIX]}])
+        for secret in [s for page in pages for s in page.get("SecretList", [])]:
+            sm.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
+
+
+def _sweep(bench: Bench, rules: int, regions: list[str]) -> SweepPoint:
+    mark = bench.counters.mark()
+    with bench.latency(bench.settings.latency_ms):
+        started = time.perf_counter()
+        summary, errored = bench.stack.invoke("DriftSweepFunction", {"mode": "report"})
+        seconds = time.perf_counter() - started
+    if errored or not isinstance(summary, dict):
+        raise BenchError(f"the drift sweep failed: {summary}")
+    calls, _ = bench.counters.since(mark)
+    per_region: dict[str, Counter[str]] = {region: Counter() for region in regions}
+    source_region: Counter[str] = Counter()
+    bookkeeping: Counter[str] = Counter()
+    for call in calls:
+        if call.service in REGIONAL_SERVICES and call.region in per_region:
+            per_region[call.region][call.operation] += 1
+        elif call.service in REGIONAL_SERVICES:
+            source_region[call.operation] += 1
+        else:
+            bookkeeping[f"{call.service}:{call.operation}"] += 1
+    return SweepPoint(rules, regions, per_region, source_region, bookkeeping, seconds, list(summary["drifted"]))
+
+
+def measure(bench: Bench) -> DriftResult:
+    """One sweep per rule count, each on freshly emptied regions; the regions are left empty."""
+    regions = [r for r in bench.settings.all_regions if r != HOME_REGION][: bench.settings.drift_regions]
+    points = []
+    for rules in bench.settings.drift_rule_counts:
+        _purge(bench, regions)
+        with bench.latency(0):
+            _put_in_place(bench, rules, regions)
+        point = _sweep(bench, rules, regions)
+        if point.drifted:
+            raise BenchError(f"the sweep found drift in rules that are in sync: {point.drifted[:5]}")
+        points.append(point)
+    _purge(bench, regions)
+    return DriftResult(bench.settings.latency_ms, points)
+
+
+def describe_calls(ops: Counter[str] | dict[str, Any]) -> str:
+    """'DescribePullThroughCacheRules 1, ListSecrets 1' (sorted by name)."""
+    return ", ".join(f"{op} {n}" for op, n in sorted(ops.items())) or "none"

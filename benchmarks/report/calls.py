@@ -1,0 +1,137 @@
+"""Sections 2 and 3: API calls per region by step and operation; state transitions and Lambda invocations."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from benchmarks import plots
+from benchmarks.api_calls import NEEDED, NEEDED_WHY, CallsResult, Scenario
+from benchmarks.report.markdown import ops, table
+from benchmarks.report.results import Results
+from benchmarks.stats import median
+from benchmarks.transitions import PRICE_PER_1000_TRANSITIONS
+
+
+def _by_step(scenario: Scenario, region: str) -> dict[str, Counter[str]]:
+    steps: dict[str, Counter[str]] = {}
+    for (step, op), n in scenario.region_calls(region).items():
+        steps.setdefault(step, Counter())[op] += n
+    return steps
+
+
+def section(results: Results) -> list[str]:
+    calls = results.calls
+    regions = next(iter(calls.scenarios.values())).regions
+    lines = [
+        "## 2. AWS API calls per region",
+        "",
+        f"A rollout to {len(regions)} regions ({', '.join(regions)}); then the same rollout again unchanged; then "
+        "again after the source secret got a new value; then a new rule whose validation fails in "
+        f"{calls.failed_region} (`ecr_extension.fail_validation`), which rolls every region back. Calls are the "
+        "handlers' own (a botocore `before-call` hook on every client `pullthrough.aws.client` makes), attributed to "
+        "the Map iteration's region; a write is any operation that is not Describe/Get/List/Validate/Query/Scan.",
+        "",
+    ]
+    rows = []
+    for name, scenario in calls.scenarios.items():
+        totals = scenario.totals()
+        counts = sorted(t[0] for t in totals.values())
+        writes = sorted(t[1] for t in totals.values())
+        rows.append(
+            (
+                name,
+                scenario.run.outcome,
+                counts[0] if counts[0] == counts[-1] else f"{counts[0]}-{counts[-1]}",
+                writes[0] if writes[0] == writes[-1] else f"{writes[0]}-{writes[-1]}",
+                median(scenario.integrations.values()),
+                ops(scenario.shared()),
+            )
+        )
+    lines += table(
+        [
+            "scenario",
+            "outcome",
+            "calls / region",
+            "writes / region",
+            "state machine DynamoDB tasks / region",
+            "per rollout, home region (FinishRollout)",
+        ],
+        rows,
+    )
+    fresh = calls.scenarios["fresh"]
+    sample = regions[0]
+    made = _by_step(fresh, sample)
+    step_rows = []
+    for step, needed in NEEDED["fresh"].items():
+        have = made.get(step, Counter())
+        extra = have - needed
+        step_rows.append((step, ops(have), ops(needed), ops(extra) if extra else "-"))
+    lines += [
+        f"Which calls each step of the fresh rollout makes and needs (every region alike; {sample} shown):",
+        "",
+        *table(["step", "made", "needed", "beyond the need"], step_rows),
+        "What the needed calls are for: " + "; ".join(f"{op}: {why}" for op, why in NEEDED_WHY.items()) + ".",
+        "",
+    ]
+    for name in ("unchanged", "credential change"):
+        scenario = calls.scenarios[name]
+        by_step = _by_step(scenario, sample)
+        lines.append(f"- {name}: " + "; ".join(f"{step}: {ops(found)}" for step, found in by_step.items()) + ".")
+    rollback = calls.scenarios["rollback"]
+    for region in [calls.failed_region, *[r for r in regions if r != calls.failed_region][:1]]:
+        label = "failing region" if region == calls.failed_region else "a region that had succeeded"
+        by_step = _by_step(rollback, region)
+        lines.append(
+            f"- rollback, {label} ({region}): " + "; ".join(f"{s}: {ops(o)}" for s, o in by_step.items()) + "."
+        )
+    lines += ["", f"![API calls per region]({plots.CALLS})", ""]
+    if calls.fresh_extra:
+        lines += analysis(calls)
+    return lines
+
+
+def analysis(calls: CallsResult) -> list[str]:
+    extra: Counter[tuple[str, str]] = Counter()
+    for per_region in calls.scenarios["fresh"].extra().values():
+        extra |= per_region
+    lines = ["### Calls beyond the need, and the fix", ""]
+    for (step, op), n in sorted(extra.items()):
+        lines.append(f"- {step} makes {op} {n} more time(s) per region than it needs.")
+        if step == "ApplyTemplate" and op == "DescribeRepositoryCreationTemplates":
+            lines.append(
+                "  `apply_template()` (layers/common/pullthrough/steps/template.py) reads the template to merge "
+                "`appliedFor`, then `ensure_template()` reads it again. Passing the first read into "
+                "`ensure_template()` (e.g. an optional `current` argument) saves one call per region and rollout, "
+                "in every scenario."
+            )
+    return [*lines, ""]
+
+
+def transitions_section(results: Results) -> list[str]:
+    rows = [
+        (
+            row.label,
+            f"{row.per_iteration:g} + {row.shared}/{row.regions} = {row.per_region:.1f}",
+            f"${row.cost_per_1000_region_rollouts:.3f}",
+            f"{row.lambda_per_iteration:g} + {row.lambda_shared}/{row.regions} = {row.lambda_per_region:.2f}",
+        )
+        for row in results.transitions.rows
+    ]
+    return [
+        "## 3. State transitions and Lambda invocations per region",
+        "",
+        "State transitions are the execution history's `*StateEntered` events: those of a region's Map iteration, plus "
+        "the shared ones (Prepare, the Map states, CountFailures, PastTolerance, FinishRollout) divided by R. Cost "
+        f"at Standard workflow pricing, ${PRICE_PER_1000_TRANSITIONS} per 1,000 transitions (free tier ignored). "
+        "Lambda invocations are counted by the in-process runner's `after_call` hook.",
+        "",
+        *table(
+            [
+                "rollout",
+                "transitions / region (iteration + shared / R)",
+                "Step Functions cost per 1,000 region-rollouts",
+                "Lambda invocations / region",
+            ],
+            rows,
+        ),
+    ]

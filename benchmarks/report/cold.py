@@ -1,0 +1,131 @@
+"""Section 4: cold start per function against the bare boto3 baseline, MemorySize, the import-time breakdown."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from benchmarks import plots
+from benchmarks.cold_start import BASELINE_PACKAGES, ColdResult
+from benchmarks.report.markdown import millis, ops, table, times
+from benchmarks.report.results import Results
+
+PYDANTIC_PACKAGES = ("pydantic", "pydantic_core", "typing_extensions", "annotated_types", "typing_inspection")
+
+
+def section(results: Results) -> list[str]:
+    cold = results.cold
+    base = cold.baseline
+    lines = [
+        "## 4. Cold start",
+        "",
+        "Each sample is a fresh interpreter. A function's: the directory of functions/<name>/app.py and layers/common "
+        "on sys.path (as Lambda lays out /var/task and /opt/python), import the handler module (init), serve one "
+        "invocation against the emulator (first invocation: it makes its clients and calls). The bare baseline, "
+        "measured in the same rounds: `import boto3`, then an ECR and a Secrets Manager client and one call each "
+        "(DescribePullThroughCacheRules, ListSecrets), so both sides make their clients and a few calls; the calls "
+        f"each handler made are listed. No emulator latency here. Medians of {results.settings.cold_rounds} "
+        "interleaved round(s); ratio = median total / median baseline total. Peak RSS is the child's VmHWM.",
+        "",
+    ]
+    rows = [
+        (
+            "baseline: boto3 + 2 clients + 2 calls",
+            millis(base.init),
+            millis(base.invoke),
+            millis(base.total),
+            "1.00x",
+            ops(Counter(base.operations)),
+            ", ".join(base.clients),
+            f"{base.peak_mb:.0f}",
+            "",
+            "",
+        )
+    ]
+    for lid, fn in cold.functions.items():
+        rows.append(
+            (
+                lid.removesuffix("Function") + ("" if fn.step else " (not a step)"),
+                millis(fn.init),
+                millis(fn.invoke),
+                millis(fn.total),
+                times(cold.ratio(lid)),
+                ops(Counter(fn.operations)),
+                ", ".join(fn.clients),
+                f"{fn.peak_mb:.0f}",
+                str(fn.memory_size),
+                str(fn.recommended_memory),
+            )
+        )
+    lines += table(
+        [
+            "function",
+            "import",
+            "first invocation",
+            "total",
+            "/ baseline",
+            "calls in the first invocation",
+            "clients made",
+            "peak RSS, MB",
+            "template MemorySize",
+            "suggested",
+        ],
+        rows,
+    )
+    lines += [f"![cold start per function]({plots.COLD})", "", *_memory(cold), *_imports(cold)]
+    return lines
+
+
+def _memory(cold: ColdResult) -> list[str]:
+    peak = max(fn.peak_mb for fn in cold.functions.values())
+    suggested = max(fn.recommended_memory for fn in cold.functions.values())
+    set_to = sorted({fn.memory_size for fn in cold.functions.values()})
+    verdict = (
+        "right"
+        if set_to == [suggested]
+        else ("more than the rule asks for" if min(set_to) > suggested else "less than the rule asks for")
+    )
+    return [
+        f"**MemorySize.** The largest peak RSS of a first invocation is {peak:.0f} MB; the next power of two at or "
+        f"above twice that (at least 128) is {suggested} MB. The template sets {', '.join(map(str, set_to))} MB: "
+        f"{verdict} by memory alone. Lambda also gives a function CPU in proportion to its memory (one vCPU at "
+        "1,769 MB), and cold starts are CPU-bound import work, so a smaller setting trades memory cost for a slower "
+        "init: measure init duration on AWS before lowering it.",
+        "",
+    ]
+
+
+def _imports(cold: ColdResult) -> list[str]:
+    added = {p: ms for p, ms in cold.imports_handler.items() if p not in BASELINE_PACKAGES and ms >= 1.0}
+    top = sorted(added.items(), key=lambda kv: -kv[1])[:10]
+    total_added = sum(added.values())
+    boto_handler = sum(ms for p, ms in cold.imports_handler.items() if p in BASELINE_PACKAGES)
+    boto_base = sum(ms for p, ms in cold.imports_baseline.items() if p in BASELINE_PACKAGES)
+    worst_id, worst = cold.worst_step
+    lines = [
+        f"**Where the import time goes** (`python -X importtime`, {cold.importtime_function}, self time per "
+        f"top-level package, median of runs). boto3 and its dependencies: {boto_handler:.0f} ms in the handler, "
+        f"{boto_base:.0f} ms in the baseline. What the handler adds on top, {total_added:.0f} ms in all:",
+        "",
+        *table(["package", "self import time"], [(p, f"{ms:.0f} ms") for p, ms in top]),
+    ]
+    if not cold.met:
+        worst_fn = cold.functions[worst_id]
+        pydantic_ms = sum(cold.imports_handler.get(p, 0.0) for p in PYDANTIC_PACKAGES)
+        lines += [
+            "### What dominates the cold start, and what would fix it",
+            "",
+            f"The worst step function ({worst_id.removesuffix('Function')}) takes {times(worst)} the baseline: "
+            f"{millis(worst_fn.init - cold.baseline.init)} more to import and "
+            f"{millis(worst_fn.invoke - cold.baseline.invoke)} more for the first invocation. Import work dominates: "
+            f"pydantic and its companions ({', '.join(PYDANTIC_PACKAGES)}) take {pydantic_ms:.0f} ms, `pullthrough` "
+            f"itself {cold.imports_handler.get('pullthrough', 0.0):.0f} ms (largely its pydantic models being built: "
+            "every step handler imports `pullthrough.tasks`, which imports the whole of `pullthrough.models`, API "
+            "request models included) and Powertools "
+            f"{cold.imports_handler.get('aws_lambda_powertools', 0.0):.0f} ms. Fixes, cheapest first: give the step "
+            "handlers an import graph of only what they parse (task models in a module that does not import the "
+            "request models); validate the small task inputs without pydantic (dataclasses and explicit checks) so "
+            "step functions never import it; or turn on Lambda SnapStart (Python 3.12+ runtimes), which resumes an "
+            "initialised snapshot instead of importing.",
+            "",
+        ]
+    return lines
