@@ -29,7 +29,7 @@ def section(results: Results) -> list[str]:
         "again after the source secret got a new value; then a new rule whose validation fails in "
         f"{calls.failed_region} (`ecr_extension.fail_validation`), which rolls every region back. Calls are the "
         "handlers' own (a botocore `before-call` hook on every client `pullthrough.aws.client` makes), attributed to "
-        "the Map iteration's region; a write is any operation that is not Describe/Get/List/Validate/Query/Scan.",
+        "the Map iteration's region; a write is any operation that is not Describe/Get/List/Validate/Query/Scan and that changes a managed resource (ECR, Secrets Manager): the snapshot's PutItem in the app's own table is bookkeeping, listed but not counted as a write.",
         "",
     ]
     rows = []
