@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -27,6 +28,17 @@ app.enable_swagger(
 )
 
 
+PREFIX_SHAPE = re.compile(r"[a-z0-9][a-z0-9._/-]{1,29}|ROOT")
+ROLLOUT_ID_SHAPE = re.compile(r"r-[0-9a-f]{32}")
+
+
+def _known_shape(value: str, shape: re.Pattern[str], what: str) -> str:
+    """A path parameter that cannot name anything (wrong shape, too long for a key) is simply not found."""
+    if not shape.fullmatch(value):
+        raise NotFoundError(f"no {what} {value[:64]!r}")
+    return value
+
+
 def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
@@ -45,7 +57,7 @@ def list_rules() -> dict[str, Any]:
 
 @app.get("/rules/<prefix>", summary="One desired rule and its last rollout")
 def get_rule(prefix: str) -> dict[str, Any]:
-    found = rollouts_from_env().store.get_rule(unquote(prefix))
+    found = rollouts_from_env().store.get_rule(_known_shape(unquote(prefix), PREFIX_SHAPE, "rule"))
     if found is None:
         raise NotFoundError(f"no rule for prefix {unquote(prefix)!r}")
     return {"prefix": found.pop("sk"), **{k: v for k, v in found.items() if k != "pk"}}
@@ -53,14 +65,14 @@ def get_rule(prefix: str) -> dict[str, Any]:
 
 @app.delete("/rules/<prefix>", summary="Remove a rule, its template and secret from every region, all or nothing")
 def delete_rule(prefix: str) -> Response[dict[str, Any]]:
-    started = rollouts_from_env().start_delete(unquote(prefix))
+    started = rollouts_from_env().start_delete(_known_shape(unquote(prefix), PREFIX_SHAPE, "rule"))
     started["links"] = {"rollout": f"/rollouts/{started['rolloutId']}"}
     return _json(HTTPStatus.ACCEPTED, started)
 
 
 @app.get("/rollouts/<rollout_id>", summary="A rollout's status, region by region")
 def get_rollout(rollout_id: str) -> dict[str, Any]:
-    found = rollouts_from_env().view(rollout_id)
+    found = rollouts_from_env().view(_known_shape(rollout_id, ROLLOUT_ID_SHAPE, "rollout"))
     if found is None:
         raise NotFoundError(f"no rollout {rollout_id!r}")
     return found

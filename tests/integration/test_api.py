@@ -169,3 +169,10 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(app: AppEnv) -
         "POST", "/rules", {"upstreamRegistry": "k8s", "regions": ["eu-west-1"]}, headers={"Idempotency-Key": "k1"}
     )
     assert status == 422 and answer["errors"][0]["field"] == "Idempotency-Key"
+
+
+@pytest.mark.parametrize(
+    "path", ["/rules/" + "x" * 3000, "/rollouts/" + "r" * 3000, "/rollouts/r-NOTHEX", "/rules/UPPER"]
+)
+def test_path_parameters_that_cannot_name_anything_are_404_not_5xx(app: AppEnv, path: str) -> None:
+    assert api("GET", path)[0] == 404
