@@ -44,3 +44,12 @@ def test_arn_region() -> None:
     assert arn_region("arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf") == "eu-west-1"
     with pytest.raises(InvalidRequest):
         arn_region("not-an-arn")
+
+
+def test_regions_of_another_partition_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    for other in ("cn-north-1", "us-gov-west-1"):
+        with pytest.raises(UnknownRegion, match="partition"):
+            check_region(other)
+    monkeypatch.setenv("AWS_REGION", "cn-north-1")
+    assert check_region("cn-northwest-1") == "cn-northwest-1"

@@ -12,10 +12,11 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+# Worst case 2 attempts x (3 s + 10 s) stays inside the functions' 30 s timeout; the state machine retries more.
 _CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
-    connect_timeout=5,
-    read_timeout=30,
+    retries={"mode": "standard", "max_attempts": 2},
+    connect_timeout=3,
+    read_timeout=10,
     user_agent_extra="pullthrough",
 )
 _lock = threading.Lock()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 
@@ -13,19 +14,37 @@ REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
 
 
 @cache
-def ecr_regions() -> frozenset[str]:
-    """Every region in which ECR is offered, across partitions, as botocore knows them."""
+def ecr_regions(partition: str | None = None) -> frozenset[str]:
+    """Regions in which ECR is offered, as botocore knows them: of one partition, or of all."""
     session = botocore.session.get_session()
     regions: set[str] = set()
-    for partition in session.get_available_partitions():
-        regions.update(session.get_available_regions("ecr", partition_name=partition))
+    for name in [partition] if partition else session.get_available_partitions():
+        regions.update(session.get_available_regions("ecr", partition_name=name))
     return frozenset(regions)
 
 
+@cache
+def partition_of(region: str) -> str:
+    """The partition a region belongs to (aws, aws-cn, aws-us-gov, ...); ``aws`` when botocore does not know it."""
+    session = botocore.session.get_session()
+    for partition in session.get_available_partitions():
+        if region in session.get_available_regions("ecr", partition_name=partition):
+            return partition
+    return "aws"
+
+
+def home_partition() -> str:
+    """The partition of the region the app runs in: a rollout cannot cross partitions (no shared IAM or ARNs)."""
+    return partition_of(os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+
+
 def check_region(name: str, field: str = "regions") -> str:
-    """Return ``name`` when ECR serves that region; UnknownRegion naming ``field`` otherwise."""
+    """Return ``name`` when ECR serves that region in the app's partition; UnknownRegion naming ``field`` otherwise."""
     if not isinstance(name, str) or not REGION_PATTERN.fullmatch(name):
         raise UnknownRegion(f"{name!r} is not a region name (like eu-west-1)", field=field)
     if name not in ecr_regions():
         raise UnknownRegion(f"{name!r} is not a region where ECR is offered", field=field)
+    partition = home_partition()
+    if name not in ecr_regions(partition):
+        raise UnknownRegion(f"{name!r} is outside this deployment's partition ({partition})", field=field)
     return name
