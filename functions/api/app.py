@@ -83,7 +83,7 @@ def _field_of(error: Any) -> str:
     caller invented could itself be a secret)."""
     if error["type"] == "json_invalid":
         return "body"
-    parts = [str(p) for p in error["loc"] if p != "body"]
+    parts = [str(p)[:64] for p in error["loc"] if p != "body"]  # an invented key is named, but never at length
     if parts[:1] == ["credentials"] and parts[1:2] not in (["username"], ["accessToken"]):
         parts = parts[:1]
     return ".".join(parts) or "body"
@@ -131,4 +131,20 @@ def _service_failure(error: ex.PullthroughError) -> Response[dict[str, Any]]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(as_json_request(event), context)
+
+
+def as_json_request(event: dict[str, Any]) -> dict[str, Any]:
+    """Every body this API takes is JSON, whatever Content-Type the client sent (``curl -d`` says form data).
+
+    Left alone, a form-encoded JSON body would be parsed into one field named by the whole body, credentials
+    included, and a validation error would then name that field.
+    """
+    if not event.get("body"):
+        return event
+    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
+    multi = {k: v for k, v in (event.get("multiValueHeaders") or {}).items() if k.lower() != "content-type"}
+    return event | {
+        "headers": headers | {"content-type": "application/json"},
+        "multiValueHeaders": multi | {"content-type": ["application/json"]},
+    }

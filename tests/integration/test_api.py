@@ -176,3 +176,12 @@ def test_an_idempotency_key_reused_for_another_request_is_refused(app: AppEnv) -
 )
 def test_path_parameters_that_cannot_name_anything_are_404_not_5xx(app: AppEnv, path: str) -> None:
     assert api("GET", path)[0] == 404
+
+
+def test_a_json_body_sent_as_form_data_is_read_as_json_and_never_echoed(app: AppEnv) -> None:
+    # `curl -d @file` sends Content-Type application/x-www-form-urlencoded
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    status, body = api("POST", "/rules", docker_hub(), headers=form)
+    assert status == 202 and body["rolloutId"]
+    status, answer = api("POST", "/rules", docker_hub(regions=[]), headers=form)
+    assert status == 422 and answer["errors"][0]["field"] == "regions" and CANARY not in json.dumps(answer)
