@@ -79,14 +79,12 @@ def store_secret(task: RegionTask, source: SecretStore, target: SecretStore) -> 
 
 
 def restore_secret(change: SecretChange | None, target: SecretStore) -> str:
-    """Undo a StoreSecret or removal change: delete what was created, restore what was deleted, or make the
-    prior version current again (and re-schedule its deletion if the step had cancelled one)."""
+    """Undo a recorded secret write (the API's source secret; regions are restored from snapshots): delete what
+    was created, or make the prior version current again (and re-schedule its deletion if the write cancelled one)."""
     if change is None or not change.changed or change.secretArn is None:
         return "unchanged"
     if change.action == "created":
         return "deleted" if target.delete(change.secretArn) else "unchanged"
-    if change.action == "deleted":
-        return "created" if target.restore(change.secretArn) else "unchanged"
     assert change.priorVersionId is not None
     moved = target.make_current(change.secretArn, change.priorVersionId)
     if change.priorScheduledForDeletion and not target.is_scheduled_for_deletion(change.secretArn):
