@@ -19,6 +19,7 @@ class FinishInput(BaseModel):
     operation: str = "APPLY"
     regionResults: list[dict[str, Any]]
     rollbackResults: list[dict[str, Any]] = []
+    mapError: dict[str, Any] = {}
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -26,7 +27,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     finished = parse_model(FinishInput, event, what="FinishRollout input")
     logger.append_keys(rolloutId=finished.rolloutId, prefix=finished.prefix)
     summary = rollouts_from_env().finish(
-        finished.rolloutId, finished.prefix, finished.regionResults, finished.rollbackResults
+        finished.rolloutId, finished.prefix, finished.regionResults, finished.rollbackResults, finished.mapError
     )
     logger.info("rollout finished", extra={"status": summary["status"]})
     return summary

@@ -250,3 +250,49 @@ def test_a_credential_secret_outside_the_home_region_or_namespace_is_refused(app
             "POST", "/rules", {"upstreamRegistry": "docker-hub", "credentialSecretArn": arn, "regions": ["eu-west-1"]}
         )
         assert status == 422 and body["errors"][0]["field"] == "credentialSecretArn", arn
+
+
+def test_a_region_whose_first_undo_failed_but_the_rollback_map_restored_is_rolled_back(app: AppEnv) -> None:
+    _, started = api("POST", "/rules", {"upstreamRegistry": "k8s", "regions": ["us-east-1", "eu-west-1"]})
+    out = FINISH.handler(
+        {
+            "rolloutId": started["rolloutId"],
+            "prefix": "kubernetes",
+            "regionResults": [
+                region_result("us-east-1", "SUCCEEDED"),
+                region_result("eu-west-1", "ROLLBACK_FAILED", {"Error": "AwsTransientError", "Cause": "throttled"}),
+            ],
+            "rollbackResults": [
+                {"region": "us-east-1", "status": "ROLLED_BACK", "error": {}},
+                {"region": "eu-west-1", "status": "ROLLED_BACK", "error": {}},
+            ],
+        },
+        FakeContext(),
+    )
+    assert out["status"] == "ROLLED_BACK" and out["regions"]["eu-west-1"]["status"] == "ROLLED_BACK"
+    assert api("GET", "/rules/kubernetes")[0] == 404  # the desired rule is put back (there was none)
+
+
+def test_a_failed_region_map_keeps_what_regions_recorded_and_says_why(app: AppEnv) -> None:
+    _, started = api("POST", "/rules", {"upstreamRegistry": "k8s", "regions": ["us-east-1", "eu-west-1"]})
+    map_error = {"Error": "States.TaskFailed", "Cause": "DynamoDB UpdateItem failed"}
+    out = FINISH.handler(
+        {
+            "rolloutId": started["rolloutId"],
+            "prefix": "kubernetes",
+            "regionResults": [],
+            "rollbackResults": [
+                {"region": "us-east-1", "status": "ROLLED_BACK", "error": {}},
+                {"region": "eu-west-1", "status": "ROLLED_BACK", "error": {}},
+            ],
+            "mapError": map_error,
+        },
+        FakeContext(),
+    )
+    assert out["status"] == "ROLLED_BACK"
+    assert out["error"] == {"type": "States.TaskFailed", "message": "DynamoDB UpdateItem failed"}
+    _, rollout = api("GET", f"/rollouts/{started['rolloutId']}")
+    assert rollout["error"]["message"] == "DynamoDB UpdateItem failed" and set(rollout["regions"]) == {
+        "us-east-1",
+        "eu-west-1",
+    }

@@ -69,3 +69,18 @@ def test_applying_again_after_a_removal_restores_the_scheduled_secret_and_rollba
     run("rollback", reapply)
     sm = boto3.client("secretsmanager", region_name=TARGET)
     assert "DeletedDate" in sm.describe_secret(SecretId="ecr-pullthroughcache/docker-hub")
+
+
+def test_rolling_a_removal_back_twice_leaves_the_scheduled_secret_alone_the_second_time(
+    source_secret: str, call_log: CallLog
+) -> None:
+    state = run_all(task(sourceSecretArn=source_secret))
+    first = removal_task(state)
+    run("remove_rule", first)  # the secret is now scheduled for deletion
+    reapply = task(sourceSecretArn=source_secret, rolloutId="r-again")
+    run("snapshot_region", reapply)  # snapshot: secret scheduled for deletion
+    run("store_secret", reapply)
+    run("rollback", reapply)
+    call_log.clear()
+    run("rollback", reapply)
+    assert [op for service, _, op in call_log.writes() if service == "secretsmanager"] == []

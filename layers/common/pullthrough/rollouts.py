@@ -307,6 +307,7 @@ class Rollouts:
             "operation": item.get("operation", "APPLY"),
             "createdAt": item.get("createdAt"),
             "finishedAt": item.get("finishedAt"),
+            **({"error": error_view(item["error"])} if item.get("error") else {}),
             "regions": {region: region_view(entry) for region, entry in sorted(item.get("regions", {}).items())},
         }
 
@@ -316,13 +317,17 @@ class Rollouts:
         prefix: str,
         region_results: list[dict[str, Any]],
         rollback_results: list[dict[str, Any]] | None = None,
+        map_error: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Close a rollout: overall and per-region status, the desired rule, the lock, the Finished event.
 
         A rolled-back rollout also puts back the previous desired rule and the home-region source secret.
         """
         rolled_back = {r["region"]: r for r in rollback_results or []}
+        item = self.store.get_rollout(rollout_id) or {}
         entries: dict[str, dict[str, Any]] = {}
+        if not region_results:  # the region Map itself failed: start from what the regions recorded
+            entries = {region: dict(entry) for region, entry in item.get("regions", {}).items()}
         for result in region_results:
             entries[result["region"]] = {
                 "status": result["status"],
@@ -333,8 +338,7 @@ class Rollouts:
             entry = entries.setdefault(region, {"status": "FAILED", "step": None, "error": "{}"})
             if entry["status"] == "SKIPPED":
                 continue  # never touched
-            if entry["status"] != "ROLLBACK_FAILED":
-                entry["status"] = undo["status"]  # ROLLED_BACK or ROLLBACK_FAILED
+            entry["status"] = undo["status"]  # the last word: ROLLED_BACK or ROLLBACK_FAILED
             if undo.get("error"):
                 entry["rollbackError"] = json.dumps(undo["error"])
         statuses = {e["status"] for e in entries.values()}
@@ -343,7 +347,6 @@ class Rollouts:
         else:
             status = "SUCCEEDED" if statuses <= {"SUCCEEDED"} else "FAILED"
 
-        item = self.store.get_rollout(rollout_id) or {}
         operation = item.get("operation", "APPLY")
         summary = {
             "rolloutId": rollout_id,
@@ -352,6 +355,8 @@ class Rollouts:
             "status": status,
             "regions": {region: region_view(entry) for region, entry in sorted(entries.items())},
         }
+        if map_error:
+            summary["error"] = error_view(map_error)
         if item.get("status", "RUNNING") != "RUNNING":
             return summary | {"status": item["status"]}  # a retried call: its effects are done, the lock may be reused
         # Effects first (each safe to repeat), then the status, the event, and the lock last: until it is released no
@@ -367,7 +372,8 @@ class Rollouts:
             self.store.update_rule(prefix, lastRolloutStatus=status, lastRolloutAt=finished)
         if self.events is not None:
             self.events.emit(ROLLOUT_FINISHED, summary)
-        self.store.set_rollout_status(rollout_id, status, finishedAt=finished, regions=entries)
+        extra = {"error": json.dumps(map_error)} if map_error else {}
+        self.store.set_rollout_status(rollout_id, status, finishedAt=finished, regions=entries, **extra)
         self.store.release_lock(prefix, rollout_id)
         return summary
 

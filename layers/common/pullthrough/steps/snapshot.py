@@ -56,11 +56,19 @@ def restore_snapshot(
     and a secret that did not exist goes last (once no rule refers to it).
     """
     secret_action = "unchanged"
-    if snapshot.secret is not None:
-        if secrets.restore(snapshot.secret.arn):
-            secret_action = "created"
-        if secrets.make_current(snapshot.secret.arn, snapshot.secret.versionId):
-            secret_action = "updated"
+    wanted = snapshot.secret
+    secret_settled = False
+    if wanted is not None:
+        found = secrets.describe(wanted.arn)
+        secret_settled = found is not None and (found[0].version_id, found[1]) == (
+            wanted.versionId,
+            wanted.scheduledForDeletion,
+        )
+        if not secret_settled:
+            if secrets.restore(wanted.arn):
+                secret_action = "created"
+            if secrets.make_current(wanted.arn, wanted.versionId):
+                secret_action = "updated"
     if snapshot.rule is not None:
         rule_action = ensure_rule(ecr, snapshot.rule).action
     else:
@@ -69,10 +77,10 @@ def restore_snapshot(
         template_action = ensure_template(ecr, prefix, snapshot.template).action
     else:
         template_action = "deleted" if ecr.delete_template(prefix) else "unchanged"
-    if snapshot.secret is None:
+    if wanted is None:
         if secrets.delete(secret_name_for(prefix)):
             secret_action = "deleted"
-    elif snapshot.secret.scheduledForDeletion and not secrets.is_scheduled_for_deletion(snapshot.secret.arn):
-        secrets.schedule_deletion(snapshot.secret.arn)
+    elif wanted.scheduledForDeletion and not secret_settled:
+        secrets.schedule_deletion(wanted.arn)
         secret_action = "deleted"
     return RollbackResult(region=region, template=template_action, rule=rule_action, secret=secret_action)  # type: ignore[arg-type]
