@@ -24,6 +24,7 @@ from typing import Any
 from benchmarks.driver import UPSTREAM, Bench
 from benchmarks.settings import HOME_REGION, ROOT
 from benchmarks.stats import median, next_power_of_two, ratio
+from pullthrough.adapters.store import RolloutStore
 
 CHILD = Path(__file__).with_name("cold_child.py")
 TARGET_RATIO = 1.25  # handler cold start / bare boto3 baseline, at most
@@ -197,19 +198,17 @@ def _events(bench: Bench, prefix: str, rollout_id: str, source_arn: str) -> dict
 
 
 def _put_rollout(bench: Bench, rollout_id: str, prefix: str) -> None:
-    """The rollout record FinishRollout and the API read (what the rollout service writes first)."""
-    bench.stack.client("dynamodb").put_item(
-        TableName=bench.stack.environment["TABLE_NAME"],
-        Item={
-            "pk": {"S": f"ROLLOUT#{rollout_id}"},
-            "sk": {"S": "ROLLOUT"},
-            "rolloutId": {"S": rollout_id},
-            "prefix": {"S": prefix},
-            "operation": {"S": "APPLY"},
-            "status": {"S": "RUNNING"},
-            "failedCount": {"N": "0"},
-            "regions": {"M": {REGION: {"M": {"status": {"S": "PENDING"}}}}},
-        },
+    """The rollout record FinishRollout and the API read, written by the app's own store."""
+    store = RolloutStore(bench.stack.client("dynamodb"), bench.stack.environment["TABLE_NAME"])
+    store.put_rollout(
+        {
+            "rolloutId": rollout_id,
+            "prefix": prefix,
+            "operation": "APPLY",
+            "status": "RUNNING",
+            "failedCount": 0,
+            "regions": {REGION: {"status": "PENDING"}},
+        }
     )
 
 

@@ -13,7 +13,7 @@ from moto import mock_aws
 from local.emulator import secretsmanager_fixes
 from local.emulator.ecr_extension import install as install_ecr_extension
 from pullthrough import aws
-from tests.support import ACCOUNT, HOME, CallLog
+from tests.support import ACCOUNT, HOME, CallLog, create_app_table
 
 install_ecr_extension()
 secretsmanager_fixes.install()
@@ -37,15 +37,7 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     handlers' cached clients are reset around it."""
     aws.reset()
     with mock_aws():
-        boto3.client("dynamodb", region_name=HOME).create_table(
-            TableName="pullthrough-steps",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_app_table("pullthrough-steps")
         monkeypatch.setenv("TABLE_NAME", "pullthrough-steps")
         yield
     aws.reset()

@@ -21,6 +21,7 @@ import pytest
 from local import faults, lambda_runner
 from local.emulator import ecr_extension
 from local.stack import LocalStack
+from pullthrough.adapters.store import RolloutStore
 
 ROLLOUT_TIMEOUT = 120.0  # generous: a loaded 2-core machine, Retry backoff in the state machine
 
@@ -133,19 +134,17 @@ def source_secret(stack: LocalStack, name: str, value: dict[str, str]) -> str:
 
 
 def put_rollout_item(stack: LocalStack, rollout_id: str, prefix: str, regions: list[str]) -> None:
-    """The rollout record the state machine updates (what the API writes before it starts an execution)."""
-    stack.client("dynamodb").put_item(
-        TableName=stack.environment["TABLE_NAME"],
-        Item={
-            "pk": {"S": f"ROLLOUT#{rollout_id}"},
-            "sk": {"S": "ROLLOUT"},
-            "rolloutId": {"S": rollout_id},
-            "prefix": {"S": prefix},
-            "operation": {"S": "APPLY"},
-            "status": {"S": "RUNNING"},
-            "failedCount": {"N": "0"},
-            "regions": {"M": {r: {"M": {"status": {"S": "PENDING"}}} for r in regions}},
-        },
+    """The rollout record the state machine updates, written by the app's own store (as the API does first)."""
+    store = RolloutStore(stack.client("dynamodb"), stack.environment["TABLE_NAME"])
+    store.put_rollout(
+        {
+            "rolloutId": rollout_id,
+            "prefix": prefix,
+            "operation": "APPLY",
+            "status": "RUNNING",
+            "failedCount": 0,
+            "regions": {region: {"status": "PENDING"} for region in regions},
+        }
     )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.support import ACCOUNT, HOME, FakeContext, load_handler
+from tests.support import ACCOUNT, HOME, FakeContext, create_app_table, load_handler
 
 API = load_handler("api")
 
@@ -37,16 +37,7 @@ class AppEnv:
 
 def provision(monkeypatch: pytest.MonkeyPatch) -> AppEnv:
     """Create the table, a (non-executing) state machine and an SQS spy on the app's events; set the env."""
-    ddb = boto3.client("dynamodb", region_name=HOME)
-    ddb.create_table(
-        TableName="pullthrough-test",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_app_table("pullthrough-test")
     sfn = boto3.client("stepfunctions", region_name=HOME)
     machine = sfn.create_state_machine(
         name="rollout",
