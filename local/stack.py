@@ -34,6 +34,7 @@ from werkzeug.serving import make_server
 from local import events_bridge, lambda_runner
 from local.api_server import ApiServer, Route
 from local.emulator import ecr_extension, secretsmanager_fixes
+from local.execution_events import ExecutionEvents
 from local.template_reader import DEFAULT_TEMPLATE, Resolver, Template, load_template, substitute
 
 HOME_REGION = "us-east-1"
@@ -170,11 +171,13 @@ class LocalStack:
         unknown = set(parameters or {}) - set(self.template.parameters)
         if unknown:
             raise StackError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
-        self.parameters = {**self.template.parameters, **(parameters or {})}
+        # Locally no step outlives its call, so a failed region Map needs no long settle before its rollback.
+        self.parameters = {**self.template.parameters, "InFlightSettleSeconds": "1", **(parameters or {})}
         self.function_names: dict[str, str] = {}  # logical id -> name
         self.function_arns: dict[str, str] = {}
         self.table_names: dict[str, str] = {}
         self.state_machine_arn = ""
+        self._execution_events: ExecutionEvents | None = None
         self._role_arn = ""
         self.rule_names: list[str] = []
         self.environment: dict[str, str] = {}  # the functions' shared environment
@@ -213,6 +216,10 @@ class LocalStack:
                     self._added_paths.append(str(layer))
             self._start_emulator()
             self._provision()
+            self._execution_events = ExecutionEvents(
+                self.client("stepfunctions"), self.client("events"), self.state_machine_arn
+            )
+            self._execution_events.start()
             self._start_api()
         except BaseException:
             self.stop()
@@ -227,6 +234,9 @@ class LocalStack:
         if self._api is not None:
             self._api.stop()
             self._api = None
+        if self._execution_events is not None:
+            self._execution_events.stop()
+            self._execution_events = None
         events_bridge.wait_idle(timeout=5)
         if self._server is not None:
             with contextlib.suppress(Exception):
@@ -458,8 +468,9 @@ class LocalStack:
             for key, raw in sm.substitutions.items()
         }
         definition = substitute(sm.definition_path.read_text(), values, where=sm.definition_path.name)
+        name = str(resolver.resolve(sm.name, where=f"{sm.logical_id}.Name")) if sm.name else None
         made = self.client("stepfunctions").create_state_machine(
-            name=f"{self.stack_name}-{sm.logical_id}", definition=definition, roleArn=role_arn, type=sm.type
+            name=name or f"{self.stack_name}-{sm.logical_id}", definition=definition, roleArn=role_arn, type=sm.type
         )
         self.state_machine_arn = made["stateMachineArn"]
 
@@ -472,6 +483,7 @@ class LocalStack:
             "EVENT_BUS_NAME": "default",
             "SOURCE_SECRET_PREFIX": self.parameters.get("SourceSecretPrefix", "ecr-pullthroughcache/_source/"),
             "DRIFT_MODE": self.parameters.get("DriftSweepMode", "report"),
+            "ROLLOUT_SETTLE_SECONDS": self.parameters["InFlightSettleSeconds"],
             "STATE_MACHINE_ARN": self.state_machine_arn,
         }
         if len(self.table_names) == 1:
@@ -506,7 +518,8 @@ class LocalStack:
             )
             bus = str(resolver.resolve(rule.event_bus, where=where))
             events = self.client("events")
-            events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(rule.pattern), State="ENABLED")
+            pattern = resolver.resolve(rule.pattern, where=f"{where}.Pattern")
+            events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
             events.put_targets(
                 Rule=name, EventBusName=bus, Targets=[{"Id": rule.function, "Arn": self.function_arns[rule.function]}]
             )

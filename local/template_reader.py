@@ -89,6 +89,7 @@ class StateMachineDef:
     definition_path: Path
     substitutions: dict[str, Any]  # raw
     type: str
+    name: Any = None  # raw; None: named after the stack and logical id
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ def load_template(path: Path | str = DEFAULT_TEMPLATE) -> Template:
         definition_path=(base / definition_uri).resolve(),
         substitutions=dict(sm_props.get("DefinitionSubstitutions") or {}),
         type=str(sm_props.get("Type", "STANDARD")),
+        name=sm_props.get("Name"),
     )
 
     tables = {
@@ -249,6 +251,8 @@ class Resolver:
                 return self._attr(".".join(str(p) for p in parts), where)
             if fn == "Fn::Sub" and isinstance(arg, str):
                 return _SUB_VARIABLE.sub(lambda m: self._sub_name(m.group(1), where), arg)
+        if isinstance(value, dict) and not any(str(k).startswith("Fn::") or k == "Ref" for k in value):
+            return {k: self.resolve(v, where=f"{where}.{k}") for k, v in value.items()}  # plain data, e.g. a pattern
         raise TemplateError(f"{where or 'template'}: cannot evaluate {value!r} locally")
 
     def _ref(self, name: str, where: str) -> str:

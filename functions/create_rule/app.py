@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pullthrough import aws
-from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.entrypoints import step_handler
+from pullthrough.planning import ecr_for
 from pullthrough.steps.rule import create_rule
 from pullthrough.tasks import RegionTask, RuleChange
 
 
 @step_handler("CreateRule")
 def handler(task: RegionTask) -> RuleChange:
-    return create_rule(task, EcrRegistry(aws.client("ecr", task.region)))
+    return create_rule(task, ecr_for(task))

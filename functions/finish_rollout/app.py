@@ -1,4 +1,5 @@
-"""FinishRollout: record the rollout's overall status, release the prefix, emit "Pull Through Cache Rollout Finished"."""
+"""FinishRollout: decide whether the rollout must roll back; else record its status, the desired rule and where it
+is deployed, emit "Pull Through Cache Rollout Finished" and release the prefix."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class FinishInput(BaseModel):
     regionResults: list[dict[str, Any]]
     rollbackResults: list[dict[str, Any]] = []
     mapError: dict[str, Any] = {}
+    failureTolerance: Annotated[int, Field(ge=0)] = 0
+    afterRollback: bool = False
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -27,7 +30,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     finished = parse_model(FinishInput, event, what="FinishRollout input")
     logger.append_keys(rolloutId=finished.rolloutId, prefix=finished.prefix)
     summary = rollouts_from_env().finish(
-        finished.rolloutId, finished.prefix, finished.regionResults, finished.rollbackResults, finished.mapError
+        finished.rolloutId,
+        finished.prefix,
+        finished.regionResults,
+        finished.rollbackResults,
+        finished.mapError,
+        failure_tolerance=finished.failureTolerance,
+        after_rollback=finished.afterRollback,
     )
-    logger.info("rollout finished", extra={"status": summary["status"]})
+    logger.info("rollout finished", extra={"status": summary.get("status"), "rollback": summary["rollback"]})
     return summary

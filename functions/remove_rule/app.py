@@ -1,11 +1,9 @@
-"""RemoveRule: a DELETE rollout's step; removes the region's template, rule and secret (recoverably)."""
+"""RemoveRule: takes the prefix's template use, rule and secret (recoverably) out of a region no longer desired."""
 
 from __future__ import annotations
 
-from pullthrough import aws
-from pullthrough.adapters.ecr import EcrRegistry
-from pullthrough.adapters.secrets import SecretStore
 from pullthrough.entrypoints import step_handler
+from pullthrough.planning import ecr_for, secrets_for
 from pullthrough.steps.removal import remove_rule
 from pullthrough.tasks import RegionTask, RemovalResult
 
@@ -14,6 +12,6 @@ from pullthrough.tasks import RegionTask, RemovalResult
 def handler(task: RegionTask) -> RemovalResult:
     return remove_rule(
         task,
-        ecr=EcrRegistry(aws.client("ecr", task.region)),
-        secrets=SecretStore(aws.client("secretsmanager", task.region)),
+        ecr=ecr_for(task),
+        secrets=secrets_for(task),
     )

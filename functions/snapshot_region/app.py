@@ -1,14 +1,13 @@
-"""SnapshotRegion: record what a region holds for the prefix before the rollout's first write there."""
+"""SnapshotRegion: the region's gate (failure tolerance) and a record of what it holds before the first write."""
 
 from __future__ import annotations
 
 import os
 
 from pullthrough import aws
-from pullthrough.adapters.ecr import EcrRegistry
-from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.entrypoints import step_handler
+from pullthrough.planning import ecr_for, secrets_for
 from pullthrough.steps.rollback import snapshot_region
 from pullthrough.tasks import RegionTask
 from pullthrough.wiring import home_region
@@ -18,7 +17,7 @@ from pullthrough.wiring import home_region
 def handler(task: RegionTask) -> dict[str, bool]:
     return snapshot_region(
         task,
-        ecr=EcrRegistry(aws.client("ecr", task.region)),
-        secrets=SecretStore(aws.client("secretsmanager", task.region)),
+        ecr=ecr_for(task),
+        secrets=secrets_for(task),
         store=RolloutStore(aws.client("dynamodb", home_region()), os.environ["TABLE_NAME"]),
     )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pullthrough import aws
-from pullthrough.adapters.secrets import SecretStore
 from pullthrough.entrypoints import step_handler
+from pullthrough.planning import secrets_for
 from pullthrough.secret_names import arn_region
 from pullthrough.steps.secret import store_secret
 from pullthrough.tasks import RegionTask, SecretChange
@@ -15,6 +14,6 @@ def handler(task: RegionTask) -> SecretChange:
     source_region = arn_region(task.sourceSecretArn) if task.sourceSecretArn else task.region
     return store_secret(
         task,
-        source=SecretStore(aws.client("secretsmanager", source_region)),
-        target=SecretStore(aws.client("secretsmanager", task.region)),
+        source=secrets_for(task, source_region),
+        target=secrets_for(task),
     )

@@ -22,6 +22,8 @@ from local import faults, lambda_runner
 from local.emulator import ecr_extension
 from local.stack import LocalStack
 from pullthrough.adapters.store import RolloutStore
+from pullthrough.desired import targets
+from pullthrough.rollouts import execution_input
 
 ROLLOUT_TIMEOUT = 120.0  # generous: a loaded 2-core machine, Retry backoff in the state machine
 
@@ -168,15 +170,15 @@ def rollout_input(
     failure_tolerance: int = 0,
 ) -> dict[str, Any]:
     """A state machine input as the rollout service builds it (ARNs only, no credential value)."""
-    return {
-        "rolloutId": rollout_id,
-        "operation": "APPLY",
-        "rule": rule,
-        "sourceSecretArn": source_secret_arn,
-        "creationTemplate": creation_template,
-        "regions": regions,
-        "rollout": {"maxConcurrency": max_concurrency, "failureTolerance": failure_tolerance},
-    }
+    return execution_input(
+        rollout_id,
+        "APPLY",
+        {"rule": rule, "sourceSecretArn": source_secret_arn, "creationTemplate": creation_template},
+        targets(regions, None),
+        max_concurrency=max_concurrency,
+        failure_tolerance=failure_tolerance,
+        settle_seconds=1,
+    )
 
 
 def run_rollout(stack: LocalStack, execution_input: dict[str, Any], timeout: float = ROLLOUT_TIMEOUT) -> dict[str, Any]:

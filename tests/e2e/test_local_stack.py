@@ -126,7 +126,7 @@ def test_the_state_machine_has_every_substitution_resolved(stack: LocalStack) ->
 
 def test_the_rule_requested_rule_targets_its_function(stack: LocalStack) -> None:
     events = stack.client("events")
-    (name,) = stack.rule_names
+    (name,) = [n for n in stack.rule_names if n.endswith("-rule-requested")]
     rule = events.describe_rule(Name=name)
     assert json.loads(rule["EventPattern"]) == {
         "source": ["pullthrough"],
@@ -134,6 +134,17 @@ def test_the_rule_requested_rule_targets_its_function(stack: LocalStack) -> None
     }
     targets = events.list_targets_by_rule(Rule=name)["Targets"]
     assert [t["Arn"] for t in targets] == [stack.function_arns["RuleRequestedFunction"]]
+
+
+def test_the_execution_ended_rule_targets_the_recovery_function(stack: LocalStack) -> None:
+    events = stack.client("events")
+    (name,) = [n for n in stack.rule_names if n.endswith("-execution-ended")]
+    pattern = json.loads(events.describe_rule(Name=name)["EventPattern"])
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
+    assert pattern["detail"]["stateMachineArn"] == [stack.state_machine_arn]
+    targets = events.list_targets_by_rule(Rule=name)["Targets"]
+    assert [t["Arn"] for t in targets] == [stack.function_arns["RecoverRolloutFunction"]]
 
 
 # -- the rollout state machine with the real handlers -----------------------------------------------------------

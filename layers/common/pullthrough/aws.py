@@ -20,13 +20,29 @@ _CONFIG = Config(
     user_agent_extra="pullthrough",
 )
 _lock = threading.Lock()
-_clients: dict[tuple[str, str], Any] = {}
+_clients: dict[tuple[str, str, bool], Any] = {}
+# Calls a read-only client lets through: reads, and ECR's ValidatePullThroughCacheRule (it changes nothing).
+READ_PREFIXES = ("Describe", "Get", "List", "BatchGet", "Validate")
+
+
+class WriteRefused(Exception):
+    """A read-only (plan) client was asked to change something; the call was never sent."""
+
+
+def _refuse_writes(model: Any, **_: Any) -> None:
+    if not model.name.startswith(READ_PREFIXES):
+        raise WriteRefused(f"{model.service_model.service_name}:{model.name} refused: a plan writes nothing")
+
+
 _session: boto3.session.Session | None = None
 
 
-def client(service: str, region: str) -> Any:
-    """A cached client of ``service`` in ``region`` (boto3 sessions are not thread-safe: one lock guards creation)."""
-    key = (service, region)
+def client(service: str, region: str, *, read_only: bool = False) -> Any:
+    """A cached client of ``service`` in ``region`` (boto3 sessions are not thread-safe: one lock guards creation).
+
+    ``read_only``: a separate client that raises WriteRefused before sending any call but a read.
+    """
+    key = (service, region, read_only)
     found = _clients.get(key)
     if found is not None:
         return found
@@ -35,7 +51,10 @@ def client(service: str, region: str) -> Any:
         if key not in _clients:
             if _session is None:
                 _session = boto3.session.Session()
-            _clients[key] = _session.client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
+            made = _session.client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
+            if read_only:
+                made.meta.events.register("before-call", _refuse_writes)
+            _clients[key] = made
         return _clients[key]
 
 

@@ -30,7 +30,13 @@ def step_handler(
             # Thread-local keys: the local stack runs Map iterations as threads of one process.
             logger.thread_safe_clear_keys()
             logger.thread_safe_append_keys(step=step, region=task.region, rolloutId=task.rolloutId, prefix=task.prefix)
-            result = fn(task)
+            try:
+                result = fn(task)
+            except Exception as failure:
+                # The whole trace goes to the log; Step Functions gets the error without it (Lambda would put the
+                # trace in the Cause, ~2 KB a failed region, and the Map's results must stay well under 256 KB).
+                logger.warning("step failed", exc_info=True)
+                raise failure.with_traceback(None) from None
             output = result.model_dump(mode="json", exclude_none=True) if isinstance(result, BaseModel) else result
             logger.info("step done", extra={"action": output.get("action", "done")})
             return output

@@ -50,6 +50,10 @@ class SecretAccessDenied(PullthroughError):
     """Secrets Manager refused an operation (IAM, KMS or resource policy)."""
 
 
+class AccessDenied(PullthroughError):
+    """An AWS service other than Secrets Manager refused the call (IAM, SCP or resource policy)."""
+
+
 # ECR
 class RuleLimitExceeded(PullthroughError):
     """The region already holds ECR's maximum of 50 pull-through cache rules."""
@@ -81,6 +85,11 @@ class TemplateRejected(PullthroughError):
 
 class AwsRequestRejected(PullthroughError):
     """AWS rejected a request as invalid for a reason not covered above."""
+
+
+# Rollout control
+class PastFailureTolerance(PullthroughError):
+    """The rollout already counts more failed regions than it tolerates: a region not yet started is skipped."""
 
 
 # Transient (retried by the state machine with backoff and jitter)

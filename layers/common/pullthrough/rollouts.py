@@ -14,9 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pullthrough import exceptions as ex
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import PrefixBusy, RolloutStore
-from pullthrough.adapters.workflow import EventBus, Executions
+from pullthrough.adapters.workflow import ENDED_EARLY, RECOVERY_SUFFIX, EventBus, Executions
+from pullthrough.desired import (
+    deployed_after,
+    deployed_regions,
+    failures,
+    previous_rule,
+    removal_targets,
+    source_version,
+    targets,
+)
 from pullthrough.exceptions import InvalidRequest
 from pullthrough.models import Credentials, RuleRequest
 from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
@@ -28,6 +38,11 @@ ROLLOUT_FINISHED = "Pull Through Cache Rollout Finished"
 LOCK_GRACE_SECONDS = 60  # a lock whose execution never started is taken over after this
 IDEMPOTENCY_WINDOW_SECONDS = 600
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+PLAN = "PLAN"
+APPLY_MODE = "APPLY"
+# When the region Map fails as a whole, Lambda calls already running still finish: the rollback waits this long
+# (longer than any step function's 30 s timeout) before restoring. Deployments may set ROLLOUT_SETTLE_SECONDS.
+SETTLE_SECONDS = 35
 
 
 class UnknownRule(InvalidRequest):
@@ -53,6 +68,37 @@ def request_fingerprint(request: RuleRequest, idempotency_key: str | None) -> tu
     if request.credentials is not None:
         return None, body_hash
     return "body:" + body_hash, body_hash
+
+
+def execution_input(
+    rollout_id: str,
+    operation: str,
+    desired: dict[str, Any],
+    goals: list[dict[str, str]],
+    *,
+    max_concurrency: int | None = None,
+    failure_tolerance: int = 0,
+    mode: str = "APPLY",
+    inline_credentials: bool = False,
+    settle_seconds: int = 35,
+) -> dict[str, Any]:
+    """The state machine's input: the desired rule, its targets and options; ARNs only, never a credential value."""
+    return {
+        "rolloutId": rollout_id,
+        "operation": operation,
+        "mode": mode,
+        "rule": desired["rule"],
+        "sourceSecretArn": desired.get("sourceSecretArn"),
+        "inlineCredentials": inline_credentials,
+        "creationTemplate": desired.get("creationTemplate"),
+        "targets": goals,
+        "regions": [goal["region"] for goal in goals],
+        "rollout": {
+            "maxConcurrency": max_concurrency or 0,
+            "failureTolerance": failure_tolerance,
+            "settleSeconds": settle_seconds,
+        },
+    }
 
 
 def now_iso() -> str:
@@ -96,13 +142,32 @@ def error_view(error: dict[str, Any] | str | None) -> dict[str, str] | None:
     return {"type": record.get("Error", "Error"), "message": message}
 
 
+def region_entry(result: dict[str, Any]) -> dict[str, Any]:
+    """A region's result (from the Map, or its progress record) as the rollout item keeps it."""
+    if "detail" in result:  # the state machine's progress record: the result as JSON
+        result = json.loads(result["detail"])
+    return {
+        "status": result.get("status", "PENDING"),
+        "action": result.get("action"),
+        "step": result.get("step") or None,
+        "error": json.dumps(result.get("error") or {}),
+        "changes": result.get("changes") or {},
+    }
+
+
 def region_view(entry: dict[str, Any]) -> dict[str, Any]:
-    """A region's entry as the API shows it: status, step, and the error's type and message."""
+    """A region's entry as the API shows it: status, step (null when none), error, and what changed."""
+    if "detail" in entry:
+        entry = region_entry(entry)
+    step = entry.get("step")
     view = {
         "status": entry.get("status", "PENDING"),
-        "step": entry.get("step"),
+        "step": step if step not in (None, "", "None") else None,
         "error": error_view(entry.get("error")),
+        "changes": entry.get("changes") or {},
     }
+    if entry.get("action") == "REMOVE":
+        view["removed"] = True  # the region is no longer desired: the rollout takes the prefix out of it
     if entry.get("rollbackError"):
         view["rollbackError"] = error_view(entry["rollbackError"])
     return view
@@ -110,7 +175,7 @@ def region_view(entry: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class Rollouts:
-    """The rollout service shared by the API, the EventBridge trigger and the finishing step."""
+    """The rollout service shared by the API, the EventBridge trigger, the finishing steps and recovery."""
 
     store: RolloutStore
     executions: Executions | None = None  # FinishRollout runs without it (the state machine invokes it)
@@ -118,6 +183,7 @@ class Rollouts:
     events: EventBus | None = None
     home_region: str = "us-east-1"
     source_prefix: str = SOURCE_SECRET_PREFIX
+    settle_seconds: int = SETTLE_SECONDS
 
     def require_executions(self) -> Executions:
         if self.executions is None:
@@ -140,12 +206,16 @@ class Rollouts:
         if self.home_secrets is not None and self.home_secrets.describe(arn) is None:
             raise InvalidRequest("names a secret that does not exist", field="credentialSecretArn")
 
-    def start(self, request: RuleRequest, *, idempotency_key: str | None = None) -> dict[str, Any]:
+    def start(self, request: RuleRequest, *, idempotency_key: str | None = None, plan: bool = False) -> dict[str, Any]:
         """Roll ``request`` out: lock the prefix, store inline credentials, record the rollout, start it.
 
-        A request seen within the idempotency window (same Idempotency-Key, or the same body when it carries
-        no inline credential) returns the rollout it started. Raises PrefixBusy naming the running rollout.
+        The request is the prefix's whole desired state: regions it no longer names lose the prefix. A request seen
+        within the idempotency window (same Idempotency-Key, or the same body when it carries no inline credential)
+        returns the rollout it started. Raises PrefixBusy naming the running rollout. ``plan``: the same execution
+        with every write refused; no lock, no stored credential, no change to the desired rule.
         """
+        if plan:
+            return self._plan(request)
         key, body_hash = request_fingerprint(request, idempotency_key)
         if key is not None:
             seen = self.store.find_idempotent(key)
@@ -163,26 +233,19 @@ class Rollouts:
         prefix = rule.ecrRepositoryPrefix
         rollout_id = new_rollout_id()
         self._lock(prefix, rollout_id)
+        source_change = None
         try:
             source_arn = request.credentialSecretArn
-            source_change = None
             if request.credentials is not None:
                 assert self.home_secrets is not None, "inline credentials need the home-region secret store"
                 name = self.source_prefix + prefix
                 source_change = save_source_credentials(self.home_secrets, name, request.credentials)
                 source_arn = source_change.secretArn
-            template = request.template()
-            desired = {
-                "rule": rule.model_dump(exclude_none=True),
-                "regions": request.ordered_regions(),
-                "creationTemplate": template.to_ecr() if template else None,
-                "sourceSecretArn": source_arn,
-            }
             started = self._launch(
                 rollout_id,
                 prefix,
                 "APPLY",
-                desired,
+                self._desired(request, source_arn),
                 request.rollout.maxConcurrency,
                 request.rollout.failureTolerance,
                 source_change=source_change,
@@ -194,6 +257,32 @@ class Rollouts:
             self.store.remember_idempotent(key, rollout_id, body_hash, ttl_seconds=IDEMPOTENCY_WINDOW_SECONDS)
         return started
 
+    @staticmethod
+    def _desired(request: RuleRequest, source_arn: str | None) -> dict[str, Any]:
+        template = request.template()
+        return {
+            "rule": request.rule().model_dump(exclude_none=True),
+            "regions": request.ordered_regions(),
+            "creationTemplate": template.to_ecr() if template else None,
+            "sourceSecretArn": source_arn,
+        }
+
+    def _plan(self, request: RuleRequest) -> dict[str, Any]:
+        """What an apply of ``request`` would do, from the same state machine with every write refused."""
+        if request.credentialSecretArn is not None:
+            self.check_source_secret(request.credentialSecretArn)
+        desired = self._desired(request, request.credentialSecretArn)
+        return self._launch(
+            new_rollout_id(),
+            desired["rule"]["ecrRepositoryPrefix"],
+            "APPLY",
+            desired,
+            request.rollout.maxConcurrency,
+            request.rollout.failureTolerance,
+            mode=PLAN,
+            inline_credentials=request.credentials is not None,
+        )
+
     def _undo_start(self, prefix: str, rollout_id: str, source_change: SecretChange | None) -> None:
         """A rollout that could not start changes nothing: desired rule and source secret back, record FAILED."""
         item = self.store.get_rollout(rollout_id)
@@ -204,19 +293,18 @@ class Rollouts:
             restore_secret(source_change, self.home_secrets)
         self.store.release_lock(prefix, rollout_id)
 
-    def start_delete(self, prefix: str) -> dict[str, Any]:
-        """Remove the prefix's rule, template and secret from every region of its desired rule, all or nothing."""
+    def start_delete(self, prefix: str, *, plan: bool = False) -> dict[str, Any]:
+        """Remove the prefix's rule, template and secret from every region it was ever written to, all or nothing."""
         desired = self.store.get_rule(prefix)
         if desired is None:
             raise UnknownRule(f"no rule for prefix {prefix!r}", field="prefix")
+        target = {k: desired.get(k) for k in ("rule", "regions")} | {"creationTemplate": None, "sourceSecretArn": None}
+        if plan:
+            return self._launch(new_rollout_id(), prefix, "DELETE", target, None, 0, mode=PLAN)
         rollout_id = new_rollout_id()
         self._lock(prefix, rollout_id)
         try:
-            target = {k: desired.get(k) for k in ("rule", "regions")} | {
-                "creationTemplate": None,
-                "sourceSecretArn": None,
-            }
-            return self._launch(rollout_id, prefix, "DELETE", target, None, 0, keep_desired=True)
+            return self._launch(rollout_id, prefix, "DELETE", target, None, 0)
         except BaseException:
             self._undo_start(prefix, rollout_id, None)
             raise
@@ -231,48 +319,67 @@ class Rollouts:
         failure_tolerance: int,
         *,
         source_change: SecretChange | None = None,
-        keep_desired: bool = False,
+        mode: str = APPLY_MODE,
+        inline_credentials: bool = False,
     ) -> dict[str, Any]:
-        """Record the rollout (and the desired rule it aims at) and start its execution. Input: ARNs only."""
+        """Record the rollout (and, unless planning, the desired rule it aims at) and start its execution.
+
+        Input: ARNs only. The targets are every desired region plus every region the prefix is still held in.
+        """
         created = now_iso()
         previous = self.store.get_rule(prefix)
-        if keep_desired:
-            self.store.update_rule(prefix, lastRolloutId=rollout_id, updatedAt=created)
+        if operation == "DELETE":
+            goals = removal_targets(previous or {})
         else:
-            self.store.put_rule(prefix, desired | {"lastRolloutId": rollout_id, "updatedAt": created})
-        regions = list(desired["regions"])
+            goals = targets(list(desired["regions"]), previous)
+        if mode != PLAN:
+            carried = {"deployed": deployed_regions(previous)} if previous else {"deployed": {}}
+            if operation == "DELETE":
+                self.store.update_rule(prefix, lastRolloutId=rollout_id, updatedAt=created)
+            else:
+                rule = desired | carried | {"lastRolloutId": rollout_id, "updatedAt": created}
+                if previous and previous.get("sourceSecretVersionId"):
+                    rule["sourceSecretVersionId"] = previous["sourceSecretVersionId"]
+                self.store.put_rule(prefix, rule)
         self.store.put_rollout(
             {
                 "rolloutId": rollout_id,
                 "prefix": prefix,
                 "operation": operation,
+                "mode": mode,
                 "status": "RUNNING",
                 "createdAt": created,
                 "failedCount": 0,
-                "regions": {region: {"status": "PENDING"} for region in regions},
+                "failureTolerance": failure_tolerance,
+                "regions": {
+                    goal["region"]: {"status": "PENDING", "action": goal["action"], "changes": {}} for goal in goals
+                },
                 # What a rollback puts back besides the regions: the previous desired rule, the source secret.
-                "previousRule": json.dumps(previous) if previous else None,
+                "previousRule": json.dumps(previous) if previous and mode != PLAN else None,
                 "sourceSecretChange": source_change.model_dump_json(exclude_none=True) if source_change else None,
             }
         )
         self.require_executions().start(
             rollout_id,
-            {
-                "rolloutId": rollout_id,
-                "operation": operation,
-                "rule": desired["rule"],
-                "sourceSecretArn": desired["sourceSecretArn"],
-                "creationTemplate": desired["creationTemplate"],
-                "regions": regions,
-                "rollout": {"maxConcurrency": max_concurrency or 0, "failureTolerance": failure_tolerance},
-            },
+            execution_input(
+                rollout_id,
+                operation,
+                desired,
+                goals,
+                max_concurrency=max_concurrency,
+                failure_tolerance=failure_tolerance,
+                mode=mode,
+                inline_credentials=inline_credentials,
+                settle_seconds=self.settle_seconds,
+            ),
         )
         return {
             "rolloutId": rollout_id,
             "status": "RUNNING",
             "prefix": prefix,
             "operation": operation,
-            "regions": {region: region_view({}) for region in regions},
+            "mode": mode,
+            "regions": {goal["region"]: region_view({"action": goal["action"]}) for goal in goals},
         }
 
     def _lock(self, prefix: str, rollout_id: str) -> None:
@@ -298,13 +405,14 @@ class Rollouts:
         if status == "RUNNING" and self.executions is not None:
             live = self.executions.status(rollout_id)
             never_started = live is None and _age(item.get("createdAt")) > LOCK_GRACE_SECONDS
-            if live in ("FAILED", "TIMED_OUT", "ABORTED") or never_started:
+            if live in ENDED_EARLY or never_started:
                 status = "FAILED"  # the execution died (or never began) before it could record its end
         return {
             "rolloutId": rollout_id,
             "status": status,
             "prefix": item.get("prefix"),
             "operation": item.get("operation", "APPLY"),
+            "mode": item.get("mode", APPLY_MODE),
             "createdAt": item.get("createdAt"),
             "finishedAt": item.get("finishedAt"),
             **({"error": error_view(item["error"])} if item.get("error") else {}),
@@ -318,76 +426,168 @@ class Rollouts:
         region_results: list[dict[str, Any]],
         rollback_results: list[dict[str, Any]] | None = None,
         map_error: dict[str, Any] | None = None,
+        *,
+        failure_tolerance: int = 0,
+        after_rollback: bool = False,
     ) -> dict[str, Any]:
         """Close a rollout: overall and per-region status, the desired rule, the lock, the Finished event.
 
-        A rolled-back rollout also puts back the previous desired rule and the home-region source secret.
+        Before any rollback, failures past ``failure_tolerance`` close nothing: the answer is ``rollback: True`` and
+        the state machine rolls every region back, then calls again with ``after_rollback``. A rolled-back rollout
+        also puts back the previous desired rule and the home-region source secret. Safe to call again.
         """
-        rolled_back = {r["region"]: r for r in rollback_results or []}
         item = self.store.get_rollout(rollout_id) or {}
+        plan = item.get("mode") == PLAN
+        if not after_rollback and not plan and failures(region_results) > failure_tolerance:
+            return {"rolloutId": rollout_id, "rollback": True}
+        rolled_back = {r["region"]: r for r in rollback_results or []}
         entries: dict[str, dict[str, Any]] = {}
         if not region_results:  # the region Map itself failed: start from what the regions recorded
-            entries = {region: dict(entry) for region, entry in item.get("regions", {}).items()}
+            entries = {region: region_entry(entry) for region, entry in item.get("regions", {}).items()}
         for result in region_results:
-            entries[result["region"]] = {
-                "status": result["status"],
-                "step": result.get("step"),
-                "error": json.dumps(result.get("error") or {}),
-            }
+            entries[result["region"]] = region_entry(result)
         for region, undo in rolled_back.items():
-            entry = entries.setdefault(region, {"status": "FAILED", "step": None, "error": "{}"})
-            if entry["status"] == "SKIPPED":
+            entry = entries.setdefault(region, {"status": "FAILED", "step": None, "error": "{}", "changes": {}})
+            if entry["status"] in ("SKIPPED", "PENDING"):
                 continue  # never touched
             entry["status"] = undo["status"]  # the last word: ROLLED_BACK or ROLLBACK_FAILED
             if undo.get("error"):
                 entry["rollbackError"] = json.dumps(undo["error"])
         statuses = {e["status"] for e in entries.values()}
-        if rolled_back:
-            status = "FAILED" if "ROLLBACK_FAILED" in statuses else "ROLLED_BACK"
+        if after_rollback:
+            status = "ROLLED_BACK" if rolled_back and not statuses & {"ROLLBACK_FAILED", "PENDING"} else "FAILED"
+        elif plan:
+            status = "PLANNED" if statuses <= {"SUCCEEDED"} else "FAILED"
         else:
             status = "SUCCEEDED" if statuses <= {"SUCCEEDED"} else "FAILED"
 
         operation = item.get("operation", "APPLY")
-        summary = {
+        summary: dict[str, Any] = {
             "rolloutId": rollout_id,
             "prefix": prefix,
             "operation": operation,
+            "mode": item.get("mode", APPLY_MODE),
             "status": status,
             "regions": {region: region_view(entry) for region, entry in sorted(entries.items())},
         }
         if map_error:
             summary["error"] = error_view(map_error)
         if item.get("status", "RUNNING") != "RUNNING":
-            return summary | {"status": item["status"]}  # a retried call: its effects are done, the lock may be reused
+            # A retried call: its effects are done, the lock may be reused.
+            return summary | {"status": item["status"], "rollback": False}
         # Effects first (each safe to repeat), then the status, the event, and the lock last: until it is released no
         # other rollout can start on the prefix, so a retry after a partial failure cannot clobber a newer rollout.
         finished = now_iso()
-        if status == "ROLLED_BACK":
-            self._restore_desired(prefix, item)
+        if plan:
+            pass  # a plan changes nothing but its own record
+        elif status == "ROLLED_BACK" or (after_rollback and not region_results):
+            self._restore_desired(
+                prefix, item, still_held=[r for r, e in entries.items() if e["status"] == "ROLLBACK_FAILED"]
+            )
         elif operation == "DELETE" and status == "SUCCEEDED":
             self.store.delete_rule(prefix)
             if self.home_secrets is not None:
                 self.home_secrets.schedule_deletion(self.source_prefix + prefix)
         else:
-            self.store.update_rule(prefix, lastRolloutStatus=status, lastRolloutAt=finished)
+            self._record_deployed(prefix, item, region_results, rollout_id, status, finished)
         if self.events is not None:
             self.events.emit(ROLLOUT_FINISHED, summary)
         extra = {"error": json.dumps(map_error)} if map_error else {}
         self.store.set_rollout_status(rollout_id, status, finishedAt=finished, regions=entries, **extra)
-        self.store.release_lock(prefix, rollout_id)
-        return summary
+        if not plan:
+            self.store.release_lock(prefix, rollout_id)
+        return summary | {"rollback": False}
 
-    def _restore_desired(self, prefix: str, rollout: dict[str, Any]) -> None:
-        """After a rollback: the previous desired rule and source secret are the truth again."""
-        previous = rollout.get("previousRule")
+    def _record_deployed(
+        self,
+        prefix: str,
+        rollout: dict[str, Any],
+        results: list[dict[str, Any]],
+        rollout_id: str,
+        status: str,
+        finished: str,
+    ) -> None:
+        """The desired rule learns where the prefix is now held, with each regional secret's version."""
+        current = self.store.get_rule(prefix)
+        held = deployed_regions(current) if current is not None else deployed_regions(previous_rule(rollout))
+        fields: dict[str, Any] = {
+            "deployed": deployed_after(held, results, rollout_id),
+            "lastRolloutStatus": status,
+            "lastRolloutAt": finished,
+        }
+        version = source_version(results)
+        if version:
+            fields["sourceSecretVersionId"] = version
+        self.store.update_rule(prefix, **fields)
+
+    def _restore_desired(self, prefix: str, rollout: dict[str, Any], still_held: list[str] | None = None) -> None:
+        """After a rollback: the previous desired rule and source secret are the truth again.
+
+        Regions whose rollback failed may still hold anything: they stay tracked so the next rollout converges them.
+        """
+        previous = previous_rule(rollout)
         if previous:
-            restored = json.loads(previous)
-            self.store.put_rule(prefix, {k: v for k, v in restored.items() if k not in ("pk", "sk")})
+            restored = {k: v for k, v in previous.items() if k not in ("pk", "sk")}
+            if still_held:
+                held = deployed_regions(previous)
+                for region in still_held:
+                    held.setdefault(region, {"rolloutId": rollout.get("rolloutId")})
+                restored["deployed"] = held
+            self.store.put_rule(prefix, restored)
+        elif still_held:
+            self.store.update_rule(prefix, deployed={region: {} for region in still_held})
         else:
             self.store.delete_rule(prefix)
         change = rollout.get("sourceSecretChange")
         if change and self.home_secrets is not None:
             restore_secret(SecretChange.model_validate_json(change), self.home_secrets)
+
+    def close(self, rollout_id: str, prefix: str, error: dict[str, Any] | None) -> dict[str, Any]:
+        """The last resort when finishing failed for good: record FAILED with the reason, emit Finished, release
+        the lock. Touches nothing else (whatever made finishing fail could fail again). Safe to call again."""
+        item = self.store.get_rollout(rollout_id)
+        if item is None or item.get("status") != "RUNNING":
+            return {"rolloutId": rollout_id, "closed": False}
+        summary = {
+            "rolloutId": rollout_id,
+            "prefix": prefix,
+            "operation": item.get("operation", "APPLY"),
+            "mode": item.get("mode", APPLY_MODE),
+            "status": "FAILED",
+            "error": error_view(error) or {"type": "RolloutNotFinished", "message": "the rollout could not finish"},
+            "regions": {region: region_view(entry) for region, entry in sorted(item.get("regions", {}).items())},
+        }
+        if self.events is not None:
+            self.events.emit(ROLLOUT_FINISHED, summary)
+        self.store.set_rollout_status(rollout_id, "FAILED", finishedAt=now_iso(), error=json.dumps(error or {}))
+        if item.get("mode") != PLAN:
+            self.store.release_lock(prefix, rollout_id)
+        return {"rolloutId": rollout_id, "closed": True}
+
+    def recover(self, execution_name: str, status: str, cause: str | None = None) -> dict[str, Any]:
+        """An execution ended early (FAILED, TIMED_OUT, ABORTED) without finishing its rollout.
+
+        The rollout's own execution gets a recovery execution that restores every region's snapshot and finishes
+        (rolled back); a plan, or a recovery that itself ended early, is closed as FAILED. Nothing to do for a
+        rollout already final. Safe to call again (one recovery execution per rollout, by name).
+        """
+        is_recovery = execution_name.endswith(RECOVERY_SUFFIX)
+        rollout_id = execution_name.removesuffix(RECOVERY_SUFFIX)
+        item = self.store.get_rollout(rollout_id)
+        if item is None or item.get("status") != "RUNNING" or status not in ENDED_EARLY:
+            return {"rolloutId": rollout_id, "action": "none"}
+        error = {"Error": f"Execution{status.title().replace('_', '')}", "Cause": (cause or "")[:1000]}
+        prefix = str(item.get("prefix"))
+        executions = self.require_executions()
+        if is_recovery or item.get("mode") == PLAN:
+            self.close(rollout_id, prefix, error)
+            return {"rolloutId": rollout_id, "action": "closed"}
+        payload = executions.input_of(rollout_id) | {"recover": True, "mapError": error}
+        try:
+            executions.start(rollout_id + RECOVERY_SUFFIX, payload)
+        except ex.ConcurrentModification:
+            return {"rolloutId": rollout_id, "action": "none"}  # a duplicate event: the recovery already started
+        return {"rolloutId": rollout_id, "action": "recovering"}
 
 
 def _age(iso: Any) -> float:

@@ -37,6 +37,7 @@ class SecretChange(Change):
     priorScheduledForDeletion: bool | None = (
         None  # True when the step restored a secret a DELETE rollout had scheduled for deletion
     )
+    sourceVersionId: str | None = None  # the home-region source secret version the step copied
 
 
 class RuleChange(Change):
@@ -56,6 +57,10 @@ class RegionTask(BaseModel):
 
     rolloutId: Annotated[str, Field(min_length=1, max_length=80)]
     region: str
+    mode: Literal["APPLY", "PLAN"] = "APPLY"  # PLAN: every write is refused (see pullthrough.planning)
+    action: Literal["APPLY", "REMOVE"] = "APPLY"
+    inlineCredentials: bool = False  # a plan of a request with inline credentials (never stored, so no ARN)
+    failureTolerance: Annotated[int, Field(ge=0)] = 0
     rule: Rule
     sourceSecretArn: SourceSecretArn | None = None
     creationTemplate: CreationTemplate | None = None  # None: leave creation templates alone
@@ -74,6 +79,10 @@ class RegionTask(BaseModel):
     @property
     def prefix(self) -> str:
         return self.rule.ecrRepositoryPrefix
+
+    @property
+    def planning(self) -> bool:
+        return self.mode == "PLAN"
 
 
 class RemovalResult(BaseModel):

@@ -8,7 +8,7 @@ from pullthrough import aws
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.adapters.workflow import EventBus, Executions
-from pullthrough.rollouts import Rollouts
+from pullthrough.rollouts import SETTLE_SECONDS, Rollouts
 from pullthrough.secret_names import SOURCE_SECRET_PREFIX
 
 
@@ -27,4 +27,5 @@ def rollouts_from_env() -> Rollouts:
         events=EventBus(aws.client("events", region), os.environ.get("EVENT_BUS_NAME", "default")),
         home_region=region,
         source_prefix=os.environ.get("SOURCE_SECRET_PREFIX", SOURCE_SECRET_PREFIX),
+        settle_seconds=int(os.environ.get("ROLLOUT_SETTLE_SECONDS", SETTLE_SECONDS)),
     )

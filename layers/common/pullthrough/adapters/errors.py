@@ -45,7 +45,7 @@ def translated(codes: Mapping[str, type[ex.PullthroughError]], action: str) -> I
         if code in TRANSIENT_CODES or status >= 500:
             raise ex.AwsTransientError(message) from exc
         if code in ("AccessDeniedException", "AccessDenied"):
-            raise ex.SecretAccessDenied(message) from exc
+            raise ex.AccessDenied(message) from exc
         raise ex.AwsRequestRejected(message) from exc
     except BotoCoreError as exc:  # connection errors, timeouts
         raise ex.AwsTransientError(f"{action}: {type(exc).__name__}") from exc

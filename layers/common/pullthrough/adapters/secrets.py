@@ -72,12 +72,20 @@ class SecretStore:
             return False
 
     def schedule_deletion(self, secret_id: str, *, recovery_days: int = 7) -> bool:
-        """Delete with a recovery window, so a rollback can restore it; False when there was none."""
+        """Delete with a recovery window, so a rollback can restore it; False when there was none.
+
+        Safe to repeat: a secret already scheduled for deletion stays so (Secrets Manager refuses a second
+        DeleteSecret with InvalidRequestException).
+        """
         try:
             with translated(_ERRORS, "DeleteSecret"):
                 self._sm.delete_secret(SecretId=secret_id, RecoveryWindowInDays=recovery_days)
         except ex.SecretNotFound:
             return False
+        except ex.ConcurrentModification:
+            if self.is_scheduled_for_deletion(secret_id):
+                return True
+            raise
         return True
 
     def restore(self, secret_id: str) -> bool:

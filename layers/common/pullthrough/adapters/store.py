@@ -161,6 +161,17 @@ class RolloutStore:
     def get_rollout(self, rollout_id: str) -> dict[str, Any] | None:
         return self._get(f"ROLLOUT#{rollout_id}", "ROLLOUT")
 
+    def failed_count(self, rollout_id: str) -> int:
+        """How many regions of the rollout have failed so far (0 when the rollout or the count is not recorded)."""
+        with translated(_ERRORS, "GetItem"):
+            got = self._ddb.get_item(
+                TableName=self._table,
+                Key=_item({"pk": f"ROLLOUT#{rollout_id}", "sk": "ROLLOUT"}),
+                ProjectionExpression="failedCount",
+                ConsistentRead=True,
+            )
+        return int(_data(got.get("Item", {})).get("failedCount", 0))
+
     def set_rollout_status(self, rollout_id: str, status: str, **fields: Any) -> None:
         self._set(f"ROLLOUT#{rollout_id}", "ROLLOUT", {"status": status, **fields})
 

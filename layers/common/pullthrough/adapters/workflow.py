@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
 
 EVENT_SOURCE = "pullthrough"
+RECOVERY_SUFFIX = "-recover"  # the execution that rolls back and finishes a rollout whose execution ended early
+ENDED_EARLY = ("FAILED", "TIMED_OUT", "ABORTED")
 _SFN_ERRORS: dict[str, type[ex.PullthroughError]] = {
     "ExecutionAlreadyExists": ex.ConcurrentModification,
     "ExecutionDoesNotExist": ex.AwsRequestRejected,
@@ -37,13 +39,27 @@ class Executions:
             started = self._sfn.start_execution(stateMachineArn=self._arn, name=rollout_id, input=json.dumps(payload))
         return started["executionArn"]
 
-    def status(self, rollout_id: str) -> str | None:
+    def execution_status(self, name: str) -> str | None:
         """RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED; None when there is no such execution."""
         try:
             with translated(_SFN_ERRORS, "DescribeExecution"):
-                return self._sfn.describe_execution(executionArn=self.execution_arn(rollout_id))["status"]
+                return self._sfn.describe_execution(executionArn=self.execution_arn(name))["status"]
         except ex.AwsRequestRejected:
             return None
+
+    def status(self, rollout_id: str) -> str | None:
+        """The rollout's execution status; once it ended early, that of its recovery execution if one started."""
+        status = self.execution_status(rollout_id)
+        if status in ENDED_EARLY:
+            return self.execution_status(rollout_id + RECOVERY_SUFFIX) or status
+        return status
+
+    def input_of(self, name: str) -> dict[str, Any]:
+        """The input an execution was started with (ARNs and ids only, never a credential value)."""
+        with translated(_SFN_ERRORS, "DescribeExecution"):
+            described = self._sfn.describe_execution(executionArn=self.execution_arn(name))
+        loaded: dict[str, Any] = json.loads(described.get("input") or "{}")
+        return loaded
 
 
 class EventBus:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pullthrough import exceptions as ex
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
@@ -10,7 +11,14 @@ from pullthrough.tasks import RegionTask, RollbackResult
 
 
 def snapshot_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, store: RolloutStore) -> dict[str, bool]:
-    """Snapshot step: record the region's state before the rollout's first write (a retry keeps the first one)."""
+    """Snapshot step: record the region's state before the rollout's first write (a retry keeps the first one).
+
+    Raises PastFailureTolerance when the rollout already counts more failed regions than it tolerates (nothing is
+    read or written in the region then: it is skipped, like StackSets stops starting accounts).
+    """
+    failed = store.failed_count(task.rolloutId)
+    if failed > task.failureTolerance:
+        raise ex.PastFailureTolerance(f"{failed} region(s) failed, more than the {task.failureTolerance} tolerated")
     snapshot = take_snapshot(task.prefix, ecr, secrets)
     kept = store.put_snapshot(task.rolloutId, task.region, snapshot.model_dump_json(exclude_none=True))
     return {"recorded": kept}

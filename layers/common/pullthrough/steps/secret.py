@@ -36,6 +36,8 @@ def store_secret(task: RegionTask, source: SecretStore, target: SecretStore) -> 
     """
     if not task.rule.needs_secret:
         return SecretChange(action="skipped")
+    if task.planning and task.inlineCredentials:
+        return plan_inline_credentials(task, target)
     if task.sourceSecretArn is None:
         raise ex.InvalidRequest(
             f"{task.rule.upstreamRegistry} needs a source secret: sourceSecretArn is missing",
@@ -45,6 +47,7 @@ def store_secret(task: RegionTask, source: SecretStore, target: SecretStore) -> 
     if found is None:
         raise ex.SourceSecretNotFound(f"source secret {task.sourceSecretArn} does not exist")
     wanted = credential_document(found[1], what=f"source secret {task.sourceSecretArn}")
+    source_version = found[0].version_id
 
     name = secret_name_for(task.prefix)
     restored = False
@@ -55,7 +58,9 @@ def store_secret(task: RegionTask, source: SecretStore, target: SecretStore) -> 
         current = target.read(name)
     if current is None:
         made = target.create(name, json.dumps(wanted), description=DESCRIPTION)
-        return SecretChange(action="created", secretArn=made.arn, versionId=made.version_id)
+        return SecretChange(
+            action="created", secretArn=made.arn, versionId=made.version_id, sourceVersionId=source_version
+        )
     version, value = current
     try:
         unchanged = credential_document(value, what=name) == wanted
@@ -67,6 +72,7 @@ def store_secret(task: RegionTask, source: SecretStore, target: SecretStore) -> 
             secretArn=version.arn,
             versionId=version.version_id,
             priorVersionId=version.version_id,
+            sourceVersionId=source_version,
         )
     put = version if unchanged else target.put(version.arn, json.dumps(wanted))
     return SecretChange(
@@ -75,7 +81,20 @@ def store_secret(task: RegionTask, source: SecretStore, target: SecretStore) -> 
         versionId=put.version_id,
         priorVersionId=version.version_id,
         priorScheduledForDeletion=restored or None,
+        sourceVersionId=source_version,
     )
+
+
+def plan_inline_credentials(task: RegionTask, target: SecretStore) -> SecretChange:
+    """A plan of a request with inline credentials: they are never stored for a plan, so they cannot be compared.
+
+    The region's secret would be created when there is none, else updated with the credentials given.
+    """
+    found = target.describe(secret_name_for(task.prefix))
+    if found is None:
+        made = target.create(secret_name_for(task.prefix), "", description=DESCRIPTION)
+        return SecretChange(action="created", secretArn=made.arn, versionId=made.version_id)
+    return SecretChange(action="updated", secretArn=found[0].arn, priorVersionId=found[0].version_id)
 
 
 def restore_secret(change: SecretChange | None, target: SecretStore) -> str:

@@ -1,0 +1,79 @@
+"""Plans: the rollout's own step code run against adapters that read for real and write nothing.
+
+A plan (``?dryRun=true``) runs the same state machine and the same converge functions as an apply. Its adapters are
+built here, in one place, on clients that refuse every mutating call (``aws.client(..., read_only=True)``), and they
+answer each write as if it had succeeded, so the step's decision (created, updated, replaced, deleted, ...) is what
+an apply would do. A write that slipped past these classes would be refused by the client, never sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pullthrough import aws
+from pullthrough.adapters.ecr import EcrRegistry
+from pullthrough.adapters.secrets import SecretStore, SecretVersion
+from pullthrough.tasks import RegionTask
+
+PLANNED_VERSION = "planned"
+
+
+class PlannedEcr(EcrRegistry):
+    """ECR reads as they are; writes answered as an apply would see them, never sent."""
+
+    def create_rule(self, rule: dict[str, Any]) -> None:
+        return None
+
+    def update_rule(self, prefix: str, *, credential_arn: str | None, custom_role_arn: str | None) -> None:
+        return None
+
+    def delete_rule(self, prefix: str) -> bool:
+        return self.get_rule(prefix) is not None
+
+    def put_template(self, prefix: str, template: dict[str, Any], *, exists: bool) -> None:
+        return None
+
+    def delete_template(self, prefix: str) -> bool:
+        return self.get_template(prefix) is not None
+
+
+class PlannedSecrets(SecretStore):
+    """Secrets Manager reads as they are (values only where the step compares them); writes never sent."""
+
+    def __init__(self, client: Any, region: str) -> None:
+        super().__init__(client)
+        self._region = region
+
+    def create(self, name: str, value: str, *, description: str) -> SecretVersion:
+        return SecretVersion(f"arn:aws:secretsmanager:{self._region}:000000000000:secret:{name}", PLANNED_VERSION)
+
+    def put(self, secret_id: str, value: str) -> SecretVersion:
+        return SecretVersion(secret_id, PLANNED_VERSION)
+
+    def restore(self, secret_id: str) -> bool:
+        return self.is_scheduled_for_deletion(secret_id)
+
+    def schedule_deletion(self, secret_id: str, *, recovery_days: int = 7) -> bool:
+        return self.describe(secret_id) is not None
+
+    def make_current(self, secret_id: str, version_id: str) -> bool:
+        found = self.describe(secret_id)
+        return found is not None and found[0].version_id != version_id
+
+    def delete(self, secret_id: str) -> bool:
+        return self.describe(secret_id) is not None
+
+
+def ecr_for(task: RegionTask) -> EcrRegistry:
+    """The task region's registry: planned (read-only) for a plan, real otherwise."""
+    if task.planning:
+        return PlannedEcr(aws.client("ecr", task.region, read_only=True))
+    return EcrRegistry(aws.client("ecr", task.region))
+
+
+def secrets_for(task: RegionTask, region: str | None = None) -> SecretStore:
+    """Secrets of ``region`` (default: the task's): planned (read-only) for a plan, real otherwise."""
+    where = region or task.region
+    if task.planning:
+        return PlannedSecrets(aws.client("secretsmanager", where, read_only=True), where)
+    return SecretStore(aws.client("secretsmanager", where))
