@@ -109,19 +109,41 @@ def emulator_latency(app: Callable[..., Any]) -> Callable[..., Any]:
     return delayed
 
 
+class RequestLog:
+    """WSGI middleware: the JSON-protocol operations (``X-Amz-Target``: ECR, Secrets Manager, DynamoDB, Step
+    Functions, EventBridge) the emulator received, in order. What reached the server, whoever sent it."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+        self.operations: list[str] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            with self._lock:
+                self.operations.append(str(target))
+        return self._app(environ, start_response)
+
+    def since(self, mark: int) -> list[str]:
+        """Operations received after ``mark`` (a length of ``operations`` taken earlier)."""
+        with self._lock:
+            return self.operations[mark:]
+
+
 class EmulatorServer(ThreadedMotoServer):
     """moto's ThreadedMotoServer that reports a failed bind (instead of hanging) and applies the latency knob."""
 
     def __init__(self, ip_address: str, port: int) -> None:
         super().__init__(ip_address=ip_address, port=port, verbose=False)
         self.error: BaseException | None = None
+        self.requests: RequestLog | None = None
 
     def _server_entry(self) -> None:
         try:
             app = DomainDispatcherApplication(create_backend_app)
-            self._server = make_server(
-                self._ip_address, self._port, emulator_latency(app), True, request_handler=MotoRequestHandler
-            )
+            self.requests = RequestLog(emulator_latency(app))
+            self._server = make_server(self._ip_address, self._port, self.requests, True, request_handler=MotoRequestHandler)
         except BaseException as error:
             self.error = error
             self._server_ready_event.set()
@@ -268,6 +290,12 @@ class LocalStack:
             _active = None
 
     # -- helpers --------------------------------------------------------------------------------------------
+    @property
+    def requests(self) -> RequestLog:
+        """Every JSON-protocol operation the emulator has received (for tests that count writes)."""
+        assert self._server is not None and self._server.requests is not None, "the stack is not running"
+        return self._server.requests
+
     @property
     def endpoint_url(self) -> str:
         return f"http://{HOST}:{self.aws_port}"

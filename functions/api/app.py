@@ -15,6 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from pullthrough import exceptions as ex
 from pullthrough.adapters.store import PrefixBusy
+from pullthrough.desired import rule_view
 from pullthrough.models import RuleRequest
 from pullthrough.observability import logger
 from pullthrough.rollouts import UnknownRule
@@ -39,20 +40,30 @@ def _known_shape(value: str, shape: re.Pattern[str], what: str) -> str:
     return value
 
 
+def _dry_run() -> bool:
+    """``?dryRun=true``: plan only (the same state machine with every write refused)."""
+    value = (app.current_event.query_string_parameters or {}).get("dryRun", "false").lower()
+    if value not in ("true", "false"):
+        raise ex.InvalidRequest("must be true or false", field="dryRun")
+    return value == "true"
+
+
 def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
 @app.post("/rules", summary="Roll a pull-through cache rule out to regions")
 def post_rule(request: Annotated[RuleRequest, Body(embed=False)]) -> Response[dict[str, Any]]:
-    started = rollouts_from_env().start(request, idempotency_key=app.current_event.headers.get("idempotency-key"))
+    started = rollouts_from_env().start(
+        request, idempotency_key=app.current_event.headers.get("idempotency-key"), plan=_dry_run()
+    )
     started["links"] = {"rollout": f"/rollouts/{started['rolloutId']}", "rule": f"/rules/{started['prefix']}"}
     return _json(HTTPStatus.ACCEPTED, started)
 
 
 @app.get("/rules", summary="The desired rules")
 def list_rules() -> dict[str, Any]:
-    return {"rules": rollouts_from_env().store.list_rules()}
+    return {"rules": [rule_view(item) for item in rollouts_from_env().store.list_rules()]}
 
 
 @app.get("/rules/<prefix>", summary="One desired rule and its last rollout")
@@ -60,12 +71,12 @@ def get_rule(prefix: str) -> dict[str, Any]:
     found = rollouts_from_env().store.get_rule(_known_shape(unquote(prefix), PREFIX_SHAPE, "rule"))
     if found is None:
         raise NotFoundError(f"no rule for prefix {unquote(prefix)!r}")
-    return {"prefix": found.pop("sk"), **{k: v for k, v in found.items() if k != "pk"}}
+    return rule_view(found)
 
 
 @app.delete("/rules/<prefix>", summary="Remove a rule, its template and secret from every region, all or nothing")
 def delete_rule(prefix: str) -> Response[dict[str, Any]]:
-    started = rollouts_from_env().start_delete(_known_shape(unquote(prefix), PREFIX_SHAPE, "rule"))
+    started = rollouts_from_env().start_delete(_known_shape(unquote(prefix), PREFIX_SHAPE, "rule"), plan=_dry_run())
     started["links"] = {"rollout": f"/rollouts/{started['rolloutId']}"}
     return _json(HTTPStatus.ACCEPTED, started)
 

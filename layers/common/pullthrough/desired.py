@@ -30,7 +30,7 @@ def deployed_regions(rule_item: dict[str, Any] | None) -> dict[str, dict[str, An
 def targets(desired: list[str], previous: dict[str, Any] | None) -> list[dict[str, str]]:
     """Desired regions to apply (in request order), then every other region pullthrough holds the prefix in."""
     held = deployed_regions(previous)
-    stale = sorted(set(held) | set((previous or {}).get("regions") or []) - set(desired))
+    stale = sorted((set(held) | set((previous or {}).get("regions") or [])) - set(desired))
     return [{"region": r, "action": APPLY} for r in desired] + [{"region": r, "action": REMOVE} for r in stale]
 
 
