@@ -143,7 +143,9 @@ class EmulatorServer(ThreadedMotoServer):
         try:
             app = DomainDispatcherApplication(create_backend_app)
             self.requests = RequestLog(emulator_latency(app))
-            self._server = make_server(self._ip_address, self._port, self.requests, True, request_handler=MotoRequestHandler)
+            self._server = make_server(
+                self._ip_address, self._port, self.requests, True, request_handler=MotoRequestHandler
+            )
         except BaseException as error:
             self.error = error
             self._server_ready_event.set()

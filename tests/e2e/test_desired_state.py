@@ -52,8 +52,7 @@ def managed_writes(operations: list[str]) -> list[str]:
     return [
         op
         for op in operations
-        if op.startswith(("AmazonEC2ContainerRegistry", "secretsmanager"))
-        and not op.split(".", 1)[1].startswith(READS)
+        if op.startswith(("AmazonEC2ContainerRegistry", "secretsmanager")) and not op.split(".", 1)[1].startswith(READS)
     ]
 
 
@@ -78,7 +77,11 @@ def test_dropping_regions_removes_the_prefix_there_and_delete_clears_every_regio
     assert second["status"] == "SUCCEEDED", second
     assert set(second["regions"]) == set(FOUR)
     for region in FOUR[:2]:
-        assert second["regions"][region]["changes"] == {"secret": "unchanged", "rule": "unchanged", "template": "unchanged"}
+        assert second["regions"][region]["changes"] == {
+            "secret": "unchanged",
+            "rule": "unchanged",
+            "template": "unchanged",
+        }
         assert held(stack, prefix, region) == {"rule": True, "template": True, "secret": True}
     for region in FOUR[2:]:
         assert second["regions"][region]["changes"] == {"secret": "deleted", "rule": "deleted", "template": "deleted"}

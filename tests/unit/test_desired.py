@@ -52,7 +52,13 @@ def test_source_version_is_the_one_any_region_copied() -> None:
 
 
 def test_the_rule_view_has_the_prefix_and_no_storage_keys() -> None:
-    item = {"pk": "RULES", "sk": "team/hub", "rule": {"upstreamRegistry": "quay"}, "regions": ["a"], "deployed": {"b": {}}}
+    item = {
+        "pk": "RULES",
+        "sk": "team/hub",
+        "rule": {"upstreamRegistry": "quay"},
+        "regions": ["a"],
+        "deployed": {"b": {}},
+    }
     view = rule_view(item)
     assert view["prefix"] == "team/hub"
     assert view["deployedRegions"] == ["b"]

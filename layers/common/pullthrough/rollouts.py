@@ -448,14 +448,14 @@ class Rollouts:
             entries[result["region"]] = region_entry(result)
         for region, undo in rolled_back.items():
             entry = entries.setdefault(region, {"status": "FAILED", "step": None, "error": "{}", "changes": {}})
-            if entry["status"] in ("SKIPPED", "PENDING"):
-                continue  # never touched
+            if entry["status"] == "SKIPPED":
+                continue  # never touched (a PENDING one may have been: its record had not been written yet)
             entry["status"] = undo["status"]  # the last word: ROLLED_BACK or ROLLBACK_FAILED
             if undo.get("error"):
                 entry["rollbackError"] = json.dumps(undo["error"])
         statuses = {e["status"] for e in entries.values()}
         if after_rollback:
-            status = "ROLLED_BACK" if rolled_back and not statuses & {"ROLLBACK_FAILED", "PENDING"} else "FAILED"
+            status = "ROLLED_BACK" if rolled_back and "ROLLBACK_FAILED" not in statuses else "FAILED"
         elif plan:
             status = "PLANNED" if statuses <= {"SUCCEEDED"} else "FAILED"
         else:
