@@ -110,7 +110,7 @@ def test_a_region_left_behind_by_an_older_request_is_cleaned_by_delete(
     prefix = "desired-tracked"
     assert apply(api, wait_rollout, request(prefix, FOUR[:3]))["status"] == "SUCCEEDED"
     assert apply(api, wait_rollout, request(prefix, FOUR[:1]))["status"] == "SUCCEEDED"
-    status, started = api("DELETE", f"/rules/{prefix}")
+    _, started = api("DELETE", f"/rules/{prefix}")
     deleted = wait_rollout(started["rolloutId"])
     assert deleted["status"] == "SUCCEEDED", deleted
     assert all(held(stack, prefix, r) == {"rule": False, "template": False, "secret": False} for r in FOUR)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pullthrough.desired import deployed_after, removal_targets, rule_view, source_version, targets
 
 
@@ -32,7 +34,7 @@ def test_delete_targets_every_region_desired_or_held() -> None:
 
 def test_deployed_after_applies_removals_keeps_failed_regions_and_tracks_failed_undos() -> None:
     previous = {"a": {"secretVersionId": "v0"}, "b": {"secretVersionId": "v0"}, "c": {"secretVersionId": "v0"}}
-    results = [
+    results: list[dict[str, Any]] = [
         {"region": "a", "status": "SUCCEEDED", "action": "APPLY", "secret": {"secretArn": "arn-a", "versionId": "v1"}},
         {"region": "b", "status": "SUCCEEDED", "action": "REMOVE"},
         {"region": "c", "status": "FAILED", "action": "APPLY"},
