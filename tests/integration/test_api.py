@@ -38,7 +38,8 @@ def test_post_rules_stores_credentials_in_a_source_secret_and_starts_a_rollout_w
         == "ecr-pullthroughcache/_source/docker-hub-" + started["sourceSecretArn"][-6:]
     )
     assert started["rule"]["upstreamRegistryUrl"] == "registry-1.docker.io"
-    assert started["rollout"] == {"maxConcurrency": 0, "failureTolerance": 0}
+    assert started["rollout"] == {"maxConcurrency": 0, "failureTolerance": 0, "settleSeconds": 35}
+    assert started["mode"] == "APPLY" and started["inlineCredentials"] is False
     assert CANARY not in json.dumps(started) and CANARY not in json.dumps(body)
     sm = boto3.client("secretsmanager", region_name=HOME)
     assert CANARY in sm.get_secret_value(SecretId=started["sourceSecretArn"])["SecretString"]
@@ -65,7 +66,7 @@ def test_get_rollout_reports_each_region_and_404s_unknown_ids(app: AppEnv) -> No
     status, body = api("GET", f"/rollouts/{started['rolloutId']}")
     assert status == 200 and body["status"] == "RUNNING"
     assert body["regions"] == {
-        r: {"status": "PENDING", "step": None, "error": None} for r in ("eu-west-1", "us-east-1")
+        r: {"status": "PENDING", "step": None, "error": None, "changes": {}} for r in ("eu-west-1", "us-east-1")
     }
     assert app.execution_input(started["rolloutId"])["regions"] == ["eu-west-1", "us-east-1"]
     assert api("GET", "/rollouts/r-nope")[0] == 404
@@ -74,7 +75,8 @@ def test_get_rollout_reports_each_region_and_404s_unknown_ids(app: AppEnv) -> No
 def test_rules_are_listed_and_read_by_prefix_without_credentials(app: AppEnv) -> None:
     api("POST", "/rules", docker_hub())
     status, listed = api("GET", "/rules")
-    assert status == 200 and [r["sk"] for r in listed["rules"]] == ["docker-hub"]
+    assert status == 200 and [r["prefix"] for r in listed["rules"]] == ["docker-hub"]
+    assert all("pk" not in r and "sk" not in r for r in listed["rules"])
     status, rule = api("GET", "/rules/docker-hub")
     assert status == 200 and rule["prefix"] == "docker-hub" and rule["rule"]["upstreamRegistry"] == "docker-hub"
     assert CANARY not in json.dumps(listed) + json.dumps(rule)
@@ -119,7 +121,9 @@ def test_delete_starts_a_delete_rollout_over_the_desired_rules_regions(app: AppE
     status, body = api("DELETE", "/rules/docker-hub")
     assert status == 202 and body["operation"] == "DELETE"
     started = app.execution_input(body["rolloutId"])
-    assert started["operation"] == "DELETE" and started["regions"] == ["us-east-1", "eu-west-1"]
+    # DELETE reaches every region the rule is desired in or held in, in name order.
+    assert started["operation"] == "DELETE" and started["regions"] == ["eu-west-1", "us-east-1"]
+    assert {t["action"] for t in started["targets"]} == {"REMOVE"}
     assert started["sourceSecretArn"] is None and started["creationTemplate"] is None
 
 

@@ -56,6 +56,7 @@ def test_a_rollout_with_a_failed_region_finishes_failed_with_ecrs_error_and_emit
         {
             "rolloutId": started["rolloutId"],
             "prefix": "quay",
+            "failureTolerance": 1,
             "regionResults": [
                 region_result("us-east-1", "SUCCEEDED"),
                 region_result("eu-west-1", "FAILED", {"Error": "RuleLimitExceeded", "Cause": cause}),
@@ -145,6 +146,7 @@ def test_a_rolled_back_rollout_reports_each_region_and_restores_the_previous_des
                 region_result("us-east-1", "SUCCEEDED"),
                 region_result("eu-west-1", "FAILED", {"Error": "RuleValidationFailed", "Cause": cause}),
             ],
+            "afterRollback": True,
             "rollbackResults": [
                 {"region": "us-east-1", "status": "ROLLED_BACK", "error": {}},
                 {"region": "eu-west-1", "status": "ROLLED_BACK", "error": {}},
@@ -159,6 +161,7 @@ def test_a_rolled_back_rollout_reports_each_region_and_restores_the_previous_des
         "status": "ROLLED_BACK",
         "step": "CreateRule",
         "error": {"type": "RuleValidationFailed", "message": "eu-west-1: upstream unreachable"},
+        "changes": {},
     }
     assert api("GET", "/rules/quay")[1]["rule"].get("upstreamRepositoryPrefix", "ROOT") == "ROOT"
 
@@ -172,6 +175,7 @@ def test_a_rollback_that_fails_is_reported_per_region_and_the_rollout_is_failed(
             "regionResults": [
                 region_result("us-east-1", "FAILED", {"Error": "AwsTransientError", "Cause": "throttled"})
             ],
+            "afterRollback": True,
             "rollbackResults": [
                 {
                     "region": "us-east-1",
@@ -262,6 +266,7 @@ def test_a_region_whose_first_undo_failed_but_the_rollback_map_restored_is_rolle
                 region_result("us-east-1", "SUCCEEDED"),
                 region_result("eu-west-1", "ROLLBACK_FAILED", {"Error": "AwsTransientError", "Cause": "throttled"}),
             ],
+            "afterRollback": True,
             "rollbackResults": [
                 {"region": "us-east-1", "status": "ROLLED_BACK", "error": {}},
                 {"region": "eu-west-1", "status": "ROLLED_BACK", "error": {}},
@@ -281,6 +286,7 @@ def test_a_failed_region_map_keeps_what_regions_recorded_and_says_why(app: AppEn
             "rolloutId": started["rolloutId"],
             "prefix": "kubernetes",
             "regionResults": [],
+            "afterRollback": True,
             "rollbackResults": [
                 {"region": "us-east-1", "status": "ROLLED_BACK", "error": {}},
                 {"region": "eu-west-1", "status": "ROLLED_BACK", "error": {}},

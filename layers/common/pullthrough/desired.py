@@ -80,21 +80,8 @@ def source_version(results: list[dict[str, Any]]) -> str | None:
 
 def rule_view(item: dict[str, Any]) -> dict[str, Any]:
     """A rule item as the API shows it: the prefix, the desired fields, where it is deployed; no storage keys."""
-    deployed = deployed_regions(item)
-    view: dict[str, Any] = {
-        "prefix": item.get("sk"),
-        "rule": item.get("rule"),
-        "regions": item.get("regions") or [],
-        "deployedRegions": sorted(deployed),
-        "creationTemplate": item.get("creationTemplate"),
-        "sourceSecretArn": item.get("sourceSecretArn"),
-        "lastRolloutId": item.get("lastRolloutId"),
-        "lastRolloutStatus": item.get("lastRolloutStatus"),
-        "updatedAt": item.get("updatedAt"),
-        "lastRolloutAt": item.get("lastRolloutAt"),
-        "drift": item.get("drift"),
-    }
-    return {k: v for k, v in view.items() if v is not None or k in ("drift", "lastRolloutStatus")}
+    shown = {k: v for k, v in item.items() if k not in ("pk", "sk", "deployed")}
+    return {"prefix": item.get("sk"), **shown, "deployedRegions": sorted(deployed_regions(item))}
 
 
 def previous_rule(rollout: dict[str, Any]) -> dict[str, Any] | None:
