@@ -12,7 +12,7 @@ Tests marked xfail pin what issue 9's ASL rewrite must fix; the marks go when it
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -333,3 +333,69 @@ def test_every_task_inside_the_region_map_catches_every_error(subs: dict[str, st
         and not any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", []))
     ]
     assert not uncaught, f"states inside the region Map that can fail it: {uncaught}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The runner's DynamoDB mock against moto's DynamoDB: the same calls, the same items and errors
+
+KEY = {"pk": {"S": "ROLLOUT#r-1"}, "sk": {"S": "ROLLOUT"}}
+RECORD = {
+    "UpdateExpression": "SET #regions.#region = :result ADD failedCount :one",
+    "ExpressionAttributeNames": {"#regions": "regions", "#region": "eu-west-1"},
+    "ExpressionAttributeValues": {":result": {"M": {"status": {"S": "FAILED"}}}, ":one": {"N": "1"}},
+}
+DYNAMODB_CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("getItem", {"Key": KEY}),  # no item yet
+    ("updateItem", {"Key": KEY} | RECORD),  # no item: the regions map does not exist
+    ("putItem", {"Item": KEY | {"failedCount": {"N": "0"}, "regions": {"M": {}}, "gone": {"S": "x"}}}),
+    ("updateItem", {"Key": KEY} | RECORD),
+    ("updateItem", {"Key": KEY} | RECORD | {"ConditionExpression": "attribute_exists(pk) AND failedCount < :one"}),
+    (
+        "updateItem",
+        {
+            "Key": KEY,
+            "UpdateExpression": "SET #s = if_not_exists(#s, :s), tries = if_not_exists(tries, :zero) + :one REMOVE gone",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": {"S": "RUNNING"}, ":zero": {"N": "0"}, ":one": {"N": "1"}},
+        },
+    ),
+    ("getItem", {"Key": KEY, "ProjectionExpression": "failedCount, #s", "ExpressionAttributeNames": {"#s": "status"}}),
+]
+
+
+def test_the_runners_dynamodb_answers_like_moto(moto_aws: None, tmp_path: Any) -> None:
+    table = "pullthrough-steps"  # the moto_aws fixture's
+    states: dict[str, Any] = {"Done": {"Type": "Succeed"}}
+    for i, (action, params) in enumerate(DYNAMODB_CALLS):
+        following = f"Call{i + 1}" if i + 1 < len(DYNAMODB_CALLS) else "Done"
+        states[f"Call{i}"] = {
+            "Type": "Task",
+            "Resource": f"arn:aws:states:::dynamodb:{action}",
+            "Parameters": {"TableName": table} | params,
+            "ResultPath": f"$.call{i}",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": f"$.call{i}", "Next": following}],
+            "Next": following,
+        }
+    asl = tmp_path / "dynamodb.asl.json"
+    asl.write_text(json.dumps({"StartAt": "Call0", "States": states}))
+
+    execution = run(asl, {}, {}, tables={table: []})
+
+    client = boto3.client("dynamodb", region_name=HOME)
+    expected: dict[str, Any] = {}
+    for i, (action, params) in enumerate(DYNAMODB_CALLS):
+        methods: dict[str, Callable[..., Any]] = {
+            "getItem": client.get_item,
+            "putItem": client.put_item,
+            "updateItem": client.update_item,
+        }
+        method = methods[action]
+        try:
+            answer = method(TableName=table, **params)
+            expected[f"call{i}"] = {k: v for k, v in answer.items() if k in {"Item", "Attributes"}}
+        except client.exceptions.ClientError as error:
+            code = error.response["Error"]["Code"]
+            expected[f"call{i}"] = "DynamoDB." + {"ValidationException": "AmazonDynamoDBException"}.get(code, code)
+    got = {k: v.get("Error", v) for k, v in execution.output.items()}
+    assert got == expected
+    assert execution.tables[table] == client.scan(TableName=table)["Items"]
