@@ -131,12 +131,9 @@ def integration(definition: dict[str, Any], action: str) -> str:
     return found.pop()
 
 
-def in_region(region: str, *outcomes: dict[str, Any], otherwise: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A mock whose calls for ``region`` take ``outcomes`` in turn (the last repeats); other calls ``otherwise``."""
-    mock: dict[str, Any] = {"cases": [{"match": region, "outcomes": list(outcomes)}]}
-    if otherwise is not None:
-        mock["outcomes"] = [otherwise]
-    return mock
+def in_region(region: str, *outcomes: dict[str, Any]) -> dict[str, Any]:
+    """A mock whose calls for ``region`` take ``outcomes`` in turn (the last repeats); other calls get the default."""
+    return {"cases": [{"match": region, "outcomes": list(outcomes)}]}
 
 
 def rollout_record(execution: Execution, started: Started, subs: dict[str, str]) -> dict[str, Any]:
