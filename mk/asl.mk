@@ -1,4 +1,8 @@
-# ASL checks: npm asl-validator (pinned in package.json / package-lock.json).
+# ASL checks, with the npm packages pinned in package.json / package-lock.json:
+# - asl-validator: dangling Next, unreachable states, bad paths and types;
+# - amazon-states-language-service (AWS's own, via tools/asl/validate.mjs): unknown fields, enum values, minimums.
+# aws-local-stepfunctions (the second engine tests/contract/test_asl_second_engine.py runs the ASL on) asks for
+# Node >= 22; npm ci only warns on Node 20 (EBADENGINE) and tests/asl_engine/run.mjs polyfills what it needs.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $@
@@ -11,3 +15,4 @@ lint-asl: node_modules/.installed
 	@for f in statemachine/*.asl.json; do \
 	  sed 's/\$${Partition}/aws/g' "$$f" > ".aws-sam/asl/$$(basename $$f)" && \
 	  npx --no-install asl-validator --json-path ".aws-sam/asl/$$(basename $$f)" || exit 1; done
+	@node tools/asl/validate.mjs .aws-sam/asl/*.asl.json

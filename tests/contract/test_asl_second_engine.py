@@ -1,0 +1,398 @@
+"""The rollout state machine on a second, independent engine (npm aws-local-stepfunctions), not only moto's.
+
+moto's Step Functions engine is a copy of LocalStack's, and it retries and catches what real Step Functions does not
+(States.Runtime). Here the same ASL runs on an engine that shares no code with it, with every Task mocked by its
+resource (tests/asl_engine/run.mjs), on the execution input and rollout record the app itself writes (the API
+handler on moto). The contract, whatever the state names: the execution ends SUCCEEDED, no state inside the region
+Map fails that Map, States.Runtime never escapes, and FinishRollout is invoked exactly once.
+
+Tests marked xfail pin what issue 9's ASL rewrite must fix; the marks go when it lands (strict: a pass fails).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+from moto import mock_aws
+
+from local.template_reader import substitute
+from pullthrough import aws
+from pullthrough import exceptions as ex
+from tests.asl_engine.engine import APPLY, ROOT, Execution, definition_substitutions, returns, run, throws
+from tests.integration.app_support import api, provision
+from tests.support import HOME
+
+ASL = ROOT / "statemachine" / "rollout.asl.json"
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
+FAILING = "eu-west-1"  # the region a scenario makes fail
+ASL_REWRITE = "issue 9: {} - fixed by the ASL rewrite"
+LAMBDA_TIMEOUT = "Lambda.ClientExecutionTimeoutException"
+READ = TypeDeserializer()
+
+
+@dataclass(frozen=True)
+class Started:
+    """A rollout as the API starts it: the execution input and the app's table (DynamoDB JSON)."""
+
+    input: dict[str, Any]
+    items: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def started() -> Iterator[dict[str, Started]]:
+    """POST /rules through the API handler on moto, once per rollout option set used below."""
+    bodies = {
+        "default": {},
+        "tolerant": {"rollout": {"failureTolerance": 1}},
+        "sequential": {"rollout": {"maxConcurrency": 1, "failureTolerance": 0}},
+    }
+    found: dict[str, Started] = {}
+    with pytest.MonkeyPatch.context() as mp:
+        for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+            mp.delenv(key, raising=False)
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+            mp.setenv(key, value)
+        mp.setenv("AWS_DEFAULT_REGION", HOME)
+        mp.setenv("AWS_REGION", HOME)
+        aws.reset()
+        with mock_aws():
+            app = provision(mp)
+            for name, options in bodies.items():
+                body = {"upstreamRegistry": "quay", "ecrRepositoryPrefix": f"quay-{name}", "regions": REGIONS}
+                status, answer = api("POST", "/rules", body | options)
+                assert status == 202, answer
+                scan = boto3.client("dynamodb", region_name=HOME).scan(TableName=app.table, ConsistentRead=True)
+                found[name] = Started(app.execution_input(answer["rolloutId"]), scan["Items"])
+        aws.reset()
+    yield found
+
+
+@pytest.fixture(scope="module")
+def subs() -> dict[str, str]:
+    """template.yaml's DefinitionSubstitutions (the table: the one the API wrote to, see provision)."""
+    return definition_substitutions(table_name="pullthrough-test")
+
+
+def resource(subs: dict[str, str], name: str) -> str:
+    assert name in subs, f"template.yaml's DefinitionSubstitutions has no {name}: these tests mock the ASL by it"
+    return subs[name]
+
+
+@pytest.fixture(scope="module")
+def definition(subs: dict[str, str]) -> dict[str, Any]:
+    return json.loads(substitute(ASL.read_text(encoding="utf-8"), subs, where=str(ASL)))
+
+
+def states_of(machine: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every state at any depth (Map iterations, Parallel branches)."""
+    for name, state in machine.get("States", {}).items():
+        yield name, state
+        for nested in [state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", [])]:
+            if nested:
+                yield from states_of(nested)
+
+
+def region_map(definition: dict[str, Any], subs: dict[str, str]) -> tuple[str, dict[str, Any]]:
+    """The Map whose iterations create the rule: the per-region work."""
+    create_rule = resource(subs, "CreateRuleFunctionArn")
+    maps = [
+        (name, state)
+        for name, state in states_of(definition)
+        if state["Type"] == "Map"
+        and any(s.get("Resource") == create_rule for _, s in states_of(state.get("ItemProcessor") or state["Iterator"]))
+    ]
+    assert len(maps) == 1, f"expected one Map that runs CreateRule, found {[n for n, _ in maps]}"
+    return maps[0]
+
+
+def rollout(
+    started: Started,
+    subs: dict[str, str],
+    *,
+    mocks: dict[str, dict[str, Any]] | None = None,
+    items: list[dict[str, Any]] | None = None,
+) -> Execution:
+    table = resource(subs, "TableName")
+    return run(ASL, subs, started.input, tables={table: started.items if items is None else items}, mocks=mocks or {})
+
+
+def integration(definition: dict[str, Any], action: str) -> str:
+    """The Resource of the ASL's ``arn:<partition>:states:::<action>`` tasks (e.g. dynamodb:updateItem)."""
+    found = {
+        s["Resource"] for _, s in states_of(definition) if str(s.get("Resource", "")).endswith(f":states:::{action}")
+    }
+    assert len(found) == 1, f"expected one resource for {action}, found {sorted(found)}"
+    return found.pop()
+
+
+def in_region(region: str, *outcomes: dict[str, Any]) -> dict[str, Any]:
+    """A mock whose calls for ``region`` take ``outcomes`` in turn (the last repeats); other calls get the default."""
+    return {"cases": [{"match": region, "outcomes": list(outcomes)}]}
+
+
+def rollout_record(execution: Execution, started: Started, subs: dict[str, str]) -> dict[str, Any]:
+    """The rollout's record in the mocked table at the end of the execution."""
+    items = [
+        {k: READ.deserialize(v) for k, v in item.items()} for item in execution.tables[resource(subs, "TableName")]
+    ]
+    (record,) = [item for item in items if item.get("rolloutId") == started.input["rolloutId"] and "status" in item]
+    return record
+
+
+def regions_called(execution: Execution, arn: str) -> list[str]:
+    return [call["input"]["region"] for call in execution.calls_to(arn)]
+
+
+def by_region(results: list[dict[str, Any]]) -> dict[str, str]:
+    return {entry["region"]: entry["status"] for entry in results}
+
+
+def assert_finished(execution: Execution, definition: dict[str, Any], subs: dict[str, str]) -> dict[str, Any]:
+    """The contract every scenario keeps; returns FinishRollout's input."""
+    assert execution.error != "States.Runtime", execution.describe()
+    assert execution.status == "SUCCEEDED", execution.describe()
+    name, _ = region_map(definition, subs)
+    assert not execution.failures_of(name), f"the region Map failed: {execution.describe()}"
+    finish = execution.inputs_to(resource(subs, "FinishRolloutFunctionArn"))
+    assert len(finish) == 1, f"FinishRollout invoked {len(finish)} times: {execution.describe()}"
+    return dict(finish[0])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scenarios
+
+
+def test_a_rollout_to_three_regions_succeeds_everywhere_without_rollback(
+    started: dict[str, Started], subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    execution = rollout(started["default"], subs)
+
+    finish = assert_finished(execution, definition, subs)
+    assert sorted(regions_called(execution, resource(subs, "CreateRuleFunctionArn"))) == sorted(REGIONS)
+    assert by_region(finish["regionResults"]) == dict.fromkeys(REGIONS, "SUCCEEDED")
+    assert not execution.calls_to(resource(subs, "RollbackFunctionArn"))
+    assert not finish["rollbackResults"]
+
+
+def test_a_region_failing_at_create_rule_rolls_every_region_back_and_finish_gets_the_rollback_results(
+    started: dict[str, Started], subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    create_rule = resource(subs, "CreateRuleFunctionArn")
+    execution = rollout(
+        started["default"], subs, mocks={create_rule: in_region(FAILING, throws(ex.RuleLimitExceeded.__name__))}
+    )
+
+    finish = assert_finished(execution, definition, subs)
+    assert regions_called(execution, create_rule).count(FAILING) == 1, "a permanent error is not retried"
+    assert set(regions_called(execution, resource(subs, "RollbackFunctionArn"))) == set(REGIONS)
+    assert by_region(finish["rollbackResults"]) == dict.fromkeys(REGIONS, "ROLLED_BACK")
+    assert by_region(finish["regionResults"])[FAILING] == "FAILED"
+
+
+@pytest.mark.parametrize(
+    ("function", "error"),
+    [
+        ("SnapshotRegionFunctionArn", ex.AwsTransientError.__name__),
+        ("StoreSecretFunctionArn", "Lambda.TooManyRequestsException"),
+        ("CreateRuleFunctionArn", ex.ConcurrentModification.__name__),
+        ("ValidateRuleFunctionArn", "Lambda.ServiceException"),
+        ("ApplyTemplateFunctionArn", ex.AwsTransientError.__name__),
+    ],
+)
+def test_a_transient_error_is_retried_and_the_region_succeeds(
+    function: str, error: str, started: dict[str, Started], subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    arn = resource(subs, function)
+    execution = rollout(
+        started["default"], subs, mocks={arn: in_region(FAILING, throws(error), throws(error), returns())}
+    )
+
+    finish = assert_finished(execution, definition, subs)
+    assert regions_called(execution, arn).count(FAILING) == 3
+    assert by_region(finish["regionResults"]) == dict.fromkeys(REGIONS, "SUCCEEDED")
+    assert not execution.calls_to(resource(subs, "RollbackFunctionArn"))
+
+
+def test_a_record_write_failing_three_times_is_retried_and_the_region_recorded(
+    started: dict[str, Started], subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    throttled = throws("DynamoDB.ProvisionedThroughputExceededException")
+    mocks = {integration(definition, "dynamodb:updateItem"): in_region(FAILING, throttled, throttled, throttled, APPLY)}
+    execution = rollout(started["default"], subs, mocks=mocks)
+
+    finish = assert_finished(execution, definition, subs)
+    assert by_region(finish["regionResults"]) == dict.fromkeys(REGIONS, "SUCCEEDED")
+    assert rollout_record(execution, started["default"], subs)["regions"][FAILING]["status"] == "SUCCEEDED"
+
+
+@pytest.mark.xfail(strict=True, reason=ASL_REWRITE.format("RecordRegion/RecordFailedRegion have no Catch"))
+def test_a_record_write_that_keeps_failing_does_not_fail_the_region_map(
+    started: dict[str, Started], subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    failing = throws("DynamoDB.AmazonDynamoDBException")
+    mocks = {integration(definition, "dynamodb:updateItem"): in_region(FAILING, failing)}
+    execution = rollout(started["default"], subs, mocks=mocks)
+
+    finish = assert_finished(execution, definition, subs)
+    assert set(by_region(finish["regionResults"])) == set(REGIONS), "every region's outcome reaches FinishRollout"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=ASL_REWRITE.format("States.StringToJson($.Item.failedCount.N) on a missing item raises States.Runtime"),
+)
+def test_a_missing_rollout_record_neither_fails_the_execution_nor_raises_states_runtime(
+    started: dict[str, Started], subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    execution = rollout(started["default"], subs, items=[])
+
+    assert_finished(execution, definition, subs)
+
+
+def test_a_failure_within_the_tolerance_keeps_the_other_regions(
+    started: dict[str, Started], subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    create_rule = resource(subs, "CreateRuleFunctionArn")
+    execution = rollout(
+        started["tolerant"], subs, mocks={create_rule: in_region(FAILING, throws(ex.RuleLimitExceeded.__name__))}
+    )
+
+    finish = assert_finished(execution, definition, subs)
+    assert by_region(finish["regionResults"]) == {
+        "us-east-1": "SUCCEEDED",
+        FAILING: "FAILED",
+        "ap-southeast-2": "SUCCEEDED",
+    }
+    assert set(regions_called(execution, resource(subs, "RollbackFunctionArn"))) <= {FAILING}, "only the failed one"
+    assert not finish["rollbackResults"]
+
+
+def test_past_the_tolerance_no_new_region_starts_and_the_touched_ones_roll_back(
+    started: dict[str, Started], subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    """One region at a time, tolerance 0: the region after the failed one never starts (the failure count the
+    region Map writes to the rollout record is what stops it)."""
+    create_rule = resource(subs, "CreateRuleFunctionArn")
+    execution = rollout(
+        started["sequential"], subs, mocks={create_rule: in_region(FAILING, throws(ex.RuleLimitExceeded.__name__))}
+    )
+
+    finish = assert_finished(execution, definition, subs)
+    assert regions_called(execution, create_rule) == REGIONS[:2]
+    assert "ap-southeast-2" not in regions_called(execution, resource(subs, "SnapshotRegionFunctionArn"))
+    assert by_region(finish["regionResults"])["ap-southeast-2"] == "SKIPPED"
+    assert by_region(finish["rollbackResults"]) == dict.fromkeys(REGIONS, "ROLLED_BACK")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Static checks of the same definition
+
+
+def lambda_tasks(definition: dict[str, Any], subs: dict[str, str]) -> dict[str, dict[str, Any]]:
+    functions = {value for name, value in subs.items() if name.endswith("FunctionArn")}
+    assert functions, "no function ARN among the DefinitionSubstitutions"
+    return {
+        name: state
+        for name, state in states_of(definition)
+        if state["Type"] == "Task"
+        and (state.get("Resource") in functions or str(state.get("Resource", "")).endswith(":states:::lambda:invoke"))
+    }
+
+
+@pytest.mark.xfail(strict=True, reason=ASL_REWRITE.format(f"Retry lists miss {LAMBDA_TIMEOUT}"))
+def test_every_lambda_task_retries_lambda_client_execution_timeouts(
+    subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    tasks = lambda_tasks(definition, subs)
+    missing = [
+        name
+        for name, state in tasks.items()
+        if not any({LAMBDA_TIMEOUT, "States.ALL"} & set(r["ErrorEquals"]) for r in state.get("Retry", []))
+    ]
+    assert not missing, f"Lambda tasks whose Retry does not cover {LAMBDA_TIMEOUT}: {missing}"
+
+
+@pytest.mark.xfail(
+    strict=True, reason=ASL_REWRITE.format("CheckTolerance, RecordRegion and RecordFailedRegion have no Catch")
+)
+def test_every_task_inside_the_region_map_catches_every_error(subs: dict[str, str], definition: dict[str, Any]) -> None:
+    _, the_map = region_map(definition, subs)
+    uncaught = [
+        name
+        for name, state in states_of(the_map.get("ItemProcessor") or the_map["Iterator"])
+        if state["Type"] in {"Task", "Map", "Parallel"}
+        and not any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", []))
+    ]
+    assert not uncaught, f"states inside the region Map that can fail it: {uncaught}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The runner's DynamoDB mock against moto's DynamoDB: the same calls, the same items and errors
+
+KEY = {"pk": {"S": "ROLLOUT#r-1"}, "sk": {"S": "ROLLOUT"}}
+RECORD = {
+    "UpdateExpression": "SET #regions.#region = :result ADD failedCount :one",
+    "ExpressionAttributeNames": {"#regions": "regions", "#region": "eu-west-1"},
+    "ExpressionAttributeValues": {":result": {"M": {"status": {"S": "FAILED"}}}, ":one": {"N": "1"}},
+}
+DYNAMODB_CALLS: list[tuple[str, dict[str, Any]]] = [
+    ("getItem", {"Key": KEY}),  # no item yet
+    ("updateItem", {"Key": KEY} | RECORD),  # no item: the regions map does not exist
+    ("putItem", {"Item": KEY | {"failedCount": {"N": "0"}, "regions": {"M": {}}, "gone": {"S": "x"}}}),
+    ("updateItem", {"Key": KEY} | RECORD),
+    ("updateItem", {"Key": KEY} | RECORD | {"ConditionExpression": "attribute_exists(pk) AND failedCount < :one"}),
+    (
+        "updateItem",
+        {
+            "Key": KEY,
+            "UpdateExpression": "SET #s = if_not_exists(#s, :s), tries = if_not_exists(tries, :zero) + :one REMOVE gone",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":s": {"S": "RUNNING"}, ":zero": {"N": "0"}, ":one": {"N": "1"}},
+        },
+    ),
+    ("getItem", {"Key": KEY, "ProjectionExpression": "failedCount, #s", "ExpressionAttributeNames": {"#s": "status"}}),
+]
+
+
+def test_the_runners_dynamodb_answers_like_moto(moto_aws: None, tmp_path: Any) -> None:
+    table = "pullthrough-steps"  # the moto_aws fixture's
+    states: dict[str, Any] = {"Done": {"Type": "Succeed"}}
+    for i, (action, params) in enumerate(DYNAMODB_CALLS):
+        following = f"Call{i + 1}" if i + 1 < len(DYNAMODB_CALLS) else "Done"
+        states[f"Call{i}"] = {
+            "Type": "Task",
+            "Resource": f"arn:aws:states:::dynamodb:{action}",
+            "Parameters": {"TableName": table} | params,
+            "ResultPath": f"$.call{i}",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": f"$.call{i}", "Next": following}],
+            "Next": following,
+        }
+    asl = tmp_path / "dynamodb.asl.json"
+    asl.write_text(json.dumps({"StartAt": "Call0", "States": states}))
+
+    execution = run(asl, {}, {}, tables={table: []})
+
+    client = boto3.client("dynamodb", region_name=HOME)
+    expected: dict[str, Any] = {}
+    for i, (action, params) in enumerate(DYNAMODB_CALLS):
+        methods: dict[str, Callable[..., Any]] = {
+            "getItem": client.get_item,
+            "putItem": client.put_item,
+            "updateItem": client.update_item,
+        }
+        method = methods[action]
+        try:
+            answer = method(TableName=table, **params)
+            expected[f"call{i}"] = {k: v for k, v in answer.items() if k in {"Item", "Attributes"}}
+        except client.exceptions.ClientError as error:
+            code = error.response["Error"]["Code"]
+            expected[f"call{i}"] = "DynamoDB." + {"ValidationException": "AmazonDynamoDBException"}.get(code, code)
+    got = {k: v.get("Error", v) for k, v in execution.output.items()}
+    assert got == expected
+    assert execution.tables[table] == client.scan(TableName=table)["Items"]
