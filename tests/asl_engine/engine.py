@@ -103,7 +103,7 @@ def run(
         "substitutions": substitutions,
         "input": execution_input,
         "tables": tables or {},
-        "mocks": mocks or {},
+        "mocks": with_defaults(default_mocks(substitutions), mocks or {}),
     }
     done = subprocess.run(
         [node, str(RUNNER)], input=json.dumps(scenario), capture_output=True, text=True, cwd=ROOT, timeout=timeout
@@ -112,6 +112,40 @@ def run(
         raise AssertionError(f"run.mjs exited {done.returncode}: {done.stderr.strip()}")
     report = json.loads(done.stdout)
     return Execution(**{name: report[name] for name in Execution.__dataclass_fields__})
+
+
+# What each step function returns when a scenario does not say otherwise: the shapes the real handlers return
+# (tasks.py's change records), which the ASL reads (e.g. $.storeSecret.action).
+STEP_OUTPUTS: dict[str, dict[str, Any]] = {
+    "StoreSecretFunctionArn": {"return": {"action": "created", "secretArn": "arn:secret", "versionId": "v1"}},
+    "CreateRuleFunctionArn": {"return": {"action": "created"}},
+    "ValidateRuleFunctionArn": {"return": {"isValid": True}},
+    "ApplyTemplateFunctionArn": {"return": {"action": "created"}},
+    "RemoveRuleFunctionArn": {
+        "return": {
+            "storeSecret": {"action": "deleted"},
+            "createRule": {"action": "deleted"},
+            "applyTemplate": {"action": "deleted"},
+        }
+    },
+    "SnapshotRegionFunctionArn": {"gate": True},
+    "FinishRolloutFunctionArn": {"finish": True},
+}
+
+
+def default_mocks(substitutions: dict[str, str]) -> dict[str, Any]:
+    """Realistic outputs for the step functions named in ``substitutions`` (FinishRollout and the gate decide)."""
+    return {substitutions[name]: {"outcomes": [out]} for name, out in STEP_OUTPUTS.items() if name in substitutions}
+
+
+def with_defaults(defaults: dict[str, Any], mocks: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's mocks over the defaults; a mock with only per-region cases keeps the default elsewhere."""
+    merged = dict(defaults)
+    for arn, mock in mocks.items():
+        merged[arn] = (
+            {"outcomes": defaults[arn]["outcomes"]} | mock if "outcomes" not in mock and arn in defaults else mock
+        )
+    return merged
 
 
 def returns(value: Any = None) -> dict[str, Any]:

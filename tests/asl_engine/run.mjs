@@ -377,7 +377,21 @@ function makeMocks(scenario) {
           throwOutcome(outcome, !dynamo);
         }
         let result;
-        if (outcome?.apply) {
+        if (outcome?.finish) {
+          // FinishRollout's decision: past the tolerance (and not yet rolled back) it answers rollback=true.
+          const failed = (payload.regionResults ?? []).filter((r) => ['FAILED', 'ROLLBACK_FAILED'].includes(r.status));
+          result = { rollback: !payload.afterRollback && failed.length > (payload.failureTolerance ?? 0) };
+        } else if (outcome?.gate) {
+          // SnapshotRegion's gate: the rollout record's failedCount against the tolerance.
+          const table = Object.values(tables)[0] ?? [];
+          const item = table.find((i) => i.pk?.S === `ROLLOUT#${payload.rolloutId}` && i.sk?.S === 'ROLLOUT');
+          const failed = Number(item?.failedCount?.N ?? 0);
+          if (failed > (payload.failureTolerance ?? 0)) {
+            record.error = 'PastFailureTolerance';
+            throwOutcome({ throw: 'PastFailureTolerance' }, true);
+          }
+          result = { recorded: true };
+        } else if (outcome?.apply) {
           if (!dynamo) throw new HarnessError(`${key}: "apply" is only for dynamodb:* resources`);
           result = dynamodb(tables, dynamo[1], payload);
         } else if (outcome && 'return' in outcome) {
