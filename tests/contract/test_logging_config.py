@@ -9,27 +9,16 @@ from __future__ import annotations
 
 import logging
 from itertools import count
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_lambda_powertools import Logger
-from cfnlint.decode import decode
 
-ROOT = Path(__file__).resolve().parents[2]
 # Lambda's application log level under LogFormat JSON when LoggingConfig names none.
 LAMBDA_DEFAULT_APPLICATION_LEVEL = "INFO"
 LAMBDA_APPLICATION_LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
 LAMBDA_SYSTEM_LEVELS = {"DEBUG", "INFO", "WARN"}
 _names = count()
-
-
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    tpl, problems = decode(str(ROOT / "template.yaml"))
-    assert not problems, [str(p) for p in problems]
-    assert tpl is not None
-    return tpl
 
 
 def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

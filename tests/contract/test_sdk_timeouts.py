@@ -16,16 +16,13 @@ throttling (more than for any other error), plus up to 5 s more when the respons
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.retries.standard import ExponentialBackoff
-from cfnlint.decode import decode
 
 from pullthrough import aws
 
-ROOT = Path(__file__).resolve().parents[2]
 # The rest of an invocation: a cold start (about 2 s, FACTS.md) and the step's other calls (well under 1 s each).
 HEADROOM_S = 10.0
 THROTTLING_BASE_S = 1.0  # botocore's throttling_base_scale, the largest base scale
@@ -35,14 +32,12 @@ RETRY_AFTER_EXTRA_S = float(ExponentialBackoff._RETRY_AFTER_MAX_ADDITIONAL)  # t
 
 
 @pytest.fixture(scope="module")
-def timeouts() -> dict[str, int]:
+def timeouts(template: dict[str, Any]) -> dict[str, int]:
     """Each function's Timeout in seconds (its own, else Globals')."""
-    tpl, problems = decode(str(ROOT / "template.yaml"))
-    assert not problems and tpl is not None, [str(p) for p in problems]
-    default = tpl["Globals"]["Function"]["Timeout"]
+    default = template["Globals"]["Function"]["Timeout"]
     return {
         name: int((resource.get("Properties") or {}).get("Timeout", default))
-        for name, resource in tpl["Resources"].items()
+        for name, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Serverless::Function"
     }
 
