@@ -25,8 +25,9 @@ from pullthrough import aws
 
 # The rest of an invocation: a cold start (about 2 s, FACTS.md) and the step's other calls (well under 1 s each).
 HEADROOM_S = 10.0
-THROTTLING_BASE_S = 1.0  # botocore's throttling_base_scale, the largest base scale
-# botocore's own bounds (private names: if they move, this test says so rather than guessing).
+# botocore's own bounds (private names: if they move, this test says so rather than guessing). Throttling's base
+# scale is the largest.
+THROTTLING_BASE_S = float(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG["throttling_base_scale"])  # type: ignore[attr-defined]
 MAX_BACKOFF_S = float(ExponentialBackoff._MAX_BACKOFF)  # type: ignore[attr-defined]
 RETRY_AFTER_EXTRA_S = float(ExponentialBackoff._RETRY_AFTER_MAX_ADDITIONAL)  # type: ignore[attr-defined]
 
