@@ -36,12 +36,14 @@ lint-template: $(SAM_STAMP) | $(_SAM_VENV_DEP)
 	$(CFN_LINT) $(SAM_TEMPLATE)
 	$(SAM_ENV) $(SAM) validate --lint --template-file $(SAM_TEMPLATE)
 
-# No Docker: SAM's python builder needs an executable named exactly python3.13 (with pip) on PATH. The
-# directory of the interpreter PYTHON313 runs (sys.executable, so a pyenv shim resolves to the real one) goes
-# first. Always runs: `sam build --cached` (samconfig.toml) reuses unchanged functions/layer by source hash,
-# and on a clean clone there is no cache, so everything is built.
+# No Docker: SAM's python builder (functions) and layers/common/Makefile (the layer: pip for arm64 wheels) need an
+# executable named exactly python3.13 (with pip) on PATH. The directory of the interpreter PYTHON313 runs
+# (sys.executable, so a pyenv shim resolves to the real one) goes first. Always runs: `sam build --cached`
+# (samconfig.toml) reuses unchanged functions/layer by source hash, and on a clean clone there is no cache, so
+# everything is built. Prints the layer's unpacked size (Lambda allows 250 MB for a function and its layers).
 build: $(SAM_STAMP)
 	@test -x "$(PYTHON313)" || { echo "PYTHON313 must name a python3.13 executable (got '$(PYTHON313)')" >&2; exit 1; }
 	PATH="$$("$(PYTHON313)" -c 'import os, sys; print(os.path.dirname(sys.executable))'):$$PATH" \
 	  $(SAM_ENV) $(SAM) build --template-file $(SAM_TEMPLATE) --build-dir $(SAM_BUILD_DIR) \
 	  --cache-dir $(SAM_CACHE_DIR)
+	@du -sh $(SAM_BUILD_DIR)/CommonLayer | sed 's/^/layer size (unpacked): /'

@@ -38,8 +38,6 @@ PUBLIC_ROUTES = {
     ("GET", "/rollouts/{rolloutId}"),
     ("GET", "/swagger"),
 }
-# Packages the Lambda runtime provides; the layer must not ship them (nor what only they need).
-RUNTIME_PROVIDED = {"boto3"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -155,8 +153,10 @@ def test_layer_is_built_for_the_functions_runtime_and_architecture(template: dic
         props, metadata = layer["Properties"], layer.get("Metadata", {})
         assert runtime in props["CompatibleRuntimes"], name
         assert set(architectures) <= set(props["CompatibleArchitectures"]), name
-        assert metadata.get("BuildMethod") == runtime, f"{name}: sam build must build the layer for {runtime}"
+        # A makefile build: pinned boto3/botocore trimmed to the services we call (tests/contract/test_layer_sdk.py).
+        assert metadata.get("BuildMethod") == "makefile", f"{name}: sam build must build the layer with its Makefile"
         assert [metadata.get("BuildArchitecture")] == architectures, name
+        assert (ROOT / props["ContentUri"] / "Makefile").read_text().count(f"build-{name}:") == 1, name
         assert (ROOT / props["ContentUri"] / "pullthrough" / "__init__.py").is_file(), name
     assert all(
         function_properties(template, f)["Runtime"] == runtime
@@ -179,7 +179,7 @@ def _requirements(path: Path) -> dict[str, tuple[set[str], str]]:
 
 
 def _locked_runtime_closure() -> dict[str, str]:
-    """Name -> version of the app's runtime dependencies in uv.lock, minus what the Lambda runtime provides."""
+    """Name -> version of the app's runtime dependencies in uv.lock (what `uv export --no-dev` lists)."""
     lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
     packages = {p["name"]: p for p in lock["package"]}
     root = next(p for p in lock["package"] if p.get("source", {}).get("virtual") == ".")
@@ -187,8 +187,6 @@ def _locked_runtime_closure() -> dict[str, str]:
     seen: dict[str, str] = {}
     while todo:
         name, extras = todo.pop()
-        if name in RUNTIME_PROVIDED:
-            continue
         package = packages[name]
         if name not in seen:
             seen[name] = package["version"]
@@ -198,12 +196,13 @@ def _locked_runtime_closure() -> dict[str, str]:
     return seen
 
 
-def test_layer_requirements_are_the_locked_runtime_dependencies_without_boto3(template: dict[str, Any]) -> None:
+def test_layer_requirements_are_the_locked_runtime_dependencies_sdk_included(template: dict[str, Any]) -> None:
+    """The layer ships boto3/botocore at the lock's versions: the runtime's bundled SDK varies and may be too old."""
     (layer,) = resources_of(template, "AWS::Serverless::LayerVersion").values()
     pinned = _requirements(ROOT / layer["Properties"]["ContentUri"] / "requirements.txt")
     locked = _locked_runtime_closure()
     assert {name: version for name, (_, version) in pinned.items()} == locked
-    assert not RUNTIME_PROVIDED & set(pinned), "boto3 comes from the Lambda runtime"
+    assert {"boto3", "botocore"} <= set(pinned)
 
 
 # ---------------------------------------------------------------------------------------------------------------

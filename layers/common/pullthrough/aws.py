@@ -12,11 +12,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-# Worst case 2 attempts x (3 s + 10 s) stays inside the functions' 30 s timeout; the state machine retries more.
-_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 2},
-    connect_timeout=3,
-    read_timeout=10,
+# A hung call must end as an SDK error (AwsTransientError: the state machine retries it, the API answers 503) well
+# before the function's own timeout. Worst case 2 attempts x (2 s connect + 4 s read) + one backoff (at most 1 s, plus
+# 5 s when AWS sends Retry-After) = 18 s, with 10 s to spare in a 29-30 s function: tests/contract/test_sdk_timeouts.py.
+# total_max_attempts counts the first attempt; the older "max_attempts" counts retries only (2 there means 3 attempts).
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 2},
+    connect_timeout=2,
+    read_timeout=4,
     user_agent_extra="pullthrough",
 )
 _lock = threading.Lock()
@@ -51,7 +54,7 @@ def client(service: str, region: str, *, read_only: bool = False) -> Any:
         if key not in _clients:
             if _session is None:
                 _session = boto3.session.Session()
-            made = _session.client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
+            made = _session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
             if read_only:
                 made.meta.events.register("before-call", _refuse_writes)
             _clients[key] = made

@@ -87,6 +87,14 @@ class AwsRequestRejected(PullthroughError):
     """AWS rejected a request as invalid for a reason not covered above."""
 
 
+class SdkModelMismatch(PullthroughError):
+    """The SDK refused to send a request its service model does not allow (botocore's ParamValidationError).
+
+    Not retried: the same SDK refuses again. The usual cause is a botocore older than the one the layer pins (the
+    Lambda runtime's own, e.g. one without ``upstreamRepositoryPrefix``); the message names botocore's version.
+    """
+
+
 # Rollout control
 class PastFailureTolerance(PullthroughError):
     """The rollout already counts more failed regions than it tolerates: a region not yet started is skipped."""
