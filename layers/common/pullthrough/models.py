@@ -9,6 +9,7 @@ import json
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,15 +18,29 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from pullthrough.exceptions import InvalidRequest
+from pullthrough.prefixes import canonical_prefix
 from pullthrough.regions import check_region
 from pullthrough.registries import UPSTREAM_NAMES, Auth, upstream
 
 _PREFIX_PATTERN = r"^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$"
-RulePrefix = Annotated[str, Field(min_length=2, max_length=30, pattern=_PREFIX_PATTERN)]
-TemplatePrefix = Annotated[str, Field(min_length=1, max_length=256, pattern=_PREFIX_PATTERN)]
-UpstreamRepositoryPrefix = RulePrefix
+
+
+def _one_rule_prefix(prefix: str) -> str:
+    """A rule prefix as ECR identifies it: ``x/`` is ``x`` (still ECR's 2 characters at least)."""
+    prefix = canonical_prefix(prefix)
+    if len(prefix) < 2:
+        raise PydanticCustomError("prefix_too_short", "must have at least 2 characters before a trailing /")
+    return prefix
+
+
+# ECR's pattern and lengths, checked on the value as given; the trailing "/" is dropped after.
+RulePrefix = Annotated[
+    str, Field(min_length=2, max_length=30, pattern=_PREFIX_PATTERN), AfterValidator(_one_rule_prefix)
+]
+UpstreamRepositoryPrefix = Annotated[str, Field(min_length=2, max_length=30, pattern=_PREFIX_PATTERN)]
 RoleArn = Annotated[str, Field(max_length=2048, pattern=r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$")]
 SourceSecretArn = Annotated[
     str,
@@ -114,6 +129,19 @@ DEFAULT_LIFECYCLE_POLICY = {
 }
 
 
+def _json_object(text: str | None) -> dict[str, Any] | None:
+    """The JSON object ``text`` holds (None for None); a plain-worded error when it holds anything else."""
+    if text is None:
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise PydanticCustomError("json_object", "must be a JSON object (the text is not JSON)") from None
+    if not isinstance(document, dict):
+        raise PydanticCustomError("json_object", "must be a JSON object")
+    return document
+
+
 class CreationTemplate(_Strict):
     """ECR's CreateRepositoryCreationTemplate fields except ``prefix`` and ``appliedFor``."""
 
@@ -130,14 +158,20 @@ class CreationTemplate(_Strict):
     lifecyclePolicy: Annotated[str, Field(max_length=30720)] | None = None
     customRoleArn: RoleArn | None = None
 
-    @field_validator("repositoryPolicy", "lifecyclePolicy")
+    @field_validator("lifecyclePolicy")
     @classmethod
-    def _json_document(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                json.loads(value)
-            except ValueError:
-                raise ValueError("must be a JSON document") from None
+    def _lifecycle_policy(cls, value: str | None) -> str | None:
+        document = _json_object(value)
+        if document is not None and not (isinstance(document.get("rules"), list) and document["rules"]):
+            raise PydanticCustomError("lifecycle_policy", 'must be a JSON object with a non-empty "rules" array')
+        return value
+
+    @field_validator("repositoryPolicy")
+    @classmethod
+    def _repository_policy(cls, value: str | None) -> str | None:
+        document = _json_object(value)
+        if document is not None and not isinstance(document.get("Statement"), list | dict):
+            raise PydanticCustomError("repository_policy", 'must be a JSON object with a "Statement"')
         return value
 
     @model_validator(mode="after")
@@ -235,7 +269,26 @@ class RuleRequest(_Strict):
         info.resolve_url(self.upstreamRegistryUrl)
         if self.rollout.regionOrder is not None and sorted(self.rollout.regionOrder) != sorted(self.regions):
             raise InvalidRequest("must list exactly the requested regions", field="rollout.regionOrder")
+        prefix = self.ecrRepositoryPrefix or info.default_prefix
+        if prefix == "ROOT" and self.upstreamRepositoryPrefix not in (None, "ROOT"):
+            raise InvalidRequest(
+                "can be set only when ecrRepositoryPrefix is not ROOT (an ECR rule)", field="upstreamRepositoryPrefix"
+            )
         return self
+
+    def check_account(self, account_id: str) -> None:
+        """Refuse a customRoleArn (rule or template) outside ``account_id``, the deployment's account.
+
+        ECR: "This role must be in the same account as the registry that you are configuring".
+        """
+        template_role = self.creationTemplate.customRoleArn if self.creationTemplate else None
+        for field, arn in (("customRoleArn", self.customRoleArn), ("creationTemplate.customRoleArn", template_role)):
+            if arn is not None and arn.split(":")[4] != account_id:
+                raise InvalidRequest(
+                    f"must be a role of account {account_id}, where pullthrough runs (ECR takes only roles of the "
+                    "registry's own account)",
+                    field=field,
+                )
 
     @property
     def skips_template(self) -> bool:

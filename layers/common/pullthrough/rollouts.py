@@ -157,6 +157,7 @@ class Rollouts:
                 # A finished rollout does not swallow the same body sent again (a retry after a rollback).
                 if shown is not None and (idempotency_key or shown["status"] == "RUNNING"):
                     return shown
+        request.check_account(self.require_executions().account_id())
         if request.credentialSecretArn is not None:
             self.check_source_secret(request.credentialSecretArn)
         rule = request.rule()
