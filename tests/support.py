@@ -86,3 +86,43 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+OTHER_ACCOUNT = "210987654321"
+ECR_UPSTREAM = {
+    "upstreamRegistry": "ecr",
+    "upstreamRegistryUrl": f"{OTHER_ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com",
+    "customRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecr-pull",
+}
+# Requests ECR itself refuses (user guide, API reference), each with the field a refusal must name. None carries a
+# credential, so each fits the API and the EventBridge trigger alike.
+ECR_REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
+    "root-with-upstream-prefix": (
+        ECR_UPSTREAM | {"ecrRepositoryPrefix": "ROOT", "upstreamRepositoryPrefix": "team-a"},
+        "upstreamRepositoryPrefix",
+    ),
+    "rule-role-of-another-account": (
+        ECR_UPSTREAM | {"customRoleArn": f"arn:aws:iam::{OTHER_ACCOUNT}:role/ecr-pull"},
+        "customRoleArn",
+    ),
+    "template-role-of-another-account": (
+        {"upstreamRegistry": "quay", "creationTemplate": {"customRoleArn": f"arn:aws:iam::{OTHER_ACCOUNT}:role/t"}},
+        "creationTemplate.customRoleArn",
+    ),
+    "lifecycle-policy-array": (
+        {"upstreamRegistry": "quay", "creationTemplate": {"lifecyclePolicy": "[]"}},
+        "creationTemplate.lifecyclePolicy",
+    ),
+    "lifecycle-policy-without-rules": (
+        {"upstreamRegistry": "quay", "creationTemplate": {"lifecyclePolicy": '{"rules": []}'}},
+        "creationTemplate.lifecyclePolicy",
+    ),
+    "repository-policy-array": (
+        {"upstreamRegistry": "quay", "creationTemplate": {"repositoryPolicy": "[]"}},
+        "creationTemplate.repositoryPolicy",
+    ),
+    "repository-policy-without-statement": (
+        {"upstreamRegistry": "quay", "creationTemplate": {"repositoryPolicy": '{"Version": "2012-10-17"}'}},
+        "creationTemplate.repositoryPolicy",
+    ),
+}

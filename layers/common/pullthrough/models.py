@@ -6,6 +6,7 @@ Field names follow the ECR API. Models forbid unknown fields so a typo is report
 from __future__ import annotations
 
 import json
+from types import UnionType
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -129,17 +130,19 @@ DEFAULT_LIFECYCLE_POLICY = {
 }
 
 
-def _json_object(text: str | None) -> dict[str, Any] | None:
-    """The JSON object ``text`` holds (None for None); a plain-worded error when it holds anything else."""
+def _policy_document(text: str | None, key: str, kind: type | UnionType, wanted: str) -> str | None:
+    """``text`` if it is a JSON object whose ``key`` is a ``kind`` (a non-empty one for a list); a plain-worded
+    error saying ``wanted`` otherwise."""
     if text is None:
         return None
     try:
         document = json.loads(text)
     except ValueError:
-        raise PydanticCustomError("json_object", "must be a JSON object (the text is not JSON)") from None
-    if not isinstance(document, dict):
-        raise PydanticCustomError("json_object", "must be a JSON object")
-    return document
+        document = None
+    found = document.get(key) if isinstance(document, dict) else None
+    if not isinstance(found, kind) or (isinstance(found, list) and not found):
+        raise PydanticCustomError("policy_document", "must be " + wanted)
+    return text
 
 
 class CreationTemplate(_Strict):
@@ -161,18 +164,12 @@ class CreationTemplate(_Strict):
     @field_validator("lifecyclePolicy")
     @classmethod
     def _lifecycle_policy(cls, value: str | None) -> str | None:
-        document = _json_object(value)
-        if document is not None and not (isinstance(document.get("rules"), list) and document["rules"]):
-            raise PydanticCustomError("lifecycle_policy", 'must be a JSON object with a non-empty "rules" array')
-        return value
+        return _policy_document(value, "rules", list, 'a JSON object with a non-empty "rules" array')
 
     @field_validator("repositoryPolicy")
     @classmethod
     def _repository_policy(cls, value: str | None) -> str | None:
-        document = _json_object(value)
-        if document is not None and not isinstance(document.get("Statement"), list | dict):
-            raise PydanticCustomError("repository_policy", 'must be a JSON object with a "Statement"')
-        return value
+        return _policy_document(value, "Statement", list | dict, 'a JSON object with a "Statement" (a policy document)')
 
     @model_validator(mode="after")
     def _role_when_needed(self) -> Self:
@@ -272,7 +269,8 @@ class RuleRequest(_Strict):
         prefix = self.ecrRepositoryPrefix or info.default_prefix
         if prefix == "ROOT" and self.upstreamRepositoryPrefix not in (None, "ROOT"):
             raise InvalidRequest(
-                "can be set only when ecrRepositoryPrefix is not ROOT (an ECR rule)", field="upstreamRepositoryPrefix"
+                "can be set only when ecrRepositoryPrefix is not ROOT (ECR refuses it with ROOT)",
+                field="upstreamRepositoryPrefix",
             )
         return self
 
