@@ -13,6 +13,8 @@ from typing import Any
 
 import boto3
 
+from pullthrough import aws
+
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"  # moto's default account
 HOME = "us-east-1"
@@ -71,6 +73,29 @@ class CallLog:
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+def count_app_calls(monkeypatch: Any) -> CallLog:
+    """Record every call the app makes through ``pullthrough.aws.client`` from now until ``monkeypatch`` undoes it.
+
+    Cached clients are dropped first, so each client the app uses from now on is a new one with the hook.
+    """
+    log = CallLog()
+    real_client = aws.client
+    hooked: set[int] = set()
+
+    def counting_client(service: str, region: str) -> Any:
+        made = real_client(service, region)
+        if id(made) not in hooked:
+            made.meta.events.register(
+                "before-call.*.*", lambda model, **_: log.record(service, made.meta.region_name, model.name)
+            )
+            hooked.add(id(made))
+        return made
+
+    aws.reset()
+    monkeypatch.setattr(aws, "client", counting_client)
+    return log
 
 
 class FakeContext:
