@@ -231,9 +231,7 @@ def one_prefix(prefix: str) -> str:
 def upstream_prefix_fits(ecr_prefix: str, upstream_prefix: Any) -> None:
     """An upstreamRepositoryPrefix other than the default needs an ecrRepositoryPrefix other than ROOT (user guide)."""
     if ecr_prefix == "ROOT" and upstream_prefix not in (None, "ROOT"):
-        raise ValidationException(
-            "upstreamRepositoryPrefix can only be specified when ecrRepositoryPrefix is not ROOT"
-        )
+        raise ValidationException("upstreamRepositoryPrefix can only be specified when ecrRepositoryPrefix is not ROOT")
 
 
 def applied_for(value: Any) -> list[str]:

@@ -311,8 +311,13 @@ def test_a_rule_and_template_made_by_hand_as_x_slash_are_the_rule_x(app: AppEnv)
         upstreamRegistry="docker-hub",
         credentialArn=rule["credentialArn"],
     )
-    keep = ("description", "imageTagMutability", "lifecyclePolicy", "appliedFor")
-    ecr.create_repository_creation_template(prefix="docker-hub/", **{k: template[k] for k in keep})
+    ecr.create_repository_creation_template(
+        prefix="docker-hub/",
+        description=template["description"],
+        imageTagMutability=template["imageTagMutability"],
+        lifecyclePolicy=template["lifecyclePolicy"],
+        appliedFor=template["appliedFor"],
+    )
 
     # When: swept (also asked for by "docker-hub/")
     summary = sweep({"mode": "report", "prefixes": ["docker-hub/"]})
