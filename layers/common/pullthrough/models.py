@@ -266,7 +266,12 @@ class RuleRequest(_Strict):
         info.resolve_url(self.upstreamRegistryUrl)
         if self.rollout.regionOrder is not None and sorted(self.rollout.regionOrder) != sorted(self.regions):
             raise InvalidRequest("must list exactly the requested regions", field="rollout.regionOrder")
-        prefix = self.ecrRepositoryPrefix or info.default_prefix
+        return self
+
+    @model_validator(mode="after")
+    def _upstream_prefix_fits(self) -> Self:
+        # ECR's user guide: an upstream repository prefix only with an ECR repository prefix other than ROOT.
+        prefix = self.ecrRepositoryPrefix or upstream(self.upstreamRegistry).default_prefix
         if prefix == "ROOT" and self.upstreamRepositoryPrefix not in (None, "ROOT"):
             raise InvalidRequest(
                 "can be set only when ecrRepositoryPrefix is not ROOT (ECR refuses it with ROOT)",
