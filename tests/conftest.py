@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import boto3
 import pytest
@@ -13,7 +12,7 @@ from moto import mock_aws
 from local.emulator import secretsmanager_fixes
 from local.emulator.ecr_extension import install as install_ecr_extension
 from pullthrough import aws
-from tests.support import ACCOUNT, HOME, CallLog, create_app_table
+from tests.support import ACCOUNT, HOME, CallLog, count_app_calls, create_app_table
 
 install_ecr_extension()
 secretsmanager_fixes.install()
@@ -46,21 +45,7 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def call_log(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> CallLog:
     """Records every call made through pullthrough.aws.client."""
-    log = CallLog()
-    real_client = aws.client
-
-    def counting_client(service: str, region: str) -> Any:
-        made = real_client(service, region)
-        if not getattr(made, "_pullthrough_counted", False):
-            made.meta.events.register(
-                "before-call.*.*",
-                lambda model, **_: log.record(service, made.meta.region_name, model.name),
-            )
-            made._pullthrough_counted = True
-        return made
-
-    monkeypatch.setattr(aws, "client", counting_client)
-    return log
+    return count_app_calls(monkeypatch)
 
 
 @pytest.fixture

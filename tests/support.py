@@ -13,6 +13,8 @@ from typing import Any
 
 import boto3
 
+from pullthrough import aws
+
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"  # moto's default account
 HOME = "us-east-1"
@@ -73,6 +75,29 @@ class CallLog:
         self.calls.clear()
 
 
+def count_app_calls(monkeypatch: Any) -> CallLog:
+    """Record every call the app makes through ``pullthrough.aws.client`` from now until ``monkeypatch`` undoes it.
+
+    Cached clients are dropped first, so each client the app uses from now on is a new one with the hook.
+    """
+    log = CallLog()
+    real_client = aws.client
+    hooked: set[int] = set()
+
+    def counting_client(service: str, region: str) -> Any:
+        made = real_client(service, region)
+        if id(made) not in hooked:
+            made.meta.events.register(
+                "before-call.*.*", lambda model, **_: log.record(service, made.meta.region_name, model.name)
+            )
+            hooked.add(id(made))
+        return made
+
+    aws.reset()
+    monkeypatch.setattr(aws, "client", counting_client)
+    return log
+
+
 class FakeContext:
     """The few LambdaContext attributes Powertools reads."""
 
@@ -86,3 +111,43 @@ class FakeContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+OTHER_ACCOUNT = "210987654321"
+ECR_UPSTREAM = {
+    "upstreamRegistry": "ecr",
+    "upstreamRegistryUrl": f"{OTHER_ACCOUNT}.dkr.ecr.us-west-2.amazonaws.com",
+    "customRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecr-pull",
+}
+# Requests ECR itself refuses (user guide, API reference), each with the field a refusal must name. None carries a
+# credential, so each fits the API and the EventBridge trigger alike.
+ECR_REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
+    "root-with-upstream-prefix": (
+        ECR_UPSTREAM | {"ecrRepositoryPrefix": "ROOT", "upstreamRepositoryPrefix": "team-a"},
+        "upstreamRepositoryPrefix",
+    ),
+    "rule-role-of-another-account": (
+        ECR_UPSTREAM | {"customRoleArn": f"arn:aws:iam::{OTHER_ACCOUNT}:role/ecr-pull"},
+        "customRoleArn",
+    ),
+    "template-role-of-another-account": (
+        {"upstreamRegistry": "quay", "creationTemplate": {"customRoleArn": f"arn:aws:iam::{OTHER_ACCOUNT}:role/t"}},
+        "creationTemplate.customRoleArn",
+    ),
+    "lifecycle-policy-array": (
+        {"upstreamRegistry": "quay", "creationTemplate": {"lifecyclePolicy": "[]"}},
+        "creationTemplate.lifecyclePolicy",
+    ),
+    "lifecycle-policy-without-rules": (
+        {"upstreamRegistry": "quay", "creationTemplate": {"lifecyclePolicy": '{"rules": []}'}},
+        "creationTemplate.lifecyclePolicy",
+    ),
+    "repository-policy-array": (
+        {"upstreamRegistry": "quay", "creationTemplate": {"repositoryPolicy": "[]"}},
+        "creationTemplate.repositoryPolicy",
+    ),
+    "repository-policy-without-statement": (
+        {"upstreamRegistry": "quay", "creationTemplate": {"repositoryPolicy": '{"Version": "2012-10-17"}'}},
+        "creationTemplate.repositoryPolicy",
+    ),
+}

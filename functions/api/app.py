@@ -18,6 +18,7 @@ from pullthrough.adapters.store import PrefixBusy
 from pullthrough.desired import rule_view
 from pullthrough.models import RuleRequest
 from pullthrough.observability import logger
+from pullthrough.prefixes import canonical_prefix
 from pullthrough.rollouts import UnknownRule
 from pullthrough.wiring import rollouts_from_env
 
@@ -48,6 +49,11 @@ def _dry_run() -> bool:
     return value == "true"
 
 
+def _rule_prefix(raw: str) -> str:
+    """The prefix a path names, raw or percent-encoded; ``x/`` is the rule ``x``, as in ECR."""
+    return canonical_prefix(_known_shape(unquote(raw), PREFIX_SHAPE, "rule"))
+
+
 def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
@@ -68,15 +74,15 @@ def list_rules() -> dict[str, Any]:
 
 @app.get("/rules/<prefix>", summary="One desired rule and its last rollout")
 def get_rule(prefix: str) -> dict[str, Any]:
-    found = rollouts_from_env().store.get_rule(_known_shape(unquote(prefix), PREFIX_SHAPE, "rule"))
+    found = rollouts_from_env().store.get_rule(_rule_prefix(prefix))
     if found is None:
-        raise NotFoundError(f"no rule for prefix {unquote(prefix)!r}")
+        raise NotFoundError(f"no rule for prefix {_rule_prefix(prefix)!r}")
     return rule_view(found)
 
 
 @app.delete("/rules/<prefix>", summary="Remove a rule, its template and secret from every region, all or nothing")
 def delete_rule(prefix: str) -> Response[dict[str, Any]]:
-    started = rollouts_from_env().start_delete(_known_shape(unquote(prefix), PREFIX_SHAPE, "rule"), plan=_dry_run())
+    started = rollouts_from_env().start_delete(_rule_prefix(prefix), plan=_dry_run())
     started["links"] = {"rollout": f"/rollouts/{started['rolloutId']}"}
     return _json(HTTPStatus.ACCEPTED, started)
 

@@ -2,6 +2,8 @@
 
 State lives on the backend instance (one per account and Region), so moto's resets
 (``mock_aws`` start/stop, ``POST /moto-api/reset``) drop it like any other ECR state.
+Rules and templates are keyed by their prefix without a trailing '/' (ECR assumes one on every
+prefix, so 'x' and 'x/' are one); each keeps the prefix as it was created.
 """
 
 import re
@@ -50,7 +52,7 @@ class PullThroughECRBackend(ECRBackend):
     # -- pull-through cache rules -------------------------------------------------------------
 
     def _rule(self, prefix: str) -> PullThroughCacheRule:
-        rule = self.pull_through_cache_rules.get(prefix)
+        rule = self.pull_through_cache_rules.get(check.one_prefix(prefix))
         if rule is None:
             raise PullThroughCacheRuleNotFoundException(
                 f"The pull through cache rule with prefix '{prefix}' does not exist "
@@ -94,6 +96,7 @@ class PullThroughECRBackend(ECRBackend):
             if upstream_repository_prefix is None
             else check.rule_prefix("upstreamRepositoryPrefix", upstream_repository_prefix)
         )
+        check.upstream_prefix_fits(prefix, upstream_repository_prefix)
         upstream = check.resolve_upstream(upstream_registry_url, upstream_registry)
         self._check_credentials(upstream, credential_arn, custom_role_arn)
         if upstream in check.AUTH_UPSTREAMS and credential_arn is None:
@@ -102,7 +105,7 @@ class PullThroughECRBackend(ECRBackend):
                 "for a Secrets Manager secret holding the upstream credentials"
             )
         with self.extension_lock:
-            if prefix in self.pull_through_cache_rules:
+            if check.one_prefix(prefix) in self.pull_through_cache_rules:
                 raise PullThroughCacheRuleAlreadyExistsException(
                     f"The pull through cache rule with prefix '{prefix}' already exists "
                     f"in the registry with id '{self.account_id}'"
@@ -124,7 +127,7 @@ class PullThroughECRBackend(ECRBackend):
                 credential_arn=credential_arn,
                 custom_role_arn=custom_role_arn,
             )
-            self.pull_through_cache_rules[prefix] = rule
+            self.pull_through_cache_rules[check.one_prefix(prefix)] = rule
             return rule
 
     def describe_pull_through_cache_rules(
@@ -137,8 +140,9 @@ class PullThroughECRBackend(ECRBackend):
         )
         page_size = check.max_results(max_results)
         with self.extension_lock:
-            rules = [self._rule(p) for p in wanted] if wanted else list(self.pull_through_cache_rules.values())
-        return paginate(rules, lambda rule: rule.ecr_repository_prefix, page_size, next_token)
+            found = {check.one_prefix(p): self._rule(p) for p in wanted or []}
+            rules = list(found.values()) if wanted else list(self.pull_through_cache_rules.values())
+        return paginate(rules, lambda rule: check.one_prefix(rule.ecr_repository_prefix), page_size, next_token)
 
     def update_pull_through_cache_rule(
         self,
@@ -163,7 +167,7 @@ class PullThroughECRBackend(ECRBackend):
                 custom_role_arn=custom_role_arn if custom_role_arn is not None else rule.custom_role_arn,
                 updated_at=now(),
             )
-            self.pull_through_cache_rules[prefix] = updated
+            self.pull_through_cache_rules[check.one_prefix(prefix)] = updated
             return updated
 
     def delete_pull_through_cache_rule(
@@ -174,7 +178,7 @@ class PullThroughECRBackend(ECRBackend):
         prefix = check.rule_prefix("ecrRepositoryPrefix", ecr_repository_prefix)
         with self.extension_lock:
             rule = self._rule(prefix)
-            del self.pull_through_cache_rules[prefix]
+            del self.pull_through_cache_rules[check.one_prefix(prefix)]
             return rule
 
     def validate_pull_through_cache_rule(
@@ -204,7 +208,7 @@ class PullThroughECRBackend(ECRBackend):
     # -- repository creation templates --------------------------------------------------------
 
     def _template(self, prefix: str) -> RepositoryCreationTemplate:
-        template = self.repository_creation_templates.get(prefix)
+        template = self.repository_creation_templates.get(check.one_prefix(prefix))
         if template is None:
             raise TemplateNotFoundException(
                 f"The repository creation template with prefix '{prefix}' does not exist "
@@ -231,10 +235,10 @@ class PullThroughECRBackend(ECRBackend):
                 params["imageTagMutabilityExclusionFilters"]
             )
         if params.get("repositoryPolicy") is not None:
-            policy = check.json_document("repositoryPolicy", params["repositoryPolicy"], check.REPOSITORY_POLICY_MAX)
+            policy = check.repository_policy(params["repositoryPolicy"])
             fields["repository_policy"] = policy or None
         if params.get("lifecyclePolicy") is not None:
-            policy = check.json_document("lifecyclePolicy", params["lifecyclePolicy"], check.LIFECYCLE_POLICY_MAX)
+            policy = check.lifecycle_policy(params["lifecyclePolicy"])
             fields["lifecycle_policy"] = policy or None
         if params.get("appliedFor") is not None:
             fields["applied_for"] = check.applied_for(params["appliedFor"])
@@ -253,12 +257,12 @@ class PullThroughECRBackend(ECRBackend):
         template = RepositoryCreationTemplate(prefix=name, **fields)
         check.mutability_consistency(template.image_tag_mutability, template.image_tag_mutability_exclusion_filters)
         with self.extension_lock:
-            if name in self.repository_creation_templates:
+            if check.one_prefix(name) in self.repository_creation_templates:
                 raise TemplateAlreadyExistsException(
                     f"The repository creation template with prefix '{name}' already exists "
                     f"in the registry with id '{self.account_id}'"
                 )
-            self.repository_creation_templates[name] = template
+            self.repository_creation_templates[check.one_prefix(name)] = template
             return template
 
     def describe_repository_creation_templates(
@@ -274,20 +278,28 @@ class PullThroughECRBackend(ECRBackend):
         with self.extension_lock:
             templates = list(self.repository_creation_templates.values())
         if wanted:
-            templates = [template for template in templates if template.prefix in wanted]
-        return paginate(templates, lambda template: template.prefix, page_size, next_token)
+            names = {check.one_prefix(prefix) for prefix in wanted}
+            templates = [template for template in templates if check.one_prefix(template.prefix) in names]
+        return paginate(templates, lambda template: check.one_prefix(template.prefix), page_size, next_token)
 
     def update_repository_creation_template(self, prefix: Any, params: dict[str, Any]) -> RepositoryCreationTemplate:
-        """UpdateRepositoryCreationTemplate: the members given replace the stored ones."""
+        """UpdateRepositoryCreationTemplate: the members given replace the stored ones.
+
+        Members left out follow botocore's documentation of this operation: imageTagMutability "If this parameter is
+        omitted, the default setting of MUTABLE will be used"; customRoleArn "When this field isn't specified,
+        Amazon ECR will use the service-linked role" (so it is cleared). The others ("Updates the ...") stay.
+        """
         name = check.template_prefix("prefix", prefix)
         fields = self._template_fields(params)
-        if fields.get("image_tag_mutability") not in (None, *check.EXCLUSION_MUTABILITIES):
-            # Switching to a plain mutability drops the exclusion filters unless new ones are given.
+        fields.setdefault("image_tag_mutability", "MUTABLE")
+        fields.setdefault("custom_role_arn", None)
+        if fields["image_tag_mutability"] not in check.EXCLUSION_MUTABILITIES:
+            # A plain mutability drops the exclusion filters unless new ones are given.
             fields.setdefault("image_tag_mutability_exclusion_filters", None)
         with self.extension_lock:
             updated = replace(self._template(name), **fields, updated_at=now())
             check.mutability_consistency(updated.image_tag_mutability, updated.image_tag_mutability_exclusion_filters)
-            self.repository_creation_templates[name] = updated
+            self.repository_creation_templates[check.one_prefix(name)] = updated
             return updated
 
     def delete_repository_creation_template(self, prefix: Any) -> RepositoryCreationTemplate:
@@ -295,7 +307,7 @@ class PullThroughECRBackend(ECRBackend):
         name = check.template_prefix("prefix", prefix)
         with self.extension_lock:
             template = self._template(name)
-            del self.repository_creation_templates[name]
+            del self.repository_creation_templates[check.one_prefix(name)]
             return template
 
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .ecr_errors import UnsupportedUpstreamRegistryException, invalid_parameter
+from .ecr_errors import UnsupportedUpstreamRegistryException, ValidationException, invalid_parameter
 
 # PullThroughCacheRuleRepositoryPrefix (2..30) and Prefix (1..256) share this pattern.
 REPOSITORY_PREFIX_PATTERN = r"^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$"
@@ -192,18 +192,46 @@ def resolve_upstream(url: Any, upstream: Any) -> str:
     return inferred
 
 
-def json_document(name: str, value: Any, limit: int) -> str:
-    """Validate a policy text: at most ``limit`` characters of JSON object (empty is allowed)."""
+def _policy_document(name: str, value: Any, limit: int) -> dict[str, Any] | None:
+    """A policy text: at most ``limit`` characters of JSON object; None for the empty text (which clears it)."""
     text = require_string(name, value)
     check_length(name, text, 0, limit)
-    if text:
-        try:
-            document = json.loads(text)
-        except ValueError:
-            raise invalid_parameter(name, "Member must be a valid JSON document") from None
-        if not isinstance(document, dict):
-            raise invalid_parameter(name, "Member must be a JSON object")
-    return text
+    if not text:
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise invalid_parameter(name, "Member must be a valid JSON document") from None
+    if not isinstance(document, dict):
+        raise invalid_parameter(name, "Member must be a JSON object")
+    return document
+
+
+def lifecycle_policy(value: Any) -> str:
+    """Validate a lifecycle policy: a JSON object with a non-empty ``rules`` array (or empty text)."""
+    document = _policy_document("lifecyclePolicy", value, LIFECYCLE_POLICY_MAX)
+    if document is not None and not (isinstance(document.get("rules"), list) and document["rules"]):
+        raise invalid_parameter("lifecyclePolicy", "Lifecycle policy must have a non-empty 'rules' array")
+    return str(value)
+
+
+def repository_policy(value: Any) -> str:
+    """Validate a repository policy: a JSON object with a ``Statement`` (or empty text)."""
+    document = _policy_document("repositoryPolicy", value, REPOSITORY_POLICY_MAX)
+    if document is not None and not isinstance(document.get("Statement"), list | dict):
+        raise invalid_parameter("repositoryPolicy", "Repository policy must have a 'Statement'")
+    return str(value)
+
+
+def one_prefix(prefix: str) -> str:
+    """The identity of a prefix: ECR assumes a trailing '/' on every prefix, so 'x/' names the same rule as 'x'."""
+    return prefix.removesuffix("/")
+
+
+def upstream_prefix_fits(ecr_prefix: str, upstream_prefix: Any) -> None:
+    """An upstreamRepositoryPrefix other than the default needs an ecrRepositoryPrefix other than ROOT (user guide)."""
+    if ecr_prefix == "ROOT" and upstream_prefix not in (None, "ROOT"):
+        raise ValidationException("upstreamRepositoryPrefix can only be specified when ecrRepositoryPrefix is not ROOT")
 
 
 def applied_for(value: Any) -> list[str]:

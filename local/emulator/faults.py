@@ -47,7 +47,7 @@ class InjectedError:
         return (
             self.operation == operation
             and self.region in (None, region)
-            and (self.prefix is None or self.prefix in prefixes)
+            and (self.prefix is None or self.prefix.removesuffix("/") in [p.removesuffix("/") for p in prefixes])
         )
 
 
@@ -173,7 +173,7 @@ class Faults:
         """Consume and return the forced failure text for this rule, if any."""
         with self._lock:
             for fault in self._validation_failures:
-                if fault.prefix == prefix and fault.region in (None, region):
+                if fault.prefix.removesuffix("/") == prefix.removesuffix("/") and fault.region in (None, region):
                     return _consume(self._validation_failures, fault).failure
         return None
 

@@ -573,13 +573,13 @@ REPOSITORY_POLICY = {
 }
 
 
-def test_a_template_replacement_that_fails_halfway_restores_the_old_template(
+def test_a_template_update_ecr_refuses_leaves_the_old_template(
     stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
 ) -> None:
     prefix = "tpl-halfway"
     region = ORDER[0]
-    # Given: a template with a field ours lacks (a repository policy), so ApplyTemplate must delete and re-create it,
-    # and ECR refusing the re-creation
+    # Given: a template with a field ours lacks (a repository policy), so ApplyTemplate must clear it with its
+    # update, and ECR refusing the update
     stack.client("ecr", region).create_repository_creation_template(
         prefix=prefix,
         description="with a policy",
@@ -587,7 +587,7 @@ def test_a_template_replacement_that_fails_halfway_restores_the_old_template(
         repositoryPolicy=json.dumps(REPOSITORY_POLICY),
     )
     before = snapshot(stack, prefix, [region])
-    ecr_extension.inject("CreateRepositoryCreationTemplate", "InvalidParameterException", region=region, prefix=prefix)
+    ecr_extension.inject("UpdateRepositoryCreationTemplate", "InvalidParameterException", region=region, prefix=prefix)
 
     # When
     finished = wait_rollout(start(api, rule_request(prefix, token="t-tpl", regions=[region])))

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from tests.integration.app_support import AppEnv, api, provision
-from tests.support import CANARY, HOME, FakeContext, load_handler
+from tests.support import CANARY, ECR_REFUSALS, HOME, CallLog, FakeContext, load_handler
 
 FINISH = load_handler("finish_rollout")
 
@@ -189,3 +189,42 @@ def test_a_json_body_sent_as_form_data_is_read_as_json_and_never_echoed(app: App
     assert status == 202 and body["rolloutId"]
     status, answer = api("POST", "/rules", docker_hub(regions=[]), headers=form)
     assert status == 422 and answer["errors"][0]["field"] == "regions" and CANARY not in json.dumps(answer)
+
+
+@pytest.mark.parametrize(("body", "field"), list(ECR_REFUSALS.values()), ids=list(ECR_REFUSALS))
+def test_requests_ecr_would_refuse_are_422_naming_the_field_before_any_write(
+    app: AppEnv, call_log: CallLog, body: dict[str, Any], field: str
+) -> None:
+    status, answer = api("POST", "/rules", body | {"regions": ["eu-west-1", "us-west-2"]})
+    assert status == 422, answer
+    assert [e["field"] for e in answer["errors"]] == [field] and answer["message"].startswith(f"{field}: ")
+    assert "Value error" not in answer["message"]
+    assert call_log.writes() == [] and app.executions() == []
+    assert api("GET", "/rules")[1] == {"rules": []}
+
+
+def test_a_trailing_slash_names_the_same_rule_and_the_same_lock(app: AppEnv) -> None:
+    # Given: a rollout of "mirror" running
+    _, first = api("POST", "/rules", docker_hub(ecrRepositoryPrefix="mirror"))
+
+    # When: "mirror/" is requested meanwhile
+    status, busy = api("POST", "/rules", docker_hub(ecrRepositoryPrefix="mirror/", regions=["ap-southeast-2"]))
+
+    # Then: it is the same prefix: 409 naming the running rollout, one rule, found and deleted by either form
+    assert status == 409 and busy["rolloutId"] == first["rolloutId"]
+    assert len(app.executions()) == 1
+    assert [rule["sk"] for rule in api("GET", "/rules")[1]["rules"]] == ["mirror"]
+    status, rule = api("GET", "/rules/mirror%2F")
+    assert status == 200 and rule["prefix"] == "mirror"
+    FINISH.handler({"rolloutId": first["rolloutId"], "prefix": "mirror", "regionResults": []}, FakeContext())
+    status, deleting = api("DELETE", "/rules/mirror%2F")
+    assert status == 202 and deleting["prefix"] == "mirror"
+    assert app.execution_input(deleting["rolloutId"])["rule"]["ecrRepositoryPrefix"] == "mirror"
+
+
+def test_a_rule_requested_as_x_slash_rolls_out_as_x(app: AppEnv) -> None:
+    status, started = api("POST", "/rules", docker_hub(ecrRepositoryPrefix="team/mirror/"))
+    assert status == 202 and started["prefix"] == "team/mirror"
+    started_input = app.execution_input(started["rolloutId"])
+    assert started_input["rule"]["ecrRepositoryPrefix"] == "team/mirror"
+    assert started_input["sourceSecretArn"].split(":")[6].startswith("ecr-pullthroughcache/_source/team/mirror-")

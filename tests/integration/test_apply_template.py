@@ -9,9 +9,10 @@ import boto3
 import pytest
 
 from local.emulator import ecr_extension
+from pullthrough import aws
 from pullthrough import exceptions as ex
 from tests.integration.steps_support import run, task
-from tests.support import CallLog
+from tests.support import ACCOUNT, CallLog
 
 TARGET = "eu-west-1"
 
@@ -48,12 +49,106 @@ def test_a_changed_field_updates_in_place_and_records_the_prior_template(moto_aw
     assert [op for *_, op in call_log.writes()] == ["UpdateRepositoryCreationTemplate"]
 
 
-def test_dropping_a_field_replaces_the_template_so_the_field_is_really_gone(moto_aws: None) -> None:
+def sent_updates() -> list[dict[str, Any]]:
+    """The parameters of every UpdateRepositoryCreationTemplate the app's ECR client sends in TARGET, as sent."""
+    sent: list[dict[str, Any]] = []
+    aws.client("ecr", TARGET).meta.events.register(
+        "provide-client-params.ecr.UpdateRepositoryCreationTemplate", lambda params, **_: sent.append(dict(params))
+    )
+    return sent
+
+
+def test_dropping_the_lifecycle_policy_clears_it_with_one_update(moto_aws: None, call_log: CallLog) -> None:
+    # Given: the template with a lifecycle policy
     event = task("apply_template")
     run("apply_template", event)
+    call_log.clear()
+
+    # When: the desired template has none
     event["creationTemplate"] = {"imageTagMutability": "MUTABLE"}
-    assert run("apply_template", event)["action"] == "replaced"
+    out = run("apply_template", event)
+
+    # Then: one update (never delete + create, which leaves a moment without a template) and no policy left
+    assert out["action"] == "updated" and "lifecyclePolicy" in out["prior"]
     assert "lifecyclePolicy" not in template_in_region()
+    assert [op for *_, op in call_log.writes()] == ["UpdateRepositoryCreationTemplate"]
+
+
+def test_a_template_that_leaves_tag_mutability_out_makes_an_immutable_one_mutable(moto_aws: None) -> None:
+    # Given: an IMMUTABLE template in the region
+    event = task("apply_template", creationTemplate={"description": "strict", "imageTagMutability": "IMMUTABLE"})
+    run("apply_template", event)
+    sent = sent_updates()
+
+    # When: the desired template leaves imageTagMutability to ECR's default
+    event["creationTemplate"] = {"description": "relaxed"}
+    assert run("apply_template", event)["action"] == "updated"
+
+    # Then: the update said MUTABLE itself (whatever ECR does with an omitted field), and the region holds it
+    assert [update["imageTagMutability"] for update in sent] == ["MUTABLE"]
+    assert template_in_region()["imageTagMutability"] == "MUTABLE"
+
+
+def test_a_kms_template_becomes_aes256_when_the_desired_one_names_no_encryption(moto_aws: None) -> None:
+    # Given: a KMS-encrypted template (with the role KMS needs)
+    role = f"arn:aws:iam::{ACCOUNT}:role/ecr-template"
+    kms = {"encryptionConfiguration": {"encryptionType": "KMS"}, "customRoleArn": role, "description": "kms"}
+    event = task("apply_template", creationTemplate=kms)
+    run("apply_template", event)
+    sent = sent_updates()
+
+    # When: the desired template names no encryption (ECR's default: AES256)
+    event["creationTemplate"] = {"customRoleArn": role, "description": "default encryption"}
+    assert run("apply_template", event)["action"] == "updated"
+
+    # Then
+    assert [update["encryptionConfiguration"] for update in sent] == [{"encryptionType": "AES256"}]
+    assert template_in_region()["encryptionConfiguration"] == {"encryptionType": "AES256"}
+
+
+def test_an_update_names_every_field_so_none_is_left_as_it_was(moto_aws: None) -> None:
+    # Given: a template that uses every field
+    role = f"arn:aws:iam::{ACCOUNT}:role/ecr-template"
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "ecr:*"}]}
+    full = {
+        "description": "everything",
+        "encryptionConfiguration": {"encryptionType": "KMS"},
+        "resourceTags": [{"Key": "team", "Value": "platform"}],
+        "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
+        "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": "latest"}],
+        "repositoryPolicy": json.dumps(policy),
+        "lifecyclePolicy": task("apply_template")["creationTemplate"]["lifecyclePolicy"],
+        "customRoleArn": role,
+    }
+    event = task("apply_template", creationTemplate=full)
+    run("apply_template", event)
+    sent = sent_updates()
+
+    # When: the desired template is empty (every field ECR's default)
+    event["creationTemplate"] = {}
+    run("apply_template", event)
+
+    # Then: the update spelt every field out, and the region holds exactly ECR's defaults
+    assert sent == [
+        {
+            "prefix": "docker-hub",
+            "description": "",
+            "encryptionConfiguration": {"encryptionType": "AES256"},
+            "resourceTags": [],
+            "imageTagMutability": "MUTABLE",
+            "repositoryPolicy": "",
+            "lifecyclePolicy": "",
+            "appliedFor": ["PULL_THROUGH_CACHE"],
+            "customRoleArn": "",
+        }
+    ]
+    held = {k: v for k, v in template_in_region().items() if k not in ("createdAt", "updatedAt")}
+    assert {k: v for k, v in held.items() if v not in ("", [])} == {
+        "prefix": "docker-hub",
+        "encryptionConfiguration": {"encryptionType": "AES256"},
+        "imageTagMutability": "MUTABLE",
+        "appliedFor": ["PULL_THROUGH_CACHE"],
+    }
 
 
 def test_an_existing_templates_other_uses_are_kept(moto_aws: None) -> None:

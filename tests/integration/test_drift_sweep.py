@@ -297,3 +297,30 @@ def test_a_bad_drift_mode_is_refused_naming_it(app: AppEnv, monkeypatch: pytest.
     with pytest.raises(ex.InvalidRequest) as refused:
         sweep()
     assert refused.value.field == "DRIFT_MODE"
+
+
+def test_a_rule_and_template_made_by_hand_as_x_slash_are_the_rule_x(app: AppEnv) -> None:
+    # Given: in one region, the rule and template put back by hand under "docker-hub/", same fields otherwise
+    rolled_out(app, docker_hub())
+    ecr = boto3.client("ecr", region_name="eu-west-1")
+    rule = ecr.delete_pull_through_cache_rule(ecrRepositoryPrefix="docker-hub")
+    template = ecr.delete_repository_creation_template(prefix="docker-hub")["repositoryCreationTemplate"]
+    ecr.create_pull_through_cache_rule(
+        ecrRepositoryPrefix="docker-hub/",
+        upstreamRegistryUrl=rule["upstreamRegistryUrl"],
+        upstreamRegistry="docker-hub",
+        credentialArn=rule["credentialArn"],
+    )
+    ecr.create_repository_creation_template(
+        prefix="docker-hub/",
+        description=template["description"],
+        imageTagMutability=template["imageTagMutability"],
+        lifecyclePolicy=template["lifecyclePolicy"],
+        appliedFor=template["appliedFor"],
+    )
+
+    # When: swept (also asked for by "docker-hub/")
+    summary = sweep({"mode": "report", "prefixes": ["docker-hub/"]})
+
+    # Then: ECR's "x/" is "x": nothing missing, nothing differs
+    assert [r["prefix"] for r in summary["prefixes"]] == ["docker-hub"] and summary["drifted"] == []

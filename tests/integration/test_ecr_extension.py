@@ -298,6 +298,38 @@ class TestPullThroughCacheRules:
         create_rule(aws, "ROOT", "ecr", upstreamRepositoryPrefix="ROOT")
         assert aws.client("ecr").validate_pull_through_cache_rule(ecrRepositoryPrefix="ROOT")["isValid"]
 
+    def test_an_upstream_repository_prefix_needs_a_prefix_other_than_root(self, aws: Aws) -> None:
+        # ECR's user guide: upstreamRepositoryPrefix can be set only with a non-ROOT ecrRepositoryPrefix.
+        with pytest.raises(ClientError) as excinfo:
+            create_rule(aws, "ROOT", "ecr", upstreamRepositoryPrefix="team-a")
+        assert error_code(excinfo) == "ValidationException"
+        assert "upstreamRepositoryPrefix" in str(excinfo.value)
+        assert aws.client("ecr").describe_pull_through_cache_rules()["pullThroughCacheRules"] == []
+        create_rule(aws, "team-a", "ecr", upstreamRepositoryPrefix="team-a")
+
+    def test_a_trailing_slash_names_the_same_rule(self, aws: Aws) -> None:
+        # ECR: "There is always an assumed / applied to the end of the prefix".
+        ecr = aws.client("ecr")
+        create_rule(aws, "mirror")
+        with pytest.raises(ClientError) as excinfo:
+            create_rule(aws, "mirror/")
+        assert error_code(excinfo) == "PullThroughCacheRuleAlreadyExistsException"
+        for form in ("mirror", "mirror/"):
+            found = ecr.describe_pull_through_cache_rules(ecrRepositoryPrefixes=[form])["pullThroughCacheRules"]
+            assert [rule["ecrRepositoryPrefix"] for rule in found] == ["mirror"], form
+        assert ecr.validate_pull_through_cache_rule(ecrRepositoryPrefix="mirror/")["ecrRepositoryPrefix"] == "mirror"
+        ecr.delete_pull_through_cache_rule(ecrRepositoryPrefix="mirror/")
+        assert ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"] == []
+
+    def test_a_rule_created_with_a_trailing_slash_is_found_without_it(self, aws: Aws) -> None:
+        ecr = aws.client("ecr")
+        create_rule(aws, "team/mirror/")
+        with pytest.raises(ClientError) as excinfo:
+            create_rule(aws, "team/mirror")
+        assert error_code(excinfo) == "PullThroughCacheRuleAlreadyExistsException"
+        found = ecr.describe_pull_through_cache_rules(ecrRepositoryPrefixes=["team/mirror", "team/mirror/"])
+        assert len(found["pullThroughCacheRules"]) == 1
+
     def test_update_changes_only_credentials(self, aws: Aws) -> None:
         ecr = aws.client("ecr")
         created = create_rule(aws, "docker-hub", "docker-hub")
@@ -410,16 +442,92 @@ class TestRepositoryCreationTemplates:
         assert described["repositoryCreationTemplates"] == [template]
 
         updated = ecr.update_repository_creation_template(
-            prefix="docker-hub", description="updated", appliedFor=["PULL_THROUGH_CACHE", "REPLICATION"]
+            prefix="docker-hub",
+            description="updated",
+            appliedFor=["PULL_THROUGH_CACHE", "REPLICATION"],
+            imageTagMutability="IMMUTABLE",
+            customRoleArn=ROLE_ARN,
         )["repositoryCreationTemplate"]
         assert updated["description"] == "updated"
         assert updated["appliedFor"] == ["PULL_THROUGH_CACHE", "REPLICATION"]
-        assert updated["imageTagMutability"] == "IMMUTABLE"  # members not given are kept
-        assert updated["lifecyclePolicy"] == template["lifecyclePolicy"]
+        assert updated["imageTagMutability"] == "IMMUTABLE"
+        assert updated["lifecyclePolicy"] == template["lifecyclePolicy"]  # members not given are kept
+        assert updated["encryptionConfiguration"] == template["encryptionConfiguration"]
         assert updated["updatedAt"] >= template["createdAt"]
 
         deleted = ecr.delete_repository_creation_template(prefix="docker-hub")
         assert deleted["repositoryCreationTemplate"]["description"] == "updated"
+        assert ecr.describe_repository_creation_templates()["repositoryCreationTemplates"] == []
+
+    def test_update_follows_the_models_text_for_members_it_leaves_out(self, aws: Aws) -> None:
+        # botocore's UpdateRepositoryCreationTemplate: an omitted imageTagMutability means MUTABLE, an omitted
+        # customRoleArn means ECR's service-linked role; the other members say "Updates ..." and are kept.
+        ecr = aws.client("ecr")
+        ecr.create_repository_creation_template(
+            prefix="quay",
+            appliedFor=["PULL_THROUGH_CACHE"],
+            imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
+            imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": "latest"}],
+            customRoleArn=ROLE_ARN,
+            lifecyclePolicy=LIFECYCLE_POLICY,
+            description="kept",
+        )
+        updated = ecr.update_repository_creation_template(prefix="quay", appliedFor=["PULL_THROUGH_CACHE"])[
+            "repositoryCreationTemplate"
+        ]
+        assert updated["imageTagMutability"] == "MUTABLE"
+        assert "imageTagMutabilityExclusionFilters" not in updated and "customRoleArn" not in updated
+        assert (updated["description"], updated["lifecyclePolicy"]) == ("kept", LIFECYCLE_POLICY)
+
+    def test_empty_values_clear_what_an_update_names(self, aws: Aws) -> None:
+        ecr = aws.client("ecr")
+        ecr.create_repository_creation_template(
+            prefix="quay",
+            appliedFor=["PULL_THROUGH_CACHE"],
+            lifecyclePolicy=LIFECYCLE_POLICY,
+            repositoryPolicy=REPOSITORY_POLICY,
+            resourceTags=[{"Key": "team", "Value": "platform"}],
+            customRoleArn=ROLE_ARN,
+        )
+        updated = ecr.update_repository_creation_template(
+            prefix="quay", lifecyclePolicy="", repositoryPolicy="", resourceTags=[], customRoleArn=""
+        )["repositoryCreationTemplate"]
+        assert not updated.get("lifecyclePolicy") and not updated.get("repositoryPolicy")
+        assert not updated.get("resourceTags") and not updated.get("customRoleArn")
+
+    @pytest.mark.parametrize(
+        ("member", "text"),
+        [
+            ("lifecyclePolicy", "[]"),
+            ("lifecyclePolicy", json.dumps({"rules": []})),
+            ("lifecyclePolicy", json.dumps({"description": "no rules"})),
+            ("repositoryPolicy", "[]"),
+            ("repositoryPolicy", json.dumps({"Version": "2012-10-17"})),
+        ],
+    )
+    def test_policies_must_be_json_objects_of_their_kind(self, aws: Aws, member: str, text: str) -> None:
+        ecr = aws.client("ecr")
+        with pytest.raises(ClientError) as excinfo:
+            ecr.create_repository_creation_template(prefix="quay", appliedFor=["PULL_THROUGH_CACHE"], **{member: text})
+        assert error_code(excinfo) == "InvalidParameterException" and member in str(excinfo.value)
+        ecr.create_repository_creation_template(prefix="quay", appliedFor=["PULL_THROUGH_CACHE"])
+        with pytest.raises(ClientError) as excinfo:
+            ecr.update_repository_creation_template(prefix="quay", **{member: text})
+        assert error_code(excinfo) == "InvalidParameterException"
+
+    def test_a_trailing_slash_names_the_same_template(self, aws: Aws) -> None:
+        ecr = aws.client("ecr")
+        ecr.create_repository_creation_template(prefix="quay", appliedFor=["PULL_THROUGH_CACHE"])
+        with pytest.raises(ClientError) as excinfo:
+            ecr.create_repository_creation_template(prefix="quay/", appliedFor=["REPLICATION"])
+        assert error_code(excinfo) == "TemplateAlreadyExistsException"
+        found = ecr.describe_repository_creation_templates(prefixes=["quay/"])["repositoryCreationTemplates"]
+        assert [template["prefix"] for template in found] == ["quay"]
+        ecr.update_repository_creation_template(prefix="quay/", description="same one")
+        assert ecr.describe_repository_creation_templates()["repositoryCreationTemplates"][0]["description"] == (
+            "same one"
+        )
+        ecr.delete_repository_creation_template(prefix="quay/")
         assert ecr.describe_repository_creation_templates()["repositoryCreationTemplates"] == []
 
     def test_defaults(self, aws: Aws) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.integration.app_support import AppEnv, api, provision
-from tests.support import ACCOUNT, CANARY, HOME, FakeContext, load_handler
+from tests.support import ACCOUNT, CANARY, ECR_REFUSALS, HOME, CallLog, FakeContext, load_handler
 
 FINISH = load_handler("finish_rollout")
 TRIGGER = load_handler("on_rule_requested")
@@ -302,3 +302,28 @@ def test_a_failed_region_map_keeps_what_regions_recorded_and_says_why(app: AppEn
         "us-east-1",
         "eu-west-1",
     }
+
+
+@pytest.mark.parametrize(("detail", "field"), list(ECR_REFUSALS.values()), ids=list(ECR_REFUSALS))
+def test_requests_ecr_would_refuse_are_rejected_on_the_bus_before_any_write(
+    app: AppEnv, call_log: CallLog, detail: dict[str, Any], field: str
+) -> None:
+    out = TRIGGER.handler(requested(detail | {"regions": ["eu-west-1"]}), FakeContext())
+    assert out["accepted"] is False and out["field"] == field
+    [report] = [e for e in app.emitted() if e["detail-type"] == "Pull Through Cache Rule Rejected"]
+    assert report["detail"]["field"] == field and "Value error" not in report["detail"]["reason"]
+    assert [op for *_, op in call_log.writes()] == ["PutEvents"]  # the Rejected event, nothing else
+    assert app.executions() == []
+
+
+def test_a_trailing_slash_on_the_bus_names_the_same_rule(app: AppEnv) -> None:
+    first = TRIGGER.handler(
+        requested({"upstreamRegistry": "quay", "ecrRepositoryPrefix": "mirror", "regions": ["eu-west-1"]}),
+        FakeContext(),
+    )
+    second = TRIGGER.handler(
+        requested({"upstreamRegistry": "quay", "ecrRepositoryPrefix": "mirror/", "regions": ["us-west-2"]}),
+        FakeContext(),
+    )
+    assert first["accepted"] is True and first["prefix"] == "mirror"
+    assert second["accepted"] is False and second["rolloutId"] == first["rolloutId"]

@@ -9,7 +9,7 @@ import pytest
 
 from pullthrough.exceptions import InvalidRequest
 from pullthrough.models import CreationTemplate, RuleRequest, parse_model
-from tests.support import CANARY
+from tests.support import ACCOUNT, CANARY, ECR_REFUSALS, ECR_UPSTREAM, OTHER_ACCOUNT
 
 
 def request(**fields: Any) -> dict[str, Any]:
@@ -131,3 +131,74 @@ def test_a_kms_template_with_a_role_is_accepted_and_serialised_for_ecr() -> None
         "customRoleArn": "arn:aws:iam::123456789012:role/ecr-template",
         "imageTagMutability": "IMMUTABLE",
     }
+
+
+@pytest.mark.parametrize(("given", "prefix"), [("mirror/", "mirror"), ("team/mirror/", "team/mirror"), ("ab/", "ab")])
+def test_a_trailing_slash_is_dropped_so_x_slash_is_the_rule_x(given: str, prefix: str) -> None:
+    # ECR's user guide: "There is always an assumed / applied to the end of the prefix".
+    assert parse_model(RuleRequest, request(ecrRepositoryPrefix=given)).rule().ecrRepositoryPrefix == prefix
+
+
+def test_the_upstream_prefix_keeps_what_was_given() -> None:
+    rule = parse_model(RuleRequest, ECR_UPSTREAM | {"upstreamRepositoryPrefix": "team/", "regions": ["eu-west-1"]})
+    assert rule.rule().upstreamRepositoryPrefix == "team/"
+
+
+@pytest.mark.parametrize("given", ["a/", "ROOT/", "mirror//"])
+def test_a_prefix_that_is_not_one_without_its_slash_is_refused(given: str) -> None:
+    err = refused(request(ecrRepositoryPrefix=given))
+    assert err.field == "ecrRepositoryPrefix" and "Value error" not in err.message
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "field"),
+    [(name, body, field) for name, (body, field) in ECR_REFUSALS.items() if "account" not in name],
+)
+def test_requests_ecr_refuses_are_refused_naming_the_field(name: str, body: dict[str, Any], field: str) -> None:
+    err = refused(body | {"regions": ["eu-west-1"]})
+    assert err.field == field and "Value error" not in err.message
+
+
+def test_root_takes_the_default_upstream_prefix() -> None:
+    req = parse_model(
+        RuleRequest,
+        ECR_UPSTREAM | {"ecrRepositoryPrefix": "ROOT", "upstreamRepositoryPrefix": "ROOT", "regions": ["eu-west-1"]},
+    )
+    assert req.rule().ecrRepositoryPrefix == "ROOT"
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "field"),
+    [(name, body, field) for name, (body, field) in ECR_REFUSALS.items() if "account" in name],
+)
+def test_a_role_outside_the_deployments_account_is_refused(name: str, body: dict[str, Any], field: str) -> None:
+    req = parse_model(RuleRequest, body | {"regions": ["eu-west-1"]})
+    with pytest.raises(InvalidRequest) as err:
+        req.check_account(ACCOUNT)
+    assert err.value.field == field and ACCOUNT in err.value.message  # says which account it must be
+    req.check_account(OTHER_ACCOUNT)  # in the other account's own deployment it is fine
+
+
+def test_roles_of_the_deployments_account_pass() -> None:
+    role = f"arn:aws:iam::{ACCOUNT}:role/ecr-template"
+    template = {"encryptionConfiguration": {"encryptionType": "KMS"}, "customRoleArn": role}
+    parse_model(RuleRequest, ECR_UPSTREAM | {"creationTemplate": template, "regions": ["eu-west-1"]}).check_account(
+        ACCOUNT
+    )
+
+
+@pytest.mark.parametrize(
+    ("member", "text"),
+    [
+        ("lifecyclePolicy", "{not json"),
+        ("lifecyclePolicy", '"text"'),
+        ("lifecyclePolicy", "{}"),
+        ("lifecyclePolicy", '{"rules": {}}'),
+        ("repositoryPolicy", "null"),
+        ("repositoryPolicy", '{"Statement": "allow"}'),
+    ],
+)
+def test_policies_that_are_not_documents_of_their_kind_are_refused(member: str, text: str) -> None:
+    with pytest.raises(InvalidRequest) as err:
+        parse_model(CreationTemplate, {member: text})
+    assert err.value.field == member and "Value error" not in err.value.message

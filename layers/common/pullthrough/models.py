@@ -6,9 +6,11 @@ Field names follow the ECR API. Models forbid unknown fields so a typo is report
 from __future__ import annotations
 
 import json
+from types import UnionType
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -17,15 +19,29 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from pullthrough.exceptions import InvalidRequest
+from pullthrough.prefixes import canonical_prefix
 from pullthrough.regions import check_region
 from pullthrough.registries import UPSTREAM_NAMES, Auth, upstream
 
 _PREFIX_PATTERN = r"^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$"
-RulePrefix = Annotated[str, Field(min_length=2, max_length=30, pattern=_PREFIX_PATTERN)]
-TemplatePrefix = Annotated[str, Field(min_length=1, max_length=256, pattern=_PREFIX_PATTERN)]
-UpstreamRepositoryPrefix = RulePrefix
+
+
+def _one_rule_prefix(prefix: str) -> str:
+    """A rule prefix as ECR identifies it: ``x/`` is ``x`` (still ECR's 2 characters at least)."""
+    prefix = canonical_prefix(prefix)
+    if len(prefix) < 2:
+        raise PydanticCustomError("prefix_too_short", "must have at least 2 characters before a trailing /")
+    return prefix
+
+
+# ECR's pattern and lengths, checked on the value as given; the trailing "/" is dropped after.
+RulePrefix = Annotated[
+    str, Field(min_length=2, max_length=30, pattern=_PREFIX_PATTERN), AfterValidator(_one_rule_prefix)
+]
+UpstreamRepositoryPrefix = Annotated[str, Field(min_length=2, max_length=30, pattern=_PREFIX_PATTERN)]
 RoleArn = Annotated[str, Field(max_length=2048, pattern=r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$")]
 SourceSecretArn = Annotated[
     str,
@@ -114,6 +130,21 @@ DEFAULT_LIFECYCLE_POLICY = {
 }
 
 
+def _policy_document(text: str | None, key: str, kind: type | UnionType, wanted: str) -> str | None:
+    """``text`` if it is a JSON object whose ``key`` is a ``kind`` (a non-empty one for a list); a plain-worded
+    error saying ``wanted`` otherwise."""
+    if text is None:
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    found = document.get(key) if isinstance(document, dict) else None
+    if not isinstance(found, kind) or (isinstance(found, list) and not found):
+        raise PydanticCustomError("policy_document", "must be " + wanted)
+    return text
+
+
 class CreationTemplate(_Strict):
     """ECR's CreateRepositoryCreationTemplate fields except ``prefix`` and ``appliedFor``."""
 
@@ -130,15 +161,15 @@ class CreationTemplate(_Strict):
     lifecyclePolicy: Annotated[str, Field(max_length=30720)] | None = None
     customRoleArn: RoleArn | None = None
 
-    @field_validator("repositoryPolicy", "lifecyclePolicy")
+    @field_validator("lifecyclePolicy")
     @classmethod
-    def _json_document(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                json.loads(value)
-            except ValueError:
-                raise ValueError("must be a JSON document") from None
-        return value
+    def _lifecycle_policy(cls, value: str | None) -> str | None:
+        return _policy_document(value, "rules", list, 'a JSON object with a non-empty "rules" array')
+
+    @field_validator("repositoryPolicy")
+    @classmethod
+    def _repository_policy(cls, value: str | None) -> str | None:
+        return _policy_document(value, "Statement", list | dict, 'a JSON object with a "Statement" (a policy document)')
 
     @model_validator(mode="after")
     def _role_when_needed(self) -> Self:
@@ -236,6 +267,31 @@ class RuleRequest(_Strict):
         if self.rollout.regionOrder is not None and sorted(self.rollout.regionOrder) != sorted(self.regions):
             raise InvalidRequest("must list exactly the requested regions", field="rollout.regionOrder")
         return self
+
+    @model_validator(mode="after")
+    def _upstream_prefix_fits(self) -> Self:
+        # ECR's user guide: an upstream repository prefix only with an ECR repository prefix other than ROOT.
+        prefix = self.ecrRepositoryPrefix or upstream(self.upstreamRegistry).default_prefix
+        if prefix == "ROOT" and self.upstreamRepositoryPrefix not in (None, "ROOT"):
+            raise InvalidRequest(
+                "can be set only when ecrRepositoryPrefix is not ROOT (ECR refuses it with ROOT)",
+                field="upstreamRepositoryPrefix",
+            )
+        return self
+
+    def check_account(self, account_id: str) -> None:
+        """Refuse a customRoleArn (rule or template) outside ``account_id``, the deployment's account.
+
+        ECR: "This role must be in the same account as the registry that you are configuring".
+        """
+        template_role = self.creationTemplate.customRoleArn if self.creationTemplate else None
+        for field, arn in (("customRoleArn", self.customRoleArn), ("creationTemplate.customRoleArn", template_role)):
+            if arn is not None and arn.split(":")[4] != account_id:
+                raise InvalidRequest(
+                    f"must be a role of account {account_id}, where pullthrough runs (ECR takes only roles of the "
+                    "registry's own account)",
+                    field=field,
+                )
 
     @property
     def skips_template(self) -> bool:

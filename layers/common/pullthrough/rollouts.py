@@ -227,6 +227,7 @@ class Rollouts:
                 # A finished rollout does not swallow the same body sent again (a retry after a rollback).
                 if shown is not None and (idempotency_key or shown["status"] == "RUNNING"):
                     return shown
+        request.check_account(self.require_executions().account_id())
         if request.credentialSecretArn is not None:
             self.check_source_secret(request.credentialSecretArn)
         rule = request.rule()
@@ -269,6 +270,7 @@ class Rollouts:
 
     def _plan(self, request: RuleRequest) -> dict[str, Any]:
         """What an apply of ``request`` would do, from the same state machine with every write refused."""
+        request.check_account(self.require_executions().account_id())
         if request.credentialSecretArn is not None:
             self.check_source_secret(request.credentialSecretArn)
         desired = self._desired(request, request.credentialSecretArn)

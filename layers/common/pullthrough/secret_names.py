@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from pullthrough.exceptions import InvalidRequest
+from pullthrough.prefixes import canonical_prefix
 
 SECRET_PREFIX = "ecr-pullthroughcache/"
 # Rule prefixes never start with "_", so source secrets cannot collide with regional ones, and IAM can
@@ -24,12 +25,12 @@ def check_secret_name(name: str) -> str:
 
 def secret_name_for(prefix: str) -> str:
     """The regional secret name for a rule's ``ecrRepositoryPrefix`` (one secret per rule)."""
-    return check_secret_name(SECRET_PREFIX + prefix.rstrip("/"))
+    return check_secret_name(SECRET_PREFIX + canonical_prefix(prefix))
 
 
 def source_secret_name_for(prefix: str) -> str:
     """The home-region secret the API stores inline credentials in before a rollout starts."""
-    return SOURCE_SECRET_PREFIX + prefix.rstrip("/")
+    return SOURCE_SECRET_PREFIX + canonical_prefix(prefix)
 
 
 def arn_region(arn: str) -> str:

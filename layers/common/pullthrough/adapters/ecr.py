@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from pullthrough import exceptions as ex
 from pullthrough.adapters.errors import translated
+from pullthrough.prefixes import canonical_prefix
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -53,6 +54,13 @@ def _pick(data: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {k: data[k] for k in fields if data.get(k) not in (None, "", [])}
 
 
+def _rule_read(rule: Any) -> dict[str, Any]:
+    """A rule as ECR describes it, its prefix in the one form pullthrough uses (``x/`` is ``x``)."""
+    picked = _pick(dict(rule), RULE_FIELDS)
+    picked["ecrRepositoryPrefix"] = canonical_prefix(picked["ecrRepositoryPrefix"])
+    return picked
+
+
 class EcrRegistry:
     """Rules and creation templates of the account's registry in the client's region."""
 
@@ -68,7 +76,7 @@ class EcrRegistry:
         except ex.RuleNotFound:
             return None
         rules = found.get("pullThroughCacheRules", [])
-        return _pick(dict(rules[0]), RULE_FIELDS) if rules else None
+        return _rule_read(rules[0]) if rules else None
 
     def list_rules(self) -> list[dict[str, Any]]:
         """Every rule in the region, a page (up to 1000) per call."""
@@ -76,11 +84,14 @@ class EcrRegistry:
             pages = self._ecr.get_paginator("describe_pull_through_cache_rules").paginate(
                 PaginationConfig={"PageSize": 1000}
             )
-            return [_pick(dict(r), RULE_FIELDS) for page in pages for r in page.get("pullThroughCacheRules", [])]
+            return [_rule_read(r) for page in pages for r in page.get("pullThroughCacheRules", [])]
 
     def create_rule(self, rule: dict[str, Any]) -> None:
+        params = _pick(rule, RULE_FIELDS)
+        if params.get("upstreamRepositoryPrefix") == "ROOT":
+            del params["upstreamRepositoryPrefix"]  # ECR's default, and ECR takes the field only with a non-ROOT prefix
         with translated(_RULE_ERRORS, "CreatePullThroughCacheRule"):
-            self._ecr.create_pull_through_cache_rule(**_pick(rule, RULE_FIELDS))
+            self._ecr.create_pull_through_cache_rule(**params)
 
     def update_rule(self, prefix: str, *, credential_arn: str | None, custom_role_arn: str | None) -> None:
         params = {"credentialArn": credential_arn, "customRoleArn": custom_role_arn}
@@ -113,7 +124,7 @@ class EcrRegistry:
         except ex.ConcurrentModification:  # TemplateNotFoundException
             return None
         for template in found.get("repositoryCreationTemplates", []):
-            if template.get("prefix") == prefix:
+            if canonical_prefix(template.get("prefix", "")) == canonical_prefix(prefix):
                 return _pick(dict(template), TEMPLATE_FIELDS)
         return None
 
@@ -124,14 +135,14 @@ class EcrRegistry:
                 PaginationConfig={"PageSize": 1000}
             )
             return {
-                t["prefix"]: _pick(dict(t), TEMPLATE_FIELDS)
+                canonical_prefix(t["prefix"]): _pick(dict(t), TEMPLATE_FIELDS)
                 for page in pages
                 for t in page.get("repositoryCreationTemplates", [])
             }
 
     def put_template(self, prefix: str, template: dict[str, Any], *, exists: bool) -> None:
-        """Create the template, or replace every field of an existing one."""
-        fields = _pick(template, TEMPLATE_FIELDS)
+        """Create the template, or update the fields ``template`` names (an empty value included: it clears one)."""
+        fields = {k: template[k] for k in TEMPLATE_FIELDS if template.get(k) is not None}
         if exists:
             with translated(_TEMPLATE_ERRORS, "UpdateRepositoryCreationTemplate"):
                 self._ecr.update_repository_creation_template(prefix=prefix, **fields)

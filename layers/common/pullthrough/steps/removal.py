@@ -5,7 +5,7 @@ from __future__ import annotations
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.steps.secret import remove_secret
-from pullthrough.steps.template import PULL_THROUGH_CACHE
+from pullthrough.steps.template import PULL_THROUGH_CACHE, write_template
 from pullthrough.tasks import RegionTask, RemovalResult, RuleChange, TemplateChange
 
 
@@ -19,7 +19,7 @@ def remove_template(prefix: str, ecr: EcrRegistry) -> TemplateChange:
         return TemplateChange(action="unchanged", prior=current)
     others = [use for use in current["appliedFor"] if use != PULL_THROUGH_CACHE]
     if others:
-        ecr.put_template(prefix, current | {"appliedFor": others}, exists=True)
+        write_template(ecr, prefix, current | {"appliedFor": others}, exists=True)
         return TemplateChange(action="updated", prior=current)
     ecr.delete_template(prefix)
     return TemplateChange(action="deleted", prior=current)

@@ -6,27 +6,56 @@ import json
 from typing import Any
 
 from pullthrough.adapters.ecr import EcrRegistry
-from pullthrough.exceptions import PullthroughError
 from pullthrough.tasks import RegionTask, TemplateChange
 
 PULL_THROUGH_CACHE = "PULL_THROUGH_CACHE"
 _JSON_FIELDS = ("lifecyclePolicy", "repositoryPolicy")
-# What ECR fills in when a template leaves these out.
+# What ECR applies when a template leaves these out (botocore's model: an omitted imageTagMutability is MUTABLE;
+# repositories are AES256-encrypted unless told otherwise). Sent explicitly, never left to ECR.
 _ECR_DEFAULTS: dict[str, Any] = {
     "encryptionConfiguration": {"encryptionType": "AES256"},
     "imageTagMutability": "MUTABLE",
 }
+# How an update says "none" for a field (the model allows each empty; an empty customRoleArn means ECR's
+# service-linked role). Only updates send them: a create leaves the field out instead.
+_NONE: dict[str, Any] = {
+    "description": "",
+    "resourceTags": [],
+    "repositoryPolicy": "",
+    "lifecyclePolicy": "",
+    "customRoleArn": "",
+}
+
+
+def complete_template(template: dict[str, Any]) -> dict[str, Any]:
+    """Every field of ``template`` explicit: ECR's defaults and empty values where it has none.
+
+    Exclusion filters stay out unless set: ECR takes 1..5 of them, never an empty list, and drops them with a
+    mutability that takes none.
+    """
+    return _ECR_DEFAULTS | _NONE | {k: v for k, v in template.items() if v is not None}
 
 
 def comparable_template(template: dict[str, Any]) -> dict[str, Any]:
     """Normalise what ECR fills in or may reformat: defaults, JSON policy documents, the order of appliedFor."""
-    out = _ECR_DEFAULTS | template
+    out = complete_template(template)
     for key in _JSON_FIELDS:
-        if isinstance(out.get(key), str):
+        if out[key]:
             out[key] = json.loads(out[key])
     if "appliedFor" in out:
         out["appliedFor"] = sorted(out["appliedFor"])
     return out
+
+
+def write_template(ecr: EcrRegistry, prefix: str, template: dict[str, Any], *, exists: bool) -> None:
+    """Create or update the template so that it holds exactly ``template``, ECR's defaults spelt out.
+
+    An update names every field, so none is left as it was, whatever ECR does with fields a request leaves out.
+    """
+    complete = complete_template(template)
+    if not exists:
+        complete = {k: v for k, v in complete.items() if v not in ("", [])}
+    ecr.put_template(prefix, complete, exists=exists)
 
 
 def ensure_template(ecr: EcrRegistry, prefix: str, wanted: dict[str, Any]) -> TemplateChange:
@@ -37,26 +66,17 @@ def ensure_template(ecr: EcrRegistry, prefix: str, wanted: dict[str, Any]) -> Te
 def converge_template(
     ecr: EcrRegistry, prefix: str, wanted: dict[str, Any], current: dict[str, Any] | None
 ) -> TemplateChange:
-    """Make the region's creation template for ``prefix`` equal ``wanted`` with the fewest writes.
+    """Make the region's creation template for ``prefix`` equal ``wanted`` with one write at most.
 
-    Update cannot clear a field, so a template that must lose a field is deleted and created again; a re-creation
-    that fails puts the old template back before raising (a failed step records no change for rollback to undo).
+    A complete update also clears fields ``wanted`` lacks, so the template is never deleted and re-created (which
+    would leave a moment when a pull creates its repository without the template).
     """
     if current is None:
-        ecr.put_template(prefix, wanted, exists=False)
+        write_template(ecr, prefix, wanted, exists=False)
         return TemplateChange(action="created")
-    have, want = comparable_template(current), comparable_template(wanted)
-    if have == want:
+    if comparable_template(current) == comparable_template(wanted):
         return TemplateChange(action="unchanged", prior=current)
-    if set(have) - set(want):
-        ecr.delete_template(prefix)
-        try:
-            ecr.put_template(prefix, wanted, exists=False)
-        except PullthroughError:
-            ecr.put_template(prefix, current, exists=False)
-            raise
-        return TemplateChange(action="replaced", prior=current)
-    ecr.put_template(prefix, wanted, exists=True)
+    write_template(ecr, prefix, wanted, exists=True)
     return TemplateChange(action="updated", prior=current)
 
 
