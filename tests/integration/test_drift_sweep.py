@@ -183,6 +183,16 @@ def _change_secret_value_and_back(region: str) -> None:
     sm.put_secret_value(SecretId="ecr-pullthroughcache/docker-hub", SecretString=before)
 
 
+def _put_the_same_value_again(region: str) -> None:
+    sm = boto3.client("secretsmanager", region_name=region)
+    current = sm.get_secret_value(SecretId="ecr-pullthroughcache/docker-hub")["SecretString"]
+    sm.put_secret_value(SecretId="ecr-pullthroughcache/docker-hub", SecretString=current)
+
+
+def _schedule_secret_deletion(region: str) -> None:
+    boto3.client("secretsmanager", region_name=region).delete_secret(SecretId="ecr-pullthroughcache/docker-hub")
+
+
 SECRET_IN_EU = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/"
 
 
@@ -198,6 +208,7 @@ SECRET_IN_EU = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthr
         ),
         (_delete_template, "template", "missing", [], "eu-west-1: template missing"),
         (_delete_secret, "secret", "missing", [], "eu-west-1: secret missing"),
+        (_schedule_secret_deletion, "secret", "missing", [], "eu-west-1: secret missing"),
         (
             _point_at_another_secret,
             "rule",
@@ -222,6 +233,13 @@ SECRET_IN_EU = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthr
         # Versions, not values, are compared: a value put back by hand is a new version all the same.
         (
             _change_secret_value_and_back,
+            "secret",
+            "changed",
+            ["versionId"],
+            "eu-west-1: secret value changed outside pullthrough",
+        ),
+        (
+            _put_the_same_value_again,
             "secret",
             "changed",
             ["versionId"],
