@@ -2,7 +2,7 @@
 
 For each rule count the regions are emptied, then every rule is put in place as a finished rollout leaves it (the
 region's secret, the rule pointing at it, the creation template, the home-region source secret, and the desired
-rule in the table, marked as rolled out), and DriftSweepFunction is invoked with ``{"mode": "report"}``. Every rule
+rule in the table, marked as rolled out, with the secret versions it deployed and copied), and DriftSweepFunction is invoked with ``{"mode": "report"}``. Every rule
 is in sync, so the sweep only reads. Calls are counted by the region they went to; the home region's table and
 event calls are bookkeeping per rule, listed apart.
 """
@@ -68,12 +68,17 @@ def _put_in_place(bench: Bench, rules: int, regions: list[str]) -> None:
         rule = request.rule().model_dump(exclude_none=True)
         created = template.to_ecr() if template else None
         value = json.dumps({"username": "bench", "accessToken": f"token-{uuid.uuid4().hex}"})
+        rollout_id = f"r-drift{uuid.uuid4().hex[:12]}"
+        deployed = {}
         for region in regions:
             sm, ecr = bench.stack.client("secretsmanager", region), bench.stack.client("ecr", region)
-            arn = sm.create_secret(Name=SECRET_PREFIX + prefix, SecretString=value)["ARN"]
-            ecr.create_pull_through_cache_rule(**rule, credentialArn=arn)
+            made = sm.create_secret(Name=SECRET_PREFIX + prefix, SecretString=value)
+            ecr.create_pull_through_cache_rule(**rule, credentialArn=made["ARN"])
             if created is not None:
                 ecr.create_repository_creation_template(prefix=prefix, **created, appliedFor=["PULL_THROUGH_CACHE"])
+            deployed[region] = {"secretArn": made["ARN"], "secretVersionId": made["VersionId"], "rolloutId": rollout_id}
+        home = bench.stack.client("secretsmanager", HOME_REGION).describe_secret(SecretId=source)
+        source_version = next(v for v, stages in home["VersionIdsToStages"].items() if "AWSCURRENT" in stages)
         store.put_rule(
             prefix,
             {
@@ -81,7 +86,9 @@ def _put_in_place(bench: Bench, rules: int, regions: list[str]) -> None:
                 "regions": regions,
                 "creationTemplate": created,
                 "sourceSecretArn": source,
-                "lastRolloutId": f"r-drift{uuid.uuid4().hex[:12]}",
+                "sourceSecretVersionId": source_version,
+                "deployed": deployed,
+                "lastRolloutId": rollout_id,
                 "updatedAt": stamp,
                 "lastRolloutAt": finished,
                 "lastRolloutStatus": "SUCCEEDED",

@@ -120,9 +120,8 @@ def run_sweep(
 
 
 def _drift_line(entry: dict[str, Any]) -> str:
-    fields = entry.get("fields") or []
-    detail = f": {', '.join(fields)}" if fields else ""
-    return f"    {entry['region']:<16} {entry['resource']} {entry['kind']}{detail}"
+    """The finding's own sentence ("eu-west-1: secret value changed outside pullthrough")."""
+    return f"    {entry['message']}"
 
 
 def render(summary: dict[str, Any]) -> str:
@@ -137,9 +136,7 @@ def render(summary: dict[str, Any]) -> str:
         state = "in sync" if report.get("inSync") else ("DRIFT" if report.get("drift") else "not fully checked")
         lines.append(f"  {report['prefix']:<30} {state}")
         lines.extend(_drift_line(entry) for entry in report.get("drift", []))
-        lines.extend(
-            f"    {entry['region']:<16} not checked: {entry['error']}" for entry in report.get("unchecked", [])
-        )
+        lines.extend(f"    {entry['region']}: not checked: {entry['error']}" for entry in report.get("unchecked", []))
     for repair in summary.get("repairsStarted", []):
         rollout_id = repair["rolloutId"]
         lines.append(f"repair started: {repair['prefix']} -> rollout {rollout_id} (GET /rollouts/{rollout_id})")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pullthrough.drift import DriftSweep, mode_from_env, parse_sweep_event
+from pullthrough.drift.request import mode_from_env, parse_sweep_event
+from pullthrough.drift.sweep import DriftSweep
 from pullthrough.observability import logger
 from pullthrough.wiring import rollouts_from_env
 

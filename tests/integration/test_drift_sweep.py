@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from pullthrough import exceptions as ex
+from pullthrough.adapters.secret_listing import SecretListing
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.rollouts import now_iso
 from tests.integration.app_support import AppEnv, api, provision
@@ -39,17 +40,47 @@ def docker_hub(prefix: str = "docker-hub", **fields: Any) -> dict[str, Any]:
 
 
 def rolled_out(app: AppEnv, body: dict[str, Any]) -> dict[str, Any]:
-    """POST the rule, run the rollout's four steps in every region, and finish it (frees the prefix)."""
+    """POST the rule, run the rollout's four steps in every region, finish it (frees the prefix), and record what it
+    deployed (see ``record_deployed``)."""
     status, started = api("POST", "/rules", body)
     assert status == 202, started
     execution = app.execution_input(started["rolloutId"])
+    finish(execution)
+    return execution
+
+
+def finish(execution: dict[str, Any]) -> None:
+    """Run the steps of a started rollout in each of its regions, then FinishRollout, then record its deployment."""
     for region in execution["regions"]:
         run_all({**execution, "region": region})
     results = [{"region": r, "status": "SUCCEEDED", "step": "ApplyTemplate"} for r in execution["regions"]]
-    FINISH.handler(
-        {"rolloutId": started["rolloutId"], "prefix": started["prefix"], "regionResults": results}, FakeContext()
-    )
-    return execution
+    prefix = execution["rule"]["ecrRepositoryPrefix"]
+    FINISH.handler({"rolloutId": execution["rolloutId"], "prefix": prefix, "regionResults": results}, FakeContext())
+    record_deployed(prefix, execution["regions"], execution["sourceSecretArn"], execution["rolloutId"])
+
+
+def current_version(region: str, secret_id: str) -> tuple[str, str]:
+    """A secret's ARN and AWSCURRENT version id, as DescribeSecret shows them."""
+    found = boto3.client("secretsmanager", region_name=region).describe_secret(SecretId=secret_id)
+    [version] = [v for v, stages in found["VersionIdsToStages"].items() if "AWSCURRENT" in stages]
+    return found["ARN"], version
+
+
+def record_deployed(prefix: str, regions: list[str], source_arn: str | None, rollout_id: str) -> None:
+    """Write ``deployed`` and ``sourceSecretVersionId`` on the desired rule as FinishRollout records them after a
+    successful rollout: per region the regional secret's ARN and AWSCURRENT version (None without a secret)."""
+    deployed = {}
+    for region in regions:
+        arn = version = None
+        if source_arn is not None:
+            arn, version = current_version(region, f"ecr-pullthroughcache/{prefix}")
+        deployed[region] = {"secretArn": arn, "secretVersionId": version, "rolloutId": rollout_id}
+    source_version = current_version(HOME, source_arn)[1] if source_arn else None
+    store().update_rule(prefix, deployed=deployed, sourceSecretVersionId=source_version)
+
+
+def store() -> RolloutStore:
+    return RolloutStore(boto3.client("dynamodb", region_name=HOME), "pullthrough-test")
 
 
 def sweep(event: Any = None) -> dict[str, Any]:
@@ -82,7 +113,15 @@ def test_a_rule_deleted_by_hand_in_one_region_is_reported_recorded_and_announced
     rolled_out(app, docker_hub())
     boto3.client("ecr", region_name="ap-southeast-2").delete_pull_through_cache_rule(ecrRepositoryPrefix="docker-hub")
     summary = sweep()
-    expected = [{"region": "ap-southeast-2", "resource": "rule", "kind": "missing", "fields": []}]
+    expected = [
+        {
+            "region": "ap-southeast-2",
+            "resource": "rule",
+            "kind": "missing",
+            "fields": [],
+            "message": "ap-southeast-2: rule missing",
+        }
+    ]
     assert summary["drifted"] == ["docker-hub"] and summary["prefixes"][0]["drift"] == expected
     status, rule = api("GET", "/rules/docker-hub")
     assert status == 200 and rule["drift"]["inSync"] is False and rule["drift"]["drift"] == expected
@@ -131,23 +170,189 @@ def _change_upstream_prefix(region: str) -> None:
     )
 
 
+def _change_secret_value(region: str) -> None:
+    boto3.client("secretsmanager", region_name=region).put_secret_value(
+        SecretId="ecr-pullthroughcache/docker-hub", SecretString=json.dumps({"username": "u", "accessToken": "mine"})
+    )
+
+
+def _change_secret_value_and_back(region: str) -> None:
+    sm = boto3.client("secretsmanager", region_name=region)
+    before = sm.get_secret_value(SecretId="ecr-pullthroughcache/docker-hub")["SecretString"]
+    _change_secret_value(region)
+    sm.put_secret_value(SecretId="ecr-pullthroughcache/docker-hub", SecretString=before)
+
+
+def _put_the_same_value_again(region: str) -> None:
+    sm = boto3.client("secretsmanager", region_name=region)
+    current = sm.get_secret_value(SecretId="ecr-pullthroughcache/docker-hub")["SecretString"]
+    sm.put_secret_value(SecretId="ecr-pullthroughcache/docker-hub", SecretString=current)
+
+
+def _schedule_secret_deletion(region: str) -> None:
+    boto3.client("secretsmanager", region_name=region).delete_secret(SecretId="ecr-pullthroughcache/docker-hub")
+
+
+SECRET_IN_EU = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ecr-pullthroughcache/"
+
+
 @pytest.mark.parametrize(
-    ("change", "resource", "kind", "fields"),
+    ("change", "resource", "kind", "fields", "message"),
     [
-        (_change_template, "template", "differs", ["imageTagMutability"]),
-        (_delete_template, "template", "missing", []),
-        (_delete_secret, "secret", "missing", []),
-        (_point_at_another_secret, "rule", "differs", ["credentialArn"]),
-        (_change_upstream_prefix, "rule", "differs", ["upstreamRepositoryPrefix"]),
+        (
+            _change_template,
+            "template",
+            "differs",
+            ["imageTagMutability"],
+            "eu-west-1: template differs: imageTagMutability IMMUTABLE, want MUTABLE",
+        ),
+        (_delete_template, "template", "missing", [], "eu-west-1: template missing"),
+        (_delete_secret, "secret", "missing", [], "eu-west-1: secret missing"),
+        (_schedule_secret_deletion, "secret", "missing", [], "eu-west-1: secret missing"),
+        (
+            _point_at_another_secret,
+            "rule",
+            "differs",
+            ["credentialArn"],
+            f"eu-west-1: rule differs: credentialArn {SECRET_IN_EU}someone-else-",
+        ),
+        (
+            _change_upstream_prefix,
+            "rule",
+            "differs",
+            ["upstreamRepositoryPrefix"],
+            "eu-west-1: rule differs: upstreamRepositoryPrefix library, want ROOT",
+        ),
+        (
+            _change_secret_value,
+            "secret",
+            "changed",
+            ["versionId"],
+            "eu-west-1: secret value changed outside pullthrough",
+        ),
+        # Versions, not values, are compared: a value put back by hand is a new version all the same.
+        (
+            _change_secret_value_and_back,
+            "secret",
+            "changed",
+            ["versionId"],
+            "eu-west-1: secret value changed outside pullthrough",
+        ),
+        (
+            _put_the_same_value_again,
+            "secret",
+            "changed",
+            ["versionId"],
+            "eu-west-1: secret value changed outside pullthrough",
+        ),
     ],
 )
-def test_each_kind_of_drift_is_reported_as_such(
-    app: AppEnv, change: Any, resource: str, kind: str, fields: list[str]
+def test_each_kind_of_drift_is_reported_as_such_in_plain_words(
+    app: AppEnv, change: Any, resource: str, kind: str, fields: list[str], message: str
 ) -> None:
     rolled_out(app, docker_hub())
     change("eu-west-1")
     [report] = sweep()["prefixes"]
-    assert report["drift"] == [{"region": "eu-west-1", "resource": resource, "kind": kind, "fields": fields}]
+    [finding] = report["drift"]
+    assert {k: finding[k] for k in ("region", "resource", "kind", "fields")} == {
+        "region": "eu-west-1",
+        "resource": resource,
+        "kind": kind,
+        "fields": fields,
+    }
+    assert finding["message"].startswith(message), finding["message"]
+
+
+def test_a_secret_changed_by_hand_is_found_by_its_version_without_reading_any_value(
+    app: AppEnv, call_log: CallLog
+) -> None:
+    rolled_out(app, docker_hub())
+    _change_secret_value("ap-southeast-2")
+    call_log.clear()
+    summary = sweep()
+    assert [e["message"] for e in summary["prefixes"][0]["drift"]] == [
+        "ap-southeast-2: secret value changed outside pullthrough"
+    ]
+    assert "GetSecretValue" not in call_log.by_operation() and "DescribeSecret" not in call_log.by_operation()
+    [event] = drift_events(app)
+    assert event["detail"]["drift"][0]["message"] == "ap-southeast-2: secret value changed outside pullthrough"
+    assert CANARY not in json.dumps(summary) + json.dumps(event)
+
+
+def test_a_secret_deleted_and_created_again_by_hand_is_reported_with_the_rule_pointing_at_the_old_one(
+    app: AppEnv,
+) -> None:
+    rolled_out(app, docker_hub())
+    _delete_secret("eu-west-1")
+    boto3.client("secretsmanager", region_name="eu-west-1").create_secret(
+        Name="ecr-pullthroughcache/docker-hub", SecretString=json.dumps({"username": "u", "accessToken": "t"})
+    )
+    [report] = sweep()["prefixes"]
+    assert [(e["resource"], e["kind"]) for e in report["drift"]] == [("rule", "differs"), ("secret", "replaced")]
+    assert report["drift"][1]["message"] == "eu-west-1: secret deleted and created again outside pullthrough"
+
+
+def test_a_source_secret_changed_since_the_last_rollout_is_reported_once_for_the_rule(app: AppEnv) -> None:
+    execution = rolled_out(app, docker_hub())
+    boto3.client("secretsmanager", region_name=HOME).put_secret_value(
+        SecretId=execution["sourceSecretArn"], SecretString=json.dumps({"username": "octocat", "accessToken": "new"})
+    )
+    [report] = sweep()["prefixes"]
+    assert report["drift"] == [
+        {
+            "region": HOME,
+            "resource": "sourceSecret",
+            "kind": "changed",
+            "fields": ["versionId"],
+            "message": "source secret changed since the last rollout",
+        }
+    ]
+
+
+def test_a_region_that_holds_the_prefix_but_is_not_desired_is_drift_and_is_read_like_any_other(
+    app: AppEnv, call_log: CallLog
+) -> None:
+    rolled_out(app, docker_hub())
+    # The desired regions shrank to eu-west-1; the last rollout left the prefix in both (recorded in ``deployed``).
+    store().update_rule("docker-hub", regions=["eu-west-1"])
+    # A region in neither list is not pullthrough's to read, whatever it holds.
+    boto3.client("ecr", region_name="us-west-2").create_pull_through_cache_rule(
+        ecrRepositoryPrefix="docker-hub", upstreamRegistryUrl="quay.io", upstreamRegistry="quay"
+    )
+    call_log.clear()
+    summary = sweep()
+    assert [e["message"] for e in summary["prefixes"][0]["drift"]] == [
+        "ap-southeast-2: holds the prefix but is not a desired region (rule, template, secret)"
+    ]
+    assert summary["checkedRegions"] == sorted([HOME, *REGIONS])
+    per_region = Counter(region for service, region, _ in call_log.calls if service in ("ecr", "secretsmanager"))
+    assert per_region["ap-southeast-2"] == 3 and "us-west-2" not in per_region
+    # Once nothing is left there, the region is no drift, even while ``deployed`` still names it.
+    boto3.client("ecr", region_name="ap-southeast-2").delete_pull_through_cache_rule(ecrRepositoryPrefix="docker-hub")
+    _delete_template("ap-southeast-2")
+    _delete_secret("ap-southeast-2")
+    assert sweep()["drifted"] == []
+
+
+def test_a_rule_recorded_before_deployments_were_kept_is_checked_without_secret_versions(
+    app: AppEnv, call_log: CallLog
+) -> None:
+    rolled_out(app, docker_hub())
+    item = store().get_rule("docker-hub")
+    assert item is not None
+    store().put_rule(
+        "docker-hub",
+        {k: v for k, v in item.items() if k not in ("pk", "sk", "deployed", "sourceSecretVersionId")},
+    )
+    _change_secret_value("eu-west-1")
+    call_log.clear()
+    summary = sweep()
+    assert summary["drifted"] == []  # no recorded version: a changed value cannot be told from a rollout's copy
+    assert summary["checkedRegions"] == sorted(
+        REGIONS
+    )  # nor is the source secret's region read: nothing to compare with
+    _delete_secret("eu-west-1")
+    assert [e["message"] for e in sweep()["prefixes"][0]["drift"]] == ["eu-west-1: secret missing"]
 
 
 def test_repair_mode_starts_one_rollout_of_the_desired_rule_to_all_its_regions(
@@ -168,12 +373,26 @@ def test_repair_mode_starts_one_rollout_of_the_desired_rule_to_all_its_regions(
     assert rule["lastRolloutId"] == repair["rolloutId"]
     assert rule["drift"]["repair"] == {"status": "STARTED", "rolloutId": repair["rolloutId"]}
     # The repair rollout puts the rule back; the next sweep finds the rule in sync.
-    for region in started["regions"]:
-        run_all({**started, "region": region})
-    results = [{"region": r, "status": "SUCCEEDED"} for r in REGIONS]
-    FINISH.handler({"rolloutId": repair["rolloutId"], "prefix": "docker-hub", "regionResults": results}, FakeContext())
+    finish(started)
     again = sweep()
     assert again["drifted"] == [] and again["repairsStarted"] == []
+
+
+def test_repair_mode_puts_the_source_value_back_into_a_secret_changed_by_hand(app: AppEnv) -> None:
+    first = rolled_out(app, docker_hub())
+    _change_secret_value("eu-west-1")
+    [repair] = sweep({"mode": "repair"})["repairsStarted"]
+    started = app.execution_input(repair["rolloutId"])
+    assert started["regions"] == REGIONS and started["sourceSecretArn"] == first["sourceSecretArn"]
+    # The repair is a normal rollout: StoreSecret compares values and writes only where they differ.
+    actions = {region: run_all({**started, "region": region})["storeSecret"]["action"] for region in REGIONS}
+    assert actions == {"eu-west-1": "updated", "ap-southeast-2": "unchanged"}
+    value = boto3.client("secretsmanager", region_name="eu-west-1").get_secret_value(
+        SecretId="ecr-pullthroughcache/docker-hub"
+    )["SecretString"]
+    assert json.loads(value) == {"username": "octocat", "accessToken": CANARY}
+    finish(started)
+    assert sweep()["drifted"] == []
 
 
 def test_repair_keeps_a_skipped_template_skipped(app: AppEnv) -> None:
@@ -219,6 +438,8 @@ def test_a_repair_that_did_not_fix_the_drift_is_started_again_by_the_next_sweep(
             "rolloutId": first["rolloutId"],
             "prefix": "quay",
             "regionResults": [{"region": "eu-west-1", "status": "FAILED"}],
+            "afterRollback": True,
+            "rollbackResults": [{"region": "eu-west-1", "status": "ROLLED_BACK"}],
         },
         FakeContext(),
     )
@@ -324,3 +545,25 @@ def test_a_rule_and_template_made_by_hand_as_x_slash_are_the_rule_x(app: AppEnv)
 
     # Then: ECR's "x/" is "x": nothing missing, nothing differs
     assert [r["prefix"] for r in summary["prefixes"]] == ["docker-hub"] and summary["drifted"] == []
+
+
+def test_the_listing_shows_each_secrets_awscurrent_version_after_puts_and_stage_moves(moto_aws: None) -> None:
+    sm = boto3.client("secretsmanager", region_name="eu-west-1")
+    first = sm.create_secret(Name="ecr-pullthroughcache/x", SecretString="{}")
+    second = sm.put_secret_value(SecretId=first["ARN"], SecretString='{"a": 1}')
+    sm.create_secret(Name="not-ours", SecretString="{}")
+    listing = SecretListing(sm)
+    [listed] = listing.list_secrets("ecr-pullthroughcache/").values()
+    assert (listed.name, listed.arn, listed.current_version) == (
+        "ecr-pullthroughcache/x",
+        first["ARN"],
+        second["VersionId"],
+    )
+    # Rollback moves AWSCURRENT back to a prior version: the listing follows.
+    sm.update_secret_version_stage(
+        SecretId=first["ARN"],
+        VersionStage="AWSCURRENT",
+        MoveToVersionId=first["VersionId"],
+        RemoveFromVersionId=second["VersionId"],
+    )
+    assert listing.list_secrets("ecr-pullthroughcache/")["ecr-pullthroughcache/x"].current_version == first["VersionId"]

@@ -1,41 +1,45 @@
-"""Drift comparison without AWS: rules, templates, secret freshness, and the sweep's input."""
+"""Drift comparison without AWS: rules, templates, secret versions, regions, what is read, and the sweep's input."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from pullthrough import exceptions as ex
-from pullthrough.adapters.secret_listing import ListedSecret
-from pullthrough.drift import (
-    Desired,
-    RegionState,
-    SweepRequest,
-    mode_from_env,
-    parse_sweep_event,
-    region_drift,
+from pullthrough.adapters.secret_listing import ListedSecret, current_version
+from pullthrough.drift.compare import (
+    Difference,
+    drift_report,
+    held_resources,
     rule_differences,
-    secret_is_stale,
+    rule_findings,
+    secret_findings,
+    source_findings,
     template_differences,
+    template_findings,
 )
+from pullthrough.drift.desired import Deployed, Desired
+from pullthrough.drift.inventory import RegionInventory
+from pullthrough.drift.request import SweepRequest, mode_from_env, parse_sweep_event
+from pullthrough.drift.sweep import region_reads
 from pullthrough.models import CreationTemplate, Rule
 from tests.support import load_event
 
-REGION = "eu-west-1"
-SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:ecr-pullthroughcache/docker-hub-AbCdEf"
+REGION, OTHER, HOME = "eu-west-1", "ap-southeast-2", "us-east-1"
+NAME = "ecr-pullthroughcache/docker-hub"
+SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:{NAME}-AbCdEf"
 SOURCE_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/_source/docker-hub-XyZ123"
-T0 = datetime(2026, 11, 1, tzinfo=UTC)
 DOCKER_HUB = Rule(
     ecrRepositoryPrefix="docker-hub", upstreamRegistry="docker-hub", upstreamRegistryUrl="registry-1.docker.io"
 )
 QUAY = Rule(ecrRepositoryPrefix="quay", upstreamRegistry="quay", upstreamRegistryUrl="quay.io")
+V1, V2 = "11111111-aaaa-4aaa-8aaa-111111111111", "22222222-bbbb-4bbb-8bbb-222222222222"
 
 
-def secret(at: datetime = T0, arn: str = SECRET_ARN) -> ListedSecret:
-    return ListedSecret(arn.split(":")[6][:-7], arn, at)
+def secret(version: str | None = V1, arn: str = SECRET_ARN) -> ListedSecret:
+    return ListedSecret(arn.split(":")[6][:-7], arn, version)
 
 
 def actual_rule(**fields: Any) -> dict[str, Any]:
@@ -55,10 +59,13 @@ def desired(rule: Rule = DOCKER_HUB, **item: Any) -> Desired:
             "rule": rule.model_dump(exclude_none=True),
             "regions": [REGION],
             "sourceSecretArn": SOURCE_ARN,
-            "updatedAt": T0.isoformat(timespec="seconds"),
             **item,
         }
     )
+
+
+def deployed(version: str | None = V1, arn: str | None = SECRET_ARN) -> dict[str, Any]:
+    return {"secretArn": arn, "secretVersionId": version, "rolloutId": "r-1"}
 
 
 # Rules
@@ -80,7 +87,28 @@ def test_a_matching_rule_has_no_differences_even_with_ecrs_spelling_of_defaults(
     ],
 )
 def test_each_differing_rule_field_is_named(changes: dict[str, Any], fields: list[str]) -> None:
-    assert rule_differences(DOCKER_HUB, actual_rule(**changes), REGION, secret()) == fields
+    differences = rule_differences(DOCKER_HUB, actual_rule(**changes), REGION, secret())
+    assert [d.field for d in differences] == fields
+
+
+def test_a_differing_rule_says_what_it_holds_and_what_is_wanted() -> None:
+    other = SECRET_ARN.replace("docker-hub", "someone-else")
+    [finding] = rule_findings(
+        REGION, DOCKER_HUB, actual_rule(upstreamRepositoryPrefix="library", credentialArn=other), secret()
+    )
+    assert (finding.resource, finding.kind, finding.fields) == (
+        "rule",
+        "differs",
+        ("upstreamRepositoryPrefix", "credentialArn"),
+    )
+    assert finding.message == (
+        f"{REGION}: rule differs: upstreamRepositoryPrefix library, want ROOT; credentialArn {other}, want {SECRET_ARN}"
+    )
+    assert [f.message for f in rule_findings(REGION, DOCKER_HUB, None, secret())] == [f"{REGION}: rule missing"]
+    # Without the region's secret listed, the wanted credentialArn is named by the secret's name.
+    assert rule_differences(DOCKER_HUB, actual_rule(credentialArn=None), REGION, None) == [
+        Difference("credentialArn", None, NAME)
+    ]
 
 
 def test_a_partial_credential_arn_naming_the_secret_fits() -> None:
@@ -90,13 +118,17 @@ def test_a_partial_credential_arn_naming_the_secret_fits() -> None:
 def test_without_the_secret_the_credential_arn_must_still_name_the_regions_secret() -> None:
     assert rule_differences(DOCKER_HUB, actual_rule(), REGION, None) == []
     other = SECRET_ARN.replace("docker-hub", "someone-else")
-    assert rule_differences(DOCKER_HUB, actual_rule(credentialArn=other), REGION, None) == ["credentialArn"]
+    assert [d.field for d in rule_differences(DOCKER_HUB, actual_rule(credentialArn=other), REGION, None)] == [
+        "credentialArn"
+    ]
 
 
 def test_an_unauthenticated_upstream_must_have_no_credential_arn() -> None:
     quay = {"ecrRepositoryPrefix": "quay", "upstreamRegistry": "quay", "upstreamRegistryUrl": "quay.io"}
     assert rule_differences(QUAY, quay, REGION, None) == []
-    assert rule_differences(QUAY, quay | {"credentialArn": SECRET_ARN}, REGION, None) == ["credentialArn"]
+    assert rule_differences(QUAY, quay | {"credentialArn": SECRET_ARN}, REGION, None) == [
+        Difference("credentialArn", SECRET_ARN, None)
+    ]
 
 
 # Templates
@@ -125,48 +157,169 @@ def test_a_template_as_ecr_fills_it_in_has_no_differences() -> None:
     ],
 )
 def test_each_differing_template_field_is_named(changes: dict[str, Any], fields: list[str]) -> None:
-    assert template_differences(WANTED, in_ecr(**changes)) == fields
+    assert [d.field for d in template_differences(WANTED, in_ecr(**changes))] == fields
 
 
-# Secrets
-def test_a_secret_is_stale_only_when_the_source_changed_after_the_copy_and_the_last_rollout() -> None:
-    later = T0 + timedelta(hours=1)
-    assert secret_is_stale(secret(T0), secret(later, SOURCE_ARN), T0) is True
-    assert secret_is_stale(secret(later), secret(T0, SOURCE_ARN), T0) is False
-    # The regional copy is older but the last rollout started after the change: StoreSecret found it equal.
-    assert secret_is_stale(secret(T0), secret(later, SOURCE_ARN), later) is False
-    assert secret_is_stale(secret(T0), None, None) is False
-
-
-def test_region_drift_lists_rule_then_secret_then_template() -> None:
-    state = RegionState(rules={}, templates={}, secrets={})
-    assert [(d["resource"], d["kind"]) for d in region_drift(desired(creationTemplate=WANTED), REGION, state)] == [
-        ("rule", "missing"),
-        ("secret", "missing"),
-        ("template", "missing"),
+def test_a_differing_template_says_what_it_holds_and_what_is_wanted() -> None:
+    [finding] = template_findings(REGION, WANTED, in_ecr(imageTagMutability="IMMUTABLE"))
+    assert finding.message == f"{REGION}: template differs: imageTagMutability IMMUTABLE, want MUTABLE"
+    # A template that leaves a field out wants ECR's default for it.
+    no_mutability = {k: v for k, v in WANTED.items() if k != "imageTagMutability"}
+    assert template_differences(no_mutability, in_ecr(imageTagMutability="IMMUTABLE")) == [
+        Difference("imageTagMutability", "IMMUTABLE", "MUTABLE")
     ]
+    kms = {"encryptionType": "KMS"}
+    [encrypted] = template_findings(REGION, WANTED, in_ecr(encryptionConfiguration=kms))
+    assert encrypted.message == (
+        f'{REGION}: template differs: encryptionConfiguration {{"encryptionType":"KMS"}}, '
+        'want {"encryptionType":"AES256"}'
+    )
+    # A policy document is too long to quote: it is named.
+    [lifecycle] = template_findings(REGION, WANTED, in_ecr(lifecyclePolicy='{"rules":[]}'))
+    assert lifecycle.message == f"{REGION}: template differs: lifecyclePolicy changed"
+    assert [f.message for f in template_findings(REGION, WANTED, None)] == [f"{REGION}: template missing"]
 
 
-def test_a_stale_secret_is_reported_by_its_date_not_its_value() -> None:
-    state = RegionState(rules={"docker-hub": actual_rule()}, secrets={"ecr-pullthroughcache/docker-hub": secret()})
-    changed = secret(T0 + timedelta(days=2), SOURCE_ARN)
-    assert region_drift(desired(), REGION, state, changed) == [
-        {"region": REGION, "resource": "secret", "kind": "differs", "fields": ["LastChangedDate"]}
+# Secrets: by version id, never by value
+def test_the_current_version_is_the_one_labelled_awscurrent() -> None:
+    assert current_version({V1: ["AWSPREVIOUS"], V2: ["AWSCURRENT", "custom"], "old": []}) == V2
+    assert current_version({V1: ["AWSPENDING"]}) is None and current_version(None) is None
+
+
+def test_a_secret_whose_version_moved_since_the_rollout_changed_outside_pullthrough() -> None:
+    assert secret_findings(REGION, secret(V1), Deployed(**deployed(V1))) == []
+    [changed] = secret_findings(REGION, secret(V2), Deployed(**deployed(V1)))
+    assert (changed.resource, changed.kind) == ("secret", "changed")
+    assert changed.message == f"{REGION}: secret value changed outside pullthrough"
+
+
+def test_a_secret_created_again_under_the_same_name_is_reported_as_replaced() -> None:
+    [replaced] = secret_findings(REGION, secret(V1, SECRET_ARN.replace("AbCdEf", "New123")), Deployed(**deployed(V1)))
+    assert replaced.kind == "replaced"
+    assert replaced.message == f"{REGION}: secret deleted and created again outside pullthrough"
+
+
+def test_without_a_recorded_version_only_a_missing_secret_is_drift() -> None:
+    assert secret_findings(REGION, secret(V2), None) == []
+    assert secret_findings(REGION, secret(V2), Deployed(**deployed(None, None))) == []
+    assert [f.message for f in secret_findings(REGION, None, None)] == [f"{REGION}: secret missing"]
+    assert [f.message for f in secret_findings(REGION, None, Deployed(**deployed()))] == [f"{REGION}: secret missing"]
+
+
+def test_the_source_secret_is_compared_with_the_version_the_last_rollout_copied() -> None:
+    listed = {"source": secret(V1, SOURCE_ARN), "regional": secret(V2)}
+    assert source_findings(HOME, SOURCE_ARN, listed, V1) == []
+    assert source_findings(HOME, SOURCE_ARN[:-7], listed, V1) == []  # a partial ARN names it too
+    assert source_findings(HOME, SOURCE_ARN, listed, None) == []  # not recorded: nothing to compare
+    [changed] = source_findings(HOME, SOURCE_ARN, listed, V2)
+    assert (changed.region, changed.resource, changed.kind) == (HOME, "sourceSecret", "changed")
+    assert changed.message == "source secret changed since the last rollout"
+    [missing] = source_findings(HOME, SOURCE_ARN, {"regional": secret(V2)}, V1)
+    assert missing.message == f"source secret missing: {SOURCE_ARN}"
+
+
+# Regions
+def test_a_region_holds_the_prefix_by_its_rule_a_pull_through_template_or_its_secret() -> None:
+    everything = RegionInventory(
+        rules={"docker-hub": actual_rule()},
+        templates={"docker-hub": in_ecr()},
+        secrets={NAME: secret()},
+    )
+    assert held_resources("docker-hub", everything) == ["rule", "template", "secret"]
+    others_template = RegionInventory(rules={}, templates={"docker-hub": in_ecr(appliedFor=["CREATE_ON_PUSH"])})
+    assert held_resources("docker-hub", others_template) == []
+    assert held_resources("docker-hub", RegionInventory(rules={}, templates={}, secrets={})) == []
+
+
+def in_sync() -> RegionInventory:
+    return RegionInventory(
+        rules={"docker-hub": actual_rule()}, templates={"docker-hub": in_ecr()}, secrets={NAME: secret()}
+    )
+
+
+def test_a_report_lists_desired_regions_then_undesired_ones_then_the_source_in_plain_words() -> None:
+    rule = desired(
+        creationTemplate=WANTED,
+        regions=[REGION],
+        deployed={REGION: deployed(V1), OTHER: deployed(V1, SECRET_ARN.replace(REGION, OTHER))},
+        sourceSecretVersionId=V1,
+    )
+    held_elsewhere = RegionInventory(rules={"docker-hub": actual_rule()}, templates={}, secrets={})
+    home = RegionInventory(secrets={"src": secret(V2, SOURCE_ARN)})
+    drifted = RegionInventory(rules={}, templates={"docker-hub": in_ecr()}, secrets={NAME: secret(V2)})
+    report = drift_report(rule, {REGION: drifted, OTHER: held_elsewhere, HOME: home}, "2026-11-30T00:00:00+00:00")
+    assert [entry["message"] for entry in report["drift"]] == [
+        f"{REGION}: rule missing",
+        f"{REGION}: secret value changed outside pullthrough",
+        f"{OTHER}: holds the prefix but is not a desired region (rule)",
+        "source secret changed since the last rollout",
     ]
+    assert report["drift"][2] == {
+        "region": OTHER,
+        "resource": "region",
+        "kind": "notDesired",
+        "fields": ["rule"],
+        "message": f"{OTHER}: holds the prefix but is not a desired region (rule)",
+    }
+    assert report["inSync"] is False and "unchecked" not in report
+    clean = drift_report(
+        rule,
+        {
+            REGION: in_sync(),
+            OTHER: RegionInventory({}, {}, {}),
+            HOME: RegionInventory(secrets={"s": secret(V1, SOURCE_ARN)}),
+        },
+        "now",
+    )
+    assert (clean["inSync"], clean["drift"]) == (True, [])
 
 
-def test_a_rule_without_template_is_not_checked_for_one_and_reads_accordingly() -> None:
-    rule = desired(QUAY, sourceSecretArn=None)
-    assert rule.reads() == {REGION: {"rules"}}
-    assert desired().reads() == {REGION: {"rules", "secrets"}, "us-east-1": {"secrets"}}
+def test_a_rule_recorded_before_deployments_were_kept_is_checked_in_its_desired_regions_without_versions() -> None:
+    rule = desired(creationTemplate=WANTED)
+    assert rule.deployed == {REGION: Deployed()} and rule.undesired_regions == []
+    changed_by_hand = RegionInventory(
+        rules={"docker-hub": actual_rule()}, templates={"docker-hub": in_ecr()}, secrets={NAME: secret(V2)}
+    )
+    assert drift_report(rule, {REGION: changed_by_hand}, "now")["drift"] == []
+
+
+def test_an_unreadable_region_is_unchecked_not_drifted() -> None:
+    rule = desired(deployed={REGION: deployed(), OTHER: deployed()})
+    report = drift_report(rule, {REGION: in_sync(), OTHER: RegionInventory(error="AwsUnavailable: down")}, "now")
+    assert report["drift"] == [] and report["inSync"] is False
+    assert report["unchecked"] == [{"region": OTHER, "error": "AwsUnavailable: down"}]
+
+
+def test_reads_cover_desired_regions_what_the_rule_uses_undesired_ones_everything_and_the_recorded_source() -> None:
+    assert desired(QUAY, sourceSecretArn=None).reads() == {REGION: {"rules"}}
+    assert desired().reads() == {REGION: {"rules", "secrets"}}  # no recorded source version: home not read
+    assert desired(sourceSecretVersionId=V1).reads() == {REGION: {"rules", "secrets"}, HOME: {"secrets"}}
     assert desired(creationTemplate=WANTED).reads()[REGION] == {"rules", "templates", "secrets"}
+    left = desired(QUAY, sourceSecretArn=None, deployed={REGION: deployed(None, None), OTHER: deployed(None, None)})
+    assert left.reads() == {REGION: {"rules"}, OTHER: {"rules", "templates", "secrets"}}
+
+
+def test_one_read_per_region_whatever_the_number_of_rules() -> None:
+    many = [
+        desired(QUAY.model_copy(update={"ecrRepositoryPrefix": f"quay-{i}"}), sourceSecretArn=None) for i in range(50)
+    ]
+    assert region_reads([*many, desired(sourceSecretVersionId=V1)]) == {
+        REGION: frozenset({"rules", "secrets"}),
+        HOME: frozenset({"secrets"}),
+    }
+
+
+def test_a_desired_item_with_a_malformed_deployment_record_is_refused_naming_it() -> None:
+    with pytest.raises(ex.InvalidRequest) as refused:
+        desired(deployed={REGION: "everything"})
+    assert refused.value.field == f"deployed.{REGION}"
 
 
 # Repair requests
 def test_the_repair_request_rebuilds_the_desired_rule_and_keeps_a_skipped_template_skipped() -> None:
-    request = desired(creationTemplate=WANTED).repair_request()
+    request = desired(creationTemplate=WANTED, deployed={REGION: deployed(), OTHER: deployed()}).repair_request()
     assert request.rule() == DOCKER_HUB and request.credentialSecretArn == SOURCE_ARN
-    assert request.template() == CreationTemplate.default() and request.regions == [REGION]
+    assert request.template() == CreationTemplate.default() and request.regions == [REGION]  # desired regions only
     skipped = desired(QUAY, sourceSecretArn=None).repair_request()
     assert skipped.skips_template and skipped.template() is None and skipped.credentialSecretArn is None
 

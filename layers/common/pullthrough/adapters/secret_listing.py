@@ -1,10 +1,9 @@
-"""Secrets Manager listing: names, ARNs and change dates of the secrets under a name prefix. Never their values."""
+"""Secrets Manager listing: names, ARNs and current version ids of the secrets under a name prefix. Never values."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pullthrough import exceptions as ex
 from pullthrough.adapters.errors import translated
@@ -13,16 +12,22 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 PAGE_SIZE = 100  # ListSecrets' largest page
+CURRENT = "AWSCURRENT"
 _ERRORS: dict[str, type[ex.PullthroughError]] = {"InvalidParameterException": ex.AwsRequestRejected}
 
 
 @dataclass(frozen=True, slots=True)
 class ListedSecret:
-    """A secret as ListSecrets shows it: no value, only where it is and when it last changed."""
+    """A secret as ListSecrets shows it: no value, only where it is and which version is AWSCURRENT."""
 
     name: str
     arn: str
-    last_changed: datetime | None = None
+    current_version: str | None = None
+
+
+def current_version(versions_to_stages: dict[str, Any] | None) -> str | None:
+    """The version id labelled AWSCURRENT in a ListSecrets ``SecretVersionsToStages`` map; None when none is."""
+    return next((version for version, stages in (versions_to_stages or {}).items() if CURRENT in stages), None)
 
 
 class SecretListing:
@@ -34,7 +39,8 @@ class SecretListing:
     def list_secrets(self, prefix: str) -> dict[str, ListedSecret]:
         """Every secret whose name starts with ``prefix`` (none scheduled for deletion), by name.
 
-        One ListSecrets call per 100 secrets. The service's name filter ignores case, so names are checked again.
+        One ListSecrets call per 100 secrets; each entry carries SecretVersionsToStages, so the version ids cost
+        no further call. The service's name filter ignores case, so names are checked again.
         """
         found: dict[str, ListedSecret] = {}
         with translated(_ERRORS, "ListSecrets"):
@@ -45,5 +51,6 @@ class SecretListing:
                 for secret in page.get("SecretList", []):
                     name = secret.get("Name", "")
                     if name.startswith(prefix) and "ARN" in secret:
-                        found[name] = ListedSecret(name, secret["ARN"], secret.get("LastChangedDate"))
+                        version = current_version(secret.get("SecretVersionsToStages"))
+                        found[name] = ListedSecret(name, secret["ARN"], version)
         return found

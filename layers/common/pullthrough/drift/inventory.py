@@ -1,0 +1,44 @@
+"""What one region holds for pullthrough, read in a fixed number of calls whatever the number of rules.
+
+At most one paginated DescribePullThroughCacheRules, one DescribeRepositoryCreationTemplates and one ListSecrets on
+``ecr-pullthroughcache/`` (whose SecretVersionsToStages gives each secret's AWSCURRENT version: no value is read).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pullthrough import aws
+from pullthrough import exceptions as ex
+from pullthrough.adapters.ecr import EcrRegistry
+from pullthrough.adapters.secret_listing import ListedSecret, SecretListing
+from pullthrough.drift.desired import RULES, SECRETS, TEMPLATES
+from pullthrough.secret_names import SECRET_PREFIX
+
+
+@dataclass(frozen=True)
+class RegionInventory:
+    """One region's rules and templates by prefix and secrets by name; None where not read, ``error`` if unreadable."""
+
+    rules: dict[str, dict[str, Any]] | None = None
+    templates: dict[str, dict[str, Any]] | None = None
+    secrets: dict[str, ListedSecret] | None = None
+    error: str | None = None
+
+
+def read_inventory(region: str, reads: frozenset[str]) -> RegionInventory:
+    """Read what ``reads`` asks for in ``region``: one paginated call per kind, none per rule."""
+    rules = templates = secrets = None
+    try:
+        if RULES in reads or TEMPLATES in reads:
+            ecr = EcrRegistry(aws.client("ecr", region))
+            if RULES in reads:
+                rules = {rule["ecrRepositoryPrefix"]: rule for rule in ecr.list_rules()}
+            if TEMPLATES in reads:
+                templates = ecr.list_templates()
+        if SECRETS in reads:
+            secrets = SecretListing(aws.client("secretsmanager", region)).list_secrets(SECRET_PREFIX)
+    except ex.PullthroughError as error:
+        return RegionInventory(error=f"{type(error).__name__}: {error.message}")
+    return RegionInventory(rules, templates, secrets)

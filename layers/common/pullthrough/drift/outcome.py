@@ -1,0 +1,41 @@
+"""What a sweep leaves behind: each rule's report recorded and announced, and the repair rollouts it starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pullthrough import exceptions as ex
+from pullthrough.adapters.store import PrefixBusy
+from pullthrough.drift.desired import Desired
+from pullthrough.observability import logger
+from pullthrough.rollouts import Rollouts
+
+DRIFT_DETECTED = "Pull Through Cache Drift Detected"
+
+
+def record_report(rollouts: Rollouts, report: dict[str, Any]) -> None:
+    """Record the report on the desired rule (``drift``, ``driftCheckedAt``); emit it when the rule drifted."""
+    rollouts.store.update_rule(report["prefix"], drift=report, driftCheckedAt=report["checkedAt"])
+    if report["drift"]:
+        logger.warning("drift found", extra={"prefix": report["prefix"], "drift": report["drift"]})
+        if rollouts.events is not None:
+            rollouts.events.emit(DRIFT_DETECTED, report)
+
+
+def start_repair(rollouts: Rollouts, desired: Desired, sweep_id: str) -> dict[str, Any]:
+    """Start a normal rollout of the desired rule to its desired regions: STARTED, SKIPPED (busy) or FAILED.
+
+    The rollout's steps compare before they write: a hand-changed secret gets the source's value back, a deleted or
+    changed rule or template is put back, and regions found in sync cost only reads. All desired regions, not only
+    the drifted ones: a rollout's regions become the rule's desired regions.
+    """
+    # Its own idempotency key: a user's identical request (or an earlier repair) must not stand in for it.
+    key = f"drift-repair:{sweep_id}:{desired.prefix}"
+    try:
+        started = rollouts.start(desired.repair_request(), idempotency_key=key)
+    except PrefixBusy as busy:
+        return {"status": "SKIPPED", "reason": "the prefix is busy", "rolloutId": busy.rollout_id}
+    except ex.PullthroughError as error:
+        logger.warning("repair not started", extra={"prefix": desired.prefix, "error": error.message})
+        return {"status": "FAILED", "reason": f"{type(error).__name__}: {error.message}"}
+    return {"status": "STARTED", "rolloutId": started["rolloutId"]}
