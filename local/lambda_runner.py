@@ -18,6 +18,7 @@ import logging
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,8 +140,15 @@ def load_handler(code: FunctionCode) -> Handler:
         return handler
 
 
-def _error(error_type: str, message: str) -> str:
-    return json.dumps({"errorType": error_type, "errorMessage": message})
+def _error(error_type: str, message: str, exc: BaseException | None = None) -> str:
+    """The payload Lambda's Python runtime returns for an unhandled exception, stack trace included (Step Functions
+    puts all of it in the error's Cause, so its size counts against the state machine's 256 KB)."""
+    trace = traceback.format_list(traceback.extract_tb(exc.__traceback__)) if exc is not None else []
+    return json.dumps(
+        {"errorMessage": message, "errorType": error_type, "stackTrace": trace}
+        if exc is not None
+        else {"errorType": error_type, "errorMessage": message}
+    )
 
 
 def _decode(event: Any) -> Any:
@@ -165,7 +173,7 @@ def run(code: FunctionCode, event: Any, context: LambdaContext) -> tuple[str, bo
         result = handler(event, context)
     except Exception as exc:
         log.info("%s raised %s", context.function_name, type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
-        return _error(type(exc).__name__, str(exc)), True
+        return _error(type(exc).__name__, str(exc), exc), True
     try:
         return json.dumps(result), False
     except (TypeError, ValueError) as exc:
