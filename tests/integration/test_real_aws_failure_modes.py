@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -31,9 +32,8 @@ def test_scheduling_a_secret_already_scheduled_for_deletion_is_done_not_a_retrie
 
 
 def _client_error(code: str, operation: str) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": "not authorized"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, operation
-    )
+    response: Any = {"Error": {"Code": code, "Message": "not authorized"}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+    return ClientError(response, operation)
 
 
 @pytest.mark.parametrize("code", ["AccessDeniedException", "AccessDenied"])
