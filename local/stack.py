@@ -198,6 +198,7 @@ class LocalStack:
         # Locally no step outlives its call, so a failed region Map needs no long settle before its rollback.
         self.parameters = {**self.template.parameters, "InFlightSettleSeconds": "1", **(parameters or {})}
         self.function_names: dict[str, str] = {}  # logical id -> name
+        self.bus_names: dict[str, str] = {}  # logical id -> name of the template's own event buses
         self.function_arns: dict[str, str] = {}
         self.table_names: dict[str, str] = {}
         self.state_machine_arn = ""
@@ -428,6 +429,7 @@ class LocalStack:
             "AWS::URLSuffix": "amazonaws.com",
             **self.function_names,
             **self.table_names,
+            **self.bus_names,
         }
         attrs = {f"{lid}.Arn": arn for lid, arn in self.function_arns.items()}
         attrs.update(
@@ -448,10 +450,24 @@ class LocalStack:
         role = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY))
         self._role_arn = role_arn = role["Role"]["Arn"]
         self._create_tables()
+        self._create_event_buses()
         self._create_functions(role_arn)
         self._create_state_machine(role_arn)
         self._configure_functions()
         self._create_event_rules()
+
+    def _create_event_buses(self) -> None:
+        """The template's own buses (their policies are IAM, which the emulator does not enforce on PutEvents)."""
+        resolver = self._resolver()
+        for lid, raw in self.template.event_buses.items():
+            name = str(resolver.resolve(raw, where=f"{lid}.Name")) if raw else f"{self.stack_name}-{lid}"
+            self.client("events").create_event_bus(Name=name)
+            self.bus_names[lid] = name
+
+    @property
+    def event_bus_name(self) -> str:
+        """The app's own bus (where rule requests go and the app's events come out)."""
+        return self.parameters.get("EventBusName", "default")
 
     def _create_tables(self) -> None:
         ddb = self.client("dynamodb")
@@ -510,7 +526,7 @@ class LocalStack:
         shared: dict[str, str] = {
             "POWERTOOLS_SERVICE_NAME": "pullthrough",
             "POWERTOOLS_LOG_LEVEL": self.parameters.get("LogLevel", "INFO"),
-            "EVENT_BUS_NAME": "default",
+            "EVENT_BUS_NAME": self.parameters.get("EventBusName", "default"),
             "SOURCE_SECRET_PREFIX": self.parameters.get("SourceSecretPrefix", "ecr-pullthroughcache/_source/"),
             "DRIFT_MODE": self.parameters.get("DriftSweepMode", "report"),
             "ROLLOUT_SETTLE_SECONDS": self.parameters["InFlightSettleSeconds"],

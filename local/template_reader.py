@@ -110,6 +110,7 @@ class Template:
     api_routes: list[ApiRoute]
     event_rules: list[EventRuleDef]
     layer_dirs: list[Path] = field(default_factory=list)
+    event_buses: dict[str, Any] = field(default_factory=dict)  # logical id -> raw Name
 
 
 def _resources_of(resources: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -220,6 +221,9 @@ def load_template(path: Path | str = DEFAULT_TEMPLATE) -> Template:
         tables=tables,
         api_routes=routes,
         event_rules=rules,
+        event_buses={
+            lid: props.get("Name") for lid, props in _resources_of(resources, "AWS::Events::EventBus").items()
+        },
     )
 
 

@@ -385,7 +385,8 @@ def test_pass_role_and_service_linked_roles_are_bound_to_ecr(template: dict[str,
             assert actions == ["iam:PassRole"], owner
             services = as_list(statement["Condition"]["StringEquals"]["iam:PassedToService"])
             assert services and all(s.endswith("ecr.amazonaws.com") for s in services), owner
-            assert all("${AWS::AccountId}:role/" in (sub_string(r) or "") for r in as_list(statement["Resource"]))
+            roles = [sub_string(r) or "" for r in as_list(statement["Resource"])]
+            assert all("${AWS::AccountId}:role${PassableRolePath}" in r for r in roles), owner
         if "iam:CreateServiceLinkedRole" in actions:
             assert actions == ["iam:CreateServiceLinkedRole"], owner
             service = statement["Condition"]["StringEquals"]["iam:AWSServiceName"]
@@ -610,3 +611,16 @@ def test_each_function_has_the_environment_and_grants_its_code_uses(template: di
         for action in POLICY_TEMPLATE_ACTIONS.get(name, set())
     }
     assert actions_needed <= granted, f"{function} lacks {sorted(actions_needed - granted)}"
+
+
+def test_rule_requests_come_only_from_the_apps_own_bus_and_only_from_named_principals(template: dict[str, Any]) -> None:
+    """Confused deputy: whoever can put a rule request makes the app pass roles and write policies with its rights."""
+    rule = function_properties(template, "RuleRequestedFunction")["Events"]["RuleRequested"]["Properties"]
+    assert rule["EventBusName"] == {"Ref": "AppEventBus"}
+    policy = template["Resources"]["AppEventBusRequestersOnly"]["Properties"]
+    assert policy["EventBusName"] == {"Ref": "AppEventBus"}
+    statement = policy["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Deny", "*", "events:PutEvents")
+    assert statement["Condition"]["StringEquals"] == {"events:detail-type": "Pull Through Cache Rule Requested"}
+    assert statement["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": {"Ref": "RequesterPrincipalArns"}}
+    assert template["Outputs"]["EventBusName"]["Value"] == {"Ref": "AppEventBus"}

@@ -127,12 +127,12 @@ def test_the_state_machine_has_every_substitution_resolved(stack: LocalStack) ->
 def test_the_rule_requested_rule_targets_its_function(stack: LocalStack) -> None:
     events = stack.client("events")
     (name,) = [n for n in stack.rule_names if n.endswith("-rule-requested")]
-    rule = events.describe_rule(Name=name)
+    rule = events.describe_rule(Name=name, EventBusName=stack.event_bus_name)  # the app's own bus
     assert json.loads(rule["EventPattern"]) == {
         "source": ["pullthrough"],
         "detail-type": ["Pull Through Cache Rule Requested"],
     }
-    targets = events.list_targets_by_rule(Rule=name)["Targets"]
+    targets = events.list_targets_by_rule(Rule=name, EventBusName=stack.event_bus_name)["Targets"]
     assert [t["Arn"] for t in targets] == [stack.function_arns["RuleRequestedFunction"]]
 
 
@@ -383,6 +383,7 @@ def test_a_rule_requested_event_starts_a_rollout(stack: LocalStack, api: ApiCall
     stack.client("events").put_events(
         Entries=[
             {
+                "EventBusName": stack.event_bus_name,
                 "Source": "pullthrough",
                 "DetailType": "Pull Through Cache Rule Requested",
                 "Detail": json.dumps(

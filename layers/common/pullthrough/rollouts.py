@@ -184,6 +184,8 @@ class Rollouts:
     home_region: str = "us-east-1"
     source_prefix: str = SOURCE_SECRET_PREFIX
     settle_seconds: int = SETTLE_SECONDS
+    role_path: str = "/"  # customRoleArn must be under this IAM path (the template grants PassRole only there)
+    credential_prefix: str = SECRET_PREFIX  # credentialSecretArn must name a home-region secret with this prefix
 
     def require_executions(self) -> Executions:
         if self.executions is None:
@@ -198,9 +200,10 @@ class Rollouts:
         parts = arn.split(":")
         name = parts[6] if len(parts) > 6 else ""
         account = self.require_executions().account_id() if self.executions is not None else parts[4]
-        if parts[3] != self.home_region or parts[4] != account or not name.startswith(SECRET_PREFIX):
+        allowed = self.credential_prefix if self.credential_prefix.startswith(SECRET_PREFIX) else SECRET_PREFIX
+        if parts[3] != self.home_region or parts[4] != account or not name.startswith(allowed):
             raise InvalidRequest(
-                f"must name a secret of account {account} in {self.home_region} whose name starts with {SECRET_PREFIX}",
+                f"must name a secret of account {account} in {self.home_region} whose name starts with {allowed}",
                 field="credentialSecretArn",
             )
         if self.home_secrets is not None and self.home_secrets.describe(arn) is None:
@@ -227,7 +230,7 @@ class Rollouts:
                 # A finished rollout does not swallow the same body sent again (a retry after a rollback).
                 if shown is not None and (idempotency_key or shown["status"] == "RUNNING"):
                     return shown
-        request.check_account(self.require_executions().account_id())
+        request.check_account(self.require_executions().account_id(), self.role_path)
         if request.credentialSecretArn is not None:
             self.check_source_secret(request.credentialSecretArn)
         rule = request.rule()
@@ -270,7 +273,7 @@ class Rollouts:
 
     def _plan(self, request: RuleRequest) -> dict[str, Any]:
         """What an apply of ``request`` would do, from the same state machine with every write refused."""
-        request.check_account(self.require_executions().account_id())
+        request.check_account(self.require_executions().account_id(), self.role_path)
         if request.credentialSecretArn is not None:
             self.check_source_secret(request.credentialSecretArn)
         desired = self._desired(request, request.credentialSecretArn)

@@ -9,7 +9,7 @@ from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.adapters.workflow import EventBus, Executions
 from pullthrough.rollouts import SETTLE_SECONDS, Rollouts
-from pullthrough.secret_names import SOURCE_SECRET_PREFIX
+from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
 
 
 def home_region() -> str:
@@ -28,4 +28,6 @@ def rollouts_from_env() -> Rollouts:
         home_region=region,
         source_prefix=os.environ.get("SOURCE_SECRET_PREFIX", SOURCE_SECRET_PREFIX),
         settle_seconds=int(os.environ.get("ROLLOUT_SETTLE_SECONDS", SETTLE_SECONDS)),
+        role_path=os.environ.get("PASSABLE_ROLE_PATH", "/"),
+        credential_prefix=os.environ.get("CREDENTIAL_SECRET_PREFIX", SECRET_PREFIX),
     )
