@@ -156,14 +156,14 @@ class Bench:
         described = self.wait(arn, timeout)
         cpu = time.process_time() - cpu
         calls, invocations = self.counters.since(mark)
-        output = json.loads(described.get("output") or "{}")
+        view = rollouts.view(started["rolloutId"]) or {}
         return RolloutRun(
             rollout_id=started["rolloutId"],
             execution_arn=arn,
             prefix=prefix,
             regions=list(regions),
             status=described["status"],
-            outcome=str(output.get("status", described["status"])),
+            outcome=str(view.get("status", described["status"])),  # the rollout's own status (ROLLED_BACK, ...)
             duration=(described["stopDate"] - described["startDate"]).total_seconds(),
             cpu=cpu,
             gc_seconds=self.gc_seconds - gc_seconds,
