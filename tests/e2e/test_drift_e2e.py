@@ -101,7 +101,6 @@ def test_a_rule_deleted_by_hand_is_reported_shown_and_repaired(
     assert (again["inSync"], again["drift"]) == (True, [])
 
 
-@pytest.mark.xfail(strict=True, reason="needs deployed recording")
 def test_a_secret_changed_by_hand_in_one_region_is_reported_there_and_repaired(
     stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
 ) -> None:
