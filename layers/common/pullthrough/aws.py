@@ -7,6 +7,7 @@ code at the emulator.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -23,6 +24,10 @@ _lock = threading.Lock()
 _clients: dict[tuple[str, str], Any] = {}
 _session: boto3.session.Session | None = None
 
+#: Called with each new session before its first client is made. Empty on Lambda; the embedded stack registers
+#: its IAM check here (a botocore event handler that checks each call against the calling function's policies).
+session_hooks: list[Callable[[boto3.session.Session], None]] = []
+
 
 def client(service: str, region: str) -> Any:
     """A cached client of ``service`` in ``region`` (boto3 sessions are not thread-safe: one lock guards creation)."""
@@ -35,6 +40,8 @@ def client(service: str, region: str) -> Any:
         if key not in _clients:
             if _session is None:
                 _session = boto3.session.Session()
+                for hook in list(session_hooks):
+                    hook(_session)
             _clients[key] = _session.client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
         return _clients[key]
 
