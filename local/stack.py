@@ -189,6 +189,7 @@ class LocalStack:
         self._role_arn = ""
         self.rule_names: list[str] = []
         self.function_environments: dict[str, dict[str, str]] = {}  # logical id -> its resolved environment
+        self.function_scopes: dict[str, FunctionScope] = {}  # logical id -> what its invocations run as
         self.environment: dict[str, str] = {}  # the variables every function has, with the same value (Globals)
         self.iam: IamCheck | None = None
         self._iam_wanted = iam_check
@@ -332,12 +333,6 @@ class LocalStack:
         """Run the block as the template function ``logical_id``: its environment, its policies."""
         with invocation_scope.entered(self.function_scopes[logical_id]):
             yield
-
-    @property
-    def function_scopes(self) -> dict[str, FunctionScope]:
-        return {
-            lid: FunctionScope(lid, self.function_names[lid], env) for lid, env in self.function_environments.items()
-        }
 
     def add_function(self, name: str, code: lambda_runner.FunctionCode, *, timeout: int = 30) -> str:
         """Create an extra Lambda function in the home region that runs ``code`` in process; its ARN."""
@@ -507,23 +502,16 @@ class LocalStack:
                 key: str(resolver.resolve(raw, where=f"{fn.logical_id}.Environment.{key}"))
                 for key, raw in fn.environment.items()
             }
+            name = self.function_names[fn.logical_id]
+            lam.update_function_configuration(FunctionName=name, Environment={"Variables": env})
             self.function_environments[fn.logical_id] = env
-            lam.update_function_configuration(
-                FunctionName=self.function_names[fn.logical_id], Environment={"Variables": env}
-            )
+            self.function_scopes[fn.logical_id] = scope = FunctionScope(fn.logical_id, name, env)
+            code = lambda_runner.FunctionCode(fn.code_dir, fn.handler)
+            lambda_runner.register(name, code, account_id=self.account_id, region=self.region, scope=scope)
         envs = list(self.function_environments.values())
         self.environment = {key: value for key, value in envs[0].items() if all(e.get(key) == value for e in envs)}
         # No function may read another's variables from the process environment.
         self._set_env(dict.fromkeys({key for env in envs for key in env}))
-        for logical_id, scope in self.function_scopes.items():
-            fn = self.template.functions[logical_id]
-            lambda_runner.register(
-                scope.function_name,
-                lambda_runner.FunctionCode(fn.code_dir, fn.handler),
-                account_id=self.account_id,
-                region=self.region,
-                scope=scope,
-            )
         if self._translated is not None:
             statements = function_statements(self._translated, resolver)
             self.iam = IamCheck(statements, account_id=self.account_id, access_key=ACCESS_KEY)
@@ -548,7 +536,6 @@ class LocalStack:
             self.rule_names.append(name)
 
     def _routes(self) -> Iterable[Route]:
-        scopes = self.function_scopes
         for route in self.template.api_routes:
             fn = self.template.functions[route.function]
             yield Route(
@@ -559,7 +546,7 @@ class LocalStack:
                 code=lambda_runner.FunctionCode(fn.code_dir, fn.handler),
                 memory_mb=fn.memory_size,
                 timeout_s=fn.timeout,
-                scope=scopes[fn.logical_id],
+                scope=self.function_scopes[fn.logical_id],
             )
 
     def _start_api(self) -> None:
