@@ -15,7 +15,7 @@ Evaluation, as IAM's for one identity-based policy set: an explicit Deny wins, t
   secret:<name>-??????``, Secrets Manager's ARN with its random suffix), DynamoDB tables and indexes, Step Functions
   state machines and executions, EventBridge buses, ECR repositories, IAM roles. Actions that support no
   resource-level permission (IAM's action catalog, shipped with cfn-lint) need ``"Resource": "*"``. Any other
-  action is checked by its action alone (its resource is unknown here).
+  action is checked by its action alone (its resource is unknown here; a Deny of that action is taken to apply).
 - Conditions: ``String*``, ``Arn*``, ``Null`` and ``Bool`` operators, with ``...IfExists`` and the
   ``ForAnyValue:``/``ForAllValues:`` set prefixes, on the keys this check knows for a request:
   ``aws:RequestTag/<key>``, ``aws:TagKeys``, ``aws:RequestedRegion``, ``iam:PassedToService``,
