@@ -443,7 +443,9 @@ class IamCheck:
     def attach(self, session: Any) -> None:
         """Register the check on a boto3 session (``pullthrough.aws.session_hooks``)."""
         session.events.register("before-parameter-build", self._keep_params, unique_id="pullthrough-iam-params")
-        session.events.register("before-call", self._before_call, unique_id="pullthrough-iam-check")
+        # Last: a client's own before-call handlers (e.g. one that refuses writes in a plan) run first, and a call
+        # they stop never reaches AWS, so IAM never sees it either.
+        session.events.register_last("before-call", self._before_call, unique_id="pullthrough-iam-check")
 
     def check(self, logical_id: str | None, call: Call) -> list[str]:
         """The denial messages for ``call`` made by ``logical_id`` (empty: allowed)."""

@@ -93,3 +93,15 @@ def test_calls_signed_with_other_credentials_are_another_principal_and_not_check
     with entered(STORE_SECRET):
         aws.client("secretsmanager", REGION).list_secrets()
     assert check.denials == []
+
+
+def test_a_call_the_clients_own_handler_stops_is_never_checked(check: IamCheck) -> None:
+    stopped = aws.client("secretsmanager", REGION)
+
+    def refuse(**_: object) -> None:
+        raise RuntimeError("refused before sending")
+
+    stopped.meta.events.register("before-call", refuse)
+    with entered(STORE_SECRET), pytest.raises(RuntimeError, match="refused before sending"):
+        stopped.delete_secret(SecretId="ecr-pullthroughcache/x")
+    assert check.denials == []
