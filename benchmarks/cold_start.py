@@ -110,13 +110,14 @@ class ColdStartError(RuntimeError):
     """A cold-start child failed or its handler raised."""
 
 
-def _child(spec: dict[str, Any]) -> tuple[Sample, Any]:
+def _child(spec: dict[str, Any], environment: dict[str, str] | None = None) -> tuple[Sample, Any]:
+    """Run one cold start; ``environment``: the function's own variables (the stack keeps them per function)."""
     done = subprocess.run(  # -P: the script's directory (benchmarks/) stays off sys.path
         [sys.executable, "-P", str(CHILD), json.dumps(spec)],
         capture_output=True,
         text=True,
         timeout=120,
-        env=dict(os.environ),
+        env={**os.environ, **(environment or {})},
         check=False,
     )
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("COLD-START-RESULT ")), None)
@@ -228,7 +229,7 @@ def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str])
     }
     for logical_id in order:
         event = task if logical_id in (*CHAIN, "RollbackFunction") else events[logical_id]
-        sample, output = _child(_spec(bench, logical_id, event))
+        sample, output = _child(_spec(bench, logical_id, event), bench.stack.function_environments[logical_id])
         if logical_id in outputs:
             task[outputs[logical_id]] = output
         if logical_id in result:

@@ -6,8 +6,9 @@ function's file is ``app.py``) and called with the decoded event and a LambdaCon
 back as JSON; an exception goes back as ``{"errorType", "errorMessage"}`` with the function-error flag, so Step
 Functions' Retry/Catch match the exception's class name. Unregistered functions keep moto's behaviour.
 
-Nothing here touches ``os.environ`` per call: the stack sets the (shared) function environment once, so concurrent
-invocations (Map iterations run in threads) really run concurrently.
+Nothing here touches ``os.environ`` per call: a function registered with a ``FunctionScope`` runs inside it
+(``local.invocation_scope``), which gives it its own environment and identity without changing the process, so
+concurrent invocations (Map iterations run in threads) really run concurrently.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from types import ModuleType
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+
+from local.invocation_scope import FunctionScope, entered
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +78,8 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-# (account, region, function name) -> code
-_registry: dict[tuple[str, str, str], FunctionCode] = {}
+# (account, region, function name) -> code, and the scope its invocations run in (None: the process's)
+_registry: dict[tuple[str, str, str], tuple[FunctionCode, FunctionScope | None]] = {}
 _modules: dict[tuple[Path, str], Handler] = {}
 _load_lock = threading.Lock()
 _original: Callable[..., tuple[str, bool, str]] | None = None
@@ -101,9 +104,11 @@ class InjectedFault(Exception):
         self.message = message
 
 
-def register(function_name: str, code: FunctionCode, *, account_id: str, region: str) -> None:
-    """Run ``function_name`` (in that account and region) from ``code`` when moto invokes it."""
-    _registry[(account_id, region, function_name)] = code
+def register(
+    function_name: str, code: FunctionCode, *, account_id: str, region: str, scope: FunctionScope | None = None
+) -> None:
+    """Run ``function_name`` (in that account and region) from ``code``, as ``scope``, when moto invokes it."""
+    _registry[(account_id, region, function_name)] = (code, scope)
 
 
 def unregister_all() -> None:
@@ -181,10 +186,11 @@ def run(code: FunctionCode, event: Any, context: LambdaContext) -> tuple[str, bo
 
 
 def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-    code = _registry.get((self.account_id, self.region, self.function_name))
-    if code is None:
+    found = _registry.get((self.account_id, self.region, self.function_name))
+    if found is None:
         assert _original is not None
         return _original(self, event)
+    code, scope = found
     payload = _decode(event)
     context = LambdaContext(
         function_name=self.function_name,
@@ -201,7 +207,8 @@ def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
         body, errored = _error(fault.error_type, fault.message), True
     else:
         started = time.monotonic()
-        body, errored = run(code, payload, context)
+        with entered(scope):
+            body, errored = run(code, payload, context)
     ended = time.monotonic()
     if after_call:
         error_type = json.loads(body).get("errorType") if errored else None

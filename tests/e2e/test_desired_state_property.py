@@ -30,7 +30,7 @@ post = st.builds(
     st.sampled_from(range(len(TEMPLATES))),
     st.sampled_from(["token-a", "token-b"]),
 )
-delete = st.just(("DELETE", [], None, ""))
+delete: st.SearchStrategy[tuple[str, list[str], Any, str]] = st.just(("DELETE", [], None, ""))
 
 
 def run(stack: LocalStack, method: str, path: str, body: Any = None) -> dict[str, Any]:

@@ -86,7 +86,9 @@ def test_a_rule_deleted_by_hand_is_reported_shown_and_repaired(
     # When: the sweep runs in repair mode
     repaired = sweep_once(stack, "repair", prefix)
 
-    # Then: it started a rollout that puts the rule back as it was (same secret, same settings)
+    # Then: it started a rollout that puts the rule back as it was (same secret, same settings); starting it checks
+    # the rule's source secret exists (DescribeSecret), which the sweep's role must grant
+    assert [d for d in stack.iam_denials if "DriftSweepFunction" in d] == []
     (repair,) = repaired["repairsStarted"]
     assert repair["prefix"] == prefix
     assert wait_rollout(repair["rolloutId"])["status"] == "SUCCEEDED"

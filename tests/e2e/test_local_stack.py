@@ -4,6 +4,7 @@ handlers in process, EventBridge reaching Lambda targets, and the local API's AP
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -107,11 +108,38 @@ def test_the_template_functions_exist_with_their_environment(stack: LocalStack) 
         config = lam.get_function_configuration(FunctionName=stack.function_names[logical_id])
         env = config.get("Environment", {}).get("Variables", {})
         assert sorted(env) == fn.env_names, logical_id
-        for key, value in env.items():
-            assert stack.environment[key] == value
-    for key in ("TABLE_NAME", "STATE_MACHINE_ARN", "EVENT_BUS_NAME", "SOURCE_SECRET_PREFIX", "DRIFT_MODE"):
+        assert env == stack.function_environments[logical_id], logical_id
+    assert stack.function_environments["ApiFunction"]["STATE_MACHINE_ARN"] == stack.state_machine_arn
+    assert stack.function_environments["DriftSweepFunction"]["DRIFT_MODE"] == "report"
+    for key in ("TABLE_NAME", "SOURCE_SECRET_PREFIX", "POWERTOOLS_SERVICE_NAME"):  # Globals: every function's
         assert stack.environment[key]
-    assert stack.environment["STATE_MACHINE_ARN"] == stack.state_machine_arn
+    assert "STATE_MACHINE_ARN" not in stack.environment
+
+
+def test_each_function_sees_only_its_own_environment_even_concurrently(stack: LocalStack) -> None:
+    # Outside any function: none of the functions' variables leak into the process environment
+    assert "TABLE_NAME" not in os.environ and os.environ.get("STATE_MACHINE_ARN") is None
+    seen: dict[str, dict[str, str | None]] = {}
+    both_inside = threading.Barrier(2, timeout=10)
+
+    def read_as(logical_id: str) -> None:
+        with stack.running_as(logical_id):
+            both_inside.wait()  # both threads are inside their own function at once
+            seen[logical_id] = {key: os.getenv(key) for key in ("TABLE_NAME", "STATE_MACHINE_ARN", "DRIFT_MODE")}
+
+    readers = [threading.Thread(target=read_as, args=(lid,)) for lid in ("FinishRolloutFunction", "DriftSweepFunction")]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+
+    table = stack.environment["TABLE_NAME"]
+    assert seen["FinishRolloutFunction"] == {"TABLE_NAME": table, "STATE_MACHINE_ARN": None, "DRIFT_MODE": None}
+    assert seen["DriftSweepFunction"] == {
+        "TABLE_NAME": table,
+        "STATE_MACHINE_ARN": stack.state_machine_arn,
+        "DRIFT_MODE": "report",
+    }
 
 
 def test_the_state_machine_has_every_substitution_resolved(stack: LocalStack) -> None:
