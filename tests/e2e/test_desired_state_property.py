@@ -69,7 +69,7 @@ def holdings(stack: LocalStack, prefix: str, region: str) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(post, post, delete), min_size=1, max_size=4))
 def test_after_every_rollout_the_regions_hold_exactly_the_desired_state(
     stack: LocalStack, operations: list[tuple[str, list[str], Any, str]]

@@ -81,6 +81,7 @@ def execution_input(
     mode: str = "APPLY",
     inline_credentials: bool = False,
     settle_seconds: int = 35,
+    drop_template: bool = False,
 ) -> dict[str, Any]:
     """The state machine's input: the desired rule, its targets and options; ARNs only, never a credential value."""
     return {
@@ -91,6 +92,7 @@ def execution_input(
         "sourceSecretArn": desired.get("sourceSecretArn"),
         "inlineCredentials": inline_credentials,
         "creationTemplate": desired.get("creationTemplate"),
+        "dropTemplate": drop_template,
         "targets": goals,
         "regions": [goal["region"] for goal in goals],
         "rollout": {
@@ -376,6 +378,9 @@ class Rollouts:
                 mode=mode,
                 inline_credentials=inline_credentials,
                 settle_seconds=self.settle_seconds,
+                drop_template=operation == "APPLY"
+                and desired.get("creationTemplate") is None
+                and bool((previous or {}).get("creationTemplate")),
             ),
         )
         return {
