@@ -402,3 +402,16 @@ def test_every_lambda_task_times_out_after_its_function_could_have_finished(
     by_arn = {subs[f"{lid}Arn"]: timeout for lid, timeout in functions.items() if f"{lid}Arn" in subs}
     for name, state in lambda_tasks(definition, subs).items():
         assert state.get("TimeoutSeconds", 0) > by_arn[state["Resource"]], name
+
+
+def test_a_finish_that_fails_for_good_rolls_every_region_back_and_closes_the_rollout(
+    started: dict[str, Started], subs: dict[str, str]
+) -> None:
+    finish = resource(subs, "FinishRolloutFunctionArn")
+    execution = rollout(started["default"], subs, mocks={finish: {"outcomes": [throws("AccessDenied")]}})
+
+    assert execution.status == "SUCCEEDED", execution.describe()
+    assert [bool(f.get("afterRollback")) for f in execution.inputs_to(finish)] == [False, True]
+    assert sorted(regions_called(execution, resource(subs, "RollbackFunctionArn"))) == sorted(REGIONS)
+    [closing] = execution.inputs_to(resource(subs, "RecoverRolloutFunctionArn"))
+    assert closing["error"]["Error"] == "AccessDenied"

@@ -93,8 +93,10 @@ def test_finish_failing_for_good_is_closed_with_the_reason_and_the_lock_released
 
     ended = wait_rollout(started["rolloutId"])
 
+    # FinishRollout could not say whether to roll back: every region was rolled back (all or nothing), then closed.
     assert ended["status"] == "FAILED"
     assert ended["error"]["type"] == "AccessDenied"
+    assert rules_in(stack, prefix) == dict.fromkeys(REGIONS, False)
     events = wait_until(lambda: finished_events(started["rolloutId"]) or None, 30, "the Finished event")
     assert [e["detail"]["status"] for e in events] == ["FAILED"]
     step_faults.clear()

@@ -553,11 +553,17 @@ class Rollouts:
             restore_secret(SecretChange.model_validate_json(change), self.home_secrets)
 
     def close(self, rollout_id: str, prefix: str, error: dict[str, Any] | None) -> dict[str, Any]:
-        """The last resort when finishing failed for good: record FAILED with the reason, emit Finished, release
-        the lock. Touches nothing else (whatever made finishing fail could fail again). Safe to call again."""
+        """The last resort when finishing failed for good (after the rollback ran): record FAILED with the reason,
+        emit Finished, release the lock. The previous desired rule and source secret are put back if that works;
+        every region of the rollout stays tracked, so the next rollout converges whatever it left. Safe to repeat."""
         item = self.store.get_rollout(rollout_id)
         if item is None or item.get("status") != "RUNNING":
             return {"rolloutId": rollout_id, "closed": False}
+        if item.get("mode") != PLAN:
+            try:
+                self._restore_desired(prefix, item, still_held=sorted(item.get("regions", {})))
+            except ex.PullthroughError as failure:  # whatever failed finishing may fail here too: close anyway
+                error = (error or {}) | {"RestoreError": f"{type(failure).__name__}: {failure.message}"[:500]}
         summary = {
             "rolloutId": rollout_id,
             "prefix": prefix,
