@@ -108,43 +108,52 @@ class Links(_View):
 class RolloutAccepted(Rollout):
     """The rollout that was started (or, for a request seen before, the one it started then)."""
 
-    links: Links
+    links: Links = Field(description="Where to follow the rollout, and the rule.")
 
 
 class DriftFinding(_View):
     """One thing not as pullthrough left it."""
 
-    region: str
-    resource: Literal["rule", "template", "secret", "sourceSecret", "region"]
-    kind: Literal["missing", "differs", "changed", "replaced", "notDesired"]
+    region: str = Field(description="Where it was found.")
+    resource: Literal["rule", "template", "secret", "sourceSecret", "region"] = Field(
+        description="What drifted: the rule, the creation template, the regional secret, the home-region source "
+        "secret, or the region as a whole (it holds the prefix but is not desired)."
+    )
+    kind: Literal["missing", "differs", "changed", "replaced", "notDesired"] = Field(
+        description="missing, differs (fields changed by hand), changed (a secret's value), replaced, or notDesired."
+    )
     fields: list[str] = Field(description="The fields that differ, when the resource differs.")
-    message: str
+    message: str = Field(description="The finding in one sentence.")
 
 
 class DriftRepair(_View):
     """The repair rollout a sweep in repair mode started (or why it did not)."""
 
-    status: Literal["STARTED", "SKIPPED", "FAILED"]
-    rolloutId: str | None = None
-    reason: str | None = None
+    status: Literal["STARTED", "SKIPPED", "FAILED"] = Field(
+        description="STARTED, SKIPPED (a rollout of the prefix was running) or FAILED (see reason)."
+    )
+    rolloutId: str | None = Field(default=None, description="The repair rollout, or the one that was running.")
+    reason: str | None = Field(default=None, description="Why no repair started.")
 
 
 class UncheckedRegion(_View):
-    region: str
-    error: str
+    """A region the sweep could not read."""
+
+    region: str = Field(description="The region.")
+    error: str = Field(description="Why it could not be read.")
 
 
 class DriftReport(_View):
     """The last drift sweep's findings for the rule."""
 
-    prefix: str
+    prefix: str = Field(description="The rule's prefix.")
     checkedAt: str = Field(description="When the sweep read the regions (ISO 8601, UTC).")
     inSync: bool = Field(description="True when nothing drifted and every region could be read.")
-    drift: list[DriftFinding]
+    drift: list[DriftFinding] = Field(description="Each finding; empty when none.")
     unchecked: list[UncheckedRegion] | None = Field(
         default=None, description="Regions that could not be read, and why."
     )
-    repair: DriftRepair | None = None
+    repair: DriftRepair | None = Field(default=None, description="The repair a sweep in repair mode started.")
 
 
 class RuleView(_View):
@@ -167,6 +176,8 @@ class RuleView(_View):
 
 
 class RuleList(_View):
+    """Every desired rule."""
+
     rules: list[RuleView] = Field(description="Every desired rule, by prefix.")
 
 
