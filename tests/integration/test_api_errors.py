@@ -100,6 +100,16 @@ WORDED: dict[str, tuple[dict[str, Any], str, str]] = {
         "upstreamRegistryUrl",
         "must be at most 512 characters",
     ),
+    "url-of-another-upstream": (
+        QUAY | {"upstreamRegistryUrl": "ghcr.io"},
+        "upstreamRegistryUrl",
+        "must be quay.io for quay (or left out)",
+    ),
+    "azure-without-url": (
+        DOCKER_HUB | {"upstreamRegistry": "azure-container-registry"},
+        "upstreamRegistryUrl",
+        "is required for azure-container-registry: the registry name, e.g. myregistry, or myregistry.azurecr.io",
+    ),
     "unknown-region": (QUAY | {"regions": ["mars-1"]}, "regions", "'mars-1' is not a region name (like eu-west-1)"),
     "tags-without-role": (
         template(resourceTags=[{"Key": "team", "Value": "platform"}]),
