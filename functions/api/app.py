@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import APIKey
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, Tag
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseContentModel
 from aws_lambda_powertools.logging import correlation_paths
@@ -40,6 +40,7 @@ from pullthrough.validation import field_errors
 from pullthrough.wiring import rollouts_from_env
 
 SIGV4 = "sigv4"
+RULES, ROLLOUTS = "rules", "rollouts"
 app = DocumentedResolver(enable_validation=True)
 app.enable_swagger(
     path="/swagger",
@@ -56,13 +57,17 @@ app.enable_swagger(
             {
                 "in": "header",
                 "name": "Authorization",
-                "description": "AWS Signature Version 4 for service execute-api (curl --aws-sigv4 "
-                '"aws:amz:<region>:execute-api", or any AWS SDK signer).',
+                "description": "AWS Signature Version 4 for service execute-api (`curl --aws-sigv4 "
+                '"aws:amz:REGION:execute-api"`, or any AWS SDK signer).',
                 "x-amazon-apigateway-authtype": "awsSigv4",
             }
         )
     },
     security=[{SIGV4: []}],
+    tags=[
+        Tag(name=RULES, description="The desired pull-through cache rules: roll out, read, delete"),
+        Tag(name=ROLLOUTS, description="How a rollout goes, region by region"),
+    ],
 )
 
 PREFIX_SHAPE = re.compile(r"[a-z0-9][a-z0-9._/-]{1,29}|ROOT")
@@ -84,11 +89,11 @@ INVALID = _response(
     HTTPStatus.UNPROCESSABLE_ENTITY, "The request is invalid: each error names its field", Error, "invalid"
 )
 UNAVAILABLE = _response(
-    HTTPStatus.SERVICE_UNAVAILABLE, "AWS throttled or failed for a moment: retry with backoff", Error
+    HTTPStatus.SERVICE_UNAVAILABLE, "AWS throttled or failed for a moment: retry with backoff", Error, "throttled"
 )
-FAILED = _response(HTTPStatus.BAD_GATEWAY, "AWS refused a call pullthrough made (permissions, quotas)", Error)
+FAILED = _response(HTTPStatus.BAD_GATEWAY, "AWS refused a call pullthrough made (permissions, quotas)", Error, "denied")
 BUSY = _response(HTTPStatus.CONFLICT, "A rollout of the prefix is running: follow it, then retry", Busy, "busy")
-NO_RULE = _response(HTTPStatus.NOT_FOUND, "No rule with that prefix", Error)
+NO_RULE = _response(HTTPStatus.NOT_FOUND, "No rule with that prefix", Error, "noRule")
 DRY_RUN = Query(
     title="Dry run",
     description="true: plan only. The same state machine and steps run with every write refused; no lock is "
@@ -127,13 +132,14 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
 @app.post(
     "/rules",
     summary="Roll a pull-through cache rule out to regions",
+    tags=[RULES],
     description="The body is the rule's whole desired state: a request for an existing prefix replaces it, and "
     "regions it no longer names lose the rule. The same body without inline credentials (or the same "
     "Idempotency-Key) within 10 minutes returns the rollout it started.",
     responses={
         202: _response(HTTPStatus.ACCEPTED, "The rollout started: follow links.rollout", RolloutAccepted, "started"),
         409: BUSY,
-        413: _response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The body is larger than 256 KB", Error),
+        413: _response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The body is larger than 256 KB", Error, "tooLarge"),
         422: INVALID,
         502: FAILED,
         503: UNAVAILABLE,
@@ -157,7 +163,8 @@ def post_rule(
 @app.get(
     "/rules",
     summary="The desired rules",
-    responses={200: _response(HTTPStatus.OK, "Every desired rule", RuleList), 502: FAILED, 503: UNAVAILABLE},
+    tags=[RULES],
+    responses={200: _response(HTTPStatus.OK, "Every desired rule", RuleList, "rules"), 502: FAILED, 503: UNAVAILABLE},
 )
 def list_rules() -> dict[str, Any]:
     return {"rules": [rule_view(item) for item in rollouts_from_env().store.list_rules()]}
@@ -166,7 +173,13 @@ def list_rules() -> dict[str, Any]:
 @app.get(
     "/rules/<prefix>",
     summary="One desired rule, where it is deployed, its last rollout and drift",
-    responses={200: _response(HTTPStatus.OK, "The rule", RuleView), 404: NO_RULE, 502: FAILED, 503: UNAVAILABLE},
+    tags=[RULES],
+    responses={
+        200: _response(HTTPStatus.OK, "The rule", RuleView, "rule"),
+        404: NO_RULE,
+        502: FAILED,
+        503: UNAVAILABLE,
+    },
 )
 def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
     wanted = _rule_prefix(prefix)
@@ -179,6 +192,7 @@ def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
 @app.delete(
     "/rules/<prefix>",
     summary="Remove a rule, its template and secret from every region, all or nothing",
+    tags=[RULES],
     responses={
         202: _response(HTTPStatus.ACCEPTED, "The delete rollout started: follow links.rollout", RolloutAccepted),
         404: NO_RULE,
@@ -195,9 +209,10 @@ def delete_rule(prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, DRY_RUN]
 @app.get(
     "/rollouts/<rolloutId>",
     summary="A rollout's status, region by region",
+    tags=[ROLLOUTS],
     responses={
         200: _response(HTTPStatus.OK, "The rollout", Rollout, "rolledBack"),
-        404: _response(HTTPStatus.NOT_FOUND, "No rollout with that id", Error),
+        404: _response(HTTPStatus.NOT_FOUND, "No rollout with that id", Error, "noRollout"),
         502: FAILED,
         503: UNAVAILABLE,
     },

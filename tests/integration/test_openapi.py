@@ -273,6 +273,22 @@ def test_every_field_has_a_description_and_a_readable_title() -> None:
     assert squashed == []  # e.g. "Upstreamregistry" for upstreamRegistry
 
 
+def texts(node: Any) -> Iterator[str]:
+    """Every description and summary in the document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("description", "summary") and isinstance(value, str):
+                yield value
+            yield from texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from texts(item)
+
+
+def test_no_text_holds_angle_brackets_that_swagger_ui_would_swallow_as_html() -> None:
+    assert [text for text in texts(CHECKED_IN) if "<" in text] == []
+
+
 def request_examples() -> dict[str, Any]:
     examples: dict[str, Any] = CHECKED_IN["paths"]["/rules"]["post"]["requestBody"]["content"]["application/json"][
         "examples"
@@ -312,6 +328,9 @@ def test_each_response_example_fits_its_schema() -> None:
 
 
 def test_the_error_examples_are_what_the_handler_says(app: AppEnv) -> None:
+    assert api("GET", "/rules/team/quay")[1] == RESPONSE_EXAMPLES["noRule"]
+    assert api("GET", RESPONSE_EXAMPLES["started"]["links"]["rollout"])[1] == RESPONSE_EXAMPLES["noRollout"]
+    assert api("POST", "/rules", DOCKER_HUB | {"padding": "x" * 300_000})[1] == RESPONSE_EXAMPLES["tooLarge"]
     assert api("POST", "/rules", DOCKER_HUB | {"ecrRepositoryPrefix": "Bad Prefix"})[1] == RESPONSE_EXAMPLES["invalid"]
     first = started(app, DOCKER_HUB)
     busy = api("POST", "/rules", DOCKER_HUB)[1]

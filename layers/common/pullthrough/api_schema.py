@@ -59,7 +59,7 @@ class StepFailure(_View):
 class Changes(_View):
     """What the rollout did (or, in a plan, would do) to each resource of the region."""
 
-    secret: Action | None = Field(default=None, description="The secret ecr-pullthroughcache/<prefix>.")
+    secret: Action | None = Field(default=None, description="The secret `ecr-pullthroughcache/PREFIX`.")
     rule: Action | None = Field(default=None, description="The pull-through cache rule.")
     template: Action | None = Field(default=None, description="The repository creation template for the prefix.")
 
@@ -194,7 +194,7 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
             "credentials": {"username": "my-docker-id", "accessToken": "dckr_pat_EXAMPLE-TOKEN"},
             "regions": ["us-east-1", "eu-west-1", "ap-southeast-2"],
         },
-        "Pulls go through <account>.dkr.ecr.<region>.amazonaws.com/docker-hub/library/nginx:latest. The credentials "
+        "Pulls go through `ACCOUNT.dkr.ecr.REGION.amazonaws.com/docker-hub/library/nginx:latest`. The credentials "
         "are stored in Secrets Manager only.",
     ),
     "quay": _example(
@@ -274,3 +274,58 @@ RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+
+def _refusal(field: str, message: str) -> dict[str, Any]:
+    return {"message": f"{field}: {message}", "errors": [{"field": field, "message": message}]}
+
+
+def _missing(field: str, message: str) -> dict[str, Any]:
+    return {"message": message, "errors": [{"field": field, "message": message}]}
+
+
+_RULE = {
+    "ecrRepositoryPrefix": "docker-hub",
+    "upstreamRegistry": "docker-hub",
+    "upstreamRegistryUrl": "registry-1.docker.io",
+    "upstreamRepositoryPrefix": "ROOT",
+}
+RESPONSE_EXAMPLES |= {
+    "tooLarge": _refusal("body", "is larger than 256 KB"),
+    "noRule": _missing("prefix", "no rule with prefix 'team/quay'"),
+    "noRollout": _missing("rolloutId", f"no rollout with id '{_ROLLOUT_ID}'"),
+    "throttled": {"message": "AwsTransientError: Query: ThrottlingException: Rate exceeded", "errors": []},
+    "denied": {
+        "message": "AccessDenied: PutItem: AccessDeniedException: not authorized to perform dynamodb:PutItem",
+        "errors": [],
+    },
+    "rule": {
+        "prefix": "docker-hub",
+        "rule": _RULE,
+        "regions": ["us-east-1", "eu-west-1"],
+        "creationTemplate": {"description": "Created by pullthrough", "imageTagMutability": "MUTABLE"},
+        "sourceSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+        "ecr-pullthroughcache/_source/docker-hub-AbCdEf",
+        "deployedRegions": ["eu-west-1", "us-east-1"],
+        "lastRolloutId": _ROLLOUT_ID,
+        "lastRolloutStatus": "SUCCEEDED",
+        "lastRolloutAt": "2026-11-30T09:13:41+00:00",
+        "updatedAt": "2026-11-30T09:12:03+00:00",
+        "drift": {
+            "prefix": "docker-hub",
+            "checkedAt": "2026-11-30T12:00:00+00:00",
+            "inSync": False,
+            "drift": [
+                {
+                    "region": "eu-west-1",
+                    "resource": "rule",
+                    "kind": "missing",
+                    "fields": [],
+                    "message": "eu-west-1: rule missing",
+                }
+            ],
+        },
+        "driftCheckedAt": "2026-11-30T12:00:00+00:00",
+    },
+}
+RESPONSE_EXAMPLES["rules"] = {"rules": [RESPONSE_EXAMPLES["rule"]]}

@@ -111,7 +111,7 @@ _ABOUT_UPSTREAM = (
 _ABOUT_URL = (
     "The registry URL of the upstream registry: filled in for the registries with a fixed URL (public.ecr.aws, "
     "registry.k8s.io, quay.io, registry-1.docker.io, ghcr.io, registry.gitlab.com, cgr.dev). Required for "
-    "azure-container-registry (<name>.azurecr.io, or just the name) and ecr (<account>.dkr.ecr.<region>.amazonaws.com)."
+    "azure-container-registry (`NAME.azurecr.io`, or just the name) and ecr (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`)."
 )
 _ABOUT_UPSTREAM_PREFIX = (
     "The repository name prefix of the upstream registry to match with the upstream repository name. When this "
@@ -367,7 +367,7 @@ class RuleRequest(_Strict):
     credentials: Credentials | None = Field(
         default=None,
         description="The credentials to authenticate to the upstream registry, for the upstreams that need them. "
-        "pullthrough stores them in Secrets Manager (ecr-pullthroughcache/<prefix> in each region) and never shows "
+        "pullthrough stores them in Secrets Manager (`ecr-pullthroughcache/PREFIX` in each region) and never shows "
         "them again. Give credentials or credentialSecretArn, not both.",
     )
     credentialSecretArn: SourceSecretArn | None = Field(
