@@ -17,7 +17,7 @@ from local.openapi_doc import DOCUMENT, render, served_document
 from pullthrough import aws
 from pullthrough.api_schema import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from pullthrough.models import RuleRequest, parse_model
-from tests.integration.app_support import AppEnv, api, provision
+from tests.integration.app_support import API, AppEnv, api, provision
 from tests.support import CANARY, HOME, FakeContext, load_handler
 
 FINISH = load_handler("finish_rollout")
@@ -338,6 +338,16 @@ def test_the_error_examples_are_what_the_handler_says(app: AppEnv) -> None:
         json.dumps(RESPONSE_EXAMPLES["busy"]).replace(RESPONSE_EXAMPLES["busy"]["rolloutId"], first["rolloutId"])
     )
     assert busy == shown
+
+
+@pytest.mark.parametrize(("name", "status"), [("api_post_rules", "202"), ("api_get_rollout", "404")])
+def test_the_sample_api_events_get_documented_answers(app: AppEnv, name: str, status: str) -> None:
+    event = json.loads((ROOT / "events" / f"{name}.json").read_text())
+    answer = API.handler(event, FakeContext())
+    assert str(answer["statusCode"]) == status, answer["body"]
+    check(
+        CHECKED_IN, schema_of(DOCUMENTED[(event["httpMethod"], event["resource"], status)]), json.loads(answer["body"])
+    )
 
 
 def test_the_step_names_documented_are_the_state_machines() -> None:
