@@ -78,22 +78,19 @@ class NotFound(ex.InvalidRequest):
     """A path names nothing: no such rule or rollout."""
 
 
-def _response(status: HTTPStatus, description: str, model: type, example: str | None = None) -> OpenAPIResponse:
+def _response(description: str, model: type, example: str | None = None) -> OpenAPIResponse:
+    """An OpenAPI response: its body's model and, by name, an example from RESPONSE_EXAMPLES."""
     content: OpenAPIResponseContentModel = {"model": model}
     if example is not None:
         content["examples"] = {example: {"value": RESPONSE_EXAMPLES[example]}}
     return {"description": description, "content": {content_types.APPLICATION_JSON: content}}
 
 
-INVALID = _response(
-    HTTPStatus.UNPROCESSABLE_ENTITY, "The request is invalid: each error names its field", Error, "invalid"
-)
-UNAVAILABLE = _response(
-    HTTPStatus.SERVICE_UNAVAILABLE, "AWS throttled or failed for a moment: retry with backoff", Error, "throttled"
-)
-FAILED = _response(HTTPStatus.BAD_GATEWAY, "AWS refused a call pullthrough made (permissions, quotas)", Error, "denied")
-BUSY = _response(HTTPStatus.CONFLICT, "A rollout of the prefix is running: follow it, then retry", Busy, "busy")
-NO_RULE = _response(HTTPStatus.NOT_FOUND, "No rule with that prefix", Error, "noRule")
+INVALID = _response("The request is invalid: each error names its field", Error, "invalid")
+UNAVAILABLE = _response("AWS throttled or failed for a moment: retry with backoff", Error, "throttled")
+FAILED = _response("AWS refused a call pullthrough made (permissions, quotas)", Error, "denied")
+BUSY = _response("A rollout of the prefix is running: follow it, then retry", Busy, "busy")
+NO_RULE = _response("No rule with that prefix", Error, "noRule")
 DRY_RUN = Query(
     title="Dry run",
     description="true: plan only. The same state machine and steps run with every write refused; no lock is "
@@ -137,9 +134,9 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
     "regions it no longer names lose the rule. The same body without inline credentials (or the same "
     "Idempotency-Key) within 10 minutes returns the rollout it started.",
     responses={
-        202: _response(HTTPStatus.ACCEPTED, "The rollout started: follow links.rollout", RolloutAccepted, "started"),
+        202: _response("The rollout started: follow links.rollout", RolloutAccepted, "started"),
         409: BUSY,
-        413: _response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The body is larger than 256 KB", Error, "tooLarge"),
+        413: _response("The body is larger than 256 KB", Error, "tooLarge"),
         422: INVALID,
         502: FAILED,
         503: UNAVAILABLE,
@@ -164,7 +161,7 @@ def post_rule(
     "/rules",
     summary="The desired rules",
     tags=[RULES],
-    responses={200: _response(HTTPStatus.OK, "Every desired rule", RuleList, "rules"), 502: FAILED, 503: UNAVAILABLE},
+    responses={200: _response("Every desired rule", RuleList, "rules"), 502: FAILED, 503: UNAVAILABLE},
 )
 def list_rules() -> dict[str, Any]:
     return {"rules": [rule_view(item) for item in rollouts_from_env().store.list_rules()]}
@@ -175,7 +172,7 @@ def list_rules() -> dict[str, Any]:
     summary="One desired rule, where it is deployed, its last rollout and drift",
     tags=[RULES],
     responses={
-        200: _response(HTTPStatus.OK, "The rule", RuleView, "rule"),
+        200: _response("The rule", RuleView, "rule"),
         404: NO_RULE,
         502: FAILED,
         503: UNAVAILABLE,
@@ -194,10 +191,10 @@ def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
     summary="Remove a rule, its template and secret from every region, all or nothing",
     tags=[RULES],
     responses={
-        202: _response(HTTPStatus.ACCEPTED, "The delete rollout started: follow links.rollout", RolloutAccepted),
+        202: _response("The delete rollout started: follow links.rollout", RolloutAccepted),
         404: NO_RULE,
         409: BUSY,
-        422: _response(HTTPStatus.UNPROCESSABLE_ENTITY, "dryRun is not true or false", Error),
+        422: _response("dryRun is not true or false", Error),
         502: FAILED,
         503: UNAVAILABLE,
     },
@@ -211,8 +208,8 @@ def delete_rule(prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, DRY_RUN]
     summary="A rollout's status, region by region",
     tags=[ROLLOUTS],
     responses={
-        200: _response(HTTPStatus.OK, "The rollout", Rollout, "rolledBack"),
-        404: _response(HTTPStatus.NOT_FOUND, "No rollout with that id", Error, "noRollout"),
+        200: _response("The rollout", Rollout, "rolledBack"),
+        404: _response("No rollout with that id", Error, "noRollout"),
         502: FAILED,
         503: UNAVAILABLE,
     },
