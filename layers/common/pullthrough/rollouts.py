@@ -304,7 +304,7 @@ class Rollouts:
         """Remove the prefix's rule, template and secret from every region it was ever written to, all or nothing."""
         desired = self.store.get_rule(prefix)
         if desired is None:
-            raise UnknownRule(f"no rule for prefix {prefix!r}", field="prefix")
+            raise UnknownRule(f"no rule with prefix {prefix!r}", field="prefix")
         target = {k: desired.get(k) for k in ("rule", "regions")} | {"creationTemplate": None, "sourceSecretArn": None}
         if plan:
             return self._launch(new_rollout_id(), prefix, "DELETE", target, None, 0, mode=PLAN)
