@@ -29,7 +29,13 @@ from pullthrough.adapters.store import RolloutStore
 CHILD = Path(__file__).with_name("cold_child.py")
 TARGET_RATIO = 1.25  # handler cold start / bare boto3 baseline, at most
 REGION = "eu-west-1"
-CHAIN = ("StoreSecretFunction", "CreateRuleFunction", "ValidateRuleFunction", "ApplyTemplateFunction")
+CHAIN = (
+    "SnapshotRegionFunction",
+    "StoreSecretFunction",
+    "CreateRuleFunction",
+    "ValidateRuleFunction",
+    "ApplyTemplateFunction",
+)
 OTHERS = ("RemoveRuleFunction", "FinishRolloutFunction", "ApiFunction", "RuleRequestedFunction", "DriftSweepFunction")
 # Packages the bare baseline also imports: what is left is what the handler adds.
 BASELINE_PACKAGES = {"boto3", "botocore", "urllib3", "s3transfer", "jmespath", "dateutil", "six", "certifi", "idna"}

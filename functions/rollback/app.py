@@ -9,9 +9,9 @@ from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.entrypoints import step_handler
+from pullthrough.regions import home_region
 from pullthrough.steps.rollback import rollback_region
 from pullthrough.tasks import RegionTask, RollbackResult
-from pullthrough.wiring import home_region
 
 
 @step_handler("Rollback")

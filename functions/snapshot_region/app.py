@@ -8,9 +8,9 @@ from pullthrough import aws
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.entrypoints import step_handler
 from pullthrough.planning import ecr_for, secrets_for
+from pullthrough.regions import home_region
 from pullthrough.steps.rollback import snapshot_region
 from pullthrough.tasks import RegionTask
-from pullthrough.wiring import home_region
 
 
 @step_handler("SnapshotRegion")

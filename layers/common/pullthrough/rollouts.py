@@ -12,7 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pullthrough import exceptions as ex
 from pullthrough.adapters.secrets import SecretStore
@@ -28,10 +28,12 @@ from pullthrough.desired import (
     targets,
 )
 from pullthrough.exceptions import InvalidRequest
-from pullthrough.models import Credentials, RuleRequest
 from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
 from pullthrough.steps.secret import restore_secret
 from pullthrough.tasks import SecretChange
+
+if TYPE_CHECKING:  # FinishRollout imports this module: the request models (pydantic) would double its cold start
+    from pullthrough.models import Credentials, RuleRequest
 
 RULE_REQUESTED = "Pull Through Cache Rule Requested"
 ROLLOUT_FINISHED = "Pull Through Cache Rollout Finished"
@@ -363,7 +365,7 @@ class Rollouts:
                 },
                 # What a rollback puts back besides the regions: the previous desired rule, the source secret.
                 "previousRule": json.dumps(previous) if previous and mode != PLAN else None,
-                "sourceSecretChange": source_change.model_dump_json(exclude_none=True) if source_change else None,
+                "sourceSecretChange": source_change.dumps() if source_change else None,
             }
         )
         self.require_executions().start(
@@ -550,7 +552,7 @@ class Rollouts:
             self.store.delete_rule(prefix)
         change = rollout.get("sourceSecretChange")
         if change and self.home_secrets is not None:
-            restore_secret(SecretChange.model_validate_json(change), self.home_secrets)
+            restore_secret(SecretChange.loads(change, "sourceSecretChange"), self.home_secrets)
 
     def close(self, rollout_id: str, prefix: str, error: dict[str, Any] | None) -> dict[str, Any]:
         """The last resort when finishing failed for good (after the rollback ran): record FAILED with the reason,

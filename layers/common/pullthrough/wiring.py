@@ -8,12 +8,11 @@ from pullthrough import aws
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.adapters.workflow import EventBus, Executions
+from pullthrough.regions import home_region
 from pullthrough.rollouts import SETTLE_SECONDS, Rollouts
 from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
 
-
-def home_region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+__all__ = ["home_region", "rollouts_from_env"]
 
 
 def rollouts_from_env() -> Rollouts:
