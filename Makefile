@@ -26,7 +26,7 @@ $(UV):
 	$(BOOTSTRAP_PY) -m venv .tools/uv
 	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: pyproject.toml uv.lock | $(UV) check-python
+$(VENV)/.synced: pyproject.toml cli/pyproject.toml uv.lock | $(UV) check-python
 	$(UV) sync --frozen --python $(PYTHON313)
 	@touch $@
 
@@ -43,7 +43,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 types: setup
-	$(VENV)/bin/mypy layers/common functions local tests benchmarks
+	$(VENV)/bin/mypy layers/common functions local tests benchmarks cli
 
 test: lint types lint-template lint-asl
 	$(VENV)/bin/pytest

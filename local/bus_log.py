@@ -19,7 +19,8 @@ SHOWN = ("requestId", "rolloutId", "prefix", "operation", "mode", "status")
 
 def line(event: dict[str, Any]) -> str:
     """One event as a log line: its kind, the ids a caller matches on, the status, and any refusal's fields."""
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    found = event.get("detail")
+    detail: dict[str, Any] = found if isinstance(found, dict) else {}
     kind = str(event.get("detail-type", "?")).removeprefix("Pull Through Cache ")
     parts = [f"event  {kind:<17}"]
     parts += [f"{key}={'-' if detail[key] is None else detail[key]}" for key in SHOWN if key in detail]
