@@ -15,8 +15,6 @@ import time
 from local.emulator import secret_arns
 from local.stack import HOME_REGION, LocalStack
 from local.template_reader import ROOT
-from pullthrough.models import RuleRequest
-from pullthrough.wiring import rollouts_from_env
 
 EVENTS = ROOT / "events"
 SAMPLE_ROLLOUT_ID = "r-0123456789abcdef0123456789abcdef"
@@ -41,7 +39,12 @@ def seed(stack: LocalStack, timeout: float = 60.0) -> list[str]:
             SecretString=json.dumps(PLACEHOLDER_CREDENTIALS),
             Description="Sample upstream credentials (placeholders) for the events in events/",
         )
-    rollouts = rollouts_from_env()  # the stack's process environment is the functions' environment
+    # The layer is importable once the stack runs (it puts it on sys.path, as Lambda mounts it), and the process
+    # environment is then the functions' own.
+    from pullthrough.models import RuleRequest
+    from pullthrough.wiring import rollouts_from_env
+
+    rollouts = rollouts_from_env()
     request = RuleRequest.model_validate(json.loads(SAMPLE_PLAN.read_text()))
     rollouts.start(request, plan=True, rollout_id=SAMPLE_ROLLOUT_ID)
     deadline = time.monotonic() + timeout
