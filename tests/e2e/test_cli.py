@@ -7,6 +7,7 @@ change, which is what a CI log of ``pullthrough apply --wait`` shows too.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,69 @@ def test_no_endpoint_or_a_bad_rule_file_is_a_usage_error(stack: LocalStack, tmp_
     broken.write_text("{not json")
     bad = run(stack, "apply", "-f", str(broken))
     assert bad.exit_code == 2 and "broken.json is not JSON" in bad.stderr
+
+
+def secret_value(stack: LocalStack, region: str, prefix: str) -> dict[str, str]:
+    got = stack.client("secretsmanager", region).get_secret_value(SecretId=f"ecr-pullthroughcache/{prefix}")
+    return dict(json.loads(got["SecretString"]))
+
+
+def pending_deletion(stack: LocalStack, region: str, name: str) -> bool:
+    return "DeletedDate" in stack.client("secretsmanager", region).describe_secret(SecretId=name)
+
+
+def test_rotating_an_inline_credential_is_posting_again_and_delete_leaves_only_secrets_pending_deletion(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    """README "Day 2": rotate (inline credentials), uninstall (what DELETE leaves)."""
+    regions = ["us-east-1", "eu-west-1"]
+    body = {"upstreamRegistry": "docker-hub", "ecrRepositoryPrefix": "cli-rotate", "regions": regions}
+    old = {"username": "u", "accessToken": "old-token"}
+    assert polled(stack, "apply", "-f", rule_file(tmp_path, body | {"credentials": old}), "--wait").exit_code == 0
+    new = {"username": "u", "accessToken": "new-token"}
+    rotated = polled(stack, "apply", "-f", rule_file(tmp_path, body | {"credentials": new}), "--wait")
+    assert rotated.exit_code == 0 and "secret updated, rule unchanged" in rotated.output, rotated.output
+    assert all(secret_value(stack, region, "cli-rotate") == new for region in regions)
+
+    assert polled(stack, "delete", "cli-rotate", "--wait").exit_code == 0
+    for region in regions:
+        rules = stack.client("ecr", region).describe_pull_through_cache_rules()["pullThroughCacheRules"]
+        assert "cli-rotate" not in [rule["ecrRepositoryPrefix"] for rule in rules]
+        assert pending_deletion(stack, region, "ecr-pullthroughcache/cli-rotate")
+    assert pending_deletion(stack, "us-east-1", "ecr-pullthroughcache/_source/cli-rotate")
+
+
+def test_rotating_a_named_secret_is_a_new_value_in_it_then_posting_again(stack: LocalStack, tmp_path: Path) -> None:
+    """README "Day 2": rotate (credentialSecretArn)."""
+    home = stack.client("secretsmanager")
+    arn = home.create_secret(
+        Name="ecr-pullthroughcache/team/ghcr", SecretString=json.dumps({"username": "u", "accessToken": "one"})
+    )["ARN"]
+    body = {
+        "upstreamRegistry": "github-container-registry",
+        "ecrRepositoryPrefix": "cli-named",
+        "credentialSecretArn": arn,
+        "regions": ["eu-west-1"],
+    }
+    path = rule_file(tmp_path, body)
+    assert polled(stack, "apply", "-f", path, "--wait").exit_code == 0
+    home.put_secret_value(SecretId=arn, SecretString=json.dumps({"username": "u", "accessToken": "two"}))
+    assert polled(stack, "apply", "-f", path, "--wait").exit_code == 0
+    assert secret_value(stack, "eu-west-1", "cli-named")["accessToken"] == "two"
+
+
+def test_the_emulators_fault_endpoint_makes_a_rollout_roll_back(stack: LocalStack, tmp_path: Path) -> None:
+    """README "Day 2": the curl that injects a ValidatePullThroughCacheRule failure, as written there."""
+    fault = {"kind": "validation", "prefix": "cli-fault", "region": "eu-west-1", "failure": "upstream said no"}
+    subprocess.run(
+        [
+            "curl", "-sf", "-X", "POST", f"{stack.endpoint_url}/_pullthrough/faults",
+            "-H", "Authorization: AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/ecr/aws4_request",
+            "-d", json.dumps(fault),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    body = {"upstreamRegistry": "quay", "ecrRepositoryPrefix": "cli-fault", "regions": ["us-east-1", "eu-west-1"]}
+    result = polled(stack, "apply", "-f", rule_file(tmp_path, body), "--wait")
+    assert result.exit_code == 1 and "ROLLED_BACK" in result.output and "upstream said no" in result.output

@@ -4,9 +4,11 @@ from what it received (as API Gateway does) with botocore, for a body, a query s
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,3 +88,24 @@ def test_the_verifier_refuses_a_request_signed_with_other_credentials(verifier: 
     with pytest.raises(ApiError) as refused:
         Api(verifier, other).rules()
     assert refused.value.status == 403 and Verifier.seen[-1]["ok"] is False
+
+
+def test_the_readmes_curl_with_a_session_token_is_signed_the_way_api_gateway_checks(
+    verifier: str, tmp_path: Path
+) -> None:
+    """README "Day 2": curl --aws-sigv4 with temporary credentials sends the token in x-amz-security-token."""
+    body = tmp_path / "rule.json"
+    body.write_text(json.dumps({"upstreamRegistry": "quay", "regions": ["eu-west-1"]}))
+    user = f"{CREDENTIALS.access_key}:{CREDENTIALS.secret_key}"
+    token = f"x-amz-security-token: {CREDENTIALS.token}"
+    for extra in (["-X", "POST", "-H", "content-type: application/json", "-d", f"@{body}"], []):
+        subprocess.run(
+            ["curl", "-sf", "--aws-sigv4", f"aws:amz:{REGION}:execute-api", "--user", user, "-H", token, *extra,
+             verifier + "rules"],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+    assert [(s["path"], s["ok"], s["token"]) for s in Verifier.seen] == [
+        ("/v1/rules", True, CREDENTIALS.token),
+        ("/v1/rules", True, CREDENTIALS.token),
+    ]
