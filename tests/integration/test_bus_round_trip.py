@@ -110,3 +110,12 @@ def test_a_rollout_closed_as_a_last_resort_still_echoes_the_request_id(app: AppE
     rollouts_from_env().close(out["rolloutId"], "quay", {"Error": "States.Runtime", "Cause": "boom"})
     [finished] = events_of(app, FINISHED)
     assert finished["requestId"] == "deploy-43" and finished["status"] == "FAILED"
+
+
+def test_the_same_request_again_while_its_rollout_runs_is_answered_with_that_rollout(app: AppEnv) -> None:
+    first = TRIGGER.handler(requested(QUAY | {"requestId": "a"}), FakeContext())
+    again = TRIGGER.handler(requested(QUAY | {"requestId": "b"}), FakeContext())
+    assert again["accepted"] is True and again["rolloutId"] == first["rolloutId"]
+    started = events_of(app, STARTED)
+    assert [(e["requestId"], e["rolloutId"]) for e in started] == [("a", first["rolloutId"]), ("b", first["rolloutId"])]
+    assert len(app.executions()) == 1
