@@ -7,6 +7,7 @@ from typing import Any
 ROLLOUT_DID_NOT_SUCCEED = 1  # the rollout ended FAILED or ROLLED_BACK, or --timeout passed first
 USAGE = 2  # click's own code for a bad command line (also: an unreadable rule file, no endpoint)
 REFUSED = 3  # the API refused the request (4xx), failed (5xx) or could not be reached
+INTERRUPTED = 130  # Ctrl-C while waiting (the rollout goes on)
 
 
 class CliError(Exception):

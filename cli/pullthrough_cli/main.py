@@ -13,7 +13,7 @@ from rich.console import Console
 
 from pullthrough_cli import endpoint
 from pullthrough_cli.client import Api, Signer, follow
-from pullthrough_cli.errors import ROLLOUT_DID_NOT_SUCCEED, ApiError, CliError
+from pullthrough_cli.errors import INTERRUPTED, ROLLOUT_DID_NOT_SUCCEED, ApiError, CliError
 from pullthrough_cli.render import Progress, rollout_table, rule_table, rules_table
 
 EPILOG = f"""\b
@@ -115,16 +115,22 @@ def watch(settings: Settings, started: dict[str, Any], interval: float, timeout:
     rollout_id = str(started["rolloutId"])
     began = time.monotonic()
     final = started
-    if settings.as_json:
-        for view in follow(settings.api(), rollout_id, interval=interval, timeout=timeout):
-            final = view
-        return final
-    console = settings.console
-    regions = len(started.get("regions") or {})
-    console.print(f"{_kind(started)} {rollout_id} started: prefix {started.get('prefix')}, {regions} region(s)")
-    with Progress(console) as progress:
-        for final in follow(settings.api(), rollout_id, interval=interval, timeout=timeout):
-            progress.update(final)
+    views = follow(settings.api(), rollout_id, interval=interval, timeout=timeout)
+    try:
+        if settings.as_json:
+            for view in views:
+                final = view
+            return final
+        console = settings.console
+        regions = len(started.get("regions") or {})
+        console.print(f"{_kind(started)} {rollout_id} started: prefix {started.get('prefix')}, {regions} region(s)")
+        with Progress(console) as progress:
+            for final in views:
+                progress.update(final)
+    except KeyboardInterrupt:
+        raise CliError(
+            f"stopped waiting; the rollout goes on: pullthrough status {rollout_id} --wait", INTERRUPTED
+        ) from None
     console.print(rollout_table(final))
     console.print(f"{_kind(final)} {rollout_id} {final.get('status')} after {time.monotonic() - began:.1f} s")
     return final
@@ -192,13 +198,12 @@ def status(settings: Settings, rollout_id: str, wait: bool, interval: float, tim
     view = settings.api().rollout(rollout_id)
     if wait and view.get("status") == "RUNNING":
         view = watch(settings, view, interval, timeout)
-    elif settings.as_json:
-        click.echo(json.dumps(view, indent=2))
-        return
-    else:
+    elif not settings.as_json:
         settings.console.print(rollout_table(view))
     if wait:
         finish(settings, view, "PLANNED" if view.get("mode") == "PLAN" else "SUCCEEDED")
+    elif settings.as_json:
+        click.echo(json.dumps(view, indent=2))
 
 
 @cli.command()

@@ -63,6 +63,9 @@ def test_a_rollout_that_rolls_back_exits_1_and_says_why(
     result = polled(stack, "apply", "-f", rule_file(tmp_path, body), "--wait")
     assert result.exit_code == 1, result.output
     assert "ROLLED_BACK" in result.output and "RuleValidationFailed" in result.output
+    rollout_id = result.output.rstrip().splitlines()[-1].split()[1]
+    again = run(stack, "--json", "status", rollout_id, "--wait")  # already ended: the same verdict
+    assert again.exit_code == 1 and json.loads(again.output)["status"] == "ROLLED_BACK"
     rules = stack.client("ecr", "us-east-1").describe_pull_through_cache_rules()["pullThroughCacheRules"]
     assert "cli-rollback" not in [rule["ecrRepositoryPrefix"] for rule in rules]
 
