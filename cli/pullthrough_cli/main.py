@@ -70,6 +70,7 @@ def _report(error: CliError, as_json: bool) -> None:
 
 
 @click.group(cls=_Group, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pullthrough-cli")
 @click.option("--api-url", metavar="URL", help=f"The rules API's base URL (default: ${endpoint.API_URL_ENV}).")
 @click.option("--stack", metavar="NAME", help="A deployed pullthrough stack: its ApiUrl output is the API.")
 @click.option("--region", metavar="REGION", help="Region of --stack (and of the API when its URL does not say).")
