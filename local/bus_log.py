@@ -35,8 +35,14 @@ def handler(event: dict[str, Any], context: Any) -> None:
     print(line(event), flush=True)
 
 
-def install(stack: LocalStack, bus: str = "default") -> None:
-    """Print the app's events on ``bus`` to this process's standard output from now on."""
+def app_bus(stack: LocalStack) -> str:
+    """The bus the app's events go to: the template's EventBusName parameter when it has one, else default."""
+    return stack.parameters.get("EventBusName", "default")
+
+
+def install(stack: LocalStack) -> None:
+    """Print the app's events to this process's standard output from now on."""
+    bus = app_bus(stack)
     arn = stack.add_function(FUNCTION_NAME, lambda_runner.FunctionCode(Path(__file__).parent, "bus_log.handler"))
     events = stack.client("events")
     events.put_rule(Name=RULE_NAME, EventBusName=bus, EventPattern=json.dumps(PATTERN), State="ENABLED")

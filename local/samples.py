@@ -39,12 +39,19 @@ def seed(stack: LocalStack, timeout: float = 60.0) -> list[str]:
             SecretString=json.dumps(PLACEHOLDER_CREDENTIALS),
             Description="Sample upstream credentials (placeholders) for the events in events/",
         )
-    # The layer is importable once the stack runs (it puts it on sys.path, as Lambda mounts it), and the process
-    # environment is then the functions' own.
+    # The layer is importable once the stack runs (it puts it on sys.path, as Lambda mounts it). The service is
+    # wired from the stack itself, not from a function's environment.
+    from pullthrough.adapters.store import RolloutStore
+    from pullthrough.adapters.workflow import Executions
     from pullthrough.models import RuleRequest
-    from pullthrough.wiring import rollouts_from_env
+    from pullthrough.rollouts import Rollouts
 
-    rollouts = rollouts_from_env()
+    (table,) = stack.table_names.values()
+    rollouts = Rollouts(
+        store=RolloutStore(stack.client("dynamodb"), table),
+        executions=Executions(stack.client("stepfunctions"), stack.state_machine_arn),
+        home_region=stack.region,
+    )
     request = RuleRequest.model_validate(json.loads(SAMPLE_PLAN.read_text()))
     rollouts.start(request, plan=True, rollout_id=SAMPLE_ROLLOUT_ID)
     deadline = time.monotonic() + timeout

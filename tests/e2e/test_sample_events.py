@@ -105,7 +105,7 @@ def test_make_local_prints_rejections_and_the_round_trip_on_its_log(
                     "Source": "pullthrough",
                     "DetailType": "Pull Through Cache Rule Requested",
                     "Detail": json.dumps(detail),
-                    "EventBusName": "default",
+                    "EventBusName": bus_log.app_bus(stack),
                 }
             ]
         )
