@@ -96,6 +96,7 @@ def read_rule(source: IO[str]) -> Any:
 
 
 def wait_options(fn: Any) -> Any:
+    """--interval and --timeout, for the commands that wait for a rollout."""
     fn = click.option(
         "--interval",
         type=click.FloatRange(min=0.1),
