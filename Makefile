@@ -13,10 +13,18 @@ PY := $(VENV)/bin/python
 .PHONY: help setup fmt lint types test demo local sweep bench clean check-python
 help:
 	@echo "make demo   - roll a sample rule out to several regions on the embedded AWS emulator"
-	@echo "make local  - serve the API on 127.0.0.1:3000 and the emulator on 127.0.0.1:5000"
+	@echo "make local  - serve the API on 127.0.0.1:3000 and the emulator on 127.0.0.1:5000 (state in memory)"
+	@echo "make setup  - create .venv from uv.lock (includes the pullthrough CLI: .venv/bin/pullthrough --help)"
 	@echo "make test   - set up, then lint, type-check, validate template + ASL, run all tests"
-	@echo "make sweep  - run the drift sweep now against a running make local (SWEEP_ARGS=\"--mode repair\")"
+	@echo "make sweep  - run the drift sweep now against a running make local"
 	@echo "make build  - sam build (python3.13, arm64)   make bench - benchmarks (not part of make test)"
+	@echo ""
+	@echo "Variables (make VAR=value target, or in the environment):"
+	@echo "  PULLTHROUGH_API_PORT=3000   port of the local API (make local, make demo: any free port when unset)"
+	@echo "  PULLTHROUGH_AWS_PORT=5000   port of the local AWS emulator (likewise)"
+	@echo "  SWEEP_ARGS=\"--mode repair\"  arguments of make sweep (python -m local.sweep --help)"
+	@echo "  BENCH_ARGS=\"--quick\"        arguments of make bench (python -m benchmarks.run --help)"
+	@echo "  PYTHON313=/path/python3.13  the Python 3.13 to build .venv and the SAM tools with (found: $(or $(PYTHON313),none))"
 
 check-python:
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 not found: install it (pyenv install 3.13) or set PYTHON313=/path/to/python3.13" >&2; exit 1; }
@@ -26,7 +34,7 @@ $(UV):
 	$(BOOTSTRAP_PY) -m venv .tools/uv
 	.tools/uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(VENV)/.synced: pyproject.toml uv.lock | $(UV) check-python
+$(VENV)/.synced: pyproject.toml cli/pyproject.toml uv.lock | $(UV) check-python
 	$(UV) sync --frozen --python $(PYTHON313)
 	@touch $@
 
@@ -43,7 +51,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 types: setup
-	$(VENV)/bin/mypy layers/common functions local tests benchmarks
+	$(VENV)/bin/mypy layers/common functions local tests benchmarks cli
 
 test: lint types lint-template lint-asl
 	$(VENV)/bin/pytest

@@ -62,7 +62,7 @@ def call(base: str, method: str, path: str, body: Any = None) -> tuple[int, Any]
 class RegionCheck:
     region: str
     status: str
-    rule: str
+    upstream: str
     secret: str
     template: str
     ok: bool
@@ -73,16 +73,17 @@ def inspect_region(stack: LocalStack, region: str, status: str, prefix: str) -> 
     ecr = stack.client("ecr", region)
     rules = ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
     rule = next((r for r in rules if r["ecrRepositoryPrefix"] == prefix), None)
-    rule_text, secret_text, secret_ok = "-", "-", False
+    upstream_text, secret_text, secret_ok = "-", "-", False
     if rule:
-        rule_text = f"{prefix} -> {rule['upstreamRegistryUrl']}"
+        upstream_text = rule["upstreamRegistryUrl"]
         arn = rule.get("credentialArn")
         if arn:
+            name = arn.rsplit(":", 1)[-1]  # the secret's name and Secrets Manager's 6-character suffix
             try:
                 stack.client("secretsmanager", region).describe_secret(SecretId=arn)
-                secret_text, secret_ok = arn, True
+                secret_text, secret_ok = name, True
             except stack.client("secretsmanager", region).exceptions.ResourceNotFoundException:
-                secret_text = f"{arn} (missing!)"
+                secret_text = f"{name} (missing!)"
         else:
             secret_text, secret_ok = "(none needed)", True
     templates = ecr.describe_repository_creation_templates()["repositoryCreationTemplates"]
@@ -90,17 +91,33 @@ def inspect_region(stack: LocalStack, region: str, status: str, prefix: str) -> 
     template_text = "-"
     if template:
         applied = ",".join(template.get("appliedFor", []))
-        lifecycle = "yes" if template.get("lifecyclePolicy") else "no"
-        template_text = f"{applied}, lifecycle {lifecycle}"
+        template_text = f"{applied}, lifecycle" if template.get("lifecyclePolicy") else applied
     ok = bool(rule) and secret_ok and template is not None
-    return RegionCheck(region, status, rule_text, secret_text, template_text, ok)
+    return RegionCheck(region, status, upstream_text, secret_text, template_text, ok)
 
 
 def table(rows: list[RegionCheck]) -> str:
-    header = ("REGION", "STATUS", "RULE", "SECRET", "TEMPLATE")
-    cells = [header, *((r.region, r.status, r.rule, r.secret, r.template) for r in rows)]
+    header = ("REGION", "STATUS", "RULE'S UPSTREAM", "CREDENTIAL SECRET", "CREATION TEMPLATE")
+    cells = [header, *((r.region, r.status, r.upstream, r.secret, r.template) for r in rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
+
+
+def next_steps() -> str:
+    """What to try after the demo: the local API, the CLI, the README's day-2 section."""
+    api = f"http://127.0.0.1:{port_from_env(API_PORT_ENV, 3000)}"
+    cli = ".venv/bin/pullthrough"
+    return "\n".join(
+        [
+            "Next:",
+            f"  make local             the API on {api} (state in memory), the emulator beside it; then:",
+            f"  export PULLTHROUGH_API_URL={api}",
+            f"  {cli} plan -f events/rule_request_quay.json           what a rollout would change",
+            f"  {cli} apply -f events/rule_request_docker_hub.json --wait",
+            f"  {cli} rules         {cli} delete docker-hub --wait",
+            '  README.md, "Day 2": deploying, IAM for callers, rotating credentials, regions, uninstalling',
+        ]
+    )
 
 
 def wait_rollout(api: str, rollout_id: str, timeout: float) -> dict[str, Any]:
@@ -121,10 +138,8 @@ def run(stack: LocalStack) -> int:
     body = sample_request()
     regions = list(body.get("regions", []))
     print(f"emulator {stack.endpoint_url}   API {stack.api_url}")
-    print(
-        f"POST /rules  {body.get('upstreamRegistry')} rule to {len(regions)} regions: {', '.join(regions)} "
-        "(placeholder credential)"
-    )
+    print(f"POST /rules  {body.get('upstreamRegistry')} rule to {len(regions)} regions: {', '.join(regions)}")
+    print("             (a placeholder credential: the emulator checks its shape, not the upstream)")
     started = time.monotonic()
     status, answer = call(stack.api_url, "POST", "/rules", body)
     if status != 202:
@@ -158,6 +173,8 @@ def run(stack: LocalStack) -> int:
     print(f"SUCCEEDED in {elapsed:.1f} s: rule, secret and creation template in all {len(rows)} regions")
     if stack.iam is not None:
         print("every AWS call the handlers made was allowed by their own function's policies in template.yaml")
+    print()
+    print(next_steps())
     return 0
 
 

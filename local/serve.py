@@ -8,6 +8,7 @@ import sys
 import threading
 from typing import Any
 
+from local import bus_log, samples
 from local.stack import ACCOUNT_ID, HOME_REGION, LocalStack, StackError
 from local.template_reader import TemplateError
 
@@ -18,16 +19,21 @@ SAMPLE = {
 }
 
 
-def banner(stack: LocalStack) -> str:
+def banner(stack: LocalStack, seeded: list[str]) -> str:
     """What is where, and how to try it."""
     api, aws = stack.api_url, stack.endpoint_url
     return "\n".join(
         [
-            "pullthrough local stack is up",
+            "pullthrough local stack is up (state lives in memory: it is gone when this stops)",
             f"  API       {api}   (unsigned requests, loopback only; also under /v1)",
             f"  emulator  {aws}   (moto: any dummy credentials, account {ACCOUNT_ID}, home region {HOME_REGION})",
+            "  seeded for events/*.json:",
+            *(f"    {line}" for line in seeded),
+            "  the app's events (Rollout Started/Finished, Rule Rejected, Drift Detected) are printed below",
             "",
             "Try:",
+            f"  export PULLTHROUGH_API_URL={api}",
+            "  .venv/bin/pullthrough apply -f events/rule_request_docker_hub.json --wait",
             f"  curl -s -X POST {api}/rules -H 'content-type: application/json' \\",
             f"       -d '{json.dumps(SAMPLE)}'",
             f"  curl -s {api}/rollouts/<rolloutId>",
@@ -54,7 +60,9 @@ def main() -> int:
         print(f"local stack: {error}", file=sys.stderr)
         return 2
     try:
-        print(banner(stack), flush=True)
+        seeded = samples.seed(stack)
+        bus_log.install(stack)
+        print(banner(stack, seeded), flush=True)
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -62,6 +70,7 @@ def main() -> int:
     finally:
         print("\nstopping...", file=sys.stderr)
         stack.stop()
+        samples.unseed()
     return 0
 
 

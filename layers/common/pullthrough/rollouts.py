@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # FinishRollout imports this module: the request models (pyda
     from pullthrough.models import Credentials, RuleRequest
 
 RULE_REQUESTED = "Pull Through Cache Rule Requested"
+ROLLOUT_STARTED = "Pull Through Cache Rollout Started"  # emitted by the EventBridge trigger
 ROLLOUT_FINISHED = "Pull Through Cache Rollout Finished"
 LOCK_GRACE_SECONDS = 60  # a lock whose execution never started is taken over after this
 IDEMPOTENCY_WINDOW_SECONDS = 600
@@ -213,24 +214,34 @@ class Rollouts:
         if self.home_secrets is not None and self.home_secrets.describe(arn) is None:
             raise InvalidRequest("names a secret that does not exist", field="credentialSecretArn")
 
-    def start(self, request: RuleRequest, *, idempotency_key: str | None = None, plan: bool = False) -> dict[str, Any]:
+    def start(
+        self,
+        request: RuleRequest,
+        *,
+        idempotency_key: str | None = None,
+        plan: bool = False,
+        request_id: str | None = None,
+        rollout_id: str | None = None,
+    ) -> dict[str, Any]:
         """Roll ``request`` out: lock the prefix, store inline credentials, record the rollout, start it.
 
         The request is the prefix's whole desired state: regions it no longer names lose the prefix. A request seen
         within the idempotency window (same Idempotency-Key, or the same body when it carries no inline credential)
         returns the rollout it started. Raises PrefixBusy naming the running rollout. ``plan``: the same execution
-        with every write refused; no lock, no stored credential, no change to the desired rule.
+        with every write refused; no lock, no stored credential, no change to the desired rule. ``request_id``: the
+        caller's own id (EventBridge), kept on the rollout and echoed in its Finished event. ``rollout_id``: a chosen
+        id instead of a new one (the local stack's sample rollout).
         """
         if plan:
-            return self._plan(request)
+            return self._plan(request, rollout_id or new_rollout_id(), request_id)
         key, body_hash = request_fingerprint(request, idempotency_key)
         if key is not None:
             seen = self.store.find_idempotent(key)
             if seen is not None:
-                rollout_id, seen_hash = seen
+                seen_id, seen_hash = seen
                 if idempotency_key and seen_hash != body_hash:
                     raise InvalidRequest("was used for a different request", field="Idempotency-Key")
-                shown = self.view(rollout_id)
+                shown = self.view(seen_id)
                 # A finished rollout does not swallow the same body sent again (a retry after a rollback).
                 if shown is not None and (idempotency_key or shown["status"] == "RUNNING"):
                     return shown
@@ -239,7 +250,7 @@ class Rollouts:
             self.check_source_secret(request.credentialSecretArn)
         rule = request.rule()
         prefix = rule.ecrRepositoryPrefix
-        rollout_id = new_rollout_id()
+        rollout_id = rollout_id or new_rollout_id()
         self._lock(prefix, rollout_id)
         source_change = None
         try:
@@ -257,6 +268,7 @@ class Rollouts:
                 request.rollout.maxConcurrency,
                 request.rollout.failureTolerance,
                 source_change=source_change,
+                request_id=request_id,
             )
         except BaseException:
             self._undo_start(prefix, rollout_id, source_change)
@@ -275,14 +287,14 @@ class Rollouts:
             "sourceSecretArn": source_arn,
         }
 
-    def _plan(self, request: RuleRequest) -> dict[str, Any]:
+    def _plan(self, request: RuleRequest, rollout_id: str, request_id: str | None) -> dict[str, Any]:
         """What an apply of ``request`` would do, from the same state machine with every write refused."""
         request.check_account(self.require_executions().account_id(), self.role_path)
         if request.credentialSecretArn is not None:
             self.check_source_secret(request.credentialSecretArn)
         desired = self._desired(request, request.credentialSecretArn)
         return self._launch(
-            new_rollout_id(),
+            rollout_id,
             desired["rule"]["ecrRepositoryPrefix"],
             "APPLY",
             desired,
@@ -290,6 +302,7 @@ class Rollouts:
             request.rollout.failureTolerance,
             mode=PLAN,
             inline_credentials=request.credentials is not None,
+            request_id=request_id,
         )
 
     def _undo_start(self, prefix: str, rollout_id: str, source_change: SecretChange | None) -> None:
@@ -330,6 +343,7 @@ class Rollouts:
         source_change: SecretChange | None = None,
         mode: str = APPLY_MODE,
         inline_credentials: bool = False,
+        request_id: str | None = None,
     ) -> dict[str, Any]:
         """Record the rollout (and, unless planning, the desired rule it aims at) and start its execution.
 
@@ -366,6 +380,7 @@ class Rollouts:
                 # What a rollback puts back besides the regions: the previous desired rule, the source secret.
                 "previousRule": json.dumps(previous) if previous and mode != PLAN else None,
                 "sourceSecretChange": source_change.dumps() if source_change else None,
+                "requestId": request_id,
             }
         )
         self.require_executions().start(
@@ -476,6 +491,7 @@ class Rollouts:
         operation = item.get("operation", "APPLY")
         summary: dict[str, Any] = {
             "rolloutId": rollout_id,
+            "requestId": item.get("requestId"),
             "prefix": prefix,
             "operation": operation,
             "mode": item.get("mode", APPLY_MODE),
@@ -568,6 +584,7 @@ class Rollouts:
                 error = (error or {}) | {"RestoreError": f"{type(failure).__name__}: {failure.message}"[:500]}
         summary = {
             "rolloutId": rollout_id,
+            "requestId": item.get("requestId"),
             "prefix": prefix,
             "operation": item.get("operation", "APPLY"),
             "mode": item.get("mode", APPLY_MODE),

@@ -1,0 +1,41 @@
+"""``make demo``: its rollout succeeds, every line fits 120 columns, and the next commands it suggests work."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from click.testing import CliRunner
+
+from local import demo
+from local.stack import LocalStack
+from pullthrough_cli.main import cli
+from tests.support import ROOT
+
+pytestmark = pytest.mark.e2e
+
+CLI = ".venv/bin/pullthrough"
+
+
+def test_the_demo_fits_120_columns_and_its_suggested_cli_commands_work(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert demo.run(stack) == 0
+    printed = capsys.readouterr().out
+    assert max(len(line) for line in printed.splitlines()) <= 120, printed
+    lines = printed.rstrip().splitlines()
+    next_steps = lines[lines.index("Next:") :]
+    assert any("make local" in line for line in next_steps) and any("README.md" in line for line in next_steps)
+
+    # Every pullthrough command it suggests runs, in order, against a stack like make local's.
+    commands = [
+        shlex.split(part.split("   ")[0])  # the command without the explanation after it
+        for line in next_steps
+        for part in line.split(CLI)[1:]
+    ]
+    assert [command[0] for command in commands] == ["plan", "apply", "rules", "delete"]
+    monkeypatch.chdir(ROOT)  # the commands name files under events/
+    for command in commands:
+        polls = ["--interval", "0.2"] if command[0] in ("plan", "apply", "delete") else []
+        result = CliRunner().invoke(cli, ["--api-url", stack.api_url, *command, *polls])
+        assert result.exit_code == 0, (command, result.output)
