@@ -26,6 +26,7 @@ STEP_EVENTS = [
     ("validate_rule", "ValidateRuleFunction"),
     ("apply_template", "ApplyTemplateFunction"),
     ("finish_rollout", "FinishRolloutFunction"),
+    ("recover_rollout", "RecoverRolloutFunction"),
     ("rollback", "RollbackFunction"),
     ("remove_rule", "RemoveRuleFunction"),
     ("drift_sweep", "DriftSweepFunction"),
