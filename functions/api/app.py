@@ -16,6 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from pullthrough import exceptions as ex
 from pullthrough.adapters.store import PrefixBusy
 from pullthrough.desired import rule_view
+from pullthrough.metrics import api_response
 from pullthrough.models import RuleRequest
 from pullthrough.observability import logger
 from pullthrough.prefixes import canonical_prefix
@@ -148,7 +149,9 @@ def _service_failure(error: ex.PullthroughError) -> Response[dict[str, Any]]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return app.resolve(as_json_request(event), context)
+    response = app.resolve(as_json_request(event), context)
+    api_response(event, response)  # 4xx by route
+    return response
 
 
 def as_json_request(event: dict[str, Any]) -> dict[str, Any]:

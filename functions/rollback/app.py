@@ -11,7 +11,6 @@ from pullthrough.adapters.store import RolloutStore
 from pullthrough.entrypoints import step_handler
 from pullthrough.steps.rollback import rollback_region
 from pullthrough.tasks import RegionTask, RollbackResult
-from pullthrough.wiring import home_region
 
 
 @step_handler("Rollback")
@@ -20,5 +19,5 @@ def handler(task: RegionTask) -> RollbackResult:
         task,
         ecr=EcrRegistry(aws.client("ecr", task.region)),
         secrets=SecretStore(aws.client("secretsmanager", task.region)),
-        store=RolloutStore(aws.client("dynamodb", home_region()), os.environ["TABLE_NAME"]),
+        store=RolloutStore(aws.client("dynamodb", aws.home_region()), os.environ["TABLE_NAME"]),
     )

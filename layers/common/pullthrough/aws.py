@@ -6,6 +6,7 @@ code at the emulator.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -38,6 +39,11 @@ def _refuse_writes(model: Any, **_: Any) -> None:
 
 
 _session: boto3.session.Session | None = None
+
+
+def home_region() -> str:
+    """The region the function runs in: the deployment's home region."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 def client(service: str, region: str, *, read_only: bool = False) -> Any:

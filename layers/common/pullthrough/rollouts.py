@@ -12,7 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pullthrough import exceptions as ex
 from pullthrough.adapters.secrets import SecretStore
@@ -32,6 +32,9 @@ from pullthrough.models import Credentials, RuleRequest
 from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
 from pullthrough.steps.secret import restore_secret
 from pullthrough.tasks import SecretChange
+
+if TYPE_CHECKING:
+    from pullthrough.metrics import RolloutMetrics
 
 RULE_REQUESTED = "Pull Through Cache Rule Requested"
 ROLLOUT_FINISHED = "Pull Through Cache Rollout Finished"
@@ -184,6 +187,8 @@ class Rollouts:
     home_region: str = "us-east-1"
     source_prefix: str = SOURCE_SECRET_PREFIX
     settle_seconds: int = SETTLE_SECONDS
+    trigger: str = "api"  # what starts rollouts through this service (api | event | sweep), recorded on each
+    metrics: RolloutMetrics | None = None
 
     def require_executions(self) -> Executions:
         if self.executions is None:
@@ -353,6 +358,8 @@ class Rollouts:
                 "createdAt": created,
                 "failedCount": 0,
                 "failureTolerance": failure_tolerance,
+                "trigger": self.trigger,
+                "upstreamRegistry": desired["rule"].get("upstreamRegistry"),
                 "regions": {
                     goal["region"]: {"status": "PENDING", "action": goal["action"], "changes": {}} for goal in goals
                 },
@@ -375,6 +382,8 @@ class Rollouts:
                 settle_seconds=self.settle_seconds,
             ),
         )
+        if self.metrics is not None:
+            self.metrics.started(rollout_id, prefix, self.trigger)
         return {
             "rolloutId": rollout_id,
             "status": "RUNNING",
@@ -496,6 +505,8 @@ class Rollouts:
             self.events.emit(ROLLOUT_FINISHED, summary)
         extra = {"error": json.dumps(map_error)} if map_error else {}
         self.store.set_rollout_status(rollout_id, status, finishedAt=finished, regions=entries, **extra)
+        if self.metrics is not None:  # once: a retried call returned above
+            self.metrics.finished(item, summary, finished)
         if not plan:
             self.store.release_lock(prefix, rollout_id)
         return summary | {"rollback": False}
@@ -561,7 +572,10 @@ class Rollouts:
         }
         if self.events is not None:
             self.events.emit(ROLLOUT_FINISHED, summary)
-        self.store.set_rollout_status(rollout_id, "FAILED", finishedAt=now_iso(), error=json.dumps(error or {}))
+        closed = now_iso()
+        self.store.set_rollout_status(rollout_id, "FAILED", finishedAt=closed, error=json.dumps(error or {}))
+        if self.metrics is not None:
+            self.metrics.finished(item, summary, closed)
         if item.get("mode") != PLAN:
             self.store.release_lock(prefix, rollout_id)
         return {"rolloutId": rollout_id, "closed": True}

@@ -1,4 +1,7 @@
-"""Builds the services from the function's environment (read per call, never at import time)."""
+"""Builds the services from the function's environment (read per call, never at import time).
+
+Only the functions that start or close rollouts import this module (and with it the metrics): the region steps do not.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,17 @@ from pullthrough import aws
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.adapters.workflow import EventBus, Executions
+from pullthrough.aws import home_region
+from pullthrough.metrics import RolloutMetrics, Trigger
 from pullthrough.rollouts import SETTLE_SECONDS, Rollouts
 from pullthrough.secret_names import SOURCE_SECRET_PREFIX
 
-
-def home_region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+__all__ = ["home_region", "rollouts_from_env"]
 
 
-def rollouts_from_env() -> Rollouts:
-    """The rollout service wired to the table, state machine, home-region secrets and bus of this deployment."""
+def rollouts_from_env(trigger: Trigger = "api") -> Rollouts:
+    """The rollout service wired to the table, state machine, home-region secrets, bus and metrics of this
+    deployment; the rollouts it starts are recorded as started by ``trigger`` (api | event | sweep)."""
     region = home_region()
     state_machine = os.environ.get("STATE_MACHINE_ARN")  # FinishRollout has none: the state machine calls it
     return Rollouts(
@@ -28,4 +32,6 @@ def rollouts_from_env() -> Rollouts:
         home_region=region,
         source_prefix=os.environ.get("SOURCE_SECRET_PREFIX", SOURCE_SECRET_PREFIX),
         settle_seconds=int(os.environ.get("ROLLOUT_SETTLE_SECONDS", SETTLE_SECONDS)),
+        trigger=trigger,
+        metrics=RolloutMetrics(),
     )
