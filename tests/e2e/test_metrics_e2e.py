@@ -15,15 +15,14 @@ from local.emulator import ecr_extension
 from local.stack import LocalStack
 from pullthrough.metrics import CATALOG, NAMESPACE
 from tests.e2e.conftest import ApiCall, source_secret, wait_until
-from tests.support import CANARY
+from tests.support import CANARY, emf_documents, emf_points
 
 pytestmark = pytest.mark.e2e
 
 WaitRollout = Callable[..., dict[str, Any]]
 REGIONS = ["us-east-1", "eu-west-1"]
 EMF_TIMEOUT = 60.0  # the line follows the status write by one call; a loaded machine may take a while
-# A line of a rollout: (metric, the finer dimension set's values) -> value, summed over the rollout's lines.
-Points = Counter[tuple[str, tuple[tuple[str, str], ...]]]
+Points = Counter[tuple[str, tuple[tuple[str, str], ...]]]  # tests.support.emf_points
 
 
 class EmfLines:
@@ -43,28 +42,16 @@ class EmfLines:
 
     def _located(self) -> list[tuple[int, dict[str, Any]]]:
         self._text += self._capsys.readouterr().out
-        decoder, start, found = json.JSONDecoder(), 0, []
-        # Threads may print at once: find each document by its start rather than trusting line ends.
-        while (start := self._text.find('{"_aws":', start)) >= 0:
-            document, end = decoder.raw_decode(self._text, start)
-            found.append((start, document))
-            start = end
-        return found
+        return emf_documents(self._text)
 
     def points(self, metric: str | None = None, **metadata: Any) -> Points:
-        """Each metric (or only ``metric``) of the lines since the mark whose metadata match, under its finest
-        dimension set (``service`` left out), summed."""
-        summed: Points = Counter()
-        for position, document in self._located():
-            if position < self._since or any(document.get(key) != value for key, value in metadata.items()):
-                continue
-            (directive,) = document["_aws"]["CloudWatchMetrics"]
-            finest = max(directive["Dimensions"], key=len)
-            dimensions = tuple((name, document[name]) for name in finest if name != "service")
-            for name in (m["Name"] for m in directive["Metrics"]):
-                if metric in (None, name):
-                    summed[(name, dimensions)] += sum(document[name])
-        return summed
+        """Each metric (or only ``metric``) of the lines since the mark whose metadata match, summed."""
+        documents = [
+            document
+            for position, document in self._located()
+            if position >= self._since and all(document.get(key) == value for key, value in metadata.items())
+        ]
+        return Counter({key: value for key, value in emf_points(documents).items() if metric in (None, key[0])})
 
     def wait_for(self, metric: str, **metadata: Any) -> Points:
         """The points of the lines matching ``metadata`` once one of them holds ``metric``."""
