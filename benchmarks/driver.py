@@ -46,7 +46,7 @@ class RolloutRun:
     prefix: str
     regions: list[str]
     status: str  # the execution's status
-    outcome: str  # the rollout's status as FinishRollout reports it (SUCCEEDED, ROLLED_BACK, ...)
+    outcome: str  # the rollout's status as FinishRollout reports it in $.finish (SUCCEEDED, ROLLED_BACK, ...)
     duration: float  # execution start -> stop, by the engine's clock (seconds)
     cpu: float  # this process's CPU seconds while the rollout ran (emulator, engine and handlers share it)
     gc_seconds: float = 0.0  # of the wall time, spent in the interpreter's cyclic garbage collector
@@ -163,7 +163,7 @@ class Bench:
             prefix=prefix,
             regions=list(regions),
             status=described["status"],
-            outcome=str(output.get("status", described["status"])),
+            outcome=str(output.get("finish", {}).get("status") or described["status"]),
             duration=(described["stopDate"] - described["startDate"]).total_seconds(),
             cpu=cpu,
             gc_seconds=self.gc_seconds - gc_seconds,

@@ -69,6 +69,9 @@ def headline(results: Any) -> dict[str, Any]:
         "cold_start_ratio": {lid: _number(cold.ratio(lid)) for lid in cold.functions},
         "cold_start_baseline_seconds": _number(cold.baseline.total),
         "peak_rss_mb": {lid: fn.peak_mb for lid, fn in cold.functions.items()},
+        "metrics_import_ms": _number(cold.metrics.import_ms),
+        "metrics_first_lines_ms": _number(cold.metrics.first_ms),
+        "imports_metrics": {lid: fn.imports_metrics for lid, fn in cold.functions.items()},
         "sweep_calls_per_region": {str(p.rules): p.max_per_region for p in drift.points},
         "targets_met": {
             "wall_scaling": wall.scaling_met,

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pullthrough.metrics import CATALOG, NAMESPACE
 
+ROOT = Path(__file__).resolve().parents[2]
 ALARM = "AWS::CloudWatch::Alarm"
 TOPIC_CHOICE = {"Fn::If": ["CreateAlarmTopic", {"Ref": "AlarmTopic"}, {"Ref": "AlarmTopicArn"}]}
 THIS_STACKS_ALARMS = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${AWS::StackName}-*"
@@ -416,3 +420,41 @@ def test_the_functions_metric_namespace_is_the_apps(template: dict[str, Any]) ->
         NAMESPACE,
         "pullthrough",
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Cold start: the region steps never load the metrics code
+
+CLOSING_FUNCTIONS = {"FinishRolloutFunction", "RecoverRolloutFunction"}  # invoked by the state machine, and count
+
+
+def metrics_loaded_after_each(template: dict[str, Any], functions_in_order: list[str]) -> dict[str, bool]:
+    """Import each function's handler in turn in one fresh interpreter (layer on sys.path, as on Lambda); whether
+    ``pullthrough.metrics`` was loaded after each."""
+    code_dirs = [str(ROOT / template["Resources"][f]["Properties"]["CodeUri"]) for f in functions_in_order]
+    script = (
+        "import importlib.util, json, sys\n"
+        f"sys.path[:0] = [{str(ROOT / 'layers' / 'common')!r}]\n"
+        "loaded = []\n"
+        f"for n, code_dir in enumerate({code_dirs!r}):\n"
+        "    spec = importlib.util.spec_from_file_location(f'app{n}', code_dir + '/app.py')\n"
+        "    module = importlib.util.module_from_spec(spec)\n"
+        "    sys.modules[spec.name] = module\n"
+        "    spec.loader.exec_module(module)\n"
+        "    loaded.append('pullthrough.metrics' in sys.modules)\n"
+        "print(json.dumps(loaded))\n"
+    )
+    done = subprocess.run([sys.executable, "-P", "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    return dict(zip(functions_in_order, json.loads(done.stdout.splitlines()[-1]), strict=True))
+
+
+def test_no_region_step_imports_the_metrics_code_and_the_closing_steps_do(template: dict[str, Any]) -> None:
+    steps = state_machine_functions(template)
+    region_steps = sorted(steps - CLOSING_FUNCTIONS)
+    assert steps >= CLOSING_FUNCTIONS
+
+    loaded = metrics_loaded_after_each(template, [*region_steps, *sorted(CLOSING_FUNCTIONS)])
+
+    # Modules accumulate: none loaded it until the first closing function
+    assert [loaded[f] for f in region_steps] == [False] * len(region_steps)
+    assert all(loaded[f] for f in CLOSING_FUNCTIONS)
