@@ -31,6 +31,7 @@ from benchmarks.stats import median, next_power_of_two, ratio
 from pullthrough.adapters.store import RolloutStore
 
 CHILD = Path(__file__).with_name("cold_child.py")
+METRICS_OFF = "POWERTOOLS_METRICS_DISABLED"  # the harness's own stack keeps its console quiet with it
 TARGET_RATIO = 1.25  # handler cold start / bare boto3 baseline, at most
 REGION = "eu-west-1"
 CHAIN = ("StoreSecretFunction", "CreateRuleFunction", "ValidateRuleFunction", "ApplyTemplateFunction")
@@ -150,7 +151,7 @@ def _run_child(spec: dict[str, Any]) -> dict[str, Any]:
         capture_output=True,
         text=True,
         timeout=120,
-        env=dict(os.environ),
+        env={k: v for k, v in os.environ.items() if k != METRICS_OFF},  # as on Lambda: the handler writes them
         check=False,
     )
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("COLD-START-RESULT ")), None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -86,6 +87,8 @@ def headline(results: Any) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    # The functions' metric lines would bury the progress lines (the cold-start children still write theirs).
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     if str(LAYER) not in sys.path:
         sys.path.insert(0, str(LAYER))  # the functions' layer, as the stack and Lambda put it
     from benchmarks import api_calls, cold_start, drift_sweep, machine, plots, report, transitions, wall_time

@@ -81,9 +81,7 @@ def section(results: Results) -> list[str]:
 def _metrics(cold: ColdResult) -> list[str]:
     cost = cold.metrics
     importing = [lid.removesuffix("Function") for lid, fn in cold.functions.items() if fn.imports_metrics]
-    steps_importing = [
-        lid.removesuffix("Function") for lid, fn in cold.functions.items() if fn.imports_metrics and fn.step
-    ]
+    steps = [lid.removesuffix("Function") for lid, fn in cold.functions.items() if fn.imports_metrics and fn.step]
     preloaded = (
         "Powertools' own package imports its metrics module whenever the Logger is imported "
         f"(`aws_lambda_powertools/__init__.py`; {cost.powertools_import_ms:.0f} ms cumulative inside that import), "
@@ -96,7 +94,8 @@ def _metrics(cold: ColdResult) -> list[str]:
         f"interpreters that have imported the Logger, as every function has): importing it takes "
         f"{cost.import_ms:.1f} ms; writing a rolled-back rollout's {cost.lines} lines takes {cost.first_ms:.1f} ms "
         f"the first time and {cost.later_ms:.1f} ms again. {preloaded}. Functions whose import loads it: "
-        f"{', '.join(importing) or 'none'}; region steps among them: {', '.join(steps_importing) or 'none'}.",
+        f"{', '.join(importing) or 'none'}; of the state machine's steps, {', '.join(steps) or 'none'} (the region "
+        "steps never: they have nothing to count).",
         "",
     ]
 
