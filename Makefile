@@ -48,10 +48,10 @@ types: setup
 test: lint types lint-template lint-asl
 	$(VENV)/bin/pytest
 
-demo: setup
+demo: setup sam-tools
 	$(PY) -m local.demo
 
-local: setup
+local: setup sam-tools
 	$(PY) -m local.serve
 
 SWEEP_ARGS ?=

@@ -145,13 +145,15 @@ class ColdStartError(RuntimeError):
     """A cold-start child failed or its handler raised."""
 
 
-def _run_child(spec: dict[str, Any]) -> dict[str, Any]:
+def _run_child(spec: dict[str, Any], environment: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run one child; ``environment``: the function's own variables (the stack keeps them per function)."""
     done = subprocess.run(  # -P: the script's directory (benchmarks/) stays off sys.path
         [sys.executable, "-P", str(CHILD), json.dumps(spec)],
         capture_output=True,
         text=True,
         timeout=120,
-        env={k: v for k, v in os.environ.items() if k != METRICS_OFF},  # as on Lambda: the handler writes them
+        # As on Lambda, the handler writes its metric lines (the harness's own stack keeps them off its console)
+        env={**{k: v for k, v in os.environ.items() if k != METRICS_OFF}, **(environment or {})},
         check=False,
     )
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("COLD-START-RESULT ")), None)
@@ -163,8 +165,8 @@ def _run_child(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _child(spec: dict[str, Any]) -> tuple[Sample, Any]:
-    result = _run_child(spec)
+def _child(spec: dict[str, Any], environment: dict[str, str] | None = None) -> tuple[Sample, Any]:
+    result = _run_child(spec, environment)
     sample = Sample(
         result["init"],
         result["invoke"],
@@ -305,7 +307,7 @@ def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str])
     }
     for logical_id in order:
         event = task if logical_id in (*CHAIN, "RollbackFunction") else events[logical_id]
-        sample, output = _child(_spec(bench, logical_id, event))
+        sample, output = _child(_spec(bench, logical_id, event), bench.stack.function_environments[logical_id])
         if logical_id in outputs:
             task[outputs[logical_id]] = output
         if logical_id in result:

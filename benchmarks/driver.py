@@ -148,22 +148,23 @@ class Bench:
         """Start a rollout with the app's rollout service (as the API does) and wait for it to end."""
         from pullthrough.wiring import rollouts_from_env
 
-        rollouts = rollouts_from_env()
         mark = self.counters.mark()
         cpu, gc_seconds, gc_full = time.process_time(), self.gc_seconds, self.gc_full
-        started = rollouts.start(self.request(prefix, regions, source_arn), idempotency_key=uuid.uuid4().hex)
-        arn = rollouts.require_executions().execution_arn(started["rolloutId"])
+        with self.stack.running_as("ApiFunction"):  # its environment and its policies, as the API's POST
+            rollouts = rollouts_from_env()
+            started = rollouts.start(self.request(prefix, regions, source_arn), idempotency_key=uuid.uuid4().hex)
+            arn = rollouts.require_executions().execution_arn(started["rolloutId"])
         described = self.wait(arn, timeout)
         cpu = time.process_time() - cpu
         calls, invocations = self.counters.since(mark)
-        output = json.loads(described.get("output") or "{}")
+        view = rollouts.view(started["rolloutId"]) or {}
         return RolloutRun(
             rollout_id=started["rolloutId"],
             execution_arn=arn,
             prefix=prefix,
             regions=list(regions),
             status=described["status"],
-            outcome=str(output.get("finish", {}).get("status") or described["status"]),
+            outcome=str(view.get("status", described["status"])),  # the rollout's own status (ROLLED_BACK, ...)
             duration=(described["stopDate"] - described["startDate"]).total_seconds(),
             cpu=cpu,
             gc_seconds=self.gc_seconds - gc_seconds,
@@ -218,11 +219,16 @@ class Bench:
                 "createRule": None,
                 "applyTemplate": None,
             }
-            task["storeSecret"] = handlers["StoreSecret"](task, self._context("StoreSecret", region))
-            task["createRule"] = handlers["CreateRule"](task, self._context("CreateRule", region))
-            handlers["ValidateRule"](task, self._context("ValidateRule", region))
-            task["applyTemplate"] = handlers["ApplyTemplate"](task, self._context("ApplyTemplate", region))
+            task["storeSecret"] = self._call(handlers, "StoreSecret", task, region)
+            task["createRule"] = self._call(handlers, "CreateRule", task, region)
+            self._call(handlers, "ValidateRule", task, region)
+            task["applyTemplate"] = self._call(handlers, "ApplyTemplate", task, region)
         return time.perf_counter() - started
+
+    def _call(self, handlers: dict[str, Any], step: str, task: dict[str, Any], region: str) -> Any:
+        """One step's handler, run as its function (its environment, its policies), like Lambda would."""
+        with self.stack.running_as(STEPS[step]):
+            return handlers[step](task, self._context(step, region))
 
     def _context(self, step: str, region: str) -> lambda_runner.LambdaContext:
         logical_id = STEPS[step]

@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from local.invocation_scope import FunctionScope, entered
 from local.lambda_runner import FunctionCode, LambdaContext, load_handler
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class Route:
     code: FunctionCode
     memory_mb: int = 128
     timeout_s: float = 29.0
+    scope: FunctionScope | None = None  # the function's environment and identity (None: the process's)
 
     def pattern(self) -> re.Pattern[str]:
         parts = []
@@ -192,7 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         context = LambdaContext(route.function_name, route.function_arn, route.memory_mb, route.timeout_s, "")
         try:
-            response = load_handler(route.code)(event, context)
+            with entered(route.scope):
+                response = load_handler(route.code)(event, context)
         except Exception:
             print(f"[local api] {self.command} {raw_path} failed:\n{traceback.format_exc()}", file=sys.stderr)
             self._json(500, {"message": "internal error"})

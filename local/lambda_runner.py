@@ -6,8 +6,9 @@ function's file is ``app.py``) and called with the decoded event and a LambdaCon
 back as JSON; an exception goes back as ``{"errorType", "errorMessage"}`` with the function-error flag, so Step
 Functions' Retry/Catch match the exception's class name. Unregistered functions keep moto's behaviour.
 
-Nothing here touches ``os.environ`` per call: the stack sets the (shared) function environment once, so concurrent
-invocations (Map iterations run in threads) really run concurrently.
+Nothing here touches ``os.environ`` per call: a function registered with a ``FunctionScope`` runs inside it
+(``local.invocation_scope``), which gives it its own environment and identity without changing the process, so
+concurrent invocations (Map iterations run in threads) really run concurrently.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +29,8 @@ from types import ModuleType
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+
+from local.invocation_scope import FunctionScope, entered
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +78,8 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-# (account, region, function name) -> code
-_registry: dict[tuple[str, str, str], FunctionCode] = {}
+# (account, region, function name) -> code, and the scope its invocations run in (None: the process's)
+_registry: dict[tuple[str, str, str], tuple[FunctionCode, FunctionScope | None]] = {}
 _modules: dict[tuple[Path, str], Handler] = {}
 _load_lock = threading.Lock()
 _original: Callable[..., tuple[str, bool, str]] | None = None
@@ -100,9 +104,11 @@ class InjectedFault(Exception):
         self.message = message
 
 
-def register(function_name: str, code: FunctionCode, *, account_id: str, region: str) -> None:
-    """Run ``function_name`` (in that account and region) from ``code`` when moto invokes it."""
-    _registry[(account_id, region, function_name)] = code
+def register(
+    function_name: str, code: FunctionCode, *, account_id: str, region: str, scope: FunctionScope | None = None
+) -> None:
+    """Run ``function_name`` (in that account and region) from ``code``, as ``scope``, when moto invokes it."""
+    _registry[(account_id, region, function_name)] = (code, scope)
 
 
 def unregister_all() -> None:
@@ -139,8 +145,15 @@ def load_handler(code: FunctionCode) -> Handler:
         return handler
 
 
-def _error(error_type: str, message: str) -> str:
-    return json.dumps({"errorType": error_type, "errorMessage": message})
+def _error(error_type: str, message: str, exc: BaseException | None = None) -> str:
+    """The payload Lambda's Python runtime returns for an unhandled exception, stack trace included (Step Functions
+    puts all of it in the error's Cause, so its size counts against the state machine's 256 KB)."""
+    trace = traceback.format_list(traceback.extract_tb(exc.__traceback__)) if exc is not None else []
+    return json.dumps(
+        {"errorMessage": message, "errorType": error_type, "stackTrace": trace}
+        if exc is not None
+        else {"errorType": error_type, "errorMessage": message}
+    )
 
 
 def _decode(event: Any) -> Any:
@@ -165,7 +178,7 @@ def run(code: FunctionCode, event: Any, context: LambdaContext) -> tuple[str, bo
         result = handler(event, context)
     except Exception as exc:
         log.info("%s raised %s", context.function_name, type(exc).__name__, exc_info=log.isEnabledFor(logging.DEBUG))
-        return _error(type(exc).__name__, str(exc)), True
+        return _error(type(exc).__name__, str(exc), exc), True
     try:
         return json.dumps(result), False
     except (TypeError, ValueError) as exc:
@@ -173,10 +186,11 @@ def run(code: FunctionCode, event: Any, context: LambdaContext) -> tuple[str, bo
 
 
 def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-    code = _registry.get((self.account_id, self.region, self.function_name))
-    if code is None:
+    found = _registry.get((self.account_id, self.region, self.function_name))
+    if found is None:
         assert _original is not None
         return _original(self, event)
+    code, scope = found
     payload = _decode(event)
     context = LambdaContext(
         function_name=self.function_name,
@@ -193,7 +207,8 @@ def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
         body, errored = _error(fault.error_type, fault.message), True
     else:
         started = time.monotonic()
-        body, errored = run(code, payload, context)
+        with entered(scope):
+            body, errored = run(code, payload, context)
     ended = time.monotonic()
     if after_call:
         error_type = json.loads(body).get("errorType") if errored else None

@@ -5,7 +5,11 @@
 
 Everything is provisioned from template.yaml through plain boto3 against the emulator: the functions (their code
 runs in this process), the table, the state machine (DefinitionSubstitutions resolved to the emulator's ARNs), the
-EventBridge rules and the API routes. The process environment is the functions' environment: one stack at a time.
+EventBridge rules and the API routes. Each function sees only its own environment (the template's Globals and its
+own Environment, ``local.invocation_scope``), and with ``iam_check`` on (the default) every AWS call its handler
+makes is checked against its own policies as SAM expands them (``local.iam_check``): a call the template does not
+grant fails with AccessDeniedException and lands in ``iam_denials``. moto's state and ``os.environ`` are
+process-wide: one stack at a time.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import threading
 import time
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -31,10 +35,13 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from local import events_bridge, lambda_runner
+from local import events_bridge, invocation_scope, lambda_runner
 from local.api_server import ApiServer, Route
 from local.emulator import ecr_extension, secretsmanager_fixes
 from local.execution_events import ExecutionEvents
+from local.iam_check import IamCheck
+from local.iam_policies import PolicyError, function_statements, translate
+from local.invocation_scope import FunctionScope
 from local.template_reader import DEFAULT_TEMPLATE, Resolver, Template, load_template, substitute
 
 HOME_REGION = "us-east-1"
@@ -45,6 +52,7 @@ AWS_PORT_ENV = "PULLTHROUGH_AWS_PORT"
 API_PORT_ENV = "PULLTHROUGH_API_PORT"
 LATENCY_ENV = "PULLTHROUGH_EMULATOR_LATENCY_MS"
 ROLE_NAME = "pullthrough-local"
+ACCESS_KEY = "testing"  # the functions' credentials on the emulator
 
 _TRUST_POLICY = {
     "Version": "2012-10-17",
@@ -180,10 +188,13 @@ class LocalStack:
         parameters: dict[str, str] | None = None,
         stack_name: str = "pullthrough",
         verbose: bool = False,
+        iam_check: bool = True,
     ) -> None:
         """``aws_port``/``api_port``: None reads PULLTHROUGH_AWS_PORT/PULLTHROUGH_API_PORT (5000/3000), 0 any free.
 
         ``parameters`` override the template's parameter defaults (like ``sam deploy --parameter-overrides``).
+        ``iam_check``: check every AWS call a handler makes against its function's policies (needs the SAM
+        translator of ``make sam-tools``).
         """
         self.aws_port = port_from_env(AWS_PORT_ENV, 5000) if aws_port is None else aws_port
         self.api_port = port_from_env(API_PORT_ENV, 3000) if api_port is None else api_port
@@ -198,13 +209,19 @@ class LocalStack:
         # Locally no step outlives its call, so a failed region Map needs no long settle before its rollback.
         self.parameters = {**self.template.parameters, "InFlightSettleSeconds": "1", **(parameters or {})}
         self.function_names: dict[str, str] = {}  # logical id -> name
+        self.bus_names: dict[str, str] = {}  # logical id -> name of the template's own event buses
         self.function_arns: dict[str, str] = {}
         self.table_names: dict[str, str] = {}
         self.state_machine_arn = ""
         self._execution_events: ExecutionEvents | None = None
         self._role_arn = ""
         self.rule_names: list[str] = []
-        self.environment: dict[str, str] = {}  # the functions' shared environment
+        self.function_environments: dict[str, dict[str, str]] = {}  # logical id -> its resolved environment
+        self.function_scopes: dict[str, FunctionScope] = {}  # logical id -> what its invocations run as
+        self.environment: dict[str, str] = {}  # the variables every function has, with the same value (Globals)
+        self.iam: IamCheck | None = None
+        self._iam_wanted = iam_check
+        self._translated: dict[str, Any] | None = None
         self._server: EmulatorServer | None = None
         self._api: ApiServer | None = None
         self._saved_env: dict[str, str | None] = {}
@@ -234,6 +251,11 @@ class LocalStack:
                 raise StackError("a LocalStack is already running in this process (they share os.environ)")
             _active = self
         try:
+            if self._iam_wanted:
+                try:
+                    self._translated = translate(self.template.path)
+                except PolicyError as error:
+                    raise StackError(str(error)) from None
             for layer in self.template.layer_dirs:  # the functions' layer, as Lambda puts it on sys.path
                 if str(layer) not in sys.path:
                     sys.path.insert(0, str(layer))
@@ -273,6 +295,9 @@ class LocalStack:
         lambda_runner.unregister_all()
         lambda_runner.uninstall()
         events_bridge.uninstall()
+        if self.iam is not None:
+            _session_hooks().remove(self.iam.attach)
+        invocation_scope.uninstall()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -339,6 +364,17 @@ class LocalStack:
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
 
+    @property
+    def iam_denials(self) -> list[str]:
+        """Every call the IAM check refused so far, as messages naming the function, the action and the resource."""
+        return list(self.iam.denials) if self.iam is not None else []
+
+    @contextlib.contextmanager
+    def running_as(self, logical_id: str) -> Iterator[None]:
+        """Run the block as the template function ``logical_id``: its environment, its policies."""
+        with invocation_scope.entered(self.function_scopes[logical_id]):
+            yield
+
     def add_function(self, name: str, code: lambda_runner.FunctionCode, *, timeout: int = 30) -> str:
         """Create an extra Lambda function in the home region that runs ``code`` in process; its ARN."""
         made = self.client("lambda").create_function(
@@ -377,6 +413,7 @@ class LocalStack:
                 self._saved_levels[name] = logging.getLogger(name).level
                 logging.getLogger(name).setLevel(level)
         # Installed before the server handles its first request (moto builds a service's routes on first use).
+        invocation_scope.install()
         ecr_extension.install()
         secretsmanager_fixes.install()
         lambda_runner.install()
@@ -393,7 +430,7 @@ class LocalStack:
         stray = [key for key in os.environ if key.startswith("AWS_ENDPOINT_URL_")]
         self._set_env(
             {
-                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_ACCESS_KEY_ID": ACCESS_KEY,
                 "AWS_SECRET_ACCESS_KEY": "testing",
                 "AWS_SESSION_TOKEN": None,
                 "AWS_PROFILE": None,
@@ -428,6 +465,7 @@ class LocalStack:
             "AWS::URLSuffix": "amazonaws.com",
             **self.function_names,
             **self.table_names,
+            **self.bus_names,
         }
         attrs = {f"{lid}.Arn": arn for lid, arn in self.function_arns.items()}
         attrs.update(
@@ -448,10 +486,24 @@ class LocalStack:
         role = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY))
         self._role_arn = role_arn = role["Role"]["Arn"]
         self._create_tables()
+        self._create_event_buses()
         self._create_functions(role_arn)
         self._create_state_machine(role_arn)
         self._configure_functions()
         self._create_event_rules()
+
+    def _create_event_buses(self) -> None:
+        """The template's own buses (their policies are IAM, which the emulator does not enforce on PutEvents)."""
+        resolver = self._resolver()
+        for lid, raw in self.template.event_buses.items():
+            name = str(resolver.resolve(raw, where=f"{lid}.Name")) if raw else f"{self.stack_name}-{lid}"
+            self.client("events").create_event_bus(Name=name)
+            self.bus_names[lid] = name
+
+    @property
+    def event_bus_name(self) -> str:
+        """The app's own bus (where rule requests go and the app's events come out)."""
+        return self.parameters.get("EventBusName", "default")
 
     def _create_tables(self) -> None:
         ddb = self.client("dynamodb")
@@ -483,12 +535,6 @@ class LocalStack:
             )
             self.function_names[fn.logical_id] = name
             self.function_arns[fn.logical_id] = made["FunctionArn"]
-            lambda_runner.register(
-                name,
-                lambda_runner.FunctionCode(fn.code_dir, fn.handler),
-                account_id=self.account_id,
-                region=self.region,
-            )
 
     def _create_state_machine(self, role_arn: str) -> None:
         sm = self.template.state_machine
@@ -505,36 +551,28 @@ class LocalStack:
         self.state_machine_arn = made["stateMachineArn"]
 
     def _configure_functions(self) -> None:
-        """Resolve every function's environment; the process environment becomes their shared one."""
+        """Resolve each function's environment and policies; register its code to run in its own scope."""
         resolver = self._resolver()
-        shared: dict[str, str] = {
-            "POWERTOOLS_SERVICE_NAME": "pullthrough",
-            "POWERTOOLS_LOG_LEVEL": self.parameters.get("LogLevel", "INFO"),
-            "EVENT_BUS_NAME": "default",
-            "SOURCE_SECRET_PREFIX": self.parameters.get("SourceSecretPrefix", "ecr-pullthroughcache/_source/"),
-            "DRIFT_MODE": self.parameters.get("DriftSweepMode", "report"),
-            "ROLLOUT_SETTLE_SECONDS": self.parameters["InFlightSettleSeconds"],
-            "STATE_MACHINE_ARN": self.state_machine_arn,
-        }
-        if len(self.table_names) == 1:
-            shared["TABLE_NAME"] = next(iter(self.table_names.values()))
         lam = self.client("lambda")
         for fn in self.template.functions.values():
             env = {
                 key: str(resolver.resolve(raw, where=f"{fn.logical_id}.Environment.{key}"))
                 for key, raw in fn.environment.items()
             }
-            for key, value in env.items():
-                if shared.setdefault(key, value) != value:
-                    raise StackError(
-                        f"{fn.logical_id} sets {key}={value!r} but the shared in-process environment has "
-                        f"{shared[key]!r}: the local stack needs one value per variable"
-                    )
-            lam.update_function_configuration(
-                FunctionName=self.function_names[fn.logical_id], Environment={"Variables": env}
-            )
-        self.environment = shared
-        self._set_env(dict(shared))
+            name = self.function_names[fn.logical_id]
+            lam.update_function_configuration(FunctionName=name, Environment={"Variables": env})
+            self.function_environments[fn.logical_id] = env
+            self.function_scopes[fn.logical_id] = scope = FunctionScope(fn.logical_id, name, env)
+            code = lambda_runner.FunctionCode(fn.code_dir, fn.handler)
+            lambda_runner.register(name, code, account_id=self.account_id, region=self.region, scope=scope)
+        envs = list(self.function_environments.values())
+        self.environment = {key: value for key, value in envs[0].items() if all(e.get(key) == value for e in envs)}
+        # No function may read another's variables from the process environment.
+        self._set_env(dict.fromkeys({key for env in envs for key in env}))
+        if self._translated is not None:
+            statements = function_statements(self._translated, resolver)
+            self.iam = IamCheck(statements, account_id=self.account_id, access_key=ACCESS_KEY)
+            _session_hooks().append(self.iam.attach)
         _reset_app_clients()
 
     def _create_event_rules(self) -> None:
@@ -566,6 +604,7 @@ class LocalStack:
                 code=lambda_runner.FunctionCode(fn.code_dir, fn.handler),
                 memory_mb=fn.memory_size,
                 timeout_s=fn.timeout,
+                scope=self.function_scopes[fn.logical_id],
             )
 
     def _start_api(self) -> None:
@@ -578,6 +617,13 @@ class LocalStack:
         api.start()
         self._api = api
         self.api_port = api.port
+
+
+def _session_hooks() -> list[Callable[[Any], None]]:
+    """The app's hooks on each new boto3 session (the layer is on sys.path once the stack started)."""
+    from pullthrough import aws
+
+    return aws.session_hooks
 
 
 def _reset_app_clients() -> None:

@@ -110,6 +110,7 @@ class Template:
     api_routes: list[ApiRoute]
     event_rules: list[EventRuleDef]
     layer_dirs: list[Path] = field(default_factory=list)
+    event_buses: dict[str, Any] = field(default_factory=dict)  # logical id -> raw Name
 
 
 def _resources_of(resources: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -220,6 +221,9 @@ def load_template(path: Path | str = DEFAULT_TEMPLATE) -> Template:
         tables=tables,
         api_routes=routes,
         event_rules=rules,
+        event_buses={
+            lid: props.get("Name") for lid, props in _resources_of(resources, "AWS::Events::EventBus").items()
+        },
     )
 
 
@@ -228,7 +232,7 @@ _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 @dataclass
 class Resolver:
-    """Evaluates Ref, Fn::GetAtt and Fn::Sub against the local stack's physical names.
+    """Evaluates Ref, Fn::GetAtt, Fn::Sub (both forms) and Fn::Join against the local stack's physical names.
 
     ``refs``: logical id or parameter name -> value of ``!Ref``; ``attrs``: "LogicalId.Attr" -> value.
     Anything else (another intrinsic, an unknown name) raises TemplateError.
@@ -251,6 +255,15 @@ class Resolver:
                 return self._attr(".".join(str(p) for p in parts), where)
             if fn == "Fn::Sub" and isinstance(arg, str):
                 return _SUB_VARIABLE.sub(lambda m: self._sub_name(m.group(1), where), arg)
+            if fn == "Fn::Sub" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str):
+                # The long form SAM's policy templates expand to: [format, {name: value}].
+                local = {str(k): str(self.resolve(v, where=where)) for k, v in dict(arg[1]).items()}
+                return _SUB_VARIABLE.sub(
+                    lambda m: local[name] if (name := m.group(1).strip()) in local else self._sub_name(name, where),
+                    arg[0],
+                )
+            if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+                return str(arg[0]).join(str(self.resolve(v, where=where)) for v in arg[1])
         if isinstance(value, dict) and not any(str(k).startswith("Fn::") or k == "Ref" for k in value):
             return {k: self.resolve(v, where=f"{where}.{k}") for k, v in value.items()}  # plain data, e.g. a pattern
         raise TemplateError(f"{where or 'template'}: cannot evaluate {value!r} locally")

@@ -5,5 +5,5 @@
 
 BENCH_ARGS ?=
 
-bench: setup
+bench: setup sam-tools
 	$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)

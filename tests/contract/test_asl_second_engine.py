@@ -389,3 +389,29 @@ def test_the_runners_dynamodb_answers_like_moto(moto_aws: None, tmp_path: Any) -
     got = {k: v.get("Error", v) for k, v in execution.output.items()}
     assert got == expected
     assert execution.tables[table] == client.scan(TableName=table)["Items"]
+
+
+def test_every_lambda_task_times_out_after_its_function_could_have_finished(
+    subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    """States.Timeout is in the Retry lists: it can only happen if a task sets TimeoutSeconds. A lost invocation then
+    ends as a retried States.Timeout instead of hanging; the limit must exceed the function's own Timeout."""
+    from local.template_reader import load_template
+
+    functions = {fn.logical_id: fn.timeout for fn in load_template().functions.values()}
+    by_arn = {subs[f"{lid}Arn"]: timeout for lid, timeout in functions.items() if f"{lid}Arn" in subs}
+    for name, state in lambda_tasks(definition, subs).items():
+        assert state.get("TimeoutSeconds", 0) > by_arn[state["Resource"]], name
+
+
+def test_a_finish_that_fails_for_good_rolls_every_region_back_and_closes_the_rollout(
+    started: dict[str, Started], subs: dict[str, str]
+) -> None:
+    finish = resource(subs, "FinishRolloutFunctionArn")
+    execution = rollout(started["default"], subs, mocks={finish: {"outcomes": [throws("AccessDenied")]}})
+
+    assert execution.status == "SUCCEEDED", execution.describe()
+    assert [bool(f.get("afterRollback")) for f in execution.inputs_to(finish)] == [False, True]
+    assert sorted(regions_called(execution, resource(subs, "RollbackFunctionArn"))) == sorted(REGIONS)
+    [closing] = execution.inputs_to(resource(subs, "RecoverRolloutFunctionArn"))
+    assert closing["error"]["Error"] == "AccessDenied"

@@ -170,7 +170,12 @@ FULL_TEMPLATE = {
     "resourceTags": [{"Key": "team", "Value": "platform"}],
     "imageTagMutability": "IMMUTABLE_WITH_EXCLUSION",
     "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": "latest*"}],
-    "repositoryPolicy": json.dumps({"Version": "2012-10-17", "Statement": []}),
+    "repositoryPolicy": json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "pull", "Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}],
+        }
+    ),
     "lifecyclePolicy": json.dumps(DEFAULT_LIFECYCLE_POLICY),
     "customRoleArn": f"arn:aws:iam::{ACCOUNT}:role/ecr-template",
 }

@@ -19,6 +19,10 @@ from cfnlint.data import AdditionalSpecs
 from cfnlint.decode import decode
 from cfnlint.helpers import load_resource
 
+from local.iam_check import Call, needs_of
+from local.iam_policies import function_statements, translate
+from local.template_reader import Resolver
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 SECRET_NAMESPACE = "ecr-pullthroughcache/"
@@ -385,7 +389,8 @@ def test_pass_role_and_service_linked_roles_are_bound_to_ecr(template: dict[str,
             assert actions == ["iam:PassRole"], owner
             services = as_list(statement["Condition"]["StringEquals"]["iam:PassedToService"])
             assert services and all(s.endswith("ecr.amazonaws.com") for s in services), owner
-            assert all("${AWS::AccountId}:role/" in (sub_string(r) or "") for r in as_list(statement["Resource"]))
+            roles = [sub_string(r) or "" for r in as_list(statement["Resource"])]
+            assert all("${AWS::AccountId}:role${PassableRolePath}" in r for r in roles), owner
         if "iam:CreateServiceLinkedRole" in actions:
             assert actions == ["iam:CreateServiceLinkedRole"], owner
             service = statement["Condition"]["StringEquals"]["iam:AWSServiceName"]
@@ -470,143 +475,64 @@ def test_outputs_name_the_api_the_state_machine_and_the_table(template: dict[str
     assert outputs["TableName"]["Value"] == {"Ref": "RulesTable"}
 
 
-# What each function's code path calls and reads (kept in step with functions/ and pullthrough/): a function that
-# lacks one of these works locally, where every function shares one environment and nothing checks IAM, and fails
-# only once deployed.
-CODE_NEEDS: dict[str, tuple[set[str], set[str]]] = {
-    "StoreSecretFunction": (
-        set(),
-        {
-            "secretsmanager:GetSecretValue",
-            "secretsmanager:DescribeSecret",
-            "secretsmanager:CreateSecret",
-            "secretsmanager:PutSecretValue",
-            "secretsmanager:RestoreSecret",
-            "secretsmanager:TagResource",
-        },
-    ),
-    "CreateRuleFunction": (
-        set(),
-        {
-            "ecr:DescribePullThroughCacheRules",
-            "ecr:CreatePullThroughCacheRule",
-            "ecr:UpdatePullThroughCacheRule",
-            "ecr:DeletePullThroughCacheRule",
-        },
-    ),
-    "ValidateRuleFunction": (set(), {"ecr:ValidatePullThroughCacheRule"}),
-    "ApplyTemplateFunction": (
-        set(),
-        {
-            "ecr:DescribeRepositoryCreationTemplates",
-            "ecr:CreateRepositoryCreationTemplate",
-            "ecr:UpdateRepositoryCreationTemplate",
-            "ecr:DeleteRepositoryCreationTemplate",
-        },
-    ),
-    "RemoveRuleFunction": (
-        set(),
-        {"ecr:DeletePullThroughCacheRule", "ecr:DeleteRepositoryCreationTemplate", "secretsmanager:DeleteSecret"},
-    ),
-    "SnapshotRegionFunction": (
-        {"TABLE_NAME"},
-        {
-            "ecr:DescribePullThroughCacheRules",
-            "ecr:DescribeRepositoryCreationTemplates",
-            "secretsmanager:DescribeSecret",
-            "dynamodb:PutItem",
-        },
-    ),
-    "RollbackFunction": (
-        {"TABLE_NAME"},
-        {
-            "dynamodb:GetItem",
-            "secretsmanager:DescribeSecret",
-            "ecr:CreatePullThroughCacheRule",
-            "ecr:DeletePullThroughCacheRule",
-            "ecr:CreateRepositoryCreationTemplate",
-            "secretsmanager:UpdateSecretVersionStage",
-            "secretsmanager:DeleteSecret",
-            "secretsmanager:RestoreSecret",
-        },
-    ),
-    "FinishRolloutFunction": (
-        {"TABLE_NAME", "SOURCE_SECRET_PREFIX"},
-        {
-            "dynamodb:GetItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-            "events:PutEvents",
-            "secretsmanager:DescribeSecret",
-            "secretsmanager:UpdateSecretVersionStage",
-            "secretsmanager:DeleteSecret",
-            "secretsmanager:RestoreSecret",
-        },
-    ),
-    "ApiFunction": (
-        {"TABLE_NAME", "STATE_MACHINE_ARN", "SOURCE_SECRET_PREFIX"},
-        {
-            "dynamodb:PutItem",
-            "dynamodb:Query",
-            "states:StartExecution",
-            "states:DescribeExecution",
-            "secretsmanager:CreateSecret",
-            "secretsmanager:PutSecretValue",
-            "secretsmanager:DescribeSecret",
-            "secretsmanager:UpdateSecretVersionStage",
-        },
-    ),
-    "RuleRequestedFunction": (
-        {"TABLE_NAME", "STATE_MACHINE_ARN"},
-        {"dynamodb:PutItem", "states:StartExecution", "events:PutEvents", "secretsmanager:DescribeSecret"},
-    ),
-    "DriftSweepFunction": (
-        {"TABLE_NAME", "STATE_MACHINE_ARN"},
-        {
-            "dynamodb:Query",
-            "dynamodb:UpdateItem",
-            "events:PutEvents",
-            "ecr:DescribePullThroughCacheRules",
-            "ecr:DescribeRepositoryCreationTemplates",
-            "secretsmanager:ListSecrets",
-            "states:StartExecution",
-        },
-    ),
-}
-POLICY_TEMPLATE_ACTIONS = {
-    "DynamoDBCrudPolicy": {
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:Query",
-        "dynamodb:Scan",
-        "dynamodb:BatchGetItem",
-        "dynamodb:BatchWriteItem",
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:DescribeTable",
-    },
-    "EventBridgePutEventsPolicy": {"events:PutEvents"},
-    "StepFunctionsExecutionPolicy": {"states:StartExecution"},
-}
+# ---------------------------------------------------------------------------------------------------------------
+# What each function's code calls is checked by running it: the embedded stack gives every function only its own
+# environment and checks every AWS call against its role as SAM expands it (local.iam_check), in every e2e test.
+# These make sure that check sees every function.
 
 
-@pytest.mark.parametrize("function", sorted(CODE_NEEDS))
-def test_each_function_has_the_environment_and_grants_its_code_uses(template: dict[str, Any], function: str) -> None:
-    env_needed, actions_needed = CODE_NEEDS[function]
-    env = set(function_properties(template, function).get("Environment", {}).get("Variables", {}))
-    env |= set(template["Globals"]["Function"]["Environment"]["Variables"])
-    assert env_needed <= env, f"{function} lacks {sorted(env_needed - env)}"
-    granted = {
-        action
-        for owner, statement in iam_statements(template)
-        if owner == function and statement.get("Effect") == "Allow"
-        for action in actions_of(statement)
-    }
-    granted |= {
-        action
-        for owner, name, _ in sam_policy_templates(template)
-        if owner == function
-        for action in POLICY_TEMPLATE_ACTIONS.get(name, set())
-    }
-    assert actions_needed <= granted, f"{function} lacks {sorted(actions_needed - granted)}"
+def test_the_sam_expansion_gives_every_function_a_role_the_iam_check_reads(template: dict[str, Any]) -> None:
+    translated = translate(TEMPLATE)
+    names = {lid: f"pullthrough-{lid}" for lid in resources_of(template, "AWS::Serverless::Function")}
+    resolver = Resolver(
+        refs={"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", **names},
+        attrs={},
+    )
+    statements = function_statements(translated, resolver)
+    assert set(statements) == set(names)
+    for function, granted in statements.items():
+        assert granted, f"{function}: SAM's expansion holds no statement for it"
+    # SAM's policy templates come out expanded: the API may start executions of the state machine
+    api_actions = {action for statement in statements["ApiFunction"] for action in statement.actions}
+    assert {"states:StartExecution", "dynamodb:PutItem", "dynamodb:Query"} <= api_actions
+
+
+def test_the_actions_the_iam_check_adds_for_a_call_exist(iam_catalog: dict[str, Any]) -> None:
+    calls = [
+        Call("secretsmanager", "CreateSecret", {"Name": "n", "Tags": [{"Key": "k", "Value": "v"}]}, "us-east-1", "1"),
+        Call(
+            "ecr",
+            "CreatePullThroughCacheRule",
+            {"credentialArn": "arn:aws:secretsmanager:::secret:x", "customRoleArn": "arn:aws:iam::1:role/r"},
+            "us-east-1",
+            "1",
+        ),
+        Call(
+            "ecr",
+            "UpdateRepositoryCreationTemplate",
+            {
+                "prefix": "p",
+                "lifecyclePolicy": "{}",
+                "repositoryPolicy": "{}",
+                "customRoleArn": "arn:aws:iam::1:role/r",
+            },
+            "us-east-1",
+            "1",
+        ),
+    ]
+    for call in calls:
+        for need in needs_of(call):
+            assert catalog_entry(iam_catalog, need.action) is not None, need.action
+
+
+def test_rule_requests_come_only_from_the_apps_own_bus_and_only_from_named_principals(template: dict[str, Any]) -> None:
+    """Confused deputy: whoever can put a rule request makes the app pass roles and write policies with its rights."""
+    rule = function_properties(template, "RuleRequestedFunction")["Events"]["RuleRequested"]["Properties"]
+    assert rule["EventBusName"] == {"Ref": "AppEventBus"}
+    policy = template["Resources"]["AppEventBusRequestersOnly"]["Properties"]
+    assert policy["EventBusName"] == {"Ref": "AppEventBus"}
+    statement = policy["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Deny", "*", "events:PutEvents")
+    assert statement["Condition"]["StringEquals"] == {"events:detail-type": "Pull Through Cache Rule Requested"}
+    assert statement["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": {"Ref": "RequesterPrincipalArns"}}
+    assert template["Outputs"]["EventBusName"]["Value"] == {"Ref": "AppEventBus"}

@@ -41,9 +41,15 @@ def _fake_aws_env() -> None:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    """The app on the emulator (free ports, functions' logs at WARNING), for the whole module."""
+    """The app on the emulator (free ports, functions' logs at WARNING), for the whole module.
+
+    Every AWS call a handler makes is checked against its function's policies in template.yaml: a call the
+    template does not grant fails the module here, even when the app swallowed or retried the AccessDenied.
+    """
     with LocalStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as running:
         yield running
+        denials = running.iam_denials
+        assert not denials, "calls template.yaml does not grant:\n" + "\n".join(sorted(set(denials)))
 
 
 @pytest.fixture(autouse=True)

@@ -598,6 +598,52 @@ def test_a_template_update_ecr_refuses_leaves_the_old_template(
     assert_as_before(before, snapshot(stack, prefix, [region]))
 
 
+TEMPLATE_FIELDS = (  # what UpdateRepositoryCreationTemplate takes besides prefix
+    "description",
+    "encryptionConfiguration",
+    "resourceTags",
+    "imageTagMutability",
+    "repositoryPolicy",
+    "lifecyclePolicy",
+    "appliedFor",
+    "customRoleArn",
+)
+
+
+def test_a_delete_keeps_a_template_that_also_serves_replication_as_it_was(
+    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+) -> None:
+    prefix = "del-shared"
+    region = ORDER[0]
+    # Given: the rule rolled out with a template that sets every policy ECR makes its author hold, and a role...
+    body = rule_request(prefix, token="t-del-shared", regions=[region])
+    body["creationTemplate"] = {
+        **TEMPLATE,
+        "repositoryPolicy": json.dumps(REPOSITORY_POLICY),
+        "customRoleArn": f"arn:aws:iam::{stack.account_id}:role/ecr-template-role",
+    }
+    assert wait_rollout(start(api, body))["status"] == "SUCCEEDED"
+    # ...and someone also uses that template for replication
+    shared = template_state(stack, region, prefix)
+    assert shared is not None
+    shared["appliedFor"] = ["PULL_THROUGH_CACHE", "REPLICATION"]
+    stack.client("ecr", region).update_repository_creation_template(
+        prefix=prefix, **{key: shared[key] for key in TEMPLATE_FIELDS if key in shared}
+    )
+
+    # When
+    status, started = api("DELETE", f"/rules/{prefix}")
+    assert status == 202, started
+    finished = wait_rollout(started["rolloutId"])
+
+    # Then: RemoveRule updated the template (it held what ECR asks of a template's author: CreateRepository,
+    # PutLifecyclePolicy, SetRepositoryPolicy, PassRole to ECR), which now serves replication only, all else kept
+    assert [d for d in stack.iam_denials if "RemoveRuleFunction" in d] == []
+    assert finished["status"] == "SUCCEEDED", finished
+    assert template_state(stack, region, prefix) == {**shared, "appliedFor": ["REPLICATION"]}
+    assert rule_state(stack, region, prefix) is None
+
+
 # -- a rollback that fails ---------------------------------------------------------------------------------------------
 
 

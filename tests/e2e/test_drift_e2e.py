@@ -12,6 +12,7 @@ import pytest
 
 from local import sweep
 from local.stack import AWS_PORT_ENV, LocalStack
+from pullthrough.adapters.store import RolloutStore
 from tests.e2e.conftest import ApiCall
 
 pytestmark = pytest.mark.e2e
@@ -85,7 +86,9 @@ def test_a_rule_deleted_by_hand_is_reported_shown_and_repaired(
     # When: the sweep runs in repair mode
     repaired = sweep_once(stack, "repair", prefix)
 
-    # Then: it started a rollout that puts the rule back as it was (same secret, same settings)
+    # Then: it started a rollout that puts the rule back as it was (same secret, same settings); starting it checks
+    # the rule's source secret exists (DescribeSecret), which the sweep's role must grant
+    assert [d for d in stack.iam_denials if "DriftSweepFunction" in d] == []
     (repair,) = repaired["repairsStarted"]
     assert repair["prefix"] == prefix
     assert wait_rollout(repair["rolloutId"])["status"] == "SUCCEEDED"
@@ -123,6 +126,32 @@ def test_a_secret_changed_by_hand_in_one_region_is_reported_there_and_repaired(
     value = json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])
     assert value == {"username": "drift-user", "accessToken": f"drift-token-{prefix}"}
     # ...and the next sweep finds the rule in sync (the repair recorded the version it left)
+    again = report_for(sweep_once(stack, "report", prefix), prefix)
+    assert (again["inSync"], again["drift"]) == (True, [])
+
+
+def test_a_region_left_holding_the_prefix_is_reported_and_emptied_by_repair(
+    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+) -> None:
+    prefix = "drift-left"
+    rolled_out(api, wait_rollout, prefix)
+    left = REGIONS[2]
+    # Given: the desired regions lost one, and nothing has converged the prefix since (the last rollout's record
+    # still names the region)
+    store = RolloutStore(stack.client("dynamodb"), stack.environment["TABLE_NAME"])
+    store.update_rule(prefix, regions=REGIONS[:2])
+
+    # When: the sweep runs, Then: that region is reported with what it holds
+    report = report_for(sweep_once(stack, "report", prefix), prefix)
+    assert [e["message"] for e in report["drift"]] == [
+        f"{left}: holds the prefix but is not a desired region (rule, template, secret)"
+    ]
+
+    # When: in repair mode, Then: its rollout removes the prefix from that region and keeps the desired ones
+    (repair,) = sweep_once(stack, "repair", prefix)["repairsStarted"]
+    assert wait_rollout(repair["rolloutId"])["status"] == "SUCCEEDED"
+    assert rule_in(stack, left, prefix) is None
+    assert all(rule_in(stack, region, prefix) is not None for region in REGIONS[:2])
     again = report_for(sweep_once(stack, "report", prefix), prefix)
     assert (again["inSync"], again["drift"]) == (True, [])
 

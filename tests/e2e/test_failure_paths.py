@@ -38,12 +38,14 @@ def finished_events(stack: LocalStack) -> Iterator[Callable[[str], list[dict[str
     sqs, events = stack.client("sqs"), stack.client("events")
     url = sqs.create_queue(QueueName="failure-paths-finished")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = stack.event_bus_name
     events.put_rule(
         Name="failure-paths-finished",
+        EventBusName=bus,
         EventPattern=json.dumps({"source": ["pullthrough"], "detail-type": [FINISHED]}),
         State="ENABLED",
     )
-    events.put_targets(Rule="failure-paths-finished", Targets=[{"Id": "queue", "Arn": arn}])
+    events.put_targets(Rule="failure-paths-finished", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
     received: list[dict[str, Any]] = []
 
     def of(rollout_id: str) -> list[dict[str, Any]]:
@@ -52,8 +54,8 @@ def finished_events(stack: LocalStack) -> Iterator[Callable[[str], list[dict[str
         return [e for e in received if e["detail"]["rolloutId"] == rollout_id]
 
     yield of
-    events.remove_targets(Rule="failure-paths-finished", Ids=["queue"])
-    events.delete_rule(Name="failure-paths-finished")
+    events.remove_targets(Rule="failure-paths-finished", EventBusName=bus, Ids=["queue"])
+    events.delete_rule(Name="failure-paths-finished", EventBusName=bus)
     sqs.delete_queue(QueueUrl=url)
 
 
@@ -91,8 +93,10 @@ def test_finish_failing_for_good_is_closed_with_the_reason_and_the_lock_released
 
     ended = wait_rollout(started["rolloutId"])
 
+    # FinishRollout could not say whether to roll back: every region was rolled back (all or nothing), then closed.
     assert ended["status"] == "FAILED"
     assert ended["error"]["type"] == "AccessDenied"
+    assert rules_in(stack, prefix) == dict.fromkeys(REGIONS, False)
     events = wait_until(lambda: finished_events(started["rolloutId"]) or None, 30, "the Finished event")
     assert [e["detail"]["status"] for e in events] == ["FAILED"]
     step_faults.clear()

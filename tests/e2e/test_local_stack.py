@@ -4,6 +4,7 @@ handlers in process, EventBridge reaching Lambda targets, and the local API's AP
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -107,11 +108,38 @@ def test_the_template_functions_exist_with_their_environment(stack: LocalStack) 
         config = lam.get_function_configuration(FunctionName=stack.function_names[logical_id])
         env = config.get("Environment", {}).get("Variables", {})
         assert sorted(env) == fn.env_names, logical_id
-        for key, value in env.items():
-            assert stack.environment[key] == value
-    for key in ("TABLE_NAME", "STATE_MACHINE_ARN", "EVENT_BUS_NAME", "SOURCE_SECRET_PREFIX", "DRIFT_MODE"):
+        assert env == stack.function_environments[logical_id], logical_id
+    assert stack.function_environments["ApiFunction"]["STATE_MACHINE_ARN"] == stack.state_machine_arn
+    assert stack.function_environments["DriftSweepFunction"]["DRIFT_MODE"] == "report"
+    for key in ("TABLE_NAME", "SOURCE_SECRET_PREFIX", "POWERTOOLS_SERVICE_NAME"):  # Globals: every function's
         assert stack.environment[key]
-    assert stack.environment["STATE_MACHINE_ARN"] == stack.state_machine_arn
+    assert "STATE_MACHINE_ARN" not in stack.environment
+
+
+def test_each_function_sees_only_its_own_environment_even_concurrently(stack: LocalStack) -> None:
+    # Outside any function: none of the functions' variables leak into the process environment
+    assert "TABLE_NAME" not in os.environ and os.environ.get("STATE_MACHINE_ARN") is None
+    seen: dict[str, dict[str, str | None]] = {}
+    both_inside = threading.Barrier(2, timeout=10)
+
+    def read_as(logical_id: str) -> None:
+        with stack.running_as(logical_id):
+            both_inside.wait()  # both threads are inside their own function at once
+            seen[logical_id] = {key: os.getenv(key) for key in ("TABLE_NAME", "STATE_MACHINE_ARN", "DRIFT_MODE")}
+
+    readers = [threading.Thread(target=read_as, args=(lid,)) for lid in ("FinishRolloutFunction", "DriftSweepFunction")]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+
+    table = stack.environment["TABLE_NAME"]
+    assert seen["FinishRolloutFunction"] == {"TABLE_NAME": table, "STATE_MACHINE_ARN": None, "DRIFT_MODE": None}
+    assert seen["DriftSweepFunction"] == {
+        "TABLE_NAME": table,
+        "STATE_MACHINE_ARN": stack.state_machine_arn,
+        "DRIFT_MODE": "report",
+    }
 
 
 def test_the_state_machine_has_every_substitution_resolved(stack: LocalStack) -> None:
@@ -127,12 +155,12 @@ def test_the_state_machine_has_every_substitution_resolved(stack: LocalStack) ->
 def test_the_rule_requested_rule_targets_its_function(stack: LocalStack) -> None:
     events = stack.client("events")
     (name,) = [n for n in stack.rule_names if n.endswith("-rule-requested")]
-    rule = events.describe_rule(Name=name)
+    rule = events.describe_rule(Name=name, EventBusName=stack.event_bus_name)  # the app's own bus
     assert json.loads(rule["EventPattern"]) == {
         "source": ["pullthrough"],
         "detail-type": ["Pull Through Cache Rule Requested"],
     }
-    targets = events.list_targets_by_rule(Rule=name)["Targets"]
+    targets = events.list_targets_by_rule(Rule=name, EventBusName=stack.event_bus_name)["Targets"]
     assert [t["Arn"] for t in targets] == [stack.function_arns["RuleRequestedFunction"]]
 
 
@@ -314,7 +342,9 @@ def test_exception_class_names_drive_retry_and_catch(stack: LocalStack, tmp_path
     assert caught["status"] == "SUCCEEDED", caught.get("cause")
     error = json.loads(caught["output"])["error"]
     assert error["Error"] == "BoomError"
-    assert json.loads(error["Cause"]) == {"errorType": "BoomError", "errorMessage": "it went boom"}
+    cause = json.loads(error["Cause"])
+    assert (cause["errorType"], cause["errorMessage"]) == ("BoomError", "it went boom")
+    assert isinstance(cause["stackTrace"], list) and cause["stackTrace"], "Lambda's runtime sends the stack trace"
 
     # A direct Invoke reports the same payload with the function-error flag.
     answer = stack.client("lambda").invoke(FunctionName=arn, Payload=json.dumps({"key": "direct", "mode": "boom"}))
@@ -381,6 +411,7 @@ def test_a_rule_requested_event_starts_a_rollout(stack: LocalStack, api: ApiCall
     stack.client("events").put_events(
         Entries=[
             {
+                "EventBusName": stack.event_bus_name,
                 "Source": "pullthrough",
                 "DetailType": "Pull Through Cache Rule Requested",
                 "Detail": json.dumps(

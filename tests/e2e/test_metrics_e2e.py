@@ -159,6 +159,7 @@ def test_a_rollout_requested_on_eventbridge_counts_as_triggered_by_an_event(
     stack.client("events").put_events(
         Entries=[
             {
+                "EventBusName": stack.event_bus_name,  # the app's own bus
                 "Source": "pullthrough",
                 "DetailType": "Pull Through Cache Rule Requested",
                 "Detail": json.dumps(detail | {"credentialSecretArn": arn, "regions": REGIONS}),

@@ -87,8 +87,9 @@ def app_events(stack: LocalStack) -> Iterator[Callable[[int], list[dict[str, Any
     queue_url = sqs.create_queue(QueueName="hygiene-events")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     pattern = {"source": ["pullthrough"], "detail-type": [{"anything-but": [REQUESTED]}]}
-    events.put_rule(Name="hygiene-app-events", EventPattern=json.dumps(pattern), State="ENABLED")
-    events.put_targets(Rule="hygiene-app-events", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    bus = stack.event_bus_name
+    events.put_rule(Name="hygiene-app-events", EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
+    events.put_targets(Rule="hygiene-app-events", EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
     received: list[dict[str, Any]] = []
 
     def receive(at_least: int) -> list[dict[str, Any]]:
@@ -100,8 +101,8 @@ def app_events(stack: LocalStack) -> Iterator[Callable[[int], list[dict[str, Any
         return wait_until(probe, 60, f"{at_least} events from the app")
 
     yield receive
-    events.remove_targets(Rule="hygiene-app-events", Ids=["queue"])
-    events.delete_rule(Name="hygiene-app-events")
+    events.remove_targets(Rule="hygiene-app-events", EventBusName=bus, Ids=["queue"])
+    events.delete_rule(Name="hygiene-app-events", EventBusName=bus)
     sqs.delete_queue(QueueUrl=queue_url)
 
 
@@ -187,6 +188,7 @@ def test_canary_credentials_exist_only_in_secrets_manager(
     stack.client("events").put_events(
         Entries=[
             {
+                "EventBusName": stack.event_bus_name,
                 "Source": "pullthrough",
                 "DetailType": REQUESTED,
                 "Detail": json.dumps(

@@ -213,7 +213,7 @@ def test_a_trailing_slash_names_the_same_rule_and_the_same_lock(app: AppEnv) -> 
     # Then: it is the same prefix: 409 naming the running rollout, one rule, found and deleted by either form
     assert status == 409 and busy["rolloutId"] == first["rolloutId"]
     assert len(app.executions()) == 1
-    assert [rule["sk"] for rule in api("GET", "/rules")[1]["rules"]] == ["mirror"]
+    assert [rule["prefix"] for rule in api("GET", "/rules")[1]["rules"]] == ["mirror"]
     status, rule = api("GET", "/rules/mirror%2F")
     assert status == 200 and rule["prefix"] == "mirror"
     FINISH.handler({"rolloutId": first["rolloutId"], "prefix": "mirror", "regionResults": []}, FakeContext())

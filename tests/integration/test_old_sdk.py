@@ -43,11 +43,13 @@ def test_create_rule_on_an_sdk_without_upstream_repository_prefix_fails_permanen
     source_secret: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base = task(sourceSecretArn=source_secret)
+    # An upstream repository prefix other than ROOT (ROOT, ECR's default, is not sent).
+    base["rule"] = base["rule"] | {"upstreamRepositoryPrefix": "library"}
     state = base | {"storeSecret": run("store_secret", base)}
     old_ecr = ecr_client_of_an_older_botocore(tmp_path)
     real_client = aws.client
     monkeypatch.setattr(
-        aws, "client", lambda service, region: old_ecr if service == "ecr" else real_client(service, region)
+        aws, "client", lambda service, region, **kw: old_ecr if service == "ecr" else real_client(service, region, **kw)
     )
 
     with pytest.raises(ex.SdkModelMismatch) as err:

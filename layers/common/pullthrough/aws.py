@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -40,6 +41,10 @@ def _refuse_writes(model: Any, **_: Any) -> None:
 
 _session: boto3.session.Session | None = None
 
+#: Called with each new session before its first client is made. Empty on Lambda; the embedded stack registers
+#: its IAM check here (a botocore event handler that checks each call against the calling function's policies).
+session_hooks: list[Callable[[boto3.session.Session], None]] = []
+
 
 def home_region() -> str:
     """The region the function runs in: the deployment's home region."""
@@ -60,6 +65,8 @@ def client(service: str, region: str, *, read_only: bool = False) -> Any:
         if key not in _clients:
             if _session is None:
                 _session = boto3.session.Session()
+                for hook in list(session_hooks):
+                    hook(_session)
             made = _session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
             if read_only:
                 made.meta.events.register("before-call", _refuse_writes)

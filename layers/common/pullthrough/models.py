@@ -279,8 +279,9 @@ class RuleRequest(_Strict):
             )
         return self
 
-    def check_account(self, account_id: str) -> None:
-        """Refuse a customRoleArn (rule or template) outside ``account_id``, the deployment's account.
+    def check_account(self, account_id: str, role_path: str = "/") -> None:
+        """Refuse a customRoleArn (rule or template) outside ``account_id``, the deployment's account, or outside
+        ``role_path``, the IAM path of the roles this deployment may pass to ECR.
 
         ECR: "This role must be in the same account as the registry that you are configuring".
         """
@@ -290,6 +291,11 @@ class RuleRequest(_Strict):
                 raise InvalidRequest(
                     f"must be a role of account {account_id}, where pullthrough runs (ECR takes only roles of the "
                     "registry's own account)",
+                    field=field,
+                )
+            if arn is not None and not arn.split(":", 5)[5].startswith("role" + role_path):
+                raise InvalidRequest(
+                    f"must be a role under the path {role_path} (this deployment passes no other role to ECR)",
                     field=field,
                 )
 

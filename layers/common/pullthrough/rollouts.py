@@ -84,6 +84,7 @@ def execution_input(
     mode: str = "APPLY",
     inline_credentials: bool = False,
     settle_seconds: int = 35,
+    drop_template: bool = False,
 ) -> dict[str, Any]:
     """The state machine's input: the desired rule, its targets and options; ARNs only, never a credential value."""
     return {
@@ -94,6 +95,7 @@ def execution_input(
         "sourceSecretArn": desired.get("sourceSecretArn"),
         "inlineCredentials": inline_credentials,
         "creationTemplate": desired.get("creationTemplate"),
+        "dropTemplate": drop_template,
         "targets": goals,
         "regions": [goal["region"] for goal in goals],
         "rollout": {
@@ -187,6 +189,8 @@ class Rollouts:
     home_region: str = "us-east-1"
     source_prefix: str = SOURCE_SECRET_PREFIX
     settle_seconds: int = SETTLE_SECONDS
+    role_path: str = "/"  # customRoleArn must be under this IAM path (the template grants PassRole only there)
+    credential_prefix: str = SECRET_PREFIX  # credentialSecretArn must name a home-region secret with this prefix
     trigger: str = "api"  # what starts rollouts through this service (api | event | sweep), recorded on each
     metrics: RolloutMetrics | None = None
 
@@ -203,9 +207,10 @@ class Rollouts:
         parts = arn.split(":")
         name = parts[6] if len(parts) > 6 else ""
         account = self.require_executions().account_id() if self.executions is not None else parts[4]
-        if parts[3] != self.home_region or parts[4] != account or not name.startswith(SECRET_PREFIX):
+        allowed = self.credential_prefix if self.credential_prefix.startswith(SECRET_PREFIX) else SECRET_PREFIX
+        if parts[3] != self.home_region or parts[4] != account or not name.startswith(allowed):
             raise InvalidRequest(
-                f"must name a secret of account {account} in {self.home_region} whose name starts with {SECRET_PREFIX}",
+                f"must name a secret of account {account} in {self.home_region} whose name starts with {allowed}",
                 field="credentialSecretArn",
             )
         if self.home_secrets is not None and self.home_secrets.describe(arn) is None:
@@ -232,7 +237,7 @@ class Rollouts:
                 # A finished rollout does not swallow the same body sent again (a retry after a rollback).
                 if shown is not None and (idempotency_key or shown["status"] == "RUNNING"):
                     return shown
-        request.check_account(self.require_executions().account_id())
+        request.check_account(self.require_executions().account_id(), self.role_path)
         if request.credentialSecretArn is not None:
             self.check_source_secret(request.credentialSecretArn)
         rule = request.rule()
@@ -275,7 +280,7 @@ class Rollouts:
 
     def _plan(self, request: RuleRequest) -> dict[str, Any]:
         """What an apply of ``request`` would do, from the same state machine with every write refused."""
-        request.check_account(self.require_executions().account_id())
+        request.check_account(self.require_executions().account_id(), self.role_path)
         if request.credentialSecretArn is not None:
             self.check_source_secret(request.credentialSecretArn)
         desired = self._desired(request, request.credentialSecretArn)
@@ -380,6 +385,9 @@ class Rollouts:
                 mode=mode,
                 inline_credentials=inline_credentials,
                 settle_seconds=self.settle_seconds,
+                drop_template=operation == "APPLY"
+                and desired.get("creationTemplate") is None
+                and bool((previous or {}).get("creationTemplate")),
             ),
         )
         if self.metrics is not None:
@@ -556,11 +564,17 @@ class Rollouts:
             restore_secret(SecretChange.model_validate_json(change), self.home_secrets)
 
     def close(self, rollout_id: str, prefix: str, error: dict[str, Any] | None) -> dict[str, Any]:
-        """The last resort when finishing failed for good: record FAILED with the reason, emit Finished, release
-        the lock. Touches nothing else (whatever made finishing fail could fail again). Safe to call again."""
+        """The last resort when finishing failed for good (after the rollback ran): record FAILED with the reason,
+        emit Finished, release the lock. The previous desired rule and source secret are put back if that works;
+        every region of the rollout stays tracked, so the next rollout converges whatever it left. Safe to repeat."""
         item = self.store.get_rollout(rollout_id)
         if item is None or item.get("status") != "RUNNING":
             return {"rolloutId": rollout_id, "closed": False}
+        if item.get("mode") != PLAN:
+            try:
+                self._restore_desired(prefix, item, still_held=sorted(item.get("regions", {})))
+            except ex.PullthroughError as failure:  # whatever failed finishing may fail here too: close anyway
+                error = (error or {}) | {"RestoreError": f"{type(failure).__name__}: {failure.message}"[:500]}
         summary = {
             "rolloutId": rollout_id,
             "prefix": prefix,

@@ -60,6 +60,7 @@ class RegionTask(BaseModel):
     mode: Literal["APPLY", "PLAN"] = "APPLY"  # PLAN: every write is refused (see pullthrough.planning)
     action: Literal["APPLY", "REMOVE"] = "APPLY"
     inlineCredentials: bool = False  # a plan of a request with inline credentials (never stored, so no ARN)
+    dropTemplate: bool = False  # no template desired any more, but the previous desired state applied one
     failureTolerance: Annotated[int, Field(ge=0)] = 0
     rule: Rule
     sourceSecretArn: SourceSecretArn | None = None

@@ -14,7 +14,7 @@ from pullthrough.adapters.workflow import EventBus, Executions
 from pullthrough.aws import home_region
 from pullthrough.metrics import RolloutMetrics, Trigger
 from pullthrough.rollouts import SETTLE_SECONDS, Rollouts
-from pullthrough.secret_names import SOURCE_SECRET_PREFIX
+from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
 
 __all__ = ["home_region", "rollouts_from_env"]
 
@@ -32,6 +32,8 @@ def rollouts_from_env(trigger: Trigger = "api") -> Rollouts:
         home_region=region,
         source_prefix=os.environ.get("SOURCE_SECRET_PREFIX", SOURCE_SECRET_PREFIX),
         settle_seconds=int(os.environ.get("ROLLOUT_SETTLE_SECONDS", SETTLE_SECONDS)),
+        role_path=os.environ.get("PASSABLE_ROLE_PATH", "/"),
+        credential_prefix=os.environ.get("CREDENTIAL_SECRET_PREFIX", SECRET_PREFIX),
         trigger=trigger,
         metrics=RolloutMetrics(),
     )

@@ -5,24 +5,8 @@ from __future__ import annotations
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.steps.secret import remove_secret
-from pullthrough.steps.template import PULL_THROUGH_CACHE, write_template
-from pullthrough.tasks import RegionTask, RemovalResult, RuleChange, TemplateChange
-
-
-def remove_template(prefix: str, ecr: EcrRegistry) -> TemplateChange:
-    """Stop applying the prefix's creation template to pull-through repositories.
-
-    A template that also serves other uses (appliedFor REPLICATION/CREATE_ON_PUSH) only loses PULL_THROUGH_CACHE.
-    """
-    current = ecr.get_template(prefix)
-    if current is None or PULL_THROUGH_CACHE not in current.get("appliedFor", []):
-        return TemplateChange(action="unchanged", prior=current)
-    others = [use for use in current["appliedFor"] if use != PULL_THROUGH_CACHE]
-    if others:
-        write_template(ecr, prefix, current | {"appliedFor": others}, exists=True)
-        return TemplateChange(action="updated", prior=current)
-    ecr.delete_template(prefix)
-    return TemplateChange(action="deleted", prior=current)
+from pullthrough.steps.template import remove_template
+from pullthrough.tasks import RegionTask, RemovalResult, RuleChange
 
 
 def remove_rule(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore) -> RemovalResult:

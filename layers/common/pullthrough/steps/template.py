@@ -80,10 +80,30 @@ def converge_template(
     return TemplateChange(action="updated", prior=current)
 
 
+def remove_template(prefix: str, ecr: EcrRegistry) -> TemplateChange:
+    """Stop applying the prefix's creation template to pull-through repositories.
+
+    A template that also serves other uses (appliedFor REPLICATION/CREATE_ON_PUSH) only loses PULL_THROUGH_CACHE.
+    """
+    current = ecr.get_template(prefix)
+    if current is None or PULL_THROUGH_CACHE not in current.get("appliedFor", []):
+        return TemplateChange(action="unchanged", prior=current)
+    others = [use for use in current["appliedFor"] if use != PULL_THROUGH_CACHE]
+    if others:
+        write_template(ecr, prefix, current | {"appliedFor": others}, exists=True)
+        return TemplateChange(action="updated", prior=current)
+    ecr.delete_template(prefix)
+    return TemplateChange(action="deleted", prior=current)
+
+
 def apply_template(task: RegionTask, ecr: EcrRegistry) -> TemplateChange:
-    """ApplyTemplate step. Keeps other uses of an existing template (appliedFor) and adds PULL_THROUGH_CACHE."""
+    """ApplyTemplate step. Keeps other uses of an existing template (appliedFor) and adds PULL_THROUGH_CACHE.
+
+    ``creationTemplate: null`` leaves creation templates alone, unless the rule's previous desired state had one
+    (``dropTemplate``): then pullthrough stops applying the template it had applied.
+    """
     if task.creationTemplate is None:
-        return TemplateChange(action="skipped")
+        return remove_template(task.prefix, ecr) if task.dropTemplate else TemplateChange(action="skipped")
     current = ecr.get_template(task.prefix)
     applied_for = set(current.get("appliedFor", [])) if current else set()
     wanted = task.creationTemplate.to_ecr() | {"appliedFor": sorted(applied_for | {PULL_THROUGH_CACHE})}
