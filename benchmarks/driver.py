@@ -46,7 +46,7 @@ class RolloutRun:
     prefix: str
     regions: list[str]
     status: str  # the execution's status
-    outcome: str  # the rollout's status as FinishRollout reports it in $.finish (SUCCEEDED, ROLLED_BACK, ...)
+    outcome: str  # the rollout's status as FinishRollout reports it (SUCCEEDED, ROLLED_BACK, ...)
     duration: float  # execution start -> stop, by the engine's clock (seconds)
     cpu: float  # this process's CPU seconds while the rollout ran (emulator, engine and handlers share it)
     gc_seconds: float = 0.0  # of the wall time, spent in the interpreter's cyclic garbage collector
@@ -157,7 +157,8 @@ class Bench:
         described = self.wait(arn, timeout)
         cpu = time.process_time() - cpu
         calls, invocations = self.counters.since(mark)
-        view = rollouts.view(started["rolloutId"]) or {}
+        with self.stack.running_as("ApiFunction"):  # GET /rollouts/{id}
+            view = rollouts.view(started["rolloutId"]) or {}
         return RolloutRun(
             rollout_id=started["rolloutId"],
             execution_arn=arn,
