@@ -34,7 +34,13 @@ CHILD = Path(__file__).with_name("cold_child.py")
 METRICS_OFF = "POWERTOOLS_METRICS_DISABLED"  # the harness's own stack keeps its console quiet with it
 TARGET_RATIO = 1.25  # handler cold start / bare boto3 baseline, at most
 REGION = "eu-west-1"
-CHAIN = ("StoreSecretFunction", "CreateRuleFunction", "ValidateRuleFunction", "ApplyTemplateFunction")
+CHAIN = (
+    "SnapshotRegionFunction",
+    "StoreSecretFunction",
+    "CreateRuleFunction",
+    "ValidateRuleFunction",
+    "ApplyTemplateFunction",
+)
 OTHERS = ("RemoveRuleFunction", "FinishRolloutFunction", "ApiFunction", "RuleRequestedFunction", "DriftSweepFunction")
 # Packages the bare baseline also imports: what is left is what the handler adds.
 BASELINE_PACKAGES = {"boto3", "botocore", "urllib3", "s3transfer", "jmespath", "dateutil", "six", "certifi", "idna"}

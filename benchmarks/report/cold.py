@@ -141,16 +141,19 @@ def _imports(cold: ColdResult) -> list[str]:
             "",
             f"The worst step function ({worst_id.removesuffix('Function')}) takes {times(worst)} the baseline: "
             f"{millis(worst_fn.init - cold.baseline.init)} more to import and "
-            f"{millis(worst_fn.invoke - cold.baseline.invoke)} more for the first invocation. Import work dominates: "
-            f"pydantic and its companions ({', '.join(PYDANTIC_PACKAGES)}) take {pydantic_ms:.0f} ms, `pullthrough` "
-            f"itself {cold.imports_handler.get('pullthrough', 0.0):.0f} ms (largely its pydantic models being built: "
-            "every step handler imports `pullthrough.tasks`, which imports the whole of `pullthrough.models`, API "
-            "request models included) and Powertools "
-            f"{cold.imports_handler.get('aws_lambda_powertools', 0.0):.0f} ms. Fixes, cheapest first: give the step "
-            "handlers an import graph of only what they parse (task models in a module that does not import the "
-            "request models); validate the small task inputs without pydantic (dataclasses and explicit checks) so "
-            "step functions never import it; or turn on Lambda SnapStart (Python 3.12+ runtimes), which resumes an "
-            "initialised snapshot instead of importing.",
+            f"{millis(worst_fn.invoke - cold.baseline.invoke)} more for the first invocation, in which it makes "
+            f"{len(worst_fn.samples[-1].clients)} client(s) ({', '.join(worst_fn.samples[-1].clients)}) and "
+            f"{len(worst_fn.samples[-1].operations)} call(s) where the baseline makes 2 and 2: each client loads its "
+            "service model (tens of ms) and each call is a request. Step functions import neither pydantic nor the "
+            "request models (tests/unit/test_tasks.py fails if one does: their tasks are plain dataclasses checked "
+            "by pullthrough.fields); pydantic and its companions "
+            f"({', '.join(PYDANTIC_PACKAGES)}) take {pydantic_ms:.0f} ms in the profiled handler, `pullthrough` "
+            f"{cold.imports_handler.get('pullthrough', 0.0):.0f} ms and Powertools "
+            f"{cold.imports_handler.get('aws_lambda_powertools', 0.0):.0f} ms. What is left to cut: clients a step "
+            "makes beyond its calls' needs (the home-region DynamoDB client of SnapshotRegion and Rollback could be "
+            "one shared with FinishRollout's bookkeeping), the Powertools Logger (a stdlib JSON formatter would do), "
+            "and Lambda SnapStart (Python 3.12+ runtimes), which resumes an initialised snapshot instead of "
+            "importing (not offered in template.yaml yet).",
             "",
         ]
     return lines

@@ -1,133 +1,253 @@
-"""The REST API: rule requests in, rollout status out. Errors are mapped to HTTP here, in one place."""
+"""The REST API: rule requests in, rollout status out. Errors are mapped to HTTP here, in one place.
+
+The OpenAPI document (GET /swagger?format=json, and docs/openapi.json) is generated from these routes: each one
+declares every status it answers with, and the models in pullthrough.api_schema describe the bodies.
+"""
 
 from __future__ import annotations
 
 import re
 from http import HTTPStatus
 from typing import Annotated, Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, Tag
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseContentModel
 from aws_lambda_powertools.logging import correlation_paths
 
 from pullthrough import exceptions as ex
 from pullthrough.adapters.store import PrefixBusy
+from pullthrough.api_http import RULES_PATH, DocumentedResolver, hostile_body, routable
+from pullthrough.api_schema import (
+    REQUEST_EXAMPLES,
+    RESPONSE_EXAMPLES,
+    Busy,
+    Error,
+    Rollout,
+    RolloutAccepted,
+    RuleList,
+    RuleView,
+)
 from pullthrough.desired import rule_view
 from pullthrough.metrics import api_response
 from pullthrough.models import RuleRequest
 from pullthrough.observability import logger
 from pullthrough.prefixes import canonical_prefix
 from pullthrough.rollouts import UnknownRule
+from pullthrough.validation import field_errors
 from pullthrough.wiring import rollouts_from_env
 
-app = APIGatewayRestResolver(enable_validation=True)
+SIGV4 = "sigv4"
+RULES, ROLLOUTS = "rules", "rollouts"
+app = DocumentedResolver(enable_validation=True)
 app.enable_swagger(
     path="/swagger",
     title="pullthrough",
-    description="Roll ECR pull-through cache rules out to many regions, all or nothing.",
+    version="1",
+    description=(
+        "Roll Amazon ECR pull-through cache rules out to many regions, all or nothing. A POST or DELETE starts a "
+        "rollout (202); follow it at /rollouts/{rolloutId}. Deployed, every call is signed with AWS Signature "
+        "Version 4 (service execute-api) by a principal allowed execute-api:Invoke; the local API takes unsigned "
+        "calls."
+    ),
+    security_schemes={
+        SIGV4: APIKey.model_validate(
+            {
+                "in": "header",
+                "name": "Authorization",
+                "description": "AWS Signature Version 4 for service execute-api (`curl --aws-sigv4 "
+                '"aws:amz:REGION:execute-api"`, or any AWS SDK signer).',
+                "x-amazon-apigateway-authtype": "awsSigv4",
+            }
+        )
+    },
+    security=[{SIGV4: []}],
+    tags=[
+        Tag(name=RULES, description="The desired pull-through cache rules: roll out, read, delete"),
+        Tag(name=ROLLOUTS, description="How a rollout goes, region by region"),
+    ],
 )
-
 
 PREFIX_SHAPE = re.compile(r"[a-z0-9][a-z0-9._/-]{1,29}|ROOT")
 ROLLOUT_ID_SHAPE = re.compile(r"r-[0-9a-f]{32}")
 
 
-def _known_shape(value: str, shape: re.Pattern[str], what: str) -> str:
-    """A path parameter that cannot name anything (wrong shape, too long for a key) is simply not found."""
-    if not shape.fullmatch(value):
-        raise NotFoundError(f"no {what} {value[:64]!r}")
-    return value
+class NotFound(ex.InvalidRequest):
+    """A path names nothing: no such rule or rollout."""
 
 
-def _dry_run() -> bool:
-    """``?dryRun=true``: plan only (the same state machine with every write refused)."""
-    value = (app.current_event.query_string_parameters or {}).get("dryRun", "false").lower()
-    if value not in ("true", "false"):
-        raise ex.InvalidRequest("must be true or false", field="dryRun")
-    return value == "true"
+def _response(description: str, model: type, example: str | None = None) -> OpenAPIResponse:
+    """An OpenAPI response: its body's model and, by name, an example from RESPONSE_EXAMPLES."""
+    content: OpenAPIResponseContentModel = {"model": model}
+    if example is not None:
+        content["examples"] = {example: {"value": RESPONSE_EXAMPLES[example]}}
+    return {"description": description, "content": {content_types.APPLICATION_JSON: content}}
+
+
+INVALID = _response("The request is invalid: each error names its field", Error, "invalid")
+UNAVAILABLE = _response("AWS throttled or failed for a moment: retry with backoff", Error, "throttled")
+FAILED = _response("AWS refused a call pullthrough made (permissions, quotas)", Error, "denied")
+BUSY = _response("A rollout of the prefix is running: follow it, then retry", Busy, "busy")
+NO_RULE = _response("No rule with that prefix", Error, "noRule")
+DRY_RUN = Query(
+    title="Dry run",
+    description="true: plan only. The same state machine and steps run with every write refused; no lock is "
+    "taken, nothing is stored, and the rollout ends PLANNED with the changes it would make.",
+)
+PREFIX = Path(
+    description="An ecrRepositoryPrefix. One with a / may be given raw (/rules/team/quay) or percent-encoded "
+    "(/rules/team%2Fquay); a trailing / names the same rule.",
+)
 
 
 def _rule_prefix(raw: str) -> str:
     """The prefix a path names, raw or percent-encoded; ``x/`` is the rule ``x``, as in ECR."""
-    return canonical_prefix(_known_shape(unquote(raw), PREFIX_SHAPE, "rule"))
+    prefix = unquote(raw)
+    if not PREFIX_SHAPE.fullmatch(prefix):
+        raise _no_rule(prefix)
+    return canonical_prefix(prefix)
+
+
+def _no_rule(prefix: str) -> NotFound:
+    return NotFound(f"no rule with prefix {prefix[:64]!r}", field="prefix")
+
+
+def _started(started: dict[str, Any]) -> Response[dict[str, Any]]:
+    started["links"] = {
+        "rollout": f"/rollouts/{started['rolloutId']}",
+        **({"rule": RULES_PATH + quote(started["prefix"], safe="")} if started.get("operation") != "DELETE" else {}),
+    }
+    return _json(HTTPStatus.ACCEPTED, started)
 
 
 def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-@app.post("/rules", summary="Roll a pull-through cache rule out to regions")
-def post_rule(request: Annotated[RuleRequest, Body(embed=False)]) -> Response[dict[str, Any]]:
-    started = rollouts_from_env().start(
-        request, idempotency_key=app.current_event.headers.get("idempotency-key"), plan=_dry_run()
-    )
-    started["links"] = {"rollout": f"/rollouts/{started['rolloutId']}", "rule": f"/rules/{started['prefix']}"}
-    return _json(HTTPStatus.ACCEPTED, started)
+@app.post(
+    "/rules",
+    summary="Roll a pull-through cache rule out to regions",
+    tags=[RULES],
+    description="The body is the rule's whole desired state: a request for an existing prefix replaces it, and "
+    "regions it no longer names lose the rule. The same body without inline credentials (or the same "
+    "Idempotency-Key) within 10 minutes returns the rollout it started.",
+    responses={
+        202: _response("The rollout started: follow links.rollout", RolloutAccepted, "started"),
+        409: BUSY,
+        413: _response("The body is larger than 256 KB", Error, "tooLarge"),
+        422: INVALID,
+        502: FAILED,
+        503: UNAVAILABLE,
+    },
+)
+def post_rule(
+    request: Annotated[RuleRequest, Body(embed=False, openapi_examples=REQUEST_EXAMPLES)],
+    dryRun: Annotated[bool, DRY_RUN] = False,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="idempotency-key",
+            description="Any string of yours: the same key with the same body returns the same rollout for 10 "
+            "minutes; with another body, 422.",
+        ),
+    ] = None,
+) -> Response[dict[str, Any]]:
+    return _started(rollouts_from_env().start(request, idempotency_key=idempotency_key, plan=dryRun))
 
 
-@app.get("/rules", summary="The desired rules")
+@app.get(
+    "/rules",
+    summary="The desired rules",
+    tags=[RULES],
+    responses={200: _response("Every desired rule", RuleList, "rules"), 502: FAILED, 503: UNAVAILABLE},
+)
 def list_rules() -> dict[str, Any]:
     return {"rules": [rule_view(item) for item in rollouts_from_env().store.list_rules()]}
 
 
-@app.get("/rules/<prefix>", summary="One desired rule and its last rollout")
-def get_rule(prefix: str) -> dict[str, Any]:
-    found = rollouts_from_env().store.get_rule(_rule_prefix(prefix))
+@app.get(
+    "/rules/<prefix>",
+    summary="One desired rule, where it is deployed, its last rollout and drift",
+    tags=[RULES],
+    responses={
+        200: _response("The rule", RuleView, "rule"),
+        404: NO_RULE,
+        502: FAILED,
+        503: UNAVAILABLE,
+    },
+)
+def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
+    wanted = _rule_prefix(prefix)
+    found = rollouts_from_env().store.get_rule(wanted)
     if found is None:
-        raise NotFoundError(f"no rule for prefix {_rule_prefix(prefix)!r}")
+        raise _no_rule(wanted)
     return rule_view(found)
 
 
-@app.delete("/rules/<prefix>", summary="Remove a rule, its template and secret from every region, all or nothing")
-def delete_rule(prefix: str) -> Response[dict[str, Any]]:
-    started = rollouts_from_env().start_delete(_rule_prefix(prefix), plan=_dry_run())
-    started["links"] = {"rollout": f"/rollouts/{started['rolloutId']}"}
-    return _json(HTTPStatus.ACCEPTED, started)
+@app.delete(
+    "/rules/<prefix>",
+    summary="Remove a rule, its template and secret from every region, all or nothing",
+    tags=[RULES],
+    responses={
+        202: _response("The delete rollout started: follow links.rollout", RolloutAccepted),
+        404: NO_RULE,
+        409: BUSY,
+        422: _response("dryRun is not true or false", Error),
+        502: FAILED,
+        503: UNAVAILABLE,
+    },
+)
+def delete_rule(prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, DRY_RUN] = False) -> Response[dict[str, Any]]:
+    return _started(rollouts_from_env().start_delete(_rule_prefix(prefix), plan=dryRun))
 
 
-@app.get("/rollouts/<rollout_id>", summary="A rollout's status, region by region")
-def get_rollout(rollout_id: str) -> dict[str, Any]:
-    found = rollouts_from_env().view(_known_shape(rollout_id, ROLLOUT_ID_SHAPE, "rollout"))
+@app.get(
+    "/rollouts/<rolloutId>",
+    summary="A rollout's status, region by region",
+    tags=[ROLLOUTS],
+    responses={
+        200: _response("The rollout", Rollout, "rolledBack"),
+        404: _response("No rollout with that id", Error, "noRollout"),
+        502: FAILED,
+        503: UNAVAILABLE,
+    },
+)
+def get_rollout(rolloutId: Annotated[str, Path(description="The rolloutId a POST or DELETE answered with.")]) -> Any:
+    missing = NotFound(f"no rollout with id {rolloutId[:64]!r}", field="rolloutId")
+    if not ROLLOUT_ID_SHAPE.fullmatch(rolloutId):
+        raise missing
+    found = rollouts_from_env().view(rolloutId)
     if found is None:
-        raise NotFoundError(f"no rollout {rollout_id!r}")
+        raise missing
     return found
 
 
-def _field_of(error: Any) -> str:
-    """The dotted field of a validation error; under ``credentials`` only the known keys are named (a key the
-    caller invented could itself be a secret)."""
-    if error["type"] == "json_invalid":
-        return "body"
-    parts = [str(p)[:64] for p in error["loc"] if p != "body"]  # an invented key is named, but never at length
-    if parts[:1] == ["credentials"] and parts[1:2] not in (["username"], ["accessToken"]):
-        parts = parts[:1]
-    return ".".join(parts) or "body"
+def _error(status: HTTPStatus, error: ex.PullthroughError) -> Response[dict[str, Any]]:
+    message = f"{error.field}: {error.message}" if error.field else error.message
+    return _json(status, {"message": message, "errors": error.errors})
 
 
 @app.exception_handler(RequestValidationError)
-def _invalid_body(error: RequestValidationError) -> Response[dict[str, Any]]:
-    # Powertools' own 422 hides the messages; ours names each field but never echoes an input value.
-    errors = [{"field": _field_of(e), "message": str(e.get("msg", e["type"]))} for e in error.errors()]
-    first = errors[0] if errors else {"field": "body", "message": "invalid"}
+def _invalid_input(error: RequestValidationError) -> Response[dict[str, Any]]:
+    # Powertools' own 422 hides the messages; ours names each field in words but never echoes an input value.
+    errors = field_errors(error.errors(), RuleRequest) or [{"field": "body", "message": "is not valid"}]
     return _json(
-        HTTPStatus.UNPROCESSABLE_ENTITY, {"message": f"{first['field']}: {first['message']}", "errors": errors}
+        HTTPStatus.UNPROCESSABLE_ENTITY, {"message": f"{errors[0]['field']}: {errors[0]['message']}", "errors": errors}
     )
 
 
+@app.exception_handler(NotFound)
 @app.exception_handler(UnknownRule)
-def _unknown_rule(error: UnknownRule) -> Response[dict[str, Any]]:
-    return _json(HTTPStatus.NOT_FOUND, {"message": error.message})
+def _not_found(error: ex.InvalidRequest) -> Response[dict[str, Any]]:
+    return _json(HTTPStatus.NOT_FOUND, {"message": error.message, "errors": error.errors})
 
 
 @app.exception_handler(ex.InvalidRequest)
 def _invalid_request(error: ex.InvalidRequest) -> Response[dict[str, Any]]:
-    return _json(
-        HTTPStatus.UNPROCESSABLE_ENTITY,
-        {"message": f"{error.field}: {error.message}" if error.field else error.message, "errors": error.errors},
-    )
+    return _error(HTTPStatus.UNPROCESSABLE_ENTITY, error)
 
 
 @app.exception_handler(PrefixBusy)
@@ -135,36 +255,16 @@ def _busy(error: PrefixBusy) -> Response[dict[str, Any]]:
     return _json(HTTPStatus.CONFLICT, {"message": error.message, "rolloutId": error.rollout_id, "errors": error.errors})
 
 
-@app.exception_handler(NotFoundError)
-def _not_found(error: NotFoundError) -> Response[dict[str, Any]]:
-    return _json(HTTPStatus.NOT_FOUND, {"message": str(error.msg) if hasattr(error, "msg") else "not found"})
-
-
 @app.exception_handler(ex.PullthroughError)
 def _service_failure(error: ex.PullthroughError) -> Response[dict[str, Any]]:
     logger.exception("request failed")
     status = HTTPStatus.SERVICE_UNAVAILABLE if error.transient else HTTPStatus.BAD_GATEWAY
-    return _json(status, {"message": f"{type(error).__name__}: {error.message}"})
+    return _json(status, {"message": f"{type(error).__name__}: {error.message}", "errors": []})
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    response = app.resolve(as_json_request(event), context)
+    refused = hostile_body(event.get("body"), bool(event.get("isBase64Encoded")))
+    response = refused if refused is not None else app.resolve(routable(event), context)
     api_response(event, response)  # 4xx by route
     return response
-
-
-def as_json_request(event: dict[str, Any]) -> dict[str, Any]:
-    """Every body this API takes is JSON, whatever Content-Type the client sent (``curl -d`` says form data).
-
-    Left alone, a form-encoded JSON body would be parsed into one field named by the whole body, credentials
-    included, and a validation error would then name that field.
-    """
-    if not event.get("body"):
-        return event
-    headers = {k: v for k, v in (event.get("headers") or {}).items() if k.lower() != "content-type"}
-    multi = {k: v for k, v in (event.get("multiValueHeaders") or {}).items() if k.lower() != "content-type"}
-    return event | {
-        "headers": headers | {"content-type": "application/json"},
-        "multiValueHeaders": multi | {"content-type": ["application/json"]},
-    }

@@ -9,6 +9,7 @@ from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.entrypoints import step_handler
+from pullthrough.regions import home_region
 from pullthrough.steps.rollback import rollback_region
 from pullthrough.tasks import RegionTask, RollbackResult
 
@@ -19,5 +20,5 @@ def handler(task: RegionTask) -> RollbackResult:
         task,
         ecr=EcrRegistry(aws.client("ecr", task.region)),
         secrets=SecretStore(aws.client("secretsmanager", task.region)),
-        store=RolloutStore(aws.client("dynamodb", aws.home_region()), os.environ["TABLE_NAME"]),
+        store=RolloutStore(aws.client("dynamodb", home_region()), os.environ["TABLE_NAME"]),
     )

@@ -8,6 +8,7 @@ from pullthrough import aws
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.entrypoints import step_handler
 from pullthrough.planning import ecr_for, secrets_for
+from pullthrough.regions import home_region
 from pullthrough.steps.rollback import snapshot_region
 from pullthrough.tasks import RegionTask
 
@@ -18,5 +19,5 @@ def handler(task: RegionTask) -> dict[str, bool]:
         task,
         ecr=ecr_for(task),
         secrets=secrets_for(task),
-        store=RolloutStore(aws.client("dynamodb", aws.home_region()), os.environ["TABLE_NAME"]),
+        store=RolloutStore(aws.client("dynamodb", home_region()), os.environ["TABLE_NAME"]),
     )

@@ -182,7 +182,7 @@ FULL_TEMPLATE = {
 
 
 def region_task(rule: dict[str, Any], **more: Any) -> RegionTask:
-    return RegionTask.model_validate({"rolloutId": "r-contract", "region": REGION, "rule": rule, **more})
+    return RegionTask.parse({"rolloutId": "r-contract", "region": REGION, "rule": rule, **more})
 
 
 def test_the_cases_below_set_every_field_our_models_and_the_adapter_send() -> None:

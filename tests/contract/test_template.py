@@ -37,8 +37,8 @@ REVIEWED_POLICY_TEMPLATES = {
 PUBLIC_ROUTES = {
     ("POST", "/rules"),
     ("GET", "/rules"),
-    ("GET", "/rules/{prefix}"),
-    ("DELETE", "/rules/{prefix}"),
+    ("GET", "/rules/{prefix+}"),
+    ("DELETE", "/rules/{prefix+}"),
     ("GET", "/rollouts/{rolloutId}"),
     ("GET", "/swagger"),
 }

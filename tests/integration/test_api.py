@@ -150,7 +150,7 @@ def test_an_idempotency_key_returns_the_same_rollout_even_after_it_finished(app:
 
 def test_the_openapi_document_is_served_at_swagger_format_json(app: AppEnv) -> None:
     status, document = api("GET", "/swagger", query={"format": "json"})
-    assert status == 200 and "/rules" in document["paths"] and "/rollouts/{rollout_id}" in document["paths"]
+    assert status == 200 and "/rules" in document["paths"] and "/rollouts/{rolloutId}" in document["paths"]
 
 
 def test_an_unknown_key_under_credentials_is_not_echoed(app: AppEnv) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from tests.integration.app_support import AppEnv, api, provision
 from tests.support import ACCOUNT, CANARY, ECR_REFUSALS, HOME, CallLog, FakeContext, load_handler
 
 FINISH = load_handler("finish_rollout")
+RECOVER = load_handler("recover_rollout")
 TRIGGER = load_handler("on_rule_requested")
 
 
@@ -327,3 +329,12 @@ def test_a_trailing_slash_on_the_bus_names_the_same_rule(app: AppEnv) -> None:
     )
     assert first["accepted"] is True and first["prefix"] == "mirror"
     assert second["accepted"] is False and second["rolloutId"] == first["rolloutId"]
+
+
+def test_the_sample_events_of_finish_and_recovery_run_as_is(app: AppEnv) -> None:
+    """events/finish_rollout.json and events/recover_rollout.json are what the state machine and EventBridge send."""
+    root = Path(__file__).resolve().parents[2] / "events"
+    finished = FINISH.handler(json.loads((root / "finish_rollout.json").read_text()), FakeContext())
+    assert finished["status"] == "FAILED" and finished["rollback"] is False  # one failure, tolerated
+    recovered = RECOVER.handler(json.loads((root / "recover_rollout.json").read_text()), FakeContext())
+    assert recovered == {"rolloutId": "r-0123456789abcdef0123456789abcdef", "action": "none"}  # already final

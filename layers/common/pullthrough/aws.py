@@ -6,7 +6,6 @@ code at the emulator.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -44,11 +43,6 @@ _session: boto3.session.Session | None = None
 #: Called with each new session before its first client is made. Empty on Lambda; the embedded stack registers
 #: its IAM check here (a botocore event handler that checks each call against the calling function's policies).
 session_hooks: list[Callable[[boto3.session.Session], None]] = []
-
-
-def home_region() -> str:
-    """The region the function runs in: the deployment's home region."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 def client(service: str, region: str, *, read_only: bool = False) -> Any:

@@ -78,10 +78,22 @@ def source_version(results: list[dict[str, Any]]) -> str | None:
     return None
 
 
+# Shown as stored (absent ones as null).
+VIEW_FIELDS = ("lastRolloutId", "lastRolloutStatus", "lastRolloutAt", "updatedAt", "drift", "driftCheckedAt")
+
+
 def rule_view(item: dict[str, Any]) -> dict[str, Any]:
-    """A rule item as the API shows it: the prefix, the desired fields, where it is deployed; no storage keys."""
-    shown = {k: v for k, v in item.items() if k not in ("pk", "sk", "deployed")}
-    return {"prefix": item.get("sk"), **shown, "deployedRegions": sorted(deployed_regions(item))}
+    """A rule item as the API shows it (pullthrough.api_schema.RuleView): the prefix, the desired fields, where it
+    is deployed, its last rollout and drift check. No storage keys or bookkeeping (secret version ids)."""
+    return {
+        "prefix": item.get("sk"),
+        "rule": item.get("rule"),
+        "regions": list(item.get("regions") or []),
+        "creationTemplate": item.get("creationTemplate"),
+        "sourceSecretArn": item.get("sourceSecretArn"),
+        "deployedRegions": sorted(deployed_regions(item)),
+        **{key: item.get(key) for key in VIEW_FIELDS},
+    }
 
 
 def previous_rule(rollout: dict[str, Any]) -> dict[str, Any] | None:

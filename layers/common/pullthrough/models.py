@@ -6,6 +6,7 @@ Field names follow the ECR API. Models forbid unknown fields so a typo is report
 from __future__ import annotations
 
 import json
+import re
 from types import UnionType
 from typing import Annotated, Any, Literal, Self
 
@@ -25,8 +26,13 @@ from pullthrough.exceptions import InvalidRequest
 from pullthrough.prefixes import canonical_prefix
 from pullthrough.regions import check_region
 from pullthrough.registries import UPSTREAM_NAMES, Auth, upstream
+from pullthrough.validation import described, field_errors
 
 _PREFIX_PATTERN = r"^([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)$"
+PREFIX_WORDS = (
+    "must be 2-30 characters: lowercase letters, digits, '.', '_', '-', '/', starting with a letter or digit and "
+    "not ending in '.', '_' or '-'; or ROOT"
+)
 
 
 def _one_rule_prefix(prefix: str) -> str:
@@ -37,15 +43,29 @@ def _one_rule_prefix(prefix: str) -> str:
     return prefix
 
 
-# ECR's pattern and lengths, checked on the value as given; the trailing "/" is dropped after.
+# ECR's pattern and lengths, checked on the value as given; the trailing "/" is dropped after. Each shaped string
+# says in words what it accepts (``described``): the patterns stay in the OpenAPI document, not in messages.
 RulePrefix = Annotated[
-    str, Field(min_length=2, max_length=30, pattern=_PREFIX_PATTERN), AfterValidator(_one_rule_prefix)
+    str,
+    Field(min_length=2, max_length=30, pattern=_PREFIX_PATTERN),
+    AfterValidator(_one_rule_prefix),
+    described(PREFIX_WORDS),
 ]
-UpstreamRepositoryPrefix = Annotated[str, Field(min_length=2, max_length=30, pattern=_PREFIX_PATTERN)]
-RoleArn = Annotated[str, Field(max_length=2048, pattern=r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$")]
+UpstreamRepositoryPrefix = Annotated[
+    str, Field(min_length=2, max_length=30, pattern=_PREFIX_PATTERN), described(PREFIX_WORDS)
+]
+RoleArn = Annotated[
+    str,
+    Field(max_length=2048, pattern=r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$"),
+    described("must be an IAM role ARN (arn:aws:iam::<12-digit account id>:role/<name>), at most 2,048 characters"),
+]
 SourceSecretArn = Annotated[
     str,
     Field(max_length=2048, pattern=r"^arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$"),
+    described(
+        "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<12-digit account id>:secret:<name>), "
+        "at most 2,048 characters"
+    ),
 ]
 UpstreamRegistryName = Literal[
     "ecr",
@@ -61,15 +81,59 @@ UpstreamRegistryName = Literal[
 assert set(UpstreamRegistryName.__args__) == set(UPSTREAM_NAMES)  # type: ignore[attr-defined]
 
 
+_ACRONYMS = {"ecr": "ECR", "url": "URL", "arn": "ARN", "kms": "KMS", "id": "ID"}
+
+
+def readable_title(name: str, *_: Any) -> str:
+    """``upstreamRegistryUrl`` -> "Upstream registry URL": field titles as people write them."""
+    words = re.findall(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])", name)
+    if not words:
+        return name
+    shown = [_ACRONYMS.get(w.lower(), w.lower()) for w in words]
+    return " ".join([shown[0][:1].upper() + shown[0][1:], *shown[1:]])
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, field_title_generator=readable_title, model_title_generator=lambda m: m.__name__
+    )
+
+
+_ABOUT_PREFIX = (
+    "The repository name prefix to use when caching images from the source registry. There is always an assumed / "
+    "applied to the end of the prefix, so `team/quay` and `team/quay/` name one rule. ROOT: every repository."
+)
+_ABOUT_UPSTREAM = (
+    "The name of the upstream registry. ecr-public, k8s and quay need no credentials; docker-hub, "
+    "github-container-registry, gitlab-container-registry, azure-container-registry and chainguard need a secret; "
+    "ecr (ECR to ECR) authenticates with a role."
+)
+_ABOUT_URL = (
+    "The registry URL of the upstream registry: filled in for the registries with a fixed URL (public.ecr.aws, "
+    "registry.k8s.io, quay.io, registry-1.docker.io, ghcr.io, registry.gitlab.com, cgr.dev). Required for "
+    "azure-container-registry (`NAME.azurecr.io`, or just the name) and ecr (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`)."
+)
+_ABOUT_UPSTREAM_PREFIX = (
+    "The repository name prefix of the upstream registry to match with the upstream repository name. When this "
+    "field isn't specified, Amazon ECR will use the ROOT. Not allowed when ecrRepositoryPrefix is ROOT."
+)
+_ABOUT_RULE_ROLE = (
+    "Amazon Resource Name (ARN) of the IAM role to be assumed by Amazon ECR to authenticate to the ECR upstream "
+    "registry. This role must be in the same account as the registry that you are configuring. Only for "
+    "upstreamRegistry ecr."
+)
+_TAG_MUTABILITY = Literal["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"]
 
 
 class Credentials(_Strict):
     """Upstream registry credentials as given by a caller; only ever written to Secrets Manager."""
 
-    username: SecretStr = Field(min_length=1, max_length=1024)
-    accessToken: SecretStr = Field(min_length=1, max_length=60000)
+    username: Annotated[SecretStr, Field(min_length=1, max_length=1024), described("must be 1-1,024 characters")] = (
+        Field(description="The user name for the upstream registry (Docker Hub: your Docker ID or email).")
+    )
+    accessToken: Annotated[
+        SecretStr, Field(min_length=1, max_length=60000), described("must be 1-60,000 characters")
+    ] = Field(description="The access token or password for the upstream registry. Stored only in Secrets Manager.")
 
     @model_validator(mode="after")
     def _fits_a_secret(self) -> Self:
@@ -85,24 +149,49 @@ class Credentials(_Strict):
 
 
 class EncryptionConfiguration(_Strict):
-    encryptionType: Literal["AES256", "KMS", "KMS_DSSE"]
+    """The encryption configuration to associate with the repository creation template."""
+
+    encryptionType: Literal["AES256", "KMS", "KMS_DSSE"] = Field(
+        description="The encryption type to use: AES256 (Amazon S3-managed keys), KMS or KMS_DSSE (a KMS key)."
+    )
     kmsKey: (
         Annotated[
             str,
             Field(max_length=2048, pattern=r"^$|arn:aws[a-z0-9-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[a-z0-9-]+"),
+            described("must be a KMS key ARN (arn:aws:kms:<region>:<12-digit account id>:key/<key id>)"),
         ]
         | None
-    ) = None
+    ) = Field(
+        default=None,
+        title="KMS key",
+        description="If you use the KMS encryption type, specify the KMS key to use for encryption. The full ARN of "
+        "the KMS key must be specified. The key must exist in the same Region as the repository. If no key is "
+        "specified, the default Amazon Web Services managed KMS key for Amazon ECR will be used.",
+    )
 
 
 class Tag(_Strict):
-    Key: Annotated[str, Field(min_length=1, max_length=128)]
-    Value: Annotated[str, Field(max_length=256)]
+    """A tag for the repositories the template creates: a key and a value, both of which you define."""
+
+    Key: Annotated[str, Field(min_length=1, max_length=128)] = Field(
+        description="One part of a key-value pair that make up a tag (1-128 characters)."
+    )
+    Value: Annotated[str, Field(max_length=256)] = Field(
+        description="A value acts as a descriptor within a tag category (key); at most 256 characters."
+    )
 
 
 class TagMutabilityExclusionFilter(_Strict):
-    filterType: Literal["WILDCARD"]
-    filter: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[0-9a-zA-Z._*-]{1,128}$")]
+    """A filter that specifies which image tags should be excluded from the image tag mutability setting."""
+
+    filterType: Literal["WILDCARD"] = Field(
+        description="The type of filter to apply for excluding image tags from mutability settings."
+    )
+    filter: Annotated[
+        str,
+        Field(min_length=1, max_length=128, pattern=r"^[0-9a-zA-Z._*-]{1,128}$"),
+        described("must be 1-128 characters: letters, digits, '.', '_', '-' and the wildcard '*'"),
+    ] = Field(description="The filter value used to match image tags for exclusion from mutability settings.")
 
 
 # Keep cached repositories from growing forever: expire untagged images after 14 days and keep at most the
@@ -148,18 +237,47 @@ def _policy_document(text: str | None, key: str, kind: type | UnionType, wanted:
 class CreationTemplate(_Strict):
     """ECR's CreateRepositoryCreationTemplate fields except ``prefix`` and ``appliedFor``."""
 
-    description: Annotated[str, Field(max_length=256)] | None = None
-    encryptionConfiguration: EncryptionConfiguration | None = None
-    resourceTags: list[Tag] | None = None
-    imageTagMutability: Literal["MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"] | None = (
-        None
+    description: Annotated[str, Field(max_length=256)] | None = Field(
+        default=None, description="A description for the repository creation template (at most 256 characters)."
+    )
+    encryptionConfiguration: EncryptionConfiguration | None = Field(
+        default=None, description="The encryption configuration to use for repositories created using the template."
+    )
+    resourceTags: list[Tag] | None = Field(
+        default=None,
+        description="The metadata to apply to the repository to help you categorize and organize. Needs customRoleArn.",
+    )
+    imageTagMutability: _TAG_MUTABILITY | None = Field(
+        default=None,
+        description="The tag mutability setting for the repository. If this parameter is omitted, the default "
+        "setting of MUTABLE will be used which will allow image tags to be overwritten. If IMMUTABLE is specified, "
+        "all image tags within the repository will be immutable which will prevent them from being overwritten.",
     )
     imageTagMutabilityExclusionFilters: (
-        Annotated[list[TagMutabilityExclusionFilter], Field(min_length=1, max_length=5)] | None
-    ) = None
-    repositoryPolicy: Annotated[str, Field(max_length=10240)] | None = None
-    lifecyclePolicy: Annotated[str, Field(max_length=30720)] | None = None
-    customRoleArn: RoleArn | None = None
+        Annotated[
+            list[TagMutabilityExclusionFilter], Field(min_length=1, max_length=5), described("must list 1-5 filters")
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="A list of filters that specify which image tags should be excluded from the repository "
+        "creation template's image tag mutability setting. Only with imageTagMutability *_WITH_EXCLUSION.",
+    )
+    repositoryPolicy: Annotated[str, Field(max_length=10240)] | None = Field(
+        default=None,
+        description="The repository policy to apply to repositories created using the template (a JSON policy "
+        "document as a string, at most 10,240 characters).",
+    )
+    lifecyclePolicy: Annotated[str, Field(max_length=30720)] | None = Field(
+        default=None,
+        description="The lifecycle policy to use for repositories created using the template (a JSON document with "
+        '"rules", as a string, at most 30,720 characters).',
+    )
+    customRoleArn: RoleArn | None = Field(
+        default=None,
+        description="The ARN of the role to be assumed by Amazon ECR. This role must be in the same account as the "
+        "registry that you are configuring. Needed when the template uses KMS encryption or resourceTags.",
+    )
 
     @field_validator("lifecyclePolicy")
     @classmethod
@@ -201,19 +319,28 @@ class CreationTemplate(_Strict):
 class RolloutOptions(_Strict):
     """How a rollout proceeds, like CloudFormation StackSets' operation preferences."""
 
-    maxConcurrency: Annotated[int, Field(ge=1, le=40)] | None = None
-    failureTolerance: Annotated[int, Field(ge=0)] = 0
-    regionOrder: list[str] | None = None
+    maxConcurrency: Annotated[int, Field(ge=1, le=40)] | None = Field(
+        default=None, description="How many regions at most are worked on at once (1-40). Default: all of them."
+    )
+    failureTolerance: Annotated[int, Field(ge=0)] = Field(
+        default=0,
+        description="How many regions may fail before the rollout stops and rolls every region it changed back. "
+        "Default 0: all or nothing.",
+    )
+    regionOrder: list[str] | None = Field(
+        default=None,
+        description="The order in which regions are started: exactly the requested regions. Default: as listed.",
+    )
 
 
 class Rule(_Strict):
     """The desired pull-through cache rule, resolved: URL filled in, prefixes defaulted."""
 
-    ecrRepositoryPrefix: RulePrefix
-    upstreamRegistry: UpstreamRegistryName
-    upstreamRegistryUrl: Annotated[str, Field(min_length=1, max_length=512)]
-    upstreamRepositoryPrefix: UpstreamRepositoryPrefix = "ROOT"
-    customRoleArn: RoleArn | None = None
+    ecrRepositoryPrefix: RulePrefix = Field(title="ECR repository prefix", description=_ABOUT_PREFIX)
+    upstreamRegistry: UpstreamRegistryName = Field(description=_ABOUT_UPSTREAM)
+    upstreamRegistryUrl: Annotated[str, Field(min_length=1, max_length=512)] = Field(description=_ABOUT_URL)
+    upstreamRepositoryPrefix: UpstreamRepositoryPrefix = Field(default="ROOT", description=_ABOUT_UPSTREAM_PREFIX)
+    customRoleArn: RoleArn | None = Field(default=None, description=_ABOUT_RULE_ROLE)
 
     @property
     def needs_secret(self) -> bool:
@@ -221,18 +348,47 @@ class Rule(_Strict):
 
 
 class RuleRequest(_Strict):
-    """A request to roll a rule out (POST /rules body, EventBridge detail)."""
+    """A request to roll a rule out (POST /rules body, EventBridge detail).
 
-    upstreamRegistry: UpstreamRegistryName
-    ecrRepositoryPrefix: RulePrefix | None = None
-    upstreamRegistryUrl: Annotated[str, Field(min_length=1, max_length=512)] | None = None
-    upstreamRepositoryPrefix: UpstreamRepositoryPrefix | None = None
-    credentials: Credentials | None = None
-    credentialSecretArn: SourceSecretArn | None = None
-    customRoleArn: RoleArn | None = None
-    regions: Annotated[list[str], Field(min_length=1, max_length=40)]
-    creationTemplate: CreationTemplate | None = None
-    rollout: RolloutOptions = RolloutOptions()
+    The body is the rule's whole desired state: a request for an existing prefix replaces it, and regions it no
+    longer names lose the prefix.
+    """
+
+    upstreamRegistry: UpstreamRegistryName = Field(description=_ABOUT_UPSTREAM)
+    ecrRepositoryPrefix: RulePrefix | None = Field(
+        default=None,
+        description=_ABOUT_PREFIX + " Default: the console's prefix for the upstream (docker-hub, quay, ecr-public, "
+        "kubernetes, github, gitlab, azure, chainguard, ecr).",
+    )
+    upstreamRegistryUrl: Annotated[str, Field(min_length=1, max_length=512)] | None = Field(
+        default=None, description=_ABOUT_URL
+    )
+    upstreamRepositoryPrefix: UpstreamRepositoryPrefix | None = Field(default=None, description=_ABOUT_UPSTREAM_PREFIX)
+    credentials: Credentials | None = Field(
+        default=None,
+        description="The credentials to authenticate to the upstream registry, for the upstreams that need them. "
+        "pullthrough stores them in Secrets Manager (`ecr-pullthroughcache/PREFIX` in each region) and never shows "
+        "them again. Give credentials or credentialSecretArn, not both.",
+    )
+    credentialSecretArn: SourceSecretArn | None = Field(
+        default=None,
+        description="Instead of credentials: the ARN of an existing secret in the home region and account whose "
+        "name starts with ecr-pullthroughcache/, holding username and accessToken.",
+    )
+    customRoleArn: RoleArn | None = Field(default=None, description=_ABOUT_RULE_ROLE)
+    regions: Annotated[list[str], Field(min_length=1, max_length=40), described("must list 1-40 regions")] = Field(
+        description="The regions where the rule is desired, like eu-west-1 (1-40, no repeats). Regions a previous "
+        "request named and this one does not lose the rule."
+    )
+    creationTemplate: CreationTemplate | None = Field(
+        default=None,
+        description="The repository creation template applied for the prefix (appliedFor PULL_THROUGH_CACHE). "
+        "Absent: a default with MUTABLE tags and a lifecycle policy that expires untagged images after 14 days and "
+        "keeps 100 images per repository. null: no template.",
+    )
+    rollout: RolloutOptions = Field(
+        default=RolloutOptions(), description="How the rollout proceeds across regions (concurrency, tolerance, order)."
+    )
 
     @field_validator("regions")
     @classmethod
@@ -325,20 +481,6 @@ class RuleRequest(_Strict):
         return list(self.rollout.regionOrder or self.regions)
 
 
-def field_errors(error: ValidationError) -> list[dict[str, str]]:
-    """Pydantic errors as ``[{field, message}]``, without the offending input (it may be a credential).
-
-    Under ``credentials`` only the known keys are named: a key the caller invented could itself be a secret.
-    """
-    out = []
-    for e in error.errors(include_url=False, include_input=False, include_context=False):
-        parts = [str(part) for part in e["loc"]]
-        if parts[:1] == ["credentials"] and parts[1:2] not in (["username"], ["accessToken"]):
-            parts = parts[:1]
-        out.append({"field": ".".join(parts) or "body", "message": e["msg"]})
-    return out
-
-
 def parse_model[M: BaseModel](model: type[M], data: Any, *, what: str = "request") -> M:
     """Validate ``data`` into ``model``; InvalidRequest naming the first bad field otherwise.
 
@@ -347,7 +489,7 @@ def parse_model[M: BaseModel](model: type[M], data: Any, *, what: str = "request
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = field_errors(exc)
+        errors = field_errors(exc.errors(include_url=False, include_input=False), model)
         first = errors[0]
         raise InvalidRequest(
             f"invalid {what}: {first['field']}: {first['message']}", field=first["field"], errors=errors

@@ -33,9 +33,14 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
+def home_region() -> str:
+    """The region the app runs in (Lambda's AWS_REGION)."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
 def home_partition() -> str:
     """The partition of the region the app runs in: a rollout cannot cross partitions (no shared IAM or ARNs)."""
-    return partition_of(os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
+    return partition_of(home_region())
 
 
 def check_region(name: str, field: str = "regions") -> str:

@@ -40,13 +40,13 @@ class Upstream:
         if self.fixed_url is not None:
             if url is not None and _strip_scheme(url) != self.fixed_url:
                 raise InvalidRequest(
-                    f"upstreamRegistryUrl for {self.registry} must be {self.fixed_url}",
+                    f"must be {self.fixed_url} for {self.registry} (or left out)",
                     field="upstreamRegistryUrl",
                 )
             return self.fixed_url
         if not url:
             raise InvalidRequest(
-                f"upstreamRegistryUrl is required for {self.registry} ({self.url_hint})",
+                f"is required for {self.registry}: {self.url_hint}",
                 field="upstreamRegistryUrl",
             )
         url = _strip_scheme(url).lower()
@@ -55,7 +55,7 @@ class Upstream:
         assert self.url_pattern is not None
         if not self.url_pattern.fullmatch(url):
             raise InvalidRequest(
-                f"upstreamRegistryUrl {url!r} does not fit {self.registry} ({self.url_hint})",
+                f"{url[:64]!r} does not fit {self.registry}: {self.url_hint}",
                 field="upstreamRegistryUrl",
             )
         return url

@@ -28,13 +28,13 @@ from pullthrough.desired import (
     targets,
 )
 from pullthrough.exceptions import InvalidRequest
-from pullthrough.models import Credentials, RuleRequest
 from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
 from pullthrough.steps.secret import restore_secret
 from pullthrough.tasks import SecretChange
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # FinishRollout imports this module: the request models (pydantic) would double its cold start
     from pullthrough.metrics import RolloutMetrics
+    from pullthrough.models import Credentials, RuleRequest
 
 RULE_REQUESTED = "Pull Through Cache Rule Requested"
 ROLLOUT_FINISHED = "Pull Through Cache Rollout Finished"
@@ -309,7 +309,7 @@ class Rollouts:
         """Remove the prefix's rule, template and secret from every region it was ever written to, all or nothing."""
         desired = self.store.get_rule(prefix)
         if desired is None:
-            raise UnknownRule(f"no rule for prefix {prefix!r}", field="prefix")
+            raise UnknownRule(f"no rule with prefix {prefix!r}", field="prefix")
         target = {k: desired.get(k) for k in ("rule", "regions")} | {"creationTemplate": None, "sourceSecretArn": None}
         if plan:
             return self._launch(new_rollout_id(), prefix, "DELETE", target, None, 0, mode=PLAN)
@@ -370,7 +370,7 @@ class Rollouts:
                 },
                 # What a rollback puts back besides the regions: the previous desired rule, the source secret.
                 "previousRule": json.dumps(previous) if previous and mode != PLAN else None,
-                "sourceSecretChange": source_change.model_dump_json(exclude_none=True) if source_change else None,
+                "sourceSecretChange": source_change.dumps() if source_change else None,
             }
         )
         self.require_executions().start(
@@ -561,7 +561,7 @@ class Rollouts:
             self.store.delete_rule(prefix)
         change = rollout.get("sourceSecretChange")
         if change and self.home_secrets is not None:
-            restore_secret(SecretChange.model_validate_json(change), self.home_secrets)
+            restore_secret(SecretChange.loads(change, "sourceSecretChange"), self.home_secrets)
 
     def close(self, rollout_id: str, prefix: str, error: dict[str, Any] | None) -> dict[str, Any]:
         """The last resort when finishing failed for good (after the rollback ran): record FAILED with the reason,

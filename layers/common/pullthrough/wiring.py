@@ -11,12 +11,10 @@ from pullthrough import aws
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.adapters.workflow import EventBus, Executions
-from pullthrough.aws import home_region
 from pullthrough.metrics import RolloutMetrics, Trigger
+from pullthrough.regions import home_region
 from pullthrough.rollouts import SETTLE_SECONDS, Rollouts
 from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
-
-__all__ = ["home_region", "rollouts_from_env"]
 
 
 def rollouts_from_env(trigger: Trigger = "api") -> Rollouts:

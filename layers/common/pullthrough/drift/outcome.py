@@ -13,9 +13,25 @@ from pullthrough.rollouts import Rollouts
 DRIFT_DETECTED = "Pull Through Cache Drift Detected"
 
 
-def record_report(rollouts: Rollouts, report: dict[str, Any]) -> None:
-    """Record the report on the desired rule (``drift``, ``driftCheckedAt``); emit it when the rule drifted."""
-    rollouts.store.update_rule(report["prefix"], drift=report, driftCheckedAt=report["checkedAt"])
+# What may differ between two reports of the same state: when it was seen, and what the sweep did about it.
+_CIRCUMSTANCES = ("checkedAt", "repair")
+
+
+def report_changed(recorded: Any, report: dict[str, Any]) -> bool:
+    """Whether ``report`` says something the recorded one (the rule item's ``drift``) does not."""
+    if not isinstance(recorded, dict):
+        return True
+    unchanged = {k: v for k, v in recorded.items() if k not in _CIRCUMSTANCES}
+    return unchanged != {k: v for k, v in report.items() if k not in _CIRCUMSTANCES}
+
+
+def record_report(rollouts: Rollouts, report: dict[str, Any], recorded: Any = None) -> None:
+    """Record the report on the desired rule (``drift``, ``driftCheckedAt``) unless it says what ``recorded`` (the
+    rule's last report) says: a sweep of many rules in sync then writes nothing, and takes as long as one rule's.
+    So ``driftCheckedAt`` is when the rule was last found in its present state. Emit the report when the rule drifted.
+    """
+    if report_changed(recorded, report) or report.get("repair"):
+        rollouts.store.update_rule(report["prefix"], drift=report, driftCheckedAt=report["checkedAt"])
     if report["drift"]:
         logger.warning("drift found", extra={"prefix": report["prefix"], "drift": report["drift"]})
         if rollouts.events is not None:

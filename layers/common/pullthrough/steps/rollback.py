@@ -20,7 +20,7 @@ def snapshot_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, st
     if failed > task.failureTolerance:
         raise ex.PastFailureTolerance(f"{failed} region(s) failed, more than the {task.failureTolerance} tolerated")
     snapshot = take_snapshot(task.prefix, ecr, secrets)
-    kept = store.put_snapshot(task.rolloutId, task.region, snapshot.model_dump_json(exclude_none=True))
+    kept = store.put_snapshot(task.rolloutId, task.region, snapshot.dumps())
     return {"recorded": kept}
 
 
@@ -29,5 +29,5 @@ def rollback_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, st
     recorded = store.get_snapshot(task.rolloutId, task.region)
     if recorded is None:
         return RollbackResult(region=task.region, template="unchanged", rule="unchanged", secret="unchanged")
-    snapshot = RegionSnapshot.model_validate_json(recorded)
+    snapshot = RegionSnapshot.loads(recorded)
     return restore_snapshot(task.region, task.prefix, snapshot, ecr, secrets)

@@ -15,7 +15,7 @@ UPDATABLE = ("credentialArn", "customRoleArn")
 
 def desired_rule(task: RegionTask) -> dict[str, Any]:
     """The rule as ECR should hold it in the task's region (with the region's own credential ARN)."""
-    rule = task.rule.model_dump(exclude_none=True)
+    rule = task.rule.to_ecr()
     if task.rule.needs_secret:
         arn = task.storeSecret.secretArn if task.storeSecret else None
         if not arn:

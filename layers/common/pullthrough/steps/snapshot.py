@@ -7,34 +7,41 @@ what an earlier attempt changed. It holds ARNs and version ids, never a secret v
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict
 
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.secret_names import secret_name_for
 from pullthrough.steps.rule import ensure_rule
 from pullthrough.steps.template import ensure_template
-from pullthrough.tasks import RollbackResult
+from pullthrough.tasks import Record, RollbackResult
 
 
-class SecretSnapshot(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SecretSnapshot(Record):
     arn: str
     versionId: str
     scheduledForDeletion: bool = False
 
 
-class RegionSnapshot(BaseModel):
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RegionSnapshot(Record):
     """A region's rule, creation template and secret (by version) for one prefix; None where there was none."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     rule: dict[str, Any] | None = None
     template: dict[str, Any] | None = None
     secret: SecretSnapshot | None = None
+
+    @classmethod
+    def loads(cls, text: str) -> RegionSnapshot:
+        """A snapshot as ``dumps`` stored it (this app wrote it: no checks beyond the JSON)."""
+        data = json.loads(text)
+        secret = data.get("secret")
+        return cls(
+            rule=data.get("rule"), template=data.get("template"), secret=SecretSnapshot(**secret) if secret else None
+        )
 
 
 def take_snapshot(prefix: str, ecr: EcrRegistry, secrets: SecretStore) -> RegionSnapshot:

@@ -1,0 +1,331 @@
+"""What the HTTP API answers, as models for its OpenAPI document: rollouts, rules, errors, and request examples.
+
+The handlers build plain dicts (rollouts.view, desired.rule_view); these models describe them, and a test checks
+every documented response against what the handlers return. Models forbid unknown fields so that a field added to
+a view without a word here fails that test.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pullthrough.models import CreationTemplate, Rule, readable_title
+from pullthrough.tasks import Action
+
+RolloutStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "ROLLED_BACK", "PLANNED"]
+RegionStatus = Literal["PENDING", "SUCCEEDED", "FAILED", "SKIPPED", "ROLLED_BACK", "ROLLBACK_FAILED"]
+StepName = Literal["SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule"]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", field_title_generator=readable_title, model_title_generator=lambda m: m.__name__
+    )
+
+
+class FieldError(_View):
+    """One thing wrong with a request."""
+
+    field: str = Field(
+        description="The field at fault, dotted (creationTemplate.lifecyclePolicy), or body, prefix, dryRun."
+    )
+    message: str = Field(description="What the field allows, in words. Never the value that was sent.")
+
+
+class Error(_View):
+    """Why a request was refused or failed."""
+
+    message: str = Field(description="The first problem, prefixed by its field when there is one.")
+    errors: list[FieldError] = Field(description="Every problem found, one per field (empty when none is a field's).")
+
+
+class Busy(Error):
+    """The prefix already has a rollout running: one rollout per prefix at a time."""
+
+    rolloutId: str = Field(description="The running rollout: follow it at /rollouts/{rolloutId}, then retry.")
+
+
+class StepFailure(_View):
+    """A failure, named by its kind."""
+
+    type: str = Field(
+        description="The kind of failure: pullthrough's error name (RuleValidationFailed, SecretAccessDenied, ...)."
+    )
+    message: str = Field(description="What went wrong, in ECR's or pullthrough's words.")
+
+
+class Changes(_View):
+    """What the rollout did (or, in a plan, would do) to each resource of the region."""
+
+    secret: Action | None = Field(default=None, description="The secret `ecr-pullthroughcache/PREFIX`.")
+    rule: Action | None = Field(default=None, description="The pull-through cache rule.")
+    template: Action | None = Field(default=None, description="The repository creation template for the prefix.")
+
+
+class RegionProgress(_View):
+    """One region of a rollout."""
+
+    status: RegionStatus = Field(
+        description="PENDING (not done yet), SUCCEEDED, FAILED, SKIPPED (never touched: the rollout stopped "
+        "first), ROLLED_BACK (put back as it was) or ROLLBACK_FAILED (could not be put back; see rollbackError)."
+    )
+    step: StepName | None = Field(description="The step that failed; null when none did.")
+    error: StepFailure | None = Field(description="Why the step failed; null when it did not.")
+    changes: Changes = Field(description="Per resource: created, updated, replaced, unchanged, skipped or deleted.")
+    removed: bool | None = Field(
+        default=None,
+        description="Present (true) when the region is no longer desired: the rollout takes the prefix out.",
+    )
+    rollbackError: StepFailure | None = Field(default=None, description="Why putting the region back failed.")
+
+
+class Rollout(_View):
+    """A rollout of one prefix to its regions, region by region."""
+
+    rolloutId: str = Field(description="The rollout's id (r- and 32 hex digits).")
+    status: RolloutStatus = Field(
+        description="RUNNING, SUCCEEDED, FAILED, ROLLED_BACK (every region it changed was put back) or PLANNED (a "
+        "dry run ended; nothing was written)."
+    )
+    prefix: str = Field(description="The ecrRepositoryPrefix the rollout is for.")
+    operation: Literal["APPLY", "DELETE"] = Field(description="APPLY (POST /rules) or DELETE (DELETE /rules/{prefix}).")
+    mode: Literal["APPLY", "PLAN"] = Field(description="PLAN for a dry run (?dryRun=true): every write refused.")
+    createdAt: str | None = Field(default=None, description="When the rollout started (ISO 8601, UTC).")
+    finishedAt: str | None = Field(default=None, description="When it ended; null while it runs.")
+    error: StepFailure | None = Field(default=None, description="Why the rollout as a whole failed, when it did.")
+    regions: dict[str, RegionProgress] = Field(description="Each target region by name.")
+
+
+class Links(_View):
+    """Where to follow up."""
+
+    rollout: str = Field(description="The rollout's status: GET this path.")
+    rule: str | None = Field(default=None, description="The rule (prefix percent-encoded): GET this path.")
+
+
+class RolloutAccepted(Rollout):
+    """The rollout that was started (or, for a request seen before, the one it started then)."""
+
+    links: Links = Field(description="Where to follow the rollout, and the rule.")
+
+
+class DriftFinding(_View):
+    """One thing not as pullthrough left it."""
+
+    region: str = Field(description="Where it was found.")
+    resource: Literal["rule", "template", "secret", "sourceSecret", "region"] = Field(
+        description="What drifted: the rule, the creation template, the regional secret, the home-region source "
+        "secret, or the region as a whole (it holds the prefix but is not desired)."
+    )
+    kind: Literal["missing", "differs", "changed", "replaced", "notDesired"] = Field(
+        description="missing, differs (fields changed by hand), changed (a secret's value), replaced, or notDesired."
+    )
+    fields: list[str] = Field(description="The fields that differ, when the resource differs.")
+    message: str = Field(description="The finding in one sentence.")
+
+
+class DriftRepair(_View):
+    """The repair rollout a sweep in repair mode started (or why it did not)."""
+
+    status: Literal["STARTED", "SKIPPED", "FAILED"] = Field(
+        description="STARTED, SKIPPED (a rollout of the prefix was running) or FAILED (see reason)."
+    )
+    rolloutId: str | None = Field(default=None, description="The repair rollout, or the one that was running.")
+    reason: str | None = Field(default=None, description="Why no repair started.")
+
+
+class UncheckedRegion(_View):
+    """A region the sweep could not read."""
+
+    region: str = Field(description="The region.")
+    error: str = Field(description="Why it could not be read.")
+
+
+class DriftReport(_View):
+    """The last drift sweep's findings for the rule."""
+
+    prefix: str = Field(description="The rule's prefix.")
+    checkedAt: str = Field(description="When the sweep read the regions (ISO 8601, UTC).")
+    inSync: bool = Field(description="True when nothing drifted and every region could be read.")
+    drift: list[DriftFinding] = Field(description="Each finding; empty when none.")
+    unchecked: list[UncheckedRegion] | None = Field(
+        default=None, description="Regions that could not be read, and why."
+    )
+    repair: DriftRepair | None = Field(default=None, description="The repair a sweep in repair mode started.")
+
+
+class RuleView(_View):
+    """A desired rule: what was asked for, where it is deployed, how its last rollout and drift check went."""
+
+    prefix: str = Field(description="The rule's ecrRepositoryPrefix (the key of /rules/{prefix}).")
+    rule: Rule = Field(description="The pull-through cache rule, resolved (URL filled in, prefixes defaulted).")
+    regions: list[str] = Field(description="The regions where the rule is desired.")
+    creationTemplate: CreationTemplate | None = Field(description="The creation template applied; null for none.")
+    sourceSecretArn: str | None = Field(
+        description="The home-region secret the credentials are copied from (its ARN, never its value)."
+    )
+    deployedRegions: list[str] = Field(description="The regions where pullthrough holds the prefix now.")
+    lastRolloutId: str | None = Field(description="The last rollout of the prefix.")
+    lastRolloutStatus: RolloutStatus | None = Field(description="How it ended; null while it runs.")
+    lastRolloutAt: str | None = Field(description="When it ended (ISO 8601, UTC).")
+    updatedAt: str | None = Field(description="When the desired rule last changed (ISO 8601, UTC).")
+    drift: DriftReport | None = Field(description="The last drift sweep's findings; null before the first.")
+    driftCheckedAt: str | None = Field(description="When the last drift sweep checked the rule (ISO 8601, UTC).")
+
+
+class RuleList(_View):
+    """Every desired rule."""
+
+    rules: list[RuleView] = Field(description="Every desired rule, by prefix.")
+
+
+def _example(summary: str, value: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    return {"summary": summary, "value": value} | ({"description": description} if description else {})
+
+
+# Request bodies people start from; a test validates each against RuleRequest and posts it.
+REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
+    "docker-hub": _example(
+        "Docker Hub, with credentials",
+        {
+            "upstreamRegistry": "docker-hub",
+            "credentials": {"username": "my-docker-id", "accessToken": "dckr_pat_EXAMPLE-TOKEN"},
+            "regions": ["us-east-1", "eu-west-1", "ap-southeast-2"],
+        },
+        "Pulls go through `ACCOUNT.dkr.ecr.REGION.amazonaws.com/docker-hub/library/nginx:latest`. The credentials "
+        "are stored in Secrets Manager only.",
+    ),
+    "quay": _example(
+        "Quay, no credentials, one region at a time",
+        {
+            "upstreamRegistry": "quay",
+            "ecrRepositoryPrefix": "quay",
+            "regions": ["us-east-1", "eu-west-1"],
+            "rollout": {"maxConcurrency": 1, "regionOrder": ["eu-west-1", "us-east-1"]},
+        },
+    ),
+    "ecr-to-ecr": _example(
+        "ECR to ECR, with a role",
+        {
+            "upstreamRegistry": "ecr",
+            "upstreamRegistryUrl": "111122223333.dkr.ecr.us-west-2.amazonaws.com",
+            "ecrRepositoryPrefix": "central",
+            "customRoleArn": "arn:aws:iam::123456789012:role/ecr-pull-through-from-central",
+            "regions": ["us-east-1", "eu-west-1"],
+            "creationTemplate": {"imageTagMutability": "IMMUTABLE", "description": "Images from the central registry"},
+        },
+        "customRoleArn must be a role of the account pullthrough runs in (here 123456789012, the local emulator's).",
+    ),
+}
+
+_ROLLOUT_ID = "r-0f9d3c2b8a7e4d6c9b1a2f3e4d5c6b7a"
+_PREFIX_MESSAGE = (
+    "must be 2-30 characters: lowercase letters, digits, '.', '_', '-', '/', starting with a letter or digit and not "
+    "ending in '.', '_' or '-'; or ROOT"
+)
+# Responses as the handlers give them; a test validates each against its model.
+RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = {
+    "started": {
+        "rolloutId": _ROLLOUT_ID,
+        "status": "RUNNING",
+        "prefix": "docker-hub",
+        "operation": "APPLY",
+        "mode": "APPLY",
+        "regions": {
+            region: {"status": "PENDING", "step": None, "error": None, "changes": {}}
+            for region in ("us-east-1", "eu-west-1")
+        },
+        "links": {"rollout": f"/rollouts/{_ROLLOUT_ID}", "rule": "/rules/docker-hub"},
+    },
+    "busy": {
+        "message": f"a rollout for 'docker-hub' is already running: {_ROLLOUT_ID}",
+        "rolloutId": _ROLLOUT_ID,
+        "errors": [
+            {"field": "ecrRepositoryPrefix", "message": f"a rollout for 'docker-hub' is already running: {_ROLLOUT_ID}"}
+        ],
+    },
+    "invalid": {
+        "message": f"ecrRepositoryPrefix: {_PREFIX_MESSAGE}",
+        "errors": [{"field": "ecrRepositoryPrefix", "message": _PREFIX_MESSAGE}],
+    },
+    "rolledBack": {
+        "rolloutId": _ROLLOUT_ID,
+        "status": "ROLLED_BACK",
+        "prefix": "docker-hub",
+        "operation": "APPLY",
+        "mode": "APPLY",
+        "createdAt": "2026-11-30T09:12:03+00:00",
+        "finishedAt": "2026-11-30T09:13:41+00:00",
+        "regions": {
+            "eu-west-1": {
+                "status": "ROLLED_BACK",
+                "step": None,
+                "error": None,
+                "changes": {"secret": "created", "rule": "created", "template": "created"},
+            },
+            "us-east-1": {
+                "status": "ROLLED_BACK",
+                "step": "ValidateRule",
+                "error": {"type": "RuleValidationFailed", "message": "upstream authentication failed"},
+                "changes": {},
+            },
+        },
+    },
+}
+
+
+def _refusal(field: str, message: str) -> dict[str, Any]:
+    return {"message": f"{field}: {message}", "errors": [{"field": field, "message": message}]}
+
+
+def _missing(field: str, message: str) -> dict[str, Any]:
+    return {"message": message, "errors": [{"field": field, "message": message}]}
+
+
+_RULE = {
+    "ecrRepositoryPrefix": "docker-hub",
+    "upstreamRegistry": "docker-hub",
+    "upstreamRegistryUrl": "registry-1.docker.io",
+    "upstreamRepositoryPrefix": "ROOT",
+}
+RESPONSE_EXAMPLES |= {
+    "tooLarge": _refusal("body", "is larger than 256 KB"),
+    "noRule": _missing("prefix", "no rule with prefix 'team/quay'"),
+    "noRollout": _missing("rolloutId", f"no rollout with id '{_ROLLOUT_ID}'"),
+    "throttled": {"message": "AwsTransientError: Query: ThrottlingException: Rate exceeded", "errors": []},
+    "denied": {
+        "message": "AccessDenied: PutItem: AccessDeniedException: not authorized to perform dynamodb:PutItem",
+        "errors": [],
+    },
+    "rule": {
+        "prefix": "docker-hub",
+        "rule": _RULE,
+        "regions": ["us-east-1", "eu-west-1"],
+        "creationTemplate": {"description": "Created by pullthrough", "imageTagMutability": "MUTABLE"},
+        "sourceSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+        "ecr-pullthroughcache/_source/docker-hub-AbCdEf",
+        "deployedRegions": ["eu-west-1", "us-east-1"],
+        "lastRolloutId": _ROLLOUT_ID,
+        "lastRolloutStatus": "SUCCEEDED",
+        "lastRolloutAt": "2026-11-30T09:13:41+00:00",
+        "updatedAt": "2026-11-30T09:12:03+00:00",
+        "drift": {
+            "prefix": "docker-hub",
+            "checkedAt": "2026-11-30T12:00:00+00:00",
+            "inSync": False,
+            "drift": [
+                {
+                    "region": "eu-west-1",
+                    "resource": "rule",
+                    "kind": "missing",
+                    "fields": [],
+                    "message": "eu-west-1: rule missing",
+                }
+            ],
+        },
+        "driftCheckedAt": "2026-11-30T12:00:00+00:00",
+    },
+}
+RESPONSE_EXAMPLES["rules"] = {"rules": [RESPONSE_EXAMPLES["rule"]]}
