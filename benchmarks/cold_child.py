@@ -1,7 +1,7 @@
 """One cold start, in a fresh interpreter: run as ``python cold_child.py '<json spec>'`` by cold_start.py.
 
 Mode ``handler``: put the function's directory and the layer on sys.path (as Lambda puts /var/task and /opt/python),
-import the handler module, then serve one invocation. Mode ``baseline``: ``import boto3``, make an ECR and a
+import the handler module (noting whether that imported the metrics code), then serve one invocation. Mode ``baseline``: ``import boto3``, make an ECR and a
 Secrets Manager client, and make one call with each. Prints one JSON line: seconds to import, seconds to serve, the
 API operations called and clients made after the import, peak RSS (VmHWM; ru_maxrss where there is none), and the handler's output or error.
 
@@ -12,7 +12,9 @@ import time
 
 _STARTED = time.perf_counter()
 
+import contextlib  # noqa: E402
 import importlib  # noqa: E402
+import io  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
@@ -66,6 +68,7 @@ def handler_run(spec: dict[str, Any]) -> dict[str, Any]:
     module_name, _, attr = spec["handler"].rpartition(".")
     handler = getattr(importlib.import_module(module_name), attr)
     imported = time.perf_counter()
+    imports_metrics = "pullthrough.metrics" in sys.modules
     operations, clients = _count()
     output, error = None, None
     try:
@@ -74,7 +77,27 @@ def handler_run(spec: dict[str, Any]) -> dict[str, Any]:
         error = f"{type(exc).__name__}: {exc}"
     done = time.perf_counter()
     return {"init": imported - _STARTED, "invoke": done - imported, "operations": operations, "clients": clients,
-            "output": output, "error": error}  # fmt: skip
+            "output": output, "error": error, "imports_metrics": imports_metrics}  # fmt: skip
+
+
+def metrics_run(spec: dict[str, Any]) -> dict[str, Any]:
+    """What the metrics code adds to a function that already logs: its import, then writing a closed rollout's lines
+    (the first time, and again), stdout captured."""
+    sys.path[:0] = [spec["layer_dir"]]
+    importlib.import_module("pullthrough.observability")  # every function's Logger, hence Powertools' __init__
+    preloaded = "aws_lambda_powertools.metrics" in sys.modules
+    before = time.perf_counter()
+    metrics = importlib.import_module("pullthrough.metrics")
+    imported = time.perf_counter()
+    written = io.StringIO()
+    with contextlib.redirect_stdout(written):
+        metrics.RolloutMetrics().finished(spec["rollout"], spec["summary"], spec["finished_at"])
+        first = time.perf_counter()
+        metrics.RolloutMetrics().finished(spec["rollout"], spec["summary"], spec["finished_at"])
+        again = time.perf_counter()
+    return {"import": imported - before, "first": first - imported, "again": again - first,
+            "lines": written.getvalue().count('{"_aws":') // 2, "powertools_metrics_preloaded": preloaded,
+            "error": None}  # fmt: skip
 
 
 def baseline_run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +133,8 @@ def peak_rss_kb() -> int:
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    result = baseline_run(spec) if spec["mode"] == "baseline" else handler_run(spec)
+    runs = {"baseline": baseline_run, "handler": handler_run, "metrics": metrics_run}
+    result = runs[spec["mode"]](spec)
     result["peak_rss_kb"] = peak_rss_kb()
     sys.stdout.write("COLD-START-RESULT " + json.dumps(result, default=str) + "\n")
 

@@ -8,6 +8,10 @@ life cycle (StoreSecret -> CreateRule -> ValidateRule -> ApplyTemplate -> Rollba
 RemoveRule on the now empty prefix, FinishRollout, the API, the EventBridge trigger and the drift sweep.
 Peak RSS is the child's own high-water mark (VmHWM: Linux's ru_maxrss survives exec); python -X importtime says which packages the import time goes to. Bytecode
 caches are warm (the unmeasured first round writes them), as on a machine that has run the code before.
+
+The metrics code's own cost is measured apart, in fresh interpreters that have imported what every function imports
+(the Logger): importing ``pullthrough.metrics``, then writing a rolled-back rollout's lines, the first time and again.
+Each handler's cold start also records whether importing it loaded the metrics code (the region steps must not).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from benchmarks.stats import median, next_power_of_two, ratio
 from pullthrough.adapters.store import RolloutStore
 
 CHILD = Path(__file__).with_name("cold_child.py")
+METRICS_OFF = "POWERTOOLS_METRICS_DISABLED"  # the harness's own stack keeps its console quiet with it
 TARGET_RATIO = 1.25  # handler cold start / bare boto3 baseline, at most
 REGION = "eu-west-1"
 CHAIN = (
@@ -48,6 +53,7 @@ class Sample:
     operations: list[str]
     clients: list[str]
     peak_mb: float
+    imports_metrics: bool = False
 
     @property
     def total(self) -> float:
@@ -86,9 +92,37 @@ class FunctionColdStart:
         return self.samples[0].clients if self.samples else []
 
     @property
+    def imports_metrics(self) -> bool:
+        return any(s.imports_metrics for s in self.samples)
+
+    @property
     def recommended_memory(self) -> int:
         """The next power of two >= twice the peak RSS, at least 128 MB."""
         return max(128, next_power_of_two(2 * self.peak_mb))
+
+
+@dataclass
+class MetricsCost:
+    """What the metrics code adds to a function that already imports the Logger, seconds per sample."""
+
+    imports: list[float] = field(default_factory=list)
+    first_lines: list[float] = field(default_factory=list)  # a rolled-back rollout's lines, the first time
+    later_lines: list[float] = field(default_factory=list)  # the same lines again, warm
+    lines: int = 0  # EMF lines such a rollout writes
+    powertools_preloaded: bool = False  # Powertools' metrics module was already imported with the Logger
+    powertools_import_ms: float = 0.0  # its cumulative import time inside the Logger import (importtime)
+
+    @property
+    def import_ms(self) -> float:
+        return median(self.imports) * 1000
+
+    @property
+    def first_ms(self) -> float:
+        return median(self.first_lines) * 1000
+
+    @property
+    def later_ms(self) -> float:
+        return median(self.later_lines) * 1000
 
 
 @dataclass
@@ -98,6 +132,7 @@ class ColdResult:
     imports_handler: dict[str, float]  # top-level package -> self import ms (median), a step handler
     imports_baseline: dict[str, float]  # the same for `import boto3`
     importtime_function: str
+    metrics: MetricsCost
 
     def ratio(self, logical_id: str) -> float:
         return ratio(self.functions[logical_id].total, self.baseline.total)
@@ -116,26 +151,69 @@ class ColdStartError(RuntimeError):
     """A cold-start child failed or its handler raised."""
 
 
-def _child(spec: dict[str, Any], environment: dict[str, str] | None = None) -> tuple[Sample, Any]:
-    """Run one cold start; ``environment``: the function's own variables (the stack keeps them per function)."""
+def _run_child(spec: dict[str, Any], environment: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run one child; ``environment``: the function's own variables (the stack keeps them per function)."""
     done = subprocess.run(  # -P: the script's directory (benchmarks/) stays off sys.path
         [sys.executable, "-P", str(CHILD), json.dumps(spec)],
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **(environment or {})},
+        # As on Lambda, the handler writes its metric lines (the harness's own stack keeps them off its console)
+        env={**{k: v for k, v in os.environ.items() if k != METRICS_OFF}, **(environment or {})},
         check=False,
     )
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("COLD-START-RESULT ")), None)
     if done.returncode != 0 or line is None:
         raise ColdStartError(f"{spec.get('function_name', 'baseline')}: exit {done.returncode}\n{done.stderr[-2000:]}")
-    result = json.loads(line.split(" ", 1)[1])
+    result: dict[str, Any] = json.loads(line.split(" ", 1)[1])
     if result["error"]:
         raise ColdStartError(f"{spec.get('function_name')}: the handler raised {result['error']}")
+    return result
+
+
+def _child(spec: dict[str, Any], environment: dict[str, str] | None = None) -> tuple[Sample, Any]:
+    result = _run_child(spec, environment)
     sample = Sample(
-        result["init"], result["invoke"], result["operations"], result["clients"], result["peak_rss_kb"] / 1024
+        result["init"],
+        result["invoke"],
+        result["operations"],
+        result["clients"],
+        result["peak_rss_kb"] / 1024,
+        result.get("imports_metrics", False),
     )
     return sample, result["output"]
+
+
+# A rollout rolled back after two regions failed validation: the most lines a common rollout writes at its end.
+METRICS_SPEC = {
+    "rollout": {"trigger": "api", "createdAt": "2026-11-29T10:00:00+00:00", "upstreamRegistry": "docker-hub"},
+    "summary": {
+        "rolloutId": "r-cold",
+        "prefix": "docker-hub",
+        "status": "ROLLED_BACK",
+        "regions": {
+            region: {"status": "ROLLED_BACK", "step": "ValidateRule", "error": {"type": "RuleValidationFailed"}}
+            for region in ("eu-west-1", "eu-central-1")
+        },
+    },
+    "finished_at": "2026-11-29T10:01:00+00:00",
+}
+
+
+def measure_metrics(layer_dir: Path, rounds: int) -> MetricsCost:
+    """The metrics code's import and first lines in ``rounds`` fresh interpreters, and Powertools' share."""
+    cost = MetricsCost()
+    for _ in range(rounds):
+        result = _run_child({"mode": "metrics", "layer_dir": str(layer_dir), **METRICS_SPEC})
+        cost.imports.append(result["import"])
+        cost.first_lines.append(result["first"])
+        cost.later_lines.append(result["again"])
+        cost.lines, cost.powertools_preloaded = result["lines"], result["powertools_metrics_preloaded"]
+    logger_import = ["-c", f"import sys; sys.path[:0] = [{str(layer_dir)!r}]; import pullthrough.observability"]
+    cost.powertools_import_ms = median(
+        _cumulative_import_ms(logger_import, "aws_lambda_powertools.metrics") for _ in range(3)
+    )
+    return cost
 
 
 def _spec(bench: Bench, logical_id: str, event: Any) -> dict[str, Any]:
@@ -259,6 +337,17 @@ def _importtime(args: list[str]) -> dict[str, float]:
     return found
 
 
+def _cumulative_import_ms(args: list[str], module: str) -> float:
+    """Cumulative import time (ms) of ``module`` in ``python -X importtime`` (0 when it is not imported)."""
+    done = subprocess.run(
+        [sys.executable, "-P", "-X", "importtime", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and line.split("|")[-1].strip() == module:
+            return int(line.split("|")[1]) / 1000
+    return 0.0
+
+
 def _median_imports(runs: list[dict[str, float]]) -> dict[str, float]:
     packages = {name for run in runs for name in run}
     return dict(sorted(((p, median(run.get(p, 0.0) for run in runs)) for p in packages), key=lambda kv: -kv[1]))
@@ -290,4 +379,5 @@ def measure(bench: Bench) -> ColdResult:
         imports_handler=_median_imports([_importtime(handler_import) for _ in range(runs)]),
         imports_baseline=_median_imports([_importtime(["-c", "import boto3"]) for _ in range(runs)]),
         importtime_function=CHAIN[0],
+        metrics=measure_metrics(stack.template.layer_dirs[0], max(3, bench.settings.cold_rounds)),
     )

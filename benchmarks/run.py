@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -69,6 +70,9 @@ def headline(results: Any) -> dict[str, Any]:
         "cold_start_ratio": {lid: _number(cold.ratio(lid)) for lid in cold.functions},
         "cold_start_baseline_seconds": _number(cold.baseline.total),
         "peak_rss_mb": {lid: fn.peak_mb for lid, fn in cold.functions.items()},
+        "metrics_import_ms": _number(cold.metrics.import_ms),
+        "metrics_first_lines_ms": _number(cold.metrics.first_ms),
+        "imports_metrics": {lid: fn.imports_metrics for lid, fn in cold.functions.items()},
         "sweep_calls_per_region": {str(p.rules): p.max_per_region for p in drift.points},
         "targets_met": {
             "wall_scaling": wall.scaling_met,
@@ -83,6 +87,8 @@ def headline(results: Any) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
+    # The functions' metric lines would bury the progress lines (the cold-start children still write theirs).
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     if str(LAYER) not in sys.path:
         sys.path.insert(0, str(LAYER))  # the functions' layer, as the stack and Lambda put it
     from benchmarks import api_calls, cold_start, drift_sweep, machine, plots, report, transitions, wall_time

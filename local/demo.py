@@ -183,6 +183,7 @@ def main() -> int:
         aws_port = port_from_env(AWS_PORT_ENV, 0)
         api_port = port_from_env(API_PORT_ENV, 0)
         level = os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")  # the functions' own logs: quiet by default
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # and their metric lines (EMF on stdout)
         with LocalStack(aws_port=aws_port, api_port=api_port, parameters={"LogLevel": level}) as stack:
             return run(stack)
     except (StackError, TemplateError) as error:

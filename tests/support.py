@@ -151,3 +151,28 @@ ECR_REFUSALS: dict[str, tuple[dict[str, Any], str]] = {
         "creationTemplate.repositoryPolicy",
     ),
 }
+
+
+def emf_documents(text: str) -> list[tuple[int, dict[str, Any]]]:
+    """The embedded-metric-format documents in captured stdout, with where each starts.
+
+    Each is found by its start rather than by line ends: functions running as threads may print at once.
+    """
+    decoder, start, found = json.JSONDecoder(), 0, []
+    while (start := text.find('{"_aws":', start)) >= 0:
+        document, end = decoder.raw_decode(text, start)
+        found.append((start, document))
+        start = end
+    return found
+
+
+def emf_points(documents: list[dict[str, Any]]) -> Counter[tuple[str, tuple[tuple[str, str], ...]]]:
+    """(metric, its finest dimension set's values without ``service``) -> value, summed over ``documents``."""
+    summed: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
+    for document in documents:
+        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        finest = max(directive["Dimensions"], key=len)
+        dimensions = tuple((name, document[name]) for name in finest if name != "service")
+        for metric in directive["Metrics"]:
+            summed[(metric["Name"], dimensions)] += sum(document[metric["Name"]])
+    return summed

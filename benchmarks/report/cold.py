@@ -39,6 +39,7 @@ def section(results: Results) -> list[str]:
             f"{base.peak_mb:.0f}",
             "",
             "",
+            "",
         )
     ]
     for lid, fn in cold.functions.items():
@@ -54,6 +55,7 @@ def section(results: Results) -> list[str]:
                 f"{fn.peak_mb:.0f}",
                 str(fn.memory_size),
                 str(fn.recommended_memory),
+                "yes" if fn.imports_metrics else "no",
             )
         )
     lines += table(
@@ -68,11 +70,34 @@ def section(results: Results) -> list[str]:
             "peak RSS, MB",
             "template MemorySize",
             "suggested",
+            "imports metrics",
         ],
         rows,
     )
-    lines += [f"![cold start per function]({plots.COLD})", "", *_memory(cold), *_imports(cold)]
+    lines += [f"![cold start per function]({plots.COLD})", "", *_memory(cold), *_metrics(cold), *_imports(cold)]
     return lines
+
+
+def _metrics(cold: ColdResult) -> list[str]:
+    cost = cold.metrics
+    importing = [lid.removesuffix("Function") for lid, fn in cold.functions.items() if fn.imports_metrics]
+    steps = [lid.removesuffix("Function") for lid, fn in cold.functions.items() if fn.imports_metrics and fn.step]
+    preloaded = (
+        "Powertools' own package imports its metrics module whenever the Logger is imported "
+        f"(`aws_lambda_powertools/__init__.py`; {cost.powertools_import_ms:.0f} ms cumulative inside that import), "
+        "so every function paid for it before the app wrote any metric"
+        if cost.powertools_preloaded
+        else f"Powertools' metrics module is not imported with the Logger here: it costs {cost.powertools_import_ms:.0f} ms"
+    )
+    return [
+        f"**The metrics code** (`pullthrough.metrics`, EMF lines on stdout; medians of {len(cost.imports)} fresh "
+        f"interpreters that have imported the Logger, as every function has): importing it takes "
+        f"{cost.import_ms:.1f} ms; writing a rolled-back rollout's {cost.lines} lines takes {cost.first_ms:.1f} ms "
+        f"the first time and {cost.later_ms:.1f} ms again. {preloaded}. Functions whose import loads it: "
+        f"{', '.join(importing) or 'none'}; of the state machine's steps, {', '.join(steps) or 'none'} (the region "
+        "steps never: they have nothing to count).",
+        "",
+    ]
 
 
 def _memory(cold: ColdResult) -> list[str]:

@@ -32,6 +32,7 @@ from pullthrough.api_schema import (
     RuleView,
 )
 from pullthrough.desired import rule_view
+from pullthrough.metrics import api_response
 from pullthrough.models import RuleRequest
 from pullthrough.observability import logger
 from pullthrough.prefixes import canonical_prefix
@@ -264,6 +265,6 @@ def _service_failure(error: ex.PullthroughError) -> Response[dict[str, Any]]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     refused = hostile_body(event.get("body"), bool(event.get("isBase64Encoded")))
-    if refused is not None:
-        return refused
-    return app.resolve(routable(event), context)
+    response = refused if refused is not None else app.resolve(routable(event), context)
+    api_response(event, response)  # 4xx by route
+    return response

@@ -9,6 +9,7 @@ from typing import Any
 
 from pullthrough.drift.request import mode_from_env, parse_sweep_event
 from pullthrough.drift.sweep import DriftSweep
+from pullthrough.metrics import drift_found
 from pullthrough.observability import logger
 from pullthrough.wiring import rollouts_from_env
 
@@ -17,7 +18,8 @@ from pullthrough.wiring import rollouts_from_env
 def handler(event: Any, context: Any) -> dict[str, Any]:
     request = parse_sweep_event(event)
     mode = request.mode or mode_from_env()
-    summary = DriftSweep(rollouts_from_env()).run(mode, request.prefixes)
+    summary = DriftSweep(rollouts_from_env(trigger="sweep")).run(mode, request.prefixes)
+    drift_found(summary)
     logger.info(
         "drift sweep done",
         extra={

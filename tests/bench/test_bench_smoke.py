@@ -80,3 +80,14 @@ def test_the_numbers_are_sane(quick_run: tuple[Path, dict[str, Any], str]) -> No
     assert all(10 < mb < 1024 for mb in numbers["peak_rss_mb"].values())
     sweep = numbers["sweep_calls_per_region"]
     assert set(sweep) == {"1", "10", "50"} and len(set(sweep.values())) == 1
+
+
+def test_the_metrics_codes_cost_is_reported_and_no_region_step_loads_it(
+    quick_run: tuple[Path, dict[str, Any], str],
+) -> None:
+    out, numbers, _ = quick_run
+    report = (out / "REPORT.md").read_text()
+
+    assert 0 < numbers["metrics_import_ms"] < 1000 and 0 < numbers["metrics_first_lines_ms"] < 1000
+    assert numbers["imports_metrics"] and not any(numbers["imports_metrics"].values())  # --quick: region steps only
+    assert "**The metrics code**" in report

@@ -33,6 +33,7 @@ from pullthrough.steps.secret import restore_secret
 from pullthrough.tasks import SecretChange
 
 if TYPE_CHECKING:  # FinishRollout imports this module: the request models (pydantic) would double its cold start
+    from pullthrough.metrics import RolloutMetrics
     from pullthrough.models import Credentials, RuleRequest
 
 RULE_REQUESTED = "Pull Through Cache Rule Requested"
@@ -191,6 +192,8 @@ class Rollouts:
     settle_seconds: int = SETTLE_SECONDS
     role_path: str = "/"  # customRoleArn must be under this IAM path (the template grants PassRole only there)
     credential_prefix: str = SECRET_PREFIX  # credentialSecretArn must name a home-region secret with this prefix
+    trigger: str = "api"  # what starts rollouts through this service (api | event | sweep), recorded on each
+    metrics: RolloutMetrics | None = None
 
     def require_executions(self) -> Executions:
         if self.executions is None:
@@ -374,6 +377,8 @@ class Rollouts:
                 "createdAt": created,
                 "failedCount": 0,
                 "failureTolerance": failure_tolerance,
+                "trigger": self.trigger,
+                "upstreamRegistry": desired["rule"].get("upstreamRegistry"),
                 "regions": {
                     goal["region"]: {"status": "PENDING", "action": goal["action"], "changes": {}} for goal in goals
                 },
@@ -400,6 +405,8 @@ class Rollouts:
                 and bool((previous or {}).get("creationTemplate")),
             ),
         )
+        if self.metrics is not None:
+            self.metrics.started(rollout_id, prefix, self.trigger)
         return {
             "rolloutId": rollout_id,
             "status": "RUNNING",
@@ -522,6 +529,8 @@ class Rollouts:
             self.events.emit(ROLLOUT_FINISHED, summary)
         extra = {"error": json.dumps(map_error)} if map_error else {}
         self.store.set_rollout_status(rollout_id, status, finishedAt=finished, regions=entries, **extra)
+        if self.metrics is not None:  # once: a retried call returned above
+            self.metrics.finished(item, summary, finished)
         if not plan:
             self.store.release_lock(prefix, rollout_id)
         return summary | {"rollback": False}
@@ -594,7 +603,10 @@ class Rollouts:
         }
         if self.events is not None:
             self.events.emit(ROLLOUT_FINISHED, summary)
-        self.store.set_rollout_status(rollout_id, "FAILED", finishedAt=now_iso(), error=json.dumps(error or {}))
+        closed = now_iso()
+        self.store.set_rollout_status(rollout_id, "FAILED", finishedAt=closed, error=json.dumps(error or {}))
+        if self.metrics is not None:
+            self.metrics.finished(item, summary, closed)
         if item.get("mode") != PLAN:
             self.store.release_lock(prefix, rollout_id)
         return {"rolloutId": rollout_id, "closed": True}

@@ -1,4 +1,7 @@
-"""Builds the services from the function's environment (read per call, never at import time)."""
+"""Builds the services from the function's environment (read per call, never at import time).
+
+Only the functions that start or close rollouts import this module (and with it the metrics): the region steps do not.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,15 @@ from pullthrough import aws
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.adapters.workflow import EventBus, Executions
+from pullthrough.metrics import RolloutMetrics, Trigger
 from pullthrough.regions import home_region
 from pullthrough.rollouts import SETTLE_SECONDS, Rollouts
 from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
 
-__all__ = ["home_region", "rollouts_from_env"]
 
-
-def rollouts_from_env() -> Rollouts:
-    """The rollout service wired to the table, state machine, home-region secrets and bus of this deployment."""
+def rollouts_from_env(trigger: Trigger = "api") -> Rollouts:
+    """The rollout service wired to the table, state machine, home-region secrets, bus and metrics of this
+    deployment; the rollouts it starts are recorded as started by ``trigger`` (api | event | sweep)."""
     region = home_region()
     state_machine = os.environ.get("STATE_MACHINE_ARN")  # FinishRollout has none: the state machine calls it
     return Rollouts(
@@ -29,4 +32,6 @@ def rollouts_from_env() -> Rollouts:
         settle_seconds=int(os.environ.get("ROLLOUT_SETTLE_SECONDS", SETTLE_SECONDS)),
         role_path=os.environ.get("PASSABLE_ROLE_PATH", "/"),
         credential_prefix=os.environ.get("CREDENTIAL_SECRET_PREFIX", SECRET_PREFIX),
+        trigger=trigger,
+        metrics=RolloutMetrics(),
     )
