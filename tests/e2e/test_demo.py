@@ -14,6 +14,13 @@ from tests.support import ROOT
 
 pytestmark = pytest.mark.e2e
 
+
+@pytest.fixture(autouse=True)
+def _no_metric_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The functions run in this process: their metric lines (EMF on stdout) would mix with the output read here."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+
+
 CLI = ".venv/bin/pullthrough"
 
 
