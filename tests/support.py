@@ -176,3 +176,18 @@ def emf_points(documents: list[dict[str, Any]]) -> Counter[tuple[str, tuple[tupl
         for metric in directive["Metrics"]:
             summed[(metric["Name"], dimensions)] += sum(document[metric["Name"]])
     return summed
+
+
+def requested_event(detail: Any) -> dict[str, Any]:
+    """A "Pull Through Cache Rule Requested" event as EventBridge hands it to RuleRequestedFunction."""
+    return {
+        "version": "0",
+        "id": "11111111-2222-3333-4444-555555555555",
+        "detail-type": "Pull Through Cache Rule Requested",
+        "source": "pullthrough",
+        "account": ACCOUNT,
+        "time": "2026-11-27T00:00:00Z",
+        "region": HOME,
+        "resources": [],
+        "detail": detail,
+    }

@@ -10,7 +10,8 @@ import pytest
 
 from pullthrough.wiring import rollouts_from_env
 from tests.integration.app_support import AppEnv, provision
-from tests.support import ACCOUNT, CANARY, HOME, FakeContext, load_handler
+from tests.support import CANARY, FakeContext, load_handler
+from tests.support import requested_event as requested
 
 FINISH = load_handler("finish_rollout")
 TRIGGER = load_handler("on_rule_requested")
@@ -22,20 +23,6 @@ FINISHED = "Pull Through Cache Rollout Finished"
 @pytest.fixture
 def app(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> AppEnv:
     return provision(monkeypatch)
-
-
-def requested(detail: Any) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": "11111111-2222-3333-4444-555555555555",
-        "detail-type": "Pull Through Cache Rule Requested",
-        "source": "pullthrough",
-        "account": ACCOUNT,
-        "time": "2026-11-27T00:00:00Z",
-        "region": HOME,
-        "resources": [],
-        "detail": detail,
-    }
 
 
 def events_of(app: AppEnv, detail_type: str) -> list[dict[str, Any]]:

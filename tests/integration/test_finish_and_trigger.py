@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from tests.integration.app_support import AppEnv, api, provision
-from tests.support import ACCOUNT, CANARY, ECR_REFUSALS, HOME, CallLog, FakeContext, load_handler
+from tests.support import CANARY, ECR_REFUSALS, CallLog, FakeContext, load_handler
+from tests.support import requested_event as requested
 
 FINISH = load_handler("finish_rollout")
 RECOVER = load_handler("recover_rollout")
@@ -29,20 +30,6 @@ def region_result(region: str, status: str, error: dict[str, str] | None = None)
         "step": "CreateRule",
         "error": error or {},
         "changes": {},
-    }
-
-
-def requested(detail: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "version": "0",
-        "id": "11111111-2222-3333-4444-555555555555",
-        "detail-type": "Pull Through Cache Rule Requested",
-        "source": "pullthrough",
-        "account": ACCOUNT,
-        "time": "2026-11-27T00:00:00Z",
-        "region": HOME,
-        "resources": [],
-        "detail": detail,
     }
 
 

@@ -16,33 +16,23 @@ import dataclasses
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Self, cast
+from typing import Any, ClassVar, Literal, Self, cast, get_args
 
+from pullthrough.adapters.ecr import TEMPLATE_FIELDS as ECR_TEMPLATE_FIELDS
 from pullthrough.fields import choice_field, flag_field, json_object, refuse, text_field
 from pullthrough.prefixes import canonical_prefix
 from pullthrough.regions import REGION_PATTERN
 from pullthrough.registries import UPSTREAM_NAMES, upstream
 
 Action = Literal["created", "updated", "replaced", "unchanged", "skipped", "deleted"]
-ACTIONS: tuple[str, ...] = ("created", "updated", "replaced", "unchanged", "skipped", "deleted")
+ACTIONS: tuple[str, ...] = get_args(Action)
 
 # ECR's patterns, as pullthrough.models states them for requests (tests/unit/test_tasks.py checks they agree).
 PREFIX_PATTERN = re.compile(r"([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)")
 ROLE_ARN_PATTERN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+")
 SECRET_ARN_PATTERN = re.compile(r"arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+")
 # CreateRepositoryCreationTemplate's fields but prefix and appliedFor (pullthrough.models.CreationTemplate's).
-TEMPLATE_FIELDS = frozenset(
-    {
-        "description",
-        "encryptionConfiguration",
-        "resourceTags",
-        "imageTagMutability",
-        "imageTagMutabilityExclusionFilters",
-        "repositoryPolicy",
-        "lifecyclePolicy",
-        "customRoleArn",
-    }
-)
+TEMPLATE_FIELDS = frozenset(ECR_TEMPLATE_FIELDS) - {"appliedFor"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
