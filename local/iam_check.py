@@ -440,8 +440,11 @@ class IamCheck:
         self.denials: list[str] = []
         self._lock = threading.Lock()
 
-    def attach(self, session: Any) -> None:
-        """Register the check on a boto3 session (``pullthrough.aws.session_hooks``)."""
+    def attach(self, session: Any, role_arn: str | None = None) -> None:
+        """Register the check on a boto3 session (``pullthrough.aws.session_hooks``).
+
+        ``role_arn``: the target account's execution role a session acts as (None: the calling function's own role).
+        """
         session.events.register("before-parameter-build", self._keep_params, unique_id="pullthrough-iam-params")
         # Last: a client's own before-call handlers (e.g. one that refuses writes in a plan) run first, and a call
         # they stop never reaches AWS, so IAM never sees it either.

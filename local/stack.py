@@ -619,7 +619,7 @@ class LocalStack:
         self.api_port = api.port
 
 
-def _session_hooks() -> list[Callable[[Any], None]]:
+def _session_hooks() -> list[Callable[[Any, str | None], None]]:
     """The app's hooks on each new boto3 session (the layer is on sys.path once the stack started)."""
     from pullthrough import aws
 

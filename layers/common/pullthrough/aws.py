@@ -1,17 +1,24 @@
-"""boto3 clients per (service, region), cached for warm invocations and safe to create from many threads.
+"""boto3 clients per (service, region, account), cached for warm invocations and safe to create from many threads.
 
 Endpoints follow boto3's own settings (AWS_ENDPOINT_URL...), which is how the local stack points the very same
-code at the emulator.
+code at the emulator. In a target account other than the home one, clients act through that account's
+``PullthroughExecutionRole`` (``EXECUTION_ROLE_NAME``): one assumed-role session per (account, session name), named
+after the rollout and carrying a source identity for CloudTrail, renewed before its credentials expire.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from pullthrough.exceptions import ExecutionRoleUnavailable
 
 # A hung call must end as an SDK error (AwsTransientError: the state machine retries it, the API answers 503) well
 # before the function's own timeout. Worst case 2 attempts x (2 s connect + 4 s read) + one backoff (at most 1 s, plus
@@ -24,7 +31,11 @@ CLIENT_CONFIG = Config(
     user_agent_extra="pullthrough",
 )
 _lock = threading.Lock()
-_clients: dict[tuple[str, str, bool], Any] = {}
+_clients: dict[tuple[str, str, bool, str | None, str], Any] = {}
+DEFAULT_EXECUTION_ROLE = "PullthroughExecutionRole"
+SOURCE_IDENTITY = "pullthrough"
+SESSION_SECONDS = 3600
+RENEW_BEFORE_SECONDS = 300
 # Calls a read-only client lets through: reads, and ECR's ValidatePullThroughCacheRule (it changes nothing).
 READ_PREFIXES = ("Describe", "Get", "List", "BatchGet", "Validate")
 
@@ -39,38 +50,94 @@ def _refuse_writes(model: Any, **_: Any) -> None:
 
 
 _session: boto3.session.Session | None = None
+# (account, session name) -> (session, when its credentials expire)
+_assumed: dict[tuple[str, str], tuple[boto3.session.Session, float]] = {}
 
-#: Called with each new session before its first client is made. Empty on Lambda; the embedded stack registers
-#: its IAM check here (a botocore event handler that checks each call against the calling function's policies).
-session_hooks: list[Callable[[boto3.session.Session], None]] = []
+#: Called with each new session before its first client is made, and the role it acts as: None for the function's
+#: own role, else the target account's execution role ARN. Empty on Lambda; the embedded stack registers its IAM
+#: check here (a botocore event handler that checks each call against the acting role's policies).
+session_hooks: list[Callable[[boto3.session.Session, str | None], None]] = []
 
 
-def client(service: str, region: str, *, read_only: bool = False) -> Any:
+def home_account() -> str | None:
+    """The account the app is deployed in (``HOME_ACCOUNT_ID``; None when not configured: every call is home)."""
+    return os.environ.get("HOME_ACCOUNT_ID") or None
+
+
+def execution_role_arn(account: str) -> str:
+    """The execution role pullthrough assumes in ``account`` (template parameter ExecutionRoleName)."""
+    partition = os.environ.get("AWS_PARTITION", "aws")
+    name = os.environ.get("EXECUTION_ROLE_NAME", DEFAULT_EXECUTION_ROLE)
+    return f"arn:{partition}:iam::{account}:role/{name}"
+
+
+def is_home(account: str | None) -> bool:
+    return account is None or account == home_account()
+
+
+def client(
+    service: str, region: str, *, read_only: bool = False, account: str | None = None, session_name: str = "pullthrough"
+) -> Any:
     """A cached client of ``service`` in ``region`` (boto3 sessions are not thread-safe: one lock guards creation).
 
-    ``read_only``: a separate client that raises WriteRefused before sending any call but a read.
+    ``read_only``: a separate client that raises WriteRefused before sending any call but a read. ``account``: a
+    target account; other than the home one, the client acts through its execution role, in a session named
+    ``session_name`` (the rollout id). Raises ExecutionRoleUnavailable when the role cannot be assumed.
     """
-    key = (service, region, read_only)
+    where = None if is_home(account) else account
+    key = (service, region, read_only, where, session_name if where else "")
     found = _clients.get(key)
-    if found is not None:
+    if found is not None and (where is None or _assumed.get((where, session_name), (None, 0.0))[1] > time.time()):
         return found
     global _session
     with _lock:
-        if key not in _clients:
-            if _session is None:
-                _session = boto3.session.Session()
-                for hook in list(session_hooks):
-                    hook(_session)
-            made = _session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
-            if read_only:
-                made.meta.events.register("before-call", _refuse_writes)
-            _clients[key] = made
-        return _clients[key]
+        if _session is None:
+            _session = boto3.session.Session()
+            for hook in list(session_hooks):
+                hook(_session, None)
+        session = _session if where is None else _assumed_session(_session, where, session_name)
+        made = session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+        if read_only:
+            made.meta.events.register("before-call", _refuse_writes)
+        _clients[key] = made
+        return made
+
+
+def _assumed_session(home: boto3.session.Session, account: str, session_name: str) -> boto3.session.Session:
+    """A session acting as ``account``'s execution role, reused until shortly before its credentials expire."""
+    cached = _assumed.get((account, session_name))
+    if cached is not None and cached[1] > time.time():
+        return cached[0]
+    role_arn = execution_role_arn(account)
+    sts = home.client("sts", region_name=os.environ.get("AWS_REGION", "us-east-1"), config=CLIENT_CONFIG)
+    try:
+        granted = sts.assume_role(
+            RoleArn=role_arn,
+            RoleSessionName=session_name[:64],
+            SourceIdentity=SOURCE_IDENTITY,
+            DurationSeconds=SESSION_SECONDS,
+        )["Credentials"]
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        raise ExecutionRoleUnavailable(
+            f"{role_arn.rsplit('/', 1)[-1]} cannot be assumed in {account} ({code or 'refused'})"
+        ) from None
+    session = boto3.session.Session(
+        aws_access_key_id=granted["AccessKeyId"],
+        aws_secret_access_key=granted["SecretAccessKey"],
+        aws_session_token=granted["SessionToken"],
+    )
+    for hook in list(session_hooks):
+        hook(session, role_arn)
+    expires = granted["Expiration"].timestamp() if hasattr(granted["Expiration"], "timestamp") else time.time() + 900
+    _assumed[(account, session_name)] = (session, expires - RENEW_BEFORE_SECONDS)
+    return session
 
 
 def reset() -> None:
-    """Forget cached clients and session (tests, and the local stack after changing endpoints)."""
+    """Forget cached clients and sessions (tests, and the local stack after changing endpoints)."""
     global _session
     with _lock:
         _clients.clear()
+        _assumed.clear()
         _session = None

@@ -55,6 +55,10 @@ class AccessDenied(PullthroughError):
 
 
 # ECR
+class ExecutionRoleUnavailable(PullthroughError):
+    """The target account's execution role (PullthroughExecutionRole) does not exist or does not trust pullthrough."""
+
+
 class RuleLimitExceeded(PullthroughError):
     """The region already holds ECR's maximum of 50 pull-through cache rules."""
 
