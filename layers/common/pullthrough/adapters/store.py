@@ -55,6 +55,10 @@ def _data(item: dict[str, Any]) -> dict[str, Any]:
     return _plain({k: _deserializer.deserialize(v) for k, v in item.items()})
 
 
+def _snapshot_key(region: str, account: str | None) -> str:
+    return f"REGION#{region}" if account is None else f"REGION#{account}#{region}"
+
+
 def _is_conditional_failure(error: ex.PullthroughError) -> bool:
     cause = error.__cause__
     return getattr(cause, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException"
@@ -175,12 +179,14 @@ class RolloutStore:
     def set_rollout_status(self, rollout_id: str, status: str, **fields: Any) -> None:
         self._set(f"ROLLOUT#{rollout_id}", "ROLLOUT", {"status": status, **fields})
 
-    # Per-region snapshots (taken before a rollout's first write in the region)
-    def put_snapshot(self, rollout_id: str, region: str, snapshot: str) -> bool:
-        """Record a region's snapshot unless one is already recorded (a retried step keeps the first); True if new."""
+    # Per-target snapshots (taken before a rollout's first write in the target)
+    def put_snapshot(self, rollout_id: str, region: str, snapshot: str, account: str | None = None) -> bool:
+        """Record a target's snapshot unless one is already recorded (a retried step keeps the first); True if new.
+
+        ``account``: the target account, None for the home account (whose keys predate accounts)."""
         try:
             self._put(
-                {"pk": f"ROLLOUT#{rollout_id}", "sk": f"REGION#{region}", "snapshot": snapshot},
+                {"pk": f"ROLLOUT#{rollout_id}", "sk": _snapshot_key(region, account), "snapshot": snapshot},
                 ConditionExpression="attribute_not_exists(sk)",
             )
         except ex.PullthroughError as error:
@@ -189,8 +195,8 @@ class RolloutStore:
             raise
         return True
 
-    def get_snapshot(self, rollout_id: str, region: str) -> str | None:
-        found = self._get(f"ROLLOUT#{rollout_id}", f"REGION#{region}")
+    def get_snapshot(self, rollout_id: str, region: str, account: str | None = None) -> str | None:
+        found = self._get(f"ROLLOUT#{rollout_id}", _snapshot_key(region, account))
         return str(found["snapshot"]) if found else None
 
     # Desired rules

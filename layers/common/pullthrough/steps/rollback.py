@@ -20,13 +20,13 @@ def snapshot_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, st
     if failed > task.failureTolerance:
         raise ex.PastFailureTolerance(f"{failed} region(s) failed, more than the {task.failureTolerance} tolerated")
     snapshot = take_snapshot(task.prefix, ecr, secrets)
-    kept = store.put_snapshot(task.rolloutId, task.region, snapshot.dumps())
+    kept = store.put_snapshot(task.rolloutId, task.region, snapshot.dumps(), task.account)
     return {"recorded": kept}
 
 
 def rollback_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, store: RolloutStore) -> RollbackResult:
     """Restore the region to its snapshot; a region with none was never touched."""
-    recorded = store.get_snapshot(task.rolloutId, task.region)
+    recorded = store.get_snapshot(task.rolloutId, task.region, task.account)
     if recorded is None:
         return RollbackResult(region=task.region, template="unchanged", rule="unchanged", secret="unchanged")
     snapshot = RegionSnapshot.loads(recorded)
