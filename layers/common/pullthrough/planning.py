@@ -65,20 +65,15 @@ class PlannedSecrets(SecretStore):
         return self.describe(secret_id) is not None
 
 
-def _client(task: RegionTask, service: str, region: str, *, home: bool = False) -> Any:
-    """A client for the task's target account (through its execution role), or the home account's."""
-    return aws.client(
-        service,
-        region,
-        read_only=task.planning,
-        account=None if home else task.account,
-        session_name=task.rolloutId,
-    )
+def _acting(task: RegionTask, *, home: bool = False) -> dict[str, Any]:
+    """Client options: the task's target account (through its execution role) or the home account's; read-only
+    for a plan."""
+    return {"read_only": task.planning, "account": None if home else task.account, "session_name": task.rolloutId}
 
 
 def ecr_for(task: RegionTask) -> EcrRegistry:
     """The task's registry (its account and region): planned (read-only) for a plan, real otherwise."""
-    client = _client(task, "ecr", task.region)
+    client = aws.client("ecr", task.region, **_acting(task))
     return PlannedEcr(client) if task.planning else EcrRegistry(client)
 
 
@@ -86,5 +81,5 @@ def secrets_for(task: RegionTask, region: str | None = None, *, home: bool = Fal
     """Secrets of ``region`` (default: the task's) in the task's account, or the home account's (``home``: the
     source secret): planned (read-only) for a plan, real otherwise."""
     where = region or task.region
-    client = _client(task, "secretsmanager", where, home=home)
+    client = aws.client("secretsmanager", where, **_acting(task, home=home))
     return PlannedSecrets(client, where, None if home else task.account) if task.planning else SecretStore(client)
