@@ -81,18 +81,15 @@ class RegionProgress(_View):
     rollbackError: StepFailure | None = Field(default=None, description="Why putting the region back failed.")
 
 
-class TargetProgress(RegionProgress):
-    """One target of a rollout: an account in a region."""
-
-    account: str = Field(description="The target's account (12-digit id).")
-    region: str = Field(description="The target's region.")
-
-
 class Target(_View):
     """An account in a region."""
 
     account: str = Field(description="The account (12-digit id).")
     region: str = Field(description="The region.")
+
+
+class TargetProgress(Target, RegionProgress):
+    """One target of a rollout: an account in a region."""
 
 
 class Rollout(_View):
