@@ -44,7 +44,8 @@ def held_targets(rule_item: dict[str, Any] | None, home: str) -> dict[Target, di
 def desired_targets(rule_item: dict[str, Any] | None, home: str) -> set[Target]:
     """The targets a rule item desires: its regions in each account it last expanded to (the home one by default)."""
     item = rule_item or {}
-    accounts = item.get("targetAccounts") or [home]
+    accounts = item.get("targetAccounts")
+    accounts = [home] if accounts is None else accounts
     return {(account, region) for account in accounts for region in item.get("regions") or []}
 
 
@@ -57,7 +58,7 @@ def targets(
 ) -> list[dict[str, str]]:
     """The desired regions of each desired account to apply (regions in request order), then every other target
     pullthrough holds the prefix in or the previous desired state named, to remove."""
-    accounts = accounts or [home]
+    accounts = [home] if accounts is None else accounts
     wanted = [(account, region) for account in accounts for region in desired]
     stale = sorted((set(held_targets(previous, home)) | desired_targets(previous, home)) - set(wanted))
     return [_target(a, r, APPLY) for a, r in wanted] + [_target(a, r, REMOVE) for a, r in stale]

@@ -283,9 +283,10 @@ class Rollouts:
     def target_accounts(self, request: RuleRequest) -> list[str]:
         """The accounts a request targets: its accounts and the members of its organizational units (the home
         account when it names neither). Refuses roles of one account when the rule reaches several."""
-        if not hasattr(request, "target_accounts"):  # TEMP until org-api merges
-            return [self.home_account]
-        accounts = request.target_accounts(self.home_account, self.organization)
+        if request.organizationalUnits and self.organization is None:
+            raise RuntimeError("expanding organizationalUnits needs the organization (rollouts_from_env(organization=True))")
+        # OUs with no active account yet are fine: accounts that join them later get the rule (AccountMembership).
+        accounts = request.target_accounts(self.home_account, self.organization)  # type: ignore[arg-type]
         if accounts != [self.home_account]:
             template_role = request.creationTemplate.customRoleArn if request.creationTemplate else None
             for field, arn in (
@@ -387,10 +388,10 @@ class Rollouts:
         return {
             "rule": request.rule().model_dump(exclude_none=True),
             "regions": request.ordered_regions(),
-            "accounts": getattr(request, "accounts", None),  # TEMP getattr until org-api merges
-            "organizationalUnits": getattr(request, "organizationalUnits", None),
+            "accounts": request.accounts,
+            "organizationalUnits": request.organizationalUnits,
             "targetAccounts": accounts,
-            "retainOnAccountRemoval": getattr(request, "retainOnAccountRemoval", False),
+            "retainOnAccountRemoval": request.retainOnAccountRemoval,
             "creationTemplate": template.to_ecr() if template else None,
             "sourceSecretArn": source_arn,
         }
@@ -484,7 +485,7 @@ class Rollouts:
             goals = targets(list(desired["regions"]), previous, home, desired.get("targetAccounts"))
         if only_accounts is not None:
             goals = [goal for goal in goals if goal["account"] in only_accounts]
-        failure_tolerance = options.failureTolerance if options is not None else 0  # TEMP until org-api merges
+        failure_tolerance = options.tolerated_failures(len(goals)) if options is not None else 0
         if mode != PLAN:
             carried = {
                 "deployed": deployed_regions(previous) if previous else {},
@@ -658,7 +659,9 @@ class Rollouts:
         plan = item.get("mode") == PLAN
         results, undone = self._outcomes(item, region_results, rollback_results)
         if not after_rollback and not plan:
-            failed = failures(results) + sum(1 for r in results if r.get("status") == "PENDING")
+            failed = failures(results)
+            if item.get("scale") == ACCOUNTS:  # no record of a target's end: all or nothing cannot count it done
+                failed += sum(1 for r in results if r.get("status") == "PENDING")
             if failed > failure_tolerance:
                 return {"rolloutId": rollout_id, "rollback": True}
         entries = self._entries(results, undone)
