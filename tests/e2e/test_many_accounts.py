@@ -160,7 +160,7 @@ def test_an_account_moved_into_a_targeted_unit_receives_the_rule_and_loses_it_wh
     stack.move_account(mover, workloads)
     wait_until(lambda: (not holds(stack, mover, "eu-west-1", "org-move")["rule"]) or None, 60, "the rule gone")
     _settled(api, wait_rollout, "org-move")
-    status, shown = api("GET", "/rules/org-move")
+    _, shown = api("GET", "/rules/org-move")
     assert mover not in {t["account"] for t in shown["deployedTargets"]}
 
 
