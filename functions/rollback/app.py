@@ -17,7 +17,7 @@ from pullthrough.tasks import RegionTask, RollbackResult
 def handler(task: RegionTask) -> RollbackResult:
     return rollback_region(
         task,
-        ecr=ecr_for(task),  # a rollback never runs in a plan (nothing was written): these are real clients
-        secrets=secrets_for(task),
         store=RolloutStore(aws.client("dynamodb", home_region()), os.environ["TABLE_NAME"]),
+        # A rollback never runs in a plan (nothing was written): these are real clients, made only when needed.
+        target=lambda: (ecr_for(task), secrets_for(task)),
     )

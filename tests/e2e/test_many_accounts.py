@@ -73,7 +73,11 @@ def test_a_rule_to_three_accounts_by_three_regions_reaches_each_through_its_role
         for region in REGIONS:
             assert holds(stack, account, region, "org-three") == {"rule": True, "template": True, "secret": True}
     # Nothing landed in the home account, which the request did not name.
-    assert holds(stack, stack.account_id, "eu-west-1", "org-three") == {"rule": False, "template": False, "secret": False}
+    assert holds(stack, stack.account_id, "eu-west-1", "org-three") == {
+        "rule": False,
+        "template": False,
+        "secret": False,
+    }
     # The rule's secret in each account is that account's own (ECR takes only a secret of the registry's account).
     rule = stack.client("ecr", "eu-west-1", account=accounts[0]).describe_pull_through_cache_rules(
         ecrRepositoryPrefixes=["org-three"]
@@ -93,7 +97,9 @@ def test_dropping_an_account_removes_the_prefix_there_only(
     stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     first, second = members_with_role(stack)[:2]
-    assert apply(api, wait_rollout, request("org-drop", ["eu-west-1"], accounts=[first, second]))["status"] == "SUCCEEDED"
+    assert (
+        apply(api, wait_rollout, request("org-drop", ["eu-west-1"], accounts=[first, second]))["status"] == "SUCCEEDED"
+    )
 
     finished = apply(api, wait_rollout, request("org-drop", ["eu-west-1"], accounts=[first]))
 
@@ -153,7 +159,9 @@ def test_an_account_moved_into_a_targeted_unit_receives_the_rule_and_loses_it_wh
     assert mover not in {t["account"] for t in finished["targets"]}
 
     stack.move_account(mover, sandbox)
-    wait_until(lambda: holds(stack, mover, "eu-west-1", "org-move")["rule"] or None, 60, "the rule in the moved account")
+    wait_until(
+        lambda: holds(stack, mover, "eu-west-1", "org-move")["rule"] or None, 60, "the rule in the moved account"
+    )
     _settled(api, wait_rollout, "org-move")
     assert holds(stack, mover, "eu-west-1", "org-move") == {"rule": True, "template": True, "secret": True}
 

@@ -284,7 +284,9 @@ class Rollouts:
         """The accounts a request targets: its accounts and the members of its organizational units (the home
         account when it names neither). Refuses roles of one account when the rule reaches several."""
         if request.organizationalUnits and self.organization is None:
-            raise RuntimeError("expanding organizationalUnits needs the organization (rollouts_from_env(organization=True))")
+            raise RuntimeError(
+                "expanding organizationalUnits needs the organization (rollouts_from_env(organization=True))"
+            )
         # OUs with no active account yet are fine: accounts that join them later get the rule (AccountMembership).
         accounts = request.target_accounts(self.home_account, self.organization)  # type: ignore[arg-type]
         if accounts != [self.home_account]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pullthrough import exceptions as ex
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
@@ -24,10 +26,13 @@ def snapshot_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, st
     return {"recorded": kept}
 
 
-def rollback_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, store: RolloutStore) -> RollbackResult:
-    """Restore the region to its snapshot; a region with none was never touched."""
+def rollback_region(
+    task: RegionTask, store: RolloutStore, target: Callable[[], tuple[EcrRegistry, SecretStore]]
+) -> RollbackResult:
+    """Restore the region to its snapshot; a region with none was never touched, and is not even reached
+    (``target`` opens its registry and secrets: in another account, through its execution role)."""
     recorded = store.get_snapshot(task.rolloutId, task.region, task.account)
     if recorded is None:
         return RollbackResult(region=task.region, template="unchanged", rule="unchanged", secret="unchanged")
     snapshot = RegionSnapshot.loads(recorded)
-    return restore_snapshot(task.region, task.prefix, snapshot, ecr, secrets)
+    return restore_snapshot(task.region, task.prefix, snapshot, *target())
