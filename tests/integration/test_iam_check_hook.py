@@ -35,7 +35,7 @@ STATEMENTS = {
 @pytest.fixture
 def check(moto_aws: None) -> Iterator[IamCheck]:
     # The functions' own credentials (moto's mock sets its own fake ones)
-    made = IamCheck(STATEMENTS, account_id=ACCOUNT, access_key=os.environ["AWS_ACCESS_KEY_ID"])
+    made = IamCheck(STATEMENTS, account_id=ACCOUNT)
     aws.session_hooks.append(made.attach)
     aws.reset()
     try:

@@ -294,7 +294,7 @@ def test_the_resources_of_dynamodb_step_functions_and_eventbridge_calls() -> Non
 
 
 def test_a_denial_names_the_function_the_action_and_the_resource() -> None:
-    check = IamCheck({"StoreSecretFunction": [], "CreateRuleFunction": []}, account_id=ACCOUNT, access_key="testing")
+    check = IamCheck({"StoreSecretFunction": [], "CreateRuleFunction": []}, account_id=ACCOUNT)
     made = call("secretsmanager", "CreateSecret", Name="ecr-pullthroughcache/x")
     assert check.check("StoreSecretFunction", made) == [
         "IAM check: StoreSecretFunction is not allowed secretsmanager:CreateSecret on "
