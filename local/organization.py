@@ -43,8 +43,8 @@ SERVICE_EVENT = "AWS Service Event via CloudTrail"
 
 #: (service, account or None for the management account) -> a boto3 client acting there
 Clients = Callable[[str, str | None], Any]
-#: account id -> the execution role target-account.yaml creates there
-RoleFor = Callable[[str], DeployedRole]
+#: (account id, organization id) -> the execution role target-account.yaml creates there
+RoleFor = Callable[[str, str], DeployedRole]
 
 
 class OrganizationError(RuntimeError):
@@ -116,7 +116,7 @@ def seed(clients: Clients, role_for: RoleFor) -> Organization:
         orgs.move_account(AccountId=account, SourceParentId=root_id, DestinationParentId=ous[ou])
         org.members[name] = account
         if with_role:
-            create_execution_role(clients, role_for(account))
+            create_execution_role(clients, role_for(account, org.id))
         else:
             org.accounts_without_role.append(account)
     return org
@@ -187,7 +187,7 @@ def create_member_account(
     account = _create_account(clients, name)
     org.members[name] = account
     if with_role:
-        create_execution_role(clients, role_for(account))
+        create_execution_role(clients, role_for(account, org.id))
     else:
         org.accounts_without_role.append(account)
     events = [create_account_result_event(org, account, name)]

@@ -399,14 +399,17 @@ class LocalStack:
 
     def execution_role(self, account: str) -> DeployedRole:
         """target-account.yaml's role as this stack's StackSets deployment creates it in ``account``."""
+        return self._deployed_role(account, self._org().id)
+
+    def _deployed_role(self, account: str, organization_id: str) -> DeployedRole:
+        """The role deployed with this stack's parameters, trusting only principals of ``organization_id``."""
         parameters = {
             "HomeAccountId": self.account_id,
             "ExecutionRoleName": self.execution_role_name,
             "FunctionRolePath": self.function_role_path,
             "PassableRolePath": self.parameters.get("PassableRolePath", "/"),
+            "OrganizationId": organization_id,
         }
-        if self.organization is not None:
-            parameters["OrganizationId"] = self.organization.id
         return deployed_role(parameters, account, region=self.region, partition=PARTITION)
 
     @property
@@ -434,7 +437,7 @@ class LocalStack:
         ``with_role`` is False; delivers CreateAccountResult (and MoveAccount when moved out of the root) to the
         app's bus. Its id."""
         account, events = organization.create_member_account(
-            self._org_clients, self._org(), self.execution_role, name, ou_id, with_role=with_role
+            self._org_clients, self._org(), self._deployed_role, name, ou_id, with_role=with_role
         )
         self._deliver_org_events(events)
         return account
@@ -588,7 +591,7 @@ class LocalStack:
         self._create_state_machine(role_arn)
         self._configure_functions()
         self._create_event_rules()
-        self.organization = organization.seed(self._org_clients, self.execution_role)
+        self.organization = organization.seed(self._org_clients, self._deployed_role)
 
     def _create_event_buses(self) -> None:
         """The template's own buses (their policies are IAM, which the emulator does not enforce on PutEvents)."""
