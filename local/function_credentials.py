@@ -26,16 +26,16 @@ class EnvironmentCredentials(Credentials):
         self.method = METHOD
         self.account_id = None
 
-    @property  # type: ignore[override]
-    def access_key(self) -> str:
+    @property
+    def access_key(self) -> str:  # type: ignore[override]
         return os.environ.get("AWS_ACCESS_KEY_ID", "")
 
-    @property  # type: ignore[override]
-    def secret_key(self) -> str:
+    @property
+    def secret_key(self) -> str:  # type: ignore[override]
         return os.environ.get("AWS_SECRET_ACCESS_KEY", "")
 
-    @property  # type: ignore[override]
-    def token(self) -> str | None:
+    @property
+    def token(self) -> str | None:  # type: ignore[override]
         return os.environ.get("AWS_SESSION_TOKEN") or None
 
     def get_frozen_credentials(self) -> ReadOnlyCredentials:
@@ -54,5 +54,5 @@ def attach(session: Any, role_arn: str | None = None) -> None:
     if role_arn is not None:
         return
     # boto3 keeps its botocore session private; the provider chain is botocore's documented extension point.
-    resolver = session._session.get_component("credential_provider")  # noqa: SLF001
+    resolver = session._session.get_component("credential_provider")
     resolver.insert_before("env", _Provider())

@@ -109,7 +109,11 @@ def seed(clients: Clients, role_for: RoleFor) -> Organization:
         made = orgs.create_organizational_unit(ParentId=ous[parent] if parent else root_id, Name=name)
         ous[name] = str(made["OrganizationalUnit"]["Id"])
     org = Organization(
-        id=str(described["Id"]), management_account=str(described["MasterAccountId"]), root_id=root_id, ous=ous, members={}
+        id=str(described["Id"]),
+        management_account=str(described["MasterAccountId"]),
+        root_id=root_id,
+        ous=ous,
+        members={},
     )
     for name, ou, with_role in MEMBERS:
         account = _create_account(clients, name)

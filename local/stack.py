@@ -62,9 +62,7 @@ CREDENTIAL_SECONDS = 43200  # the functions' session credentials outlast any tes
 
 _LAMBDA_TRUST = {
     "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-    ],
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 _TRUST_POLICY = {
     "Version": "2012-10-17",
@@ -240,7 +238,7 @@ class LocalStack:
         self._api: ApiServer | None = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_sfn_config: dict[str, Any] | None = None
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients: dict[tuple[str, str, str | None], Any] = {}
         self._clients_lock = threading.Lock()
         self._added_paths: list[str] = []
         self._saved_levels: dict[str, int] = {}
@@ -729,7 +727,6 @@ class LocalStack:
         api.start()
         self._api = api
         self.api_port = api.port
-
 
     def _execution_role_statements(self, role_arn: str) -> list[Any] | None:
         """The statements of the execution role ``role_arn`` names (None: not the execution role)."""

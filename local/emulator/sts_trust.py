@@ -115,7 +115,9 @@ def _conditions_hold(conditions: Mapping[str, Any] | None, context: Mapping[str,
     return True
 
 
-def trust_allows(document: Mapping[str, Any], caller: Caller, actions: Iterable[str], context: Mapping[str, Any]) -> bool:
+def trust_allows(
+    document: Mapping[str, Any], caller: Caller, actions: Iterable[str], context: Mapping[str, Any]
+) -> bool:
     """Whether trust policy ``document`` lets ``caller`` perform every one of ``actions`` on its role."""
     statements = _as_list(document.get("Statement"))
     for action in actions:
@@ -158,7 +160,11 @@ def refusal(
         "sts:rolesessionname": (session_name,),
         "aws:requestedregion": (region,),
         **({"aws:principalorgid": (org,)} if org else {}),
-        **({"aws:sourceidentity": (source_identity,), "sts:sourceidentity": (source_identity,)} if source_identity else {}),
+        **(
+            {"aws:sourceidentity": (source_identity,), "sts:sourceidentity": (source_identity,)}
+            if source_identity
+            else {}
+        ),
     }
     actions = ["sts:AssumeRole", *(["sts:SetSourceIdentity"] if source_identity else [])]
     document = json.loads(role.assume_role_policy_document or "{}")

@@ -31,7 +31,7 @@ HOME_ONLY = ("${AWS::Region}", "${SourceSecretPrefix}")  # the home region, the 
 
 
 def load(path: Path) -> dict[str, Any]:
-    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506 - a SafeLoader subclass
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)
     assert isinstance(doc, dict)
     return doc
 
@@ -78,13 +78,17 @@ def grants(statements: Iterator[dict[str, Any]]) -> Grants:
             continue
         condition = statement.get("Condition") or {}
         triples = {
-            (op, key, str(v)) for op, block in condition.items() for key, values in block.items() for v in as_list(values)
+            (op, key, str(v))
+            for op, block in condition.items()
+            for key, values in block.items()
+            for v in as_list(values)
         }
         for action in as_list(statement.get("Action", [])):
             if not str(action).startswith(TARGET_SERVICES):
                 continue
             resources.setdefault(action, set()).update(written)
-            conditions.setdefault(action, set()).update(triples or {None})
+            under: set[tuple[str, str, str] | None] = set(triples) or {None}
+            conditions.setdefault(action, set()).update(under)
     return {action: (frozenset(resources[action]), frozenset(conditions[action])) for action in resources}
 
 
@@ -123,7 +127,9 @@ def test_the_role_holds_nothing_else(role: dict[str, Any]) -> None:
 def test_secrets_are_scoped_to_ecr_pullthroughcache_and_roles_passed_only_to_ecr(role: dict[str, Any]) -> None:
     for action, (resources, conditions) in role_grants(role).items():
         if action.startswith("secretsmanager:") and action != "secretsmanager:ListSecrets":
-            assert resources == {"arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:ecr-pullthroughcache/*"}
+            assert resources == {
+                "arn:${AWS::Partition}:secretsmanager:*:${AWS::AccountId}:secret:ecr-pullthroughcache/*"
+            }
         if action == "iam:PassRole":
             assert resources == {"arn:${AWS::Partition}:iam::${AWS::AccountId}:role${PassableRolePath}*"}
             assert conditions == {
@@ -153,7 +159,9 @@ def test_the_role_is_named_by_a_parameter_and_trusts_the_home_accounts_function_
     assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
     condition, with_org, without_org = trust["Condition"]["Fn::If"]
     assert target_account["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]}
-    only_functions = {"aws:PrincipalArn": {"Fn::Sub": "arn:${AWS::Partition}:iam::${HomeAccountId}:role${FunctionRolePath}*"}}
+    only_functions = {
+        "aws:PrincipalArn": {"Fn::Sub": "arn:${AWS::Partition}:iam::${HomeAccountId}:role${FunctionRolePath}*"}
+    }
     assert without_org == {"ArnLike": only_functions}
     assert with_org == {"ArnLike": only_functions, "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
 
@@ -217,13 +225,18 @@ def test_org_events_forwards_to_the_bus_parameter_with_a_role_that_may_put_only_
     assert trust["Principal"] == {"Service": "events.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
     statements = [s for p in role["Policies"] for s in as_list(p["PolicyDocument"]["Statement"])]
     assert statements == [
-        {"Sid": "PullthroughBusOnly", "Effect": "Allow", "Action": "events:PutEvents", "Resource": {"Ref": "PullthroughEventBusArn"}}
+        {
+            "Sid": "PullthroughBusOnly",
+            "Effect": "Allow",
+            "Action": "events:PutEvents",
+            "Resource": {"Ref": "PullthroughEventBusArn"},
+        }
     ]
     assertion = org_events["Rules"]["OrganizationsEventsArriveInUsEast1"]["Assertions"][0]["Assert"]
     assert assertion == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
 
 
-def as_delivered(entry: dict[str, Any]) -> dict[str, Any]:
+def as_delivered(entry: dict[str, Any]) -> Any:
     """A put_events entry as EventBridge delivers it to a rule."""
     return {
         "source": entry["Source"],
@@ -248,7 +261,6 @@ def test_org_events_matches_the_events_the_embedded_stack_delivers_and_nothing_e
         "destinationParentId": "ou-ab12-11111111",
     }
     assert json.loads(created["Detail"])["serviceEventDetails"]["createAccountStatus"]["state"] == "SUCCEEDED"
-    other = {**as_delivered(moved), "detail": {**json.loads(moved["Detail"]), "eventName": "CreateOrganizationalUnit"}}
+    other = as_delivered({**moved, "Detail": moved["Detail"].replace('"MoveAccount"', '"CreateOrganizationalUnit"')})
     assert not pattern.matches_event(other)
-    service_move = {**as_delivered(moved), "detail-type": organization.SERVICE_EVENT}
-    assert not pattern.matches_event(service_move)
+    assert not pattern.matches_event(as_delivered({**moved, "DetailType": organization.SERVICE_EVENT}))

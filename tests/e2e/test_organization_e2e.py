@@ -30,17 +30,24 @@ def accounts_in(stack: LocalStack, parent: str) -> set[str]:
     return {account["Id"] for page in pages for account in page["Accounts"]}
 
 
-def sts_as(stack: LocalStack, credentials: dict[str, str] | None = None) -> Any:
-    """An STS client signing with ``credentials`` (default: whatever the environment holds right now)."""
-    return boto3.session.Session().client("sts", region_name=stack.region, endpoint_url=stack.endpoint_url, **(credentials or {}))
+ROOT_KEYS = {"AccessKeyId": "testing", "SecretAccessKey": "testing"}  # the stack's own: the home account's root
 
 
-def as_keys(granted: dict[str, Any]) -> dict[str, str]:
-    return {
-        "aws_access_key_id": granted["AccessKeyId"],
-        "aws_secret_access_key": granted["SecretAccessKey"],
-        "aws_session_token": granted["SessionToken"],
-    }
+def client_as(stack: LocalStack, service: str, credentials: dict[str, Any] | None = None, region: str = REGION) -> Any:
+    """A client signing with STS-shaped ``credentials`` (default: whatever the environment holds right now)."""
+    keys = credentials or {}
+    return boto3.session.Session().client(  # type: ignore[call-overload]
+        service,
+        region_name=region,
+        endpoint_url=stack.endpoint_url,
+        aws_access_key_id=keys.get("AccessKeyId"),
+        aws_secret_access_key=keys.get("SecretAccessKey"),
+        aws_session_token=keys.get("SessionToken"),
+    )
+
+
+def sts_as(stack: LocalStack, credentials: dict[str, Any] | None = None) -> Any:
+    return client_as(stack, "sts", credentials, stack.region)
 
 
 def assume_as_function(stack: LocalStack, role_arn: str, logical_id: str = "StoreSecretFunction") -> dict[str, Any]:
@@ -56,8 +63,7 @@ def assume_as_function(stack: LocalStack, role_arn: str, logical_id: str = "Stor
 def denied(call: Any) -> dict[str, Any]:
     with pytest.raises(ClientError) as raised:
         call()
-    response: dict[str, Any] = raised.value.response
-    return response
+    return dict(raised.value.response)
 
 
 # -- the seeded organization ---------------------------------------------------------------------------------------
@@ -100,7 +106,9 @@ def test_every_member_but_one_has_the_execution_role_exactly_as_target_account_y
     trust = stack.execution_role(org.members["workload-a"]).trust_policy["Statement"][0]["Condition"]
     assert trust["StringEquals"] == {"aws:PrincipalOrgID": org.id}
     assert trust["ArnLike"] == {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/pullthrough/*"}
-    no_role = denied(lambda: stack.client("iam", account=org.account_without_role).get_role(RoleName="PullthroughExecutionRole"))
+    no_role = denied(
+        lambda: stack.client("iam", account=org.account_without_role).get_role(RoleName="PullthroughExecutionRole")
+    )
     assert no_role["Error"]["Code"] == "NoSuchEntity"
 
 
@@ -110,33 +118,52 @@ def test_the_functions_roles_live_under_the_path_the_execution_role_trusts(stack
         assert arn == f"arn:aws:iam::123456789012:role/pullthrough/pullthrough-{logical_id}Role"
         with stack.running_as(logical_id):
             identity = sts_as(stack).get_caller_identity()
-        assert identity["Arn"] == f"arn:aws:sts::123456789012:assumed-role/pullthrough-{logical_id}Role/{stack.function_names[logical_id]}"
+        assert (
+            identity["Arn"]
+            == f"arn:aws:sts::123456789012:assumed-role/pullthrough-{logical_id}Role/{stack.function_names[logical_id]}"
+        )
 
 
 # -- the emulator's STS refuses like AWS ---------------------------------------------------------------------------
 
 
-def test_assuming_a_role_that_does_not_exist_is_access_denied(stack: LocalStack, org: organization.Organization) -> None:
+def test_assuming_a_role_that_does_not_exist_is_access_denied(
+    stack: LocalStack, org: organization.Organization
+) -> None:
     role = f"arn:aws:iam::{org.account_without_role}:role/PullthroughExecutionRole"
     error = denied(lambda: assume_as_function(stack, role))
     assert error["Error"]["Code"] == "AccessDenied"
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 403
-    caller = "arn:aws:sts::123456789012:assumed-role/pullthrough-StoreSecretFunctionRole/pullthrough-StoreSecretFunction"
-    assert error["Error"]["Message"] == f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role}"
+    caller = (
+        "arn:aws:sts::123456789012:assumed-role/pullthrough-StoreSecretFunctionRole/pullthrough-StoreSecretFunction"
+    )
+    assert (
+        error["Error"]["Message"] == f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role}"
+    )
 
 
-def test_a_caller_outside_the_functions_path_is_access_denied(stack: LocalStack, org: organization.Organization) -> None:
+def test_a_caller_outside_the_functions_path_is_access_denied(
+    stack: LocalStack, org: organization.Organization
+) -> None:
     role = stack.execution_role(org.members["workload-a"]).arn
     # The home account's root (the stack's own credentials: what a test with dummy credentials signs as)
-    root = denied(lambda: sts_as(stack, {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}).assume_role(RoleArn=role, RoleSessionName="root"))
+    root = denied(lambda: sts_as(stack, ROOT_KEYS).assume_role(RoleArn=role, RoleSessionName="root"))
     assert root["Error"]["Code"] == "AccessDenied"
     assert root["Error"]["Message"].startswith("User: arn:aws:iam::123456789012:root is not authorized")
     # A role of the home account under another path, even one whose name looks like a function's
-    home = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
-    stack.client("iam").create_role(RoleName="pullthrough-Impostor", Path="/elsewhere/", AssumeRolePolicyDocument=json.dumps(trust))
-    impostor = sts_as(stack, home).assume_role(RoleArn="arn:aws:iam::123456789012:role/elsewhere/pullthrough-Impostor", RoleSessionName="impostor")
-    error = denied(lambda: sts_as(stack, as_keys(impostor["Credentials"])).assume_role(RoleArn=role, RoleSessionName="impostor"))
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    stack.client("iam").create_role(
+        RoleName="pullthrough-Impostor", Path="/elsewhere/", AssumeRolePolicyDocument=json.dumps(trust)
+    )
+    impostor = sts_as(stack, ROOT_KEYS).assume_role(
+        RoleArn="arn:aws:iam::123456789012:role/elsewhere/pullthrough-Impostor", RoleSessionName="impostor"
+    )
+    error = denied(lambda: sts_as(stack, impostor["Credentials"]).assume_role(RoleArn=role, RoleSessionName="impostor"))
     assert error["Error"]["Code"] == "AccessDenied"
     assert "assumed-role/pullthrough-Impostor/impostor is not authorized" in error["Error"]["Message"]
 
@@ -146,16 +173,25 @@ def test_a_trusted_function_gets_credentials_that_act_in_the_member_account(
 ) -> None:
     account = org.members["payments-a"]
     granted = assume_as_function(stack, stack.execution_role(account).arn, "CreateRuleFunction")
-    assert granted["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{account}:assumed-role/PullthroughExecutionRole/rollout-1234"
-    secrets = boto3.session.Session().client("secretsmanager", region_name=REGION, endpoint_url=stack.endpoint_url, **as_keys(granted["Credentials"]))
-    secrets.create_secret(Name="ecr-pullthroughcache/made-in-payments", SecretString="{}", Tags=[{"Key": "managed-by", "Value": "pullthrough"}])
+    assert (
+        granted["AssumedRoleUser"]["Arn"]
+        == f"arn:aws:sts::{account}:assumed-role/PullthroughExecutionRole/rollout-1234"
+    )
+    secrets = client_as(stack, "secretsmanager", granted["Credentials"])
+    secrets.create_secret(
+        Name="ecr-pullthroughcache/made-in-payments",
+        SecretString="{}",
+        Tags=[{"Key": "managed-by", "Value": "pullthrough"}],
+    )
 
     def names(client: Any) -> set[str]:
         return {s["Name"] for s in client.list_secrets()["SecretList"]}
 
     assert "ecr-pullthroughcache/made-in-payments" in names(stack.client("secretsmanager", REGION, account=account))
     assert "ecr-pullthroughcache/made-in-payments" not in names(stack.client("secretsmanager", REGION))
-    assert "ecr-pullthroughcache/made-in-payments" not in names(stack.client("secretsmanager", REGION, account=org.members["workload-a"]))
+    assert "ecr-pullthroughcache/made-in-payments" not in names(
+        stack.client("secretsmanager", REGION, account=org.members["workload-a"])
+    )
 
 
 # -- the IAM check on assumed sessions -----------------------------------------------------------------------------
@@ -179,7 +215,8 @@ def test_a_call_outside_the_execution_roles_policy_is_denied_and_recorded(
     account = org.members["workload-b"]
     role = stack.execution_role(account).arn
     granted = assume_as_function(stack, role)
-    session = boto3.session.Session(**as_keys(granted["Credentials"]))
+    keys = granted["Credentials"]
+    session = boto3.session.Session(keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"])
     stack.iam.attach(session, role)  # what pullthrough.aws does with each session it assumes
     secrets = session.client("secretsmanager", region_name=REGION, endpoint_url=stack.endpoint_url)
     ecr = session.client("ecr", region_name=REGION, endpoint_url=stack.endpoint_url)
