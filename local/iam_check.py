@@ -29,7 +29,8 @@ Evaluation, as IAM's for one identity-based policy set: an explicit Deny wins, t
   iam:PassRole on it with iam:PassedToService pullthroughcache.ecr.amazonaws.com;
   ecr:Create/UpdateRepositoryCreationTemplate need ecr:CreateRepository on the prefix's repositories, plus
   ecr:PutLifecyclePolicy / ecr:SetRepositoryPolicy when the template sets a lifecycle / repository policy, and
-  iam:PassRole (iam:PassedToService ecr.amazonaws.com) for its customRoleArn (ECR user guide, template authors).
+  iam:PassRole (iam:PassedToService ecr.amazonaws.com) for its customRoleArn (ECR user guide, template authors);
+  sts:AssumeRole with a SourceIdentity needs sts:SetSourceIdentity on the role (IAM user guide, source identity).
 A session acting in a target account through its execution role (``attach(session, role_arn)``) is checked the
 same way against that role's statements (target-account.yaml as the stack deploys it), in that account.
 Not modelled: resource-based policies, permission boundaries, SCPs, session policies, KMS key policies and the
@@ -388,7 +389,10 @@ def _iam_needs(call: Call, action: str, base: Mapping[str, tuple[str, ...]]) -> 
         role = f"arn:{call.partition}:iam::{call.account}:role/aws-service-role/{service}/*"
         return [Need(action, role, {**base, "iam:awsservicename": (service,)})]
     if isinstance(call.params.get("RoleArn"), str):  # sts:AssumeRole
-        return [Need(action, call.params["RoleArn"], base)]
+        role = call.params["RoleArn"]
+        if call.params.get("SourceIdentity"):  # the caller's policy must allow setting it too (IAM user guide)
+            return [Need(action, role, base), Need("sts:SetSourceIdentity", role, base, because=action)]
+        return [Need(action, role, base)]
     return [Need(action, None, base)]
 
 

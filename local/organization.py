@@ -72,6 +72,19 @@ class Organization:
     def accounts_with_role(self) -> list[str]:
         return [account for account in self.members.values() if account not in self.accounts_without_role]
 
+    def summary(self) -> list[str]:
+        """One line per OU of the seeded layout, with its accounts (for ``make local``'s banner)."""
+        lines = [f"organization {self.id}: management account {self.management_account}, root {self.root_id}"]
+        for ou, parent in OUS:
+            where = f"inside {parent}" if parent else "under the root"
+            accounts = [
+                f"{name} {self.members[name]}" + ("" if self.members[name] in self.accounts_with_role else " (no role)")
+                for name, home, _ in MEMBERS
+                if home == ou and name in self.members
+            ]
+            lines.append(f"  {ou} {self.ous[ou]} ({where}): {', '.join(accounts) or '-'}")
+        return lines
+
     def account_named(self, name: str) -> str:
         if name not in self.members:
             raise OrganizationError(f"no member account named {name!r} (known: {', '.join(sorted(self.members))})")

@@ -13,8 +13,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local import organization
+from local.iam_policies import Statement
 from local.organization import OrganizationError
 from local.stack import LocalStack
+from pullthrough import aws
+from pullthrough.adapters.secrets import SecretStore
+from pullthrough.exceptions import ExecutionRoleUnavailable
 
 REGION = "eu-west-1"
 
@@ -231,6 +235,45 @@ def test_a_call_outside_the_execution_roles_policy_is_denied_and_recorded(
     assert error["Error"] == {"Code": "AccessDeniedException", "Message": expected}
     assert stack.iam.denials[-1] == expected
     assert stack.client("secretsmanager", REGION, account=account).list_secrets()["SecretList"] == []
+
+
+@pytest.fixture
+def may_assume_execution_roles(stack: LocalStack) -> Iterator[None]:
+    """StoreSecretFunction's grant to assume the execution roles, for this test only: template.yaml's own grant is
+    the lead's change (harmless to add twice once it is there)."""
+    assert stack.iam is not None
+    grant = Statement(
+        sid="AssumeExecutionRoles",
+        effect="Allow",
+        actions=("sts:AssumeRole", "sts:SetSourceIdentity"),
+        resources=(f"arn:aws:iam::*:role/{stack.execution_role_name}",),
+    )
+    saved = stack.iam.statements
+    stack.iam.statements = {**saved, "StoreSecretFunction": [*saved["StoreSecretFunction"], grant]}
+    yield
+    stack.iam.statements = saved
+
+
+def test_the_apps_clients_act_in_member_accounts_through_the_role_and_fail_clearly_without_it(
+    stack: LocalStack, org: organization.Organization, may_assume_execution_roles: None, own_denials: list[str]
+) -> None:
+    account = org.members["sandbox-a"]
+    with stack.running_as("StoreSecretFunction"):
+        secrets = aws.client("secretsmanager", REGION, account=account, session_name="rollout-5678")
+        SecretStore(secrets).create("ecr-pullthroughcache/through-the-app", "{}", description="made by the app")
+        refused = denied(lambda: secrets.delete_secret(SecretId="team/not-ours"))
+        with pytest.raises(ExecutionRoleUnavailable) as unavailable:
+            aws.client("secretsmanager", REGION, account=org.account_without_role, session_name="rollout-5678")
+    listed = stack.client("secretsmanager", REGION, account=account).list_secrets()["SecretList"]
+    assert [s["Name"] for s in listed] == ["ecr-pullthroughcache/through-the-app"]
+    assert (
+        "PullthroughExecutionRole (in " + account + ", assumed by StoreSecretFunction) is not allowed"
+        in (refused["Error"]["Message"])
+    )
+    assert stack.iam is not None and stack.iam.denials[-1] == refused["Error"]["Message"]  # recorded
+    assert str(unavailable.value) == (
+        f"PullthroughExecutionRole cannot be assumed in {org.account_without_role} (AccessDenied)"
+    )
 
 
 # -- accounts moving and joining -----------------------------------------------------------------------------------

@@ -267,6 +267,18 @@ def test_creation_templates_need_what_the_template_does() -> None:
     assert decide([allow("ecr:CreateRepository", f"arn:aws:ecr:*:{ACCOUNT}:repository/*")], needs[1]).allowed
 
 
+def test_assuming_a_role_with_a_source_identity_needs_set_source_identity_on_that_role_too() -> None:
+    role = "arn:aws:iam::111122223333:role/PullthroughExecutionRole"
+    assume_only = [allow("sts:AssumeRole", "arn:aws:iam::*:role/PullthroughExecutionRole")]
+    both = [allow(("sts:AssumeRole", "sts:SetSourceIdentity"), "arn:aws:iam::*:role/PullthroughExecutionRole")]
+    with_identity = call("sts", "AssumeRole", RoleArn=role, RoleSessionName="r-1", SourceIdentity="pullthrough")
+    assert verdicts(assume_only, with_identity) == [("sts:AssumeRole", True), ("sts:SetSourceIdentity", False)]
+    assert verdicts(both, with_identity) == [("sts:AssumeRole", True), ("sts:SetSourceIdentity", True)]
+    assert verdicts(assume_only, call("sts", "AssumeRole", RoleArn=role, RoleSessionName="r-1")) == [
+        ("sts:AssumeRole", True)
+    ]
+
+
 def test_the_resources_of_dynamodb_step_functions_and_eventbridge_calls() -> None:
     table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/rules"
     assert (
