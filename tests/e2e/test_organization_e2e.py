@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from local import organization
 from local.iam_policies import Statement
 from local.organization import OrganizationError
+from local.serve import banner
 from local.stack import LocalStack
 from pullthrough import aws
 from pullthrough.adapters.secrets import SecretStore
@@ -92,6 +93,18 @@ def test_each_ou_holds_exactly_its_member_accounts(stack: LocalStack, org: organ
     assert accounts_in(stack, org.ous["sandbox"]) == {members["sandbox-a"], members["sandbox-no-role"]}
     assert org.account_without_role == members["sandbox-no-role"]
     assert len(set(members.values())) == 5 and stack.account_id not in members.values()
+
+
+def test_make_local_prints_the_organization_with_its_account_ids(
+    stack: LocalStack, org: organization.Organization
+) -> None:
+    printed = banner(stack, [])
+    members = org.members
+    assert f"organization {org.id}: management account 123456789012, root {org.root_id}" in printed
+    assert f"workloads {org.ous['workloads']} (under the root): workload-a {members['workload-a']}, " in printed
+    assert f"payments {org.ous['payments']} (inside workloads): payments-a {members['payments-a']}" in printed
+    assert f"sandbox-no-role {members['sandbox-no-role']} (no role)" in printed
+    assert f"sandbox-a {members['sandbox-a']} (no role)" not in printed
 
 
 def test_every_member_but_one_has_the_execution_role_exactly_as_target_account_yaml_creates_it(
