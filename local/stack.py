@@ -239,7 +239,8 @@ class LocalStack:
         self._saved_env: dict[str, str | None] = {}
         self._saved_sfn_config: dict[str, Any] | None = None
         self._clients: dict[tuple[str, str, str | None], Any] = {}
-        self._clients_lock = threading.Lock()
+        self._clients_lock = threading.Lock()  # also guards _boto: boto3 sessions are not thread-safe
+        self._boto = boto3.session.Session()  # one session for all of the stack's clients: models load once
         self._added_paths: list[str] = []
         self._saved_levels: dict[str, int] = {}
 
@@ -364,7 +365,7 @@ class LocalStack:
                 credentials = {"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": "testing"}
                 if acting is not None:
                     credentials = self._admin_credentials(acting)
-                self._clients[key] = boto3.session.Session().client(
+                self._clients[key] = self._boto.client(
                     service,  # type: ignore[call-overload]
                     region_name=region,
                     endpoint_url=self.endpoint_url,
@@ -374,7 +375,7 @@ class LocalStack:
 
     def _admin_credentials(self, account: str) -> dict[str, str]:
         """Session credentials of ``account``'s OrganizationAccountAccessRole, assumed from the management account."""
-        sts = boto3.session.Session().client(
+        sts = self._boto.client(
             "sts",
             region_name=self.region,
             endpoint_url=self.endpoint_url,

@@ -8,6 +8,7 @@ account and partition the role lands in.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,12 @@ class DeployedRole:
 
 
 def load(path: Path = TARGET_ACCOUNT_TEMPLATE) -> dict[str, Any]:
-    """The template as data (CloudFormation's short tags as their long forms)."""
+    """The template as data (CloudFormation's short tags as their long forms); read once per version of the file."""
+    return _load(path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: Path, version: int) -> dict[str, Any]:  # callers never change what it returns
     doc = yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)  # noqa: S506 - a SafeLoader subclass
     if not isinstance(doc, dict):
         raise TemplateError(f"{path}: not a CloudFormation template")
