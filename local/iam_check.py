@@ -428,9 +428,16 @@ def supports_resource_permissions(action: str) -> bool | None:
     return None if entry is None else bool(entry.get("Resources"))
 
 
+#: Calls IAM never refuses: "No permissions are required to perform this operation" (STS API reference).
+NEEDS_NO_PERMISSION = frozenset({"sts:GetCallerIdentity"})
+
+
 def needs_of(call: Call) -> list[Need]:
-    """Every permission ``call`` needs: its own action first, then the actions AWS also checks for it."""
+    """Every permission ``call`` needs: its own action first, then the actions AWS also checks for it (none for
+    ``NEEDS_NO_PERMISSION``)."""
     action = f"{call.service}:{call.operation}"
+    if action in NEEDS_NO_PERMISSION:
+        return []
     base = {"aws:requestedregion": (call.region,)}
     needs = _BY_SERVICE.get(call.service, _action_only)(call, action, base)
     if supports_resource_permissions(action) is False:  # e.g. ecr:DescribePullThroughCacheRules, ListSecrets
@@ -502,6 +509,8 @@ class IamCheck:
         """The denial messages for ``call`` made through execution role ``role`` (empty: allowed)."""
         needs = needs_of(call)
         who = role.describe(logical_id)
+        if not needs:
+            return []
         if role.statements is None:
             return [f"IAM check: {who} is not a role this stack created: {needs[0].describe()} is not allowed"]
         return _denied(who, role.statements, needs)
@@ -509,6 +518,8 @@ class IamCheck:
     def check(self, logical_id: str | None, call: Call) -> list[str]:
         """The denial messages for ``call`` made by ``logical_id`` (empty: allowed)."""
         needs = needs_of(call)
+        if not needs:
+            return []
         if logical_id is None:
             return [f"IAM check: {needs[0].describe()} was called outside any function invocation (no policy applies)"]
         if logical_id not in self.statements:

@@ -10,6 +10,13 @@ own Environment, ``local.invocation_scope``), and with ``iam_check`` on (the def
 makes is checked against its own policies as SAM expands them (``local.iam_check``): a call the template does not
 grant fails with AccessDeniedException and lands in ``iam_denials``. moto's state and ``os.environ`` are
 process-wide: one stack at a time.
+
+Each function has a role of its own under the IAM path target-account.yaml trusts (``/pullthrough/``) and signs its
+calls with that role's session credentials (``local.function_credentials``), so the emulator's STS
+(``local.emulator.sts_trust``) can refuse an AssumeRole like AWS. The stack's account is the management account of
+a seeded Organization (``stack.organization``, ``local.organization``) whose members hold the execution role of
+target-account.yaml; ``move_account`` and ``create_member_account`` change it and deliver Organizations' events to
+the app's bus, as org-events.yaml forwards them.
 """
 
 from __future__ import annotations
@@ -348,7 +355,8 @@ class LocalStack:
 
     @property
     def role_arn(self) -> str:
-        """The IAM role the stack's functions and state machine use (for extra ones, e.g. in tests)."""
+        """The IAM role the stack's state machine and extra functions (``add_function``) use; each template function
+        has a role of its own (``function_role_arns``)."""
         return self._role_arn
 
     def client(self, service: str, region: str = HOME_REGION, account: str | None = None) -> Any:

@@ -141,6 +141,18 @@ def test_the_functions_roles_live_under_the_path_the_execution_role_trusts(stack
         )
 
 
+def test_the_apps_own_session_signs_each_call_as_the_function_making_it(stack: LocalStack) -> None:
+    # One boto3 session serves every function in this process (one per process on Lambda): it must not keep the
+    # credentials of whichever function created it.
+    aws.reset()
+    for logical_id in ("CreateRuleFunction", "ApplyTemplateFunction", "CreateRuleFunction"):
+        with stack.running_as(logical_id):
+            identity = aws.client("sts", stack.region).get_caller_identity()
+        assert identity["Arn"].split("/")[1] == f"pullthrough-{logical_id}Role"
+    outside = aws.client("sts", stack.region).get_caller_identity()  # the process's own (dummy) credentials
+    assert "assumed-role" not in outside["Arn"] and outside["Account"] == stack.account_id
+
+
 # -- the emulator's STS refuses like AWS ---------------------------------------------------------------------------
 
 

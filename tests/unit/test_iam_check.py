@@ -279,6 +279,12 @@ def test_assuming_a_role_with_a_source_identity_needs_set_source_identity_on_tha
     ]
 
 
+def test_who_am_i_needs_no_permission_even_outside_any_function() -> None:
+    check = IamCheck({"StoreSecretFunction": [deny("*", "*")]}, account_id=ACCOUNT)
+    assert check.check("StoreSecretFunction", call("sts", "GetCallerIdentity")) == []
+    assert check.check(None, call("sts", "GetCallerIdentity")) == []
+
+
 def test_the_resources_of_dynamodb_step_functions_and_eventbridge_calls() -> None:
     table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/rules"
     assert (
