@@ -27,6 +27,7 @@ from typing import Any
 import moto.sts.urls
 from moto.core.exceptions import AccessDeniedError
 from moto.core.responses import ActionResult
+from moto.iam.exceptions import NotFoundException
 from moto.iam.models import iam_backends
 from moto.organizations.models import organizations_backends
 from moto.sts.models import sts_backends
@@ -151,7 +152,7 @@ def refusal(
         return denied
     try:
         role = iam_backends[account][partition].get_role_by_arn(role_arn)
-    except Exception:  # moto's IAM NotFound: AWS says AccessDenied, never whether the role exists
+    except NotFoundException:  # AWS says AccessDenied, never whether the role exists
         return denied
     org = organization_of(caller.account, partition)
     context: dict[str, tuple[str, ...]] = {
