@@ -5,8 +5,11 @@
     Root
     ├── workloads            workload-a, workload-b     (execution role)
     │   └── payments         payments-a                 (execution role; an OU inside an OU)
-    └── sandbox              sandbox-a                  (execution role)
-                             sandbox-no-role            (no execution role: a rollout there must fail)
+    ├── sandbox              sandbox-a, sandbox-b       (execution role)
+    └── legacy               legacy-no-role             (no execution role: a rollout there must fail)
+
+Every account of ``workloads`` (payments included) and ``sandbox`` has the role, so a rule targeting either OU can
+succeed; the one without it sits in an OU of its own.
 
 moto creates accounts with random ids: ``Organization.members`` maps the names above to them. The execution role is
 created in each member as a StackSets deployment of ``target-account.yaml`` would (``local.target_account``), through
@@ -28,13 +31,19 @@ from botocore.exceptions import ClientError
 from local.target_account import DeployedRole
 
 ADMIN_ROLE = "OrganizationAccountAccessRole"  # what Organizations creates in every account it creates
-OUS: tuple[tuple[str, str | None], ...] = (("workloads", None), ("sandbox", None), ("payments", "workloads"))
+OUS: tuple[tuple[str, str | None], ...] = (
+    ("workloads", None),
+    ("sandbox", None),
+    ("legacy", None),
+    ("payments", "workloads"),
+)
 MEMBERS: tuple[tuple[str, str, bool], ...] = (  # name, OU, with the execution role
     ("workload-a", "workloads", True),
     ("workload-b", "workloads", True),
     ("payments-a", "payments", True),
     ("sandbox-a", "sandbox", True),
-    ("sandbox-no-role", "sandbox", False),
+    ("sandbox-b", "sandbox", True),
+    ("legacy-no-role", "legacy", False),
 )
 SOURCE = "aws.organizations"
 EVENT_SOURCE = "organizations.amazonaws.com"
@@ -54,7 +63,8 @@ class OrganizationError(RuntimeError):
 @dataclass
 class Organization:
     """The seeded organization. ``members``: account name -> id; ``ous``: OU name -> id (``payments`` is inside
-    ``workloads``); ``accounts_without_role``: members with no execution role (the seeded one first)."""
+    ``workloads``); ``accounts_without_role``: members with no execution role (the seeded one, in ``legacy``,
+    first)."""
 
     id: str
     management_account: str

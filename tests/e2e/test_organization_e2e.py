@@ -81,7 +81,7 @@ def test_the_home_account_manages_an_organization_of_two_ous_under_the_root_and_
     assert orgs.describe_organization()["Organization"]["MasterAccountId"] == stack.account_id == org.management_account
     assert org.root_id == orgs.list_roots()["Roots"][0]["Id"]
     top = orgs.list_organizational_units_for_parent(ParentId=org.root_id)["OrganizationalUnits"]
-    assert {ou["Name"]: ou["Id"] for ou in top} == {"workloads": org.ous["workloads"], "sandbox": org.ous["sandbox"]}
+    assert {ou["Name"]: ou["Id"] for ou in top} == {name: org.ous[name] for name in ("workloads", "sandbox", "legacy")}
     inner = orgs.list_organizational_units_for_parent(ParentId=org.ous["workloads"])["OrganizationalUnits"]
     assert [(ou["Name"], ou["Id"]) for ou in inner] == [("payments", org.ous["payments"])]
 
@@ -90,9 +90,10 @@ def test_each_ou_holds_exactly_its_member_accounts(stack: LocalStack, org: organ
     members = org.members
     assert accounts_in(stack, org.ous["workloads"]) == {members["workload-a"], members["workload-b"]}
     assert accounts_in(stack, org.ous["payments"]) == {members["payments-a"]}
-    assert accounts_in(stack, org.ous["sandbox"]) == {members["sandbox-a"], members["sandbox-no-role"]}
-    assert org.account_without_role == members["sandbox-no-role"]
-    assert len(set(members.values())) == 5 and stack.account_id not in members.values()
+    assert accounts_in(stack, org.ous["sandbox"]) == {members["sandbox-a"], members["sandbox-b"]}
+    assert accounts_in(stack, org.ous["legacy"]) == {members["legacy-no-role"]}
+    assert org.account_without_role == members["legacy-no-role"]
+    assert len(set(members.values())) == 6 and stack.account_id not in members.values()
 
 
 def test_make_local_prints_the_organization_with_its_account_ids(
@@ -103,7 +104,9 @@ def test_make_local_prints_the_organization_with_its_account_ids(
     assert f"organization {org.id}: management account 123456789012, root {org.root_id}" in printed
     assert f"workloads {org.ous['workloads']} (under the root): workload-a {members['workload-a']}, " in printed
     assert f"payments {org.ous['payments']} (inside workloads): payments-a {members['payments-a']}" in printed
-    assert f"sandbox-no-role {members['sandbox-no-role']} (no role)" in printed
+    assert (
+        f"legacy {org.ous['legacy']} (under the root): legacy-no-role {members['legacy-no-role']} (no role)" in printed
+    )
     assert f"sandbox-a {members['sandbox-a']} (no role)" not in printed
 
 
