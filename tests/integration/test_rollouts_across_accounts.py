@@ -31,7 +31,8 @@ def account_item(app: AppEnv, rollout_id: str, account: str) -> dict[str, Any]:
 
 def record(app: AppEnv, rollout_id: str, account: str, region: str, status: str, **more: Any) -> None:
     """What RecordRegionInAccount writes: the target's result as JSON, in its account's item."""
-    result = {"rolloutId": rollout_id, "account": account, "region": region, "action": "APPLY", "status": status}
+    result: dict[str, Any] = {"rolloutId": rollout_id, "account": account, "region": region, "status": status}
+    result["action"] = "APPLY"
     result |= {"step": None, "error": None, "changes": {"secret": "created", "rule": "created", "template": "created"}}
     result |= more
     boto3.client("dynamodb", region_name="us-east-1").update_item(
@@ -45,7 +46,7 @@ def record(app: AppEnv, rollout_id: str, account: str, region: str, status: str,
 
 def finish(rollout_id: str, **more: Any) -> dict[str, Any]:
     event = {"rolloutId": rollout_id, "prefix": "quay", "regionResults": [{"account": ONE}, {"account": TWO}]}
-    return FINISH.handler(event | more, FakeContext())  # type: ignore[no-any-return]
+    return FINISH.handler(event | more, FakeContext())
 
 
 def start(accounts: list[str], **rollout: Any) -> dict[str, Any]:
