@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from pullthrough.rollouts import EVENT_TARGETS_MAX, event_summary
+from pullthrough.rollout_views import EVENT_TARGETS_MAX, event_summary
 from tests.integration.app_support import AppEnv, api, provision
 from tests.support import FakeContext, load_handler
 
