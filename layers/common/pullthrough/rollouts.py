@@ -687,9 +687,7 @@ class Rollouts:
             held = held_targets(current, home)
             for target in still_held:
                 held.setdefault(target, {"rolloutId": rollout.get("rolloutId")})
-            grouped = by_account(held)
-            if previous is None:
-                self.store.put_rule(prefix, {"regions": [], "targetAccounts": []})
+            grouped = by_account(held)  # (with no previous rule, the rollout's own rule item stays to track them)
             before = current.get("deployedElsewhere") or {}
             self.store.save_deployed(prefix, grouped.pop(home, {}), grouped, before)
         change = rollout.get("sourceSecretChange")
