@@ -56,6 +56,7 @@ def by_target(rollout: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
 
 def members_with_role(stack: LocalStack) -> list[str]:
     org = stack.organization
+    assert org is not None
     return sorted(a for a in org.members.values() if a != org.account_without_role)
 
 
@@ -114,6 +115,7 @@ def test_an_organizational_unit_expands_to_exactly_its_accounts(
     stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     org = stack.organization
+    assert org is not None
     unit = org.ous["workloads"]
     expected = sorted(
         a["Id"]
@@ -134,6 +136,7 @@ def test_an_account_without_the_execution_role_fails_and_every_account_is_rolled
     stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     good = members_with_role(stack)[0]
+    assert stack.organization is not None
     bad = stack.organization.account_without_role
     finished = apply(api, wait_rollout, request("org-norole", ["eu-west-1", "us-west-2"], accounts=[good, bad]))
 
@@ -152,6 +155,7 @@ def test_an_account_moved_into_a_targeted_unit_receives_the_rule_and_loses_it_wh
     stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     org = stack.organization
+    assert org is not None
     sandbox, workloads = org.ous["sandbox"], org.ous["workloads"]
     mover = stack.create_member_account("mover", workloads, with_role=True)
     finished = apply(api, wait_rollout, request("org-move", ["eu-west-1"], organizationalUnits=[sandbox]))
@@ -176,6 +180,7 @@ def test_an_account_moved_out_keeps_the_rule_when_the_rule_retains_it(
     stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     org = stack.organization
+    assert org is not None
     sandbox, workloads = org.ous["sandbox"], org.ous["workloads"]
     keeper = stack.create_member_account("keeper", sandbox, with_role=True)
     body = request("org-retain", ["eu-west-1"], organizationalUnits=[sandbox], retainOnAccountRemoval=True)

@@ -251,22 +251,24 @@ def test_canary_credentials_across_accounts_exist_only_in_each_accounts_secrets_
     stack: LocalStack,
     api: ApiCall,
     wait_rollout: WaitRollout,
+    step_faults: faults.StepFaults,
     captured_logs: LogCapture,
     app_events: Callable[[int], list[dict[str, Any]]],
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     org = stack.organization
+    assert org is not None
     members = sorted(a for a in org.members.values() if a != org.account_without_role)[:2]
     regions = REGIONS[:2]
     responses: list[Any] = []
 
-    def rollout(token: str, accounts: list[str]) -> dict[str, Any]:
+    def rollout(token: str) -> dict[str, Any]:
         body = {
             "upstreamRegistry": "docker-hub",
             "ecrRepositoryPrefix": "hygiene-org",
             "credentials": {"username": "hygiene-user", "accessToken": token},
             "regions": regions,
-            "accounts": accounts,
+            "accounts": members,
         }
         status, started = api("POST", "/rules", body)
         assert status == 202, started
@@ -274,10 +276,11 @@ def test_canary_credentials_across_accounts_exist_only_in_each_accounts_secrets_
         return responses[-2]
 
     existing = execution_names(stack)
-    # Given: a rule in two member accounts with one canary; when: a second canary goes to them and to the member
-    # without the execution role, so the rollout across accounts is rolled back
-    assert rollout(ACROSS_KEPT, members)["status"] == "SUCCEEDED"
-    assert rollout(ACROSS_UNDONE, [*members, org.account_without_role])["status"] == "ROLLED_BACK"
+    # Given: a rule in two member accounts with one canary; when: a second canary goes to them and validation fails
+    # in one region, so the rollout across accounts is rolled back
+    assert rollout(ACROSS_KEPT)["status"] == "SUCCEEDED"
+    step_faults.inject("ValidateRuleFunction", regions[-1], error_type="RuleValidationFailed", prefix="hygiene-org")
+    assert rollout(ACROSS_UNDONE)["status"] == "ROLLED_BACK"
     emitted = app_events(2)
     responses.extend([api("GET", "/rules/hygiene-org"), api("GET", "/rules")])
 
@@ -292,17 +295,22 @@ def test_canary_credentials_across_accounts_exist_only_in_each_accounts_secrets_
     text = json.dumps(found, default=str)
     assert ACROSS_KEPT not in text and ACROSS_UNDONE not in text
     assert '"DEPLOYED#hygiene-org"' in json.dumps(table_items(stack)), "the per-account items were scanned"
-    # Each member account holds the kept canary as its secret's current value, and held the undone one once.
+    # Each member account holds the kept canary as its secret's current value everywhere; the undone one was
+    # really stored (validation fails after StoreSecret) and rolled back: no longer current anywhere.
+    undone_stored = []
     for account in members:
-        sm = stack.client("secretsmanager", regions[0], account=account)
-        name = "ecr-pullthroughcache/hygiene-org"
-        listed = sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True)["Versions"]
-        values = {
-            v["VersionId"]: (
-                v.get("VersionStages", []),
-                json.loads(sm.get_secret_value(SecretId=name, VersionId=v["VersionId"])["SecretString"]),
-            )
-            for v in listed
-        }
-        assert [t["accessToken"] for s, t in values.values() if "AWSCURRENT" in s] == [ACROSS_KEPT], account
-        assert any(t["accessToken"] == ACROSS_UNDONE for _, t in values.values()), account
+        for region in regions:
+            sm = stack.client("secretsmanager", region, account=account)
+            name = "ecr-pullthroughcache/hygiene-org"
+            listed = sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True)["Versions"]
+            values = [
+                (
+                    v.get("VersionStages", []),
+                    json.loads(sm.get_secret_value(SecretId=name, VersionId=v["VersionId"])["SecretString"]),
+                )
+                for v in listed
+            ]
+            current = [t["accessToken"] for stages, t in values if "AWSCURRENT" in stages]
+            assert current == [ACROSS_KEPT], (account, region)
+            undone_stored += [(account, region) for _, t in values if t["accessToken"] == ACROSS_UNDONE]
+    assert undone_stored, "the second canary never reached Secrets Manager: the test would prove nothing"
