@@ -68,9 +68,9 @@ class RegionCheck:
     ok: bool
 
 
-def inspect_region(stack: LocalStack, region: str, status: str, prefix: str) -> RegionCheck:
-    """What the emulator holds for ``prefix`` in ``region``."""
-    ecr = stack.client("ecr", region)
+def inspect_region(stack: LocalStack, region: str, status: str, prefix: str, account: str | None = None) -> RegionCheck:
+    """What the emulator holds for ``prefix`` in ``region`` (of ``account``, a member of the local organization)."""
+    ecr = stack.client("ecr", region, account=account)
     rules = ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
     rule = next((r for r in rules if r["ecrRepositoryPrefix"] == prefix), None)
     upstream_text, secret_text, secret_ok = "-", "-", False
@@ -80,9 +80,9 @@ def inspect_region(stack: LocalStack, region: str, status: str, prefix: str) -> 
         if arn:
             name = arn.rsplit(":", 1)[-1]  # the secret's name and Secrets Manager's 6-character suffix
             try:
-                stack.client("secretsmanager", region).describe_secret(SecretId=arn)
+                stack.client("secretsmanager", region, account=account).describe_secret(SecretId=arn)
                 secret_text, secret_ok = name, True
-            except stack.client("secretsmanager", region).exceptions.ResourceNotFoundException:
+            except stack.client("secretsmanager", region, account=account).exceptions.ResourceNotFoundException:
                 secret_text = f"{name} (missing!)"
         else:
             secret_text, secret_ok = "(none needed)", True
@@ -96,9 +96,14 @@ def inspect_region(stack: LocalStack, region: str, status: str, prefix: str) -> 
     return RegionCheck(region, status, upstream_text, secret_text, template_text, ok)
 
 
-def table(rows: list[RegionCheck]) -> str:
-    header = ("REGION", "STATUS", "RULE'S UPSTREAM", "CREDENTIAL SECRET", "CREATION TEMPLATE")
+def table(rows: list[RegionCheck], accounts: list[str] | None = None) -> str:
+    """One line per region; per account and region when ``accounts`` names each row's account (then without the
+    upstream, the same in every row, to keep within 120 columns)."""
+    header: tuple[str, ...] = ("REGION", "STATUS", "RULE'S UPSTREAM", "CREDENTIAL SECRET", "CREATION TEMPLATE")
     cells = [header, *((r.region, r.status, r.upstream, r.secret, r.template) for r in rows)]
+    if accounts is not None:
+        cells = [(a, *row[:2], *row[3:]) for a, row in zip(["ACCOUNT", *accounts], cells, strict=True)]
+        header = cells[0]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells)
 
@@ -171,10 +176,42 @@ def run(stack: LocalStack) -> int:
         print(f"SUCCEEDED, but the emulator lacks the rule, secret or template in: {', '.join(missing)}")
         return 1
     print(f"SUCCEEDED in {elapsed:.1f} s: rule, secret and creation template in all {len(rows)} regions")
+    if run_across_accounts(stack, body, regions[:2]) != 0:
+        return 1
     if stack.iam is not None:
         print("every AWS call the handlers made was allowed by their own function's policies in template.yaml")
     print()
     print(next_steps())
+    return 0
+
+
+def run_across_accounts(stack: LocalStack, body: dict[str, Any], regions: list[str]) -> int:
+    """The same upstream under another prefix, to every account of the local organization's OU ``workloads``."""
+    org = stack.organization
+    if org is None:
+        return 0
+    unit = org.ous["workloads"]
+    request = body | {"ecrRepositoryPrefix": "org/docker-hub", "regions": regions, "organizationalUnits": [unit]}
+    print()
+    print(f"POST /rules  org/docker-hub to the accounts of OU workloads ({unit}) x {', '.join(regions)}")
+    started = time.monotonic()
+    status, answer = call(stack.api_url, "POST", "/rules", request)
+    if status != 202:
+        print(f"POST /rules -> {status}: {answer}", file=sys.stderr)
+        return 1
+    view = wait_rollout(stack.api_url, answer["rolloutId"], TIMEOUT_SECONDS)
+    elapsed = time.monotonic() - started
+    targets = view.get("targets") or []
+    rows = [inspect_region(stack, t["region"], t["status"], "org/docker-hub", t["account"]) for t in targets]
+    print(table(rows, [t["account"] for t in targets]))
+    accounts = {t["account"] for t in targets}
+    if view["status"] != "SUCCEEDED" or not all(row.ok for row in rows):
+        print(f"{view['status']} after {elapsed:.1f} s")
+        return 1
+    print(
+        f"SUCCEEDED in {elapsed:.1f} s: {len(accounts)} accounts x {len(regions)} regions, each through its "
+        "PullthroughExecutionRole (a child execution per account)"
+    )
     return 0
 
 

@@ -30,6 +30,11 @@ def test_the_demo_fits_120_columns_and_its_suggested_cli_commands_work(
     assert demo.run(stack) == 0
     printed = capsys.readouterr().out
     assert max(len(line) for line in printed.splitlines()) <= 120, printed
+    # The second part: the OU workloads' accounts (three in the local organization) x 2 regions, six target lines
+    assert (
+        "SUCCEEDED in" in printed and ": 3 accounts x 2 regions, each through its PullthroughExecutionRole" in printed
+    )
+    assert sum(1 for line in printed.splitlines() if line[:12].isdigit() and "SUCCEEDED" in line) == 6
     lines = printed.rstrip().splitlines()
     next_steps = lines[lines.index("Next:") :]
     assert any("make local" in line for line in next_steps) and any("README.md" in line for line in next_steps)
