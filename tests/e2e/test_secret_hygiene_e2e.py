@@ -129,9 +129,11 @@ def table_items(stack: LocalStack) -> list[dict[str, Any]]:
     return [item for page in pages for item in page["Items"]]
 
 
-def secret_versions(stack: LocalStack, region: str, name: str) -> dict[str, tuple[list[str], str]]:
-    """Every version of a secret: version id -> (stages, SecretString)."""
-    sm = stack.client("secretsmanager", region)
+def secret_versions(
+    stack: LocalStack, region: str, name: str, account: str | None = None
+) -> dict[str, tuple[list[str], str]]:
+    """Every version of a secret (in ``account``, a member of the local organization): id -> (stages, SecretString)."""
+    sm = stack.client("secretsmanager", region, account=account)
     listed = sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True)["Versions"]
     return {
         v["VersionId"]: (
@@ -300,16 +302,8 @@ def test_canary_credentials_across_accounts_exist_only_in_each_accounts_secrets_
     undone_stored = []
     for account in members:
         for region in regions:
-            sm = stack.client("secretsmanager", region, account=account)
-            name = "ecr-pullthroughcache/hygiene-org"
-            listed = sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True)["Versions"]
-            values = [
-                (
-                    v.get("VersionStages", []),
-                    json.loads(sm.get_secret_value(SecretId=name, VersionId=v["VersionId"])["SecretString"]),
-                )
-                for v in listed
-            ]
+            versions = secret_versions(stack, region, "ecr-pullthroughcache/hygiene-org", account)
+            values = [(stages, json.loads(value)) for stages, value in versions.values()]
             current = [t["accessToken"] for stages, t in values if "AWSCURRENT" in stages]
             assert current == [ACROSS_KEPT], (account, region)
             undone_stored += [(account, region) for _, t in values if t["accessToken"] == ACROSS_UNDONE]

@@ -68,6 +68,16 @@ def lam(comment, arn, nxt, result_path, catch_next, *, extra_retry=False, params
     return s
 
 
+def choice(comment, variable, value, when, otherwise):
+    """A Choice state: ``when`` if ``variable`` equals ``value``, else ``otherwise``."""
+    return {
+        "Type": "Choice",
+        "Comment": comment,
+        "Choices": [{"Variable": variable, "StringEquals": value, "Next": when}],
+        "Default": otherwise,
+    }
+
+
 KEY = {"pk": {"S.$": "States.Format('ROLLOUT#{}', $.rolloutId)"}, "sk": {"S": "ROLLOUT"}}
 ACCOUNT_KEY = {
     "pk": {"S.$": "States.Format('ROLLOUT#{}', $.rolloutId)"},
@@ -140,12 +150,9 @@ region["SnapshotRegion"] = lam(
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "SnapshotRegionFailed"},
     ],
 )
-region["ApplyOrRemove"] = {
-    "Type": "Choice",
-    "Comment": "A region no longer desired loses the prefix",
-    "Choices": [{"Variable": "$.action", "StringEquals": "REMOVE", "Next": "RemoveRule"}],
-    "Default": "StoreSecret",
-}
+region["ApplyOrRemove"] = choice(
+    "A region no longer desired loses the prefix", "$.action", "REMOVE", "RemoveRule", "StoreSecret"
+)
 region["StoreSecret"] = lam(
     "Copy the credentials from the home-region source secret into this region's secret",
     "${StoreSecretFunctionArn}",
@@ -160,12 +167,9 @@ region["CreateRule"] = lam(
     "$.createRule",
     "CreateRuleFailed",
 )
-region["PlanOrValidate"] = {
-    "Type": "Choice",
-    "Comment": "A plan has written nothing, so there is no rule to validate yet",
-    "Choices": [{"Variable": "$.mode", "StringEquals": "PLAN", "Next": "ApplyTemplate"}],
-    "Default": "ValidateRule",
-}
+region["PlanOrValidate"] = choice(
+    "A plan has written nothing, so there is no rule to validate yet", "$.mode", "PLAN", "ApplyTemplate", "ValidateRule"
+)
 region["ValidateRule"] = lam(
     "ValidatePullThroughCacheRule; isValid=false fails as RuleValidationFailed",
     "${ValidateRuleFunctionArn}",
@@ -221,12 +225,9 @@ for step in ("SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "App
         "ResultPath": "$.failedStep",
         "Next": "UndoOrReport",
     }
-region["UndoOrReport"] = {
-    "Type": "Choice",
-    "Comment": "A plan wrote nothing, so there is nothing to undo",
-    "Choices": [{"Variable": "$.mode", "StringEquals": "PLAN", "Next": "RegionFailed"}],
-    "Default": "UndoFailedRegion",
-}
+region["UndoOrReport"] = choice(
+    "A plan wrote nothing, so there is nothing to undo", "$.mode", "PLAN", "RegionFailed", "UndoFailedRegion"
+)
 region["UndoFailedRegion"] = lam(
     "Nothing half-applied: put the failed region back to its snapshot at once",
     "${RollbackFunctionArn}",
@@ -552,12 +553,13 @@ states = {
         "ResultPath": "$.mapError",
         "Next": "OneAccountOrMany",
     },
-    "OneAccountOrMany": {
-        "Type": "Choice",
-        "Comment": "One account: its targets travel in the input. Several: one child execution per account (Distributed Map)",
-        "Choices": [{"Variable": "$.scale", "StringEquals": "ACCOUNTS", "Next": "RolloutAccounts"}],
-        "Default": "RolloutRegions",
-    },
+    "OneAccountOrMany": choice(
+        "One account: its targets travel in the input. Several: one child execution per account (Distributed Map)",
+        "$.scale",
+        "ACCOUNTS",
+        "RolloutAccounts",
+        "RolloutRegions",
+    ),
     "RolloutAccounts": accounts_map(
         "RolloutAccounts: one child execution per target account, each converging that account's regions",
         rollout_account,
@@ -598,12 +600,9 @@ states = {
         "Choices": [{"Variable": "$.finish.rollback", "BooleanEquals": True, "Next": "RollbackOneOrMany"}],
         "Default": "Finished",
     },
-    "RollbackOneOrMany": {
-        "Type": "Choice",
-        "Comment": "A rollout across accounts rolls back per account",
-        "Choices": [{"Variable": "$.scale", "StringEquals": "ACCOUNTS", "Next": "RollbackAccounts"}],
-        "Default": "RollbackRegions",
-    },
+    "RollbackOneOrMany": choice(
+        "A rollout across accounts rolls back per account", "$.scale", "ACCOUNTS", "RollbackAccounts", "RollbackRegions"
+    ),
     "RollbackAccounts": accounts_map(
         "RollbackAccounts: all or nothing, every target of every account back to its snapshot",
         rollback_account,
@@ -632,12 +631,13 @@ states = {
         "SecondsPath": "$.rollout.settleSeconds",
         "Next": "RecoverOneOrMany",
     },
-    "RecoverOneOrMany": {
-        "Type": "Choice",
-        "Comment": "A rollout across accounts rolls back per account",
-        "Choices": [{"Variable": "$.scale", "StringEquals": "ACCOUNTS", "Next": "RollbackAccounts"}],
-        "Default": "RollbackAllRegions",
-    },
+    "RecoverOneOrMany": choice(
+        "A rollout across accounts rolls back per account",
+        "$.scale",
+        "ACCOUNTS",
+        "RollbackAccounts",
+        "RollbackAllRegions",
+    ),
     "RollbackAllRegions": rollback_map(
         "Every target region back to its snapshot (regions never touched have none and are left alone)",
         "$.regions",
