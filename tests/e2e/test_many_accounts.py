@@ -211,3 +211,22 @@ def _settled(api: ApiCall, wait_rollout: Callable[..., dict[str, Any]], prefix: 
     _, shown = api("GET", f"/rules/{prefix}")
     finished = wait_rollout(shown["lastRolloutId"])
     assert finished["status"] == "SUCCEEDED", finished
+
+
+def test_a_tolerated_failure_is_reported_and_the_other_accounts_keep_the_rule(
+    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+) -> None:
+    assert stack.organization is not None
+    good, bad = members_with_role(stack)[0], stack.organization.account_without_role
+    body = request("org-tolerate", ["eu-west-1"], accounts=[good, bad], rollout={"failureTolerancePercentage": 50})
+
+    finished = apply(api, wait_rollout, body)
+
+    assert finished["status"] == "FAILED", finished  # not hidden: the rollout did not fully succeed
+    targets = by_target(finished)
+    assert targets[(good, "eu-west-1")]["status"] == "SUCCEEDED"
+    assert targets[(bad, "eu-west-1")]["status"] == "FAILED"
+    assert targets[(bad, "eu-west-1")]["error"]["type"] == "ExecutionRoleUnavailable"
+    assert holds(stack, good, "eu-west-1", "org-tolerate") == {"rule": True, "template": True, "secret": True}
+    _, shown = api("GET", "/rules/org-tolerate")
+    assert [(t["account"], t["region"]) for t in shown["deployedTargets"]] == [(good, "eu-west-1")]
