@@ -439,6 +439,9 @@ class IamCheck:
         self.access_key = access_key  # calls signed with other credentials act as another principal: unchecked
         self.denials: list[str] = []
         self._lock = threading.Lock()
+        # A rollout asks the same questions over and over (one per call, the same few per region): each answer
+        # depends only on the function's statements and the need, so it is worked out once.
+        self._decisions: dict[tuple[str, str, str | None, tuple[tuple[str, tuple[str, ...]], ...]], Decision] = {}
 
     def attach(self, session: Any, role_arn: str | None = None) -> None:
         """Register the check on a boto3 session (``pullthrough.aws.session_hooks``).
@@ -457,13 +460,20 @@ class IamCheck:
             return [f"IAM check: {needs[0].describe()} was called outside any function invocation (no policy applies)"]
         if logical_id not in self.statements:
             return [f"IAM check: {logical_id} has no role in the template: {needs[0].describe()} is not allowed"]
-        statements = self.statements[logical_id]
         denied = []
         for need in needs:
-            decision = decide(statements, need)
+            decision = self._decide(logical_id, need)
             if not decision.allowed:
                 denied.append(f"IAM check: {logical_id} is not allowed {need.describe()}: {decision.reason}")
         return denied
+
+    def _decide(self, logical_id: str, need: Need) -> Decision:
+        """``decide`` for ``logical_id``'s statements, remembered per (function, action, resource, condition values)."""
+        key = (logical_id, need.action, need.resource, tuple(sorted(need.context.items())))
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decisions[key] = decide(self.statements[logical_id], need)
+        return decision
 
     def _keep_params(self, params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
         context[_PARAMS] = params
