@@ -572,6 +572,28 @@ def test_the_emulator_latency_knob_delays_aws_calls(stack: LocalStack, monkeypat
     assert time.monotonic() - started >= 0.3
 
 
+def test_a_latency_model_prices_each_request_by_its_region_and_service(stack: LocalStack) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def model(region: str, service: str) -> float:
+        seen.append((region, service))
+        return 300.0 if region == "ap-southeast-2" else 0.0
+
+    stack.set_latency_model(model)
+    try:
+        started = time.monotonic()
+        stack.client("ecr", "eu-west-1").describe_pull_through_cache_rules()
+        near = time.monotonic() - started
+        started = time.monotonic()
+        stack.client("ecr", "ap-southeast-2").describe_pull_through_cache_rules()
+        far = time.monotonic() - started
+    finally:
+        stack.set_latency_model(None)
+    # (the stack's own execution-status poller calls Step Functions meanwhile)
+    assert [asked for asked in seen if asked[1] == "ecr"] == [("eu-west-1", "ecr"), ("ap-southeast-2", "ecr")]
+    assert far >= 0.3 > near
+
+
 def test_what_cannot_be_resolved_is_an_error() -> None:
     resolver = Resolver(refs={"RulesTable": "t"}, attrs={"Fn.Arn": "arn"})
     assert resolver.resolve({"Fn::Sub": "${RulesTable}/${Fn.Arn}"}) == "t/arn"

@@ -6,6 +6,7 @@ Only the functions that start or close rollouts import this module (and with it 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from pullthrough import aws
@@ -26,7 +27,7 @@ def rollouts_from_env(trigger: Trigger = "api") -> Rollouts:
     return Rollouts(
         store=RolloutStore(aws.client("dynamodb", region), os.environ["TABLE_NAME"]),
         executions=Executions(aws.client("stepfunctions", region), state_machine) if state_machine else None,
-        home_secrets=SecretStore(_OnFirstUse("secretsmanager", region)),  # type: ignore[arg-type]
+        home_secrets=SecretStore(_OnFirstUse(lambda: aws.client("secretsmanager", region))),  # type: ignore[arg-type]
         events=EventBus(aws.client("events", region), os.environ.get("EVENT_BUS_NAME", "default")),
         home_region=region,
         source_prefix=os.environ.get("SOURCE_SECRET_PREFIX", SOURCE_SECRET_PREFIX),
@@ -42,8 +43,8 @@ class _OnFirstUse:
     """A client made on its first call: most rollouts never touch the home-region secrets (FinishRollout only when it
     restores a source secret), and making a client costs a cold start tens of milliseconds (its service model)."""
 
-    def __init__(self, service: str, region: str) -> None:
-        self._service, self._region = service, region
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make  # aws.client caches: every later call returns the same client
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(aws.client(self._service, self._region), name)
+        return getattr(self._make(), name)
