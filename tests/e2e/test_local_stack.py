@@ -3,6 +3,7 @@ handlers in process, EventBridge reaching Lambda targets, and the local API's AP
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -570,6 +571,12 @@ def test_the_emulator_latency_knob_delays_aws_calls(stack: LocalStack, monkeypat
     started = time.monotonic()
     ddb.list_tables()
     assert time.monotonic() - started >= 0.3
+
+
+def test_the_running_stack_keeps_its_provisioned_heap_out_of_the_garbage_collectors_walks(stack: LocalStack) -> None:
+    # moto's backends and botocore's models are millions of objects that live as long as the stack: a full
+    # collection walking them stalls every Map iteration (local/emulator/engine_tuning.py).
+    assert gc.get_freeze_count() > 100_000
 
 
 def test_a_latency_model_prices_each_request_by_its_region_and_service(stack: LocalStack) -> None:
