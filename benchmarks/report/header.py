@@ -38,6 +38,7 @@ def top(results: Results) -> list[str]:
             ("cores", machine["cores"]),
             ("memory", machine["memory"]),
             ("OS", machine["OS"]),
+            ("load average", machine.get("load average", "?")),
         ],
     )
     versions = ["Python", "boto3", "botocore", "moto", "aws-lambda-powertools", "pydantic", "matplotlib"]
