@@ -86,7 +86,6 @@ def test_the_numbers_are_sane(quick_run: tuple[Path, dict[str, Any], str]) -> No
     assert numbers["over_limit"] > 0 and numbers["one_region_over_cli"] > 0
     for samples in numbers["model_seconds"].values():  # under the latency model: ours, CLI loop, physical limit
         assert all(seconds > 0 for kind in ("ours", "sequential", "limit") for seconds in samples[kind])
-        assert min(samples["sequential"]) >= 0.9 * max(samples["limit"])  # the loop includes the slowest region
     assert all(0 < transitions < 50 for transitions in numbers["transitions_per_region"].values())
     assert all(ratio > 0 for ratio in numbers["cold_start_ratio"].values())
     assert all(10 < mb < 1024 for mb in numbers["peak_rss_mb"].values())
