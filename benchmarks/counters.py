@@ -102,17 +102,9 @@ class Counters:
             lambda_runner.before_call.remove(self._before)
             lambda_runner.after_call.remove(self._after)
 
-    def _counting_client(
-        self,
-        service: str,
-        region: str,
-        *,
-        read_only: bool = False,
-        account: str | None = None,
-        session_name: str = "pullthrough",
-    ) -> Any:
+    def _counting_client(self, service: str, region: str, **options: Any) -> Any:
         assert self._real_client is not None
-        made = self._real_client(service, region, read_only=read_only, account=account, session_name=session_name)
+        made = self._real_client(service, region, **options)
 
         def record(model: Any, **_: Any) -> None:
             call = Call(self._context.function, self._context.task_region, service, region, model.name)

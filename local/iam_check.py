@@ -1,6 +1,6 @@
 """The embedded stack's IAM check: every AWS call a handler makes is checked against its own function's policies.
 
-``IamCheck.attach(session)`` registers botocore handlers on the app's session (``pullthrough.aws.session_hooks``).
+``IamCheck.attach(session, role_arn)`` registers botocore handlers on the app's session (``pullthrough.aws.session_hooks``).
 Before each call is sent, the function running it (``local.invocation_scope``) and what the call needs
 (``needs_of``: its action, resource and condition keys, plus the actions it depends on) are checked against that
 function's statements (``local.iam_policies``, SAM's expansion of template.yaml). A denied call never reaches the
@@ -29,10 +29,12 @@ Evaluation, as IAM's for one identity-based policy set: an explicit Deny wins, t
   iam:PassRole on it with iam:PassedToService pullthroughcache.ecr.amazonaws.com;
   ecr:Create/UpdateRepositoryCreationTemplate need ecr:CreateRepository on the prefix's repositories, plus
   ecr:PutLifecyclePolicy / ecr:SetRepositoryPolicy when the template sets a lifecycle / repository policy, and
-  iam:PassRole (iam:PassedToService ecr.amazonaws.com) for its customRoleArn (ECR user guide, template authors).
-Not modelled: resource-based policies, permission boundaries, SCPs, session policies, KMS key policies, the
-first rule's service-linked role creation, and calls signed with other credentials (e.g. a role assumed in a
-target account): those are left to that account's own policies and go unchecked.
+  iam:PassRole (iam:PassedToService ecr.amazonaws.com) for its customRoleArn (ECR user guide, template authors);
+  sts:AssumeRole with a SourceIdentity needs sts:SetSourceIdentity on the role (IAM user guide, source identity).
+A session acting in a target account through its execution role (``attach(session, role_arn)``) is checked the
+same way against that role's statements (target-account.yaml as the stack deploys it), in that account.
+Not modelled: resource-based policies, permission boundaries, SCPs, session policies, KMS key policies and the
+first rule's service-linked role creation.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,9 +170,17 @@ def _value_matches(pattern: str, value: str, like: bool, ignore_case: bool) -> b
 
 
 def condition_test(
-    operator: str, key: str, wanted: Sequence[Value], context: Mapping[str, tuple[str, ...]]
+    operator: str,
+    key: str,
+    wanted: Sequence[Value],
+    context: Mapping[str, tuple[str, ...]],
+    known: Callable[[str], bool] | None = None,
 ) -> bool | None:
-    """One condition (operator, key, values) against the request; None when this check cannot tell."""
+    """One condition (operator, key, values) against the request; None when this check cannot tell.
+
+    ``known``: which condition keys the caller can tell for a request (default: ``KNOWN_CONDITION_KEYS``); a key it
+    can tell but the request lacks is absent, as in IAM.
+    """
     op = operator.lower()
     quantifier = ""
     for prefix in ("foranyvalue:", "forallvalues:"):
@@ -178,7 +188,7 @@ def condition_test(
             quantifier, op = prefix[:-1], op[len(prefix) :]
     if_exists = op.endswith("ifexists")
     op = op.removesuffix("ifexists")
-    if not _known(key) or (op not in _STRING_OPERATORS and op not in ("null", "bool")):
+    if not (known or _known)(key) or (op not in _STRING_OPERATORS and op not in ("null", "bool")):
         return None
     present = context.get(key.lower())
     if op == "null":
@@ -379,7 +389,10 @@ def _iam_needs(call: Call, action: str, base: Mapping[str, tuple[str, ...]]) -> 
         role = f"arn:{call.partition}:iam::{call.account}:role/aws-service-role/{service}/*"
         return [Need(action, role, {**base, "iam:awsservicename": (service,)})]
     if isinstance(call.params.get("RoleArn"), str):  # sts:AssumeRole
-        return [Need(action, call.params["RoleArn"], base)]
+        role = call.params["RoleArn"]
+        if call.params.get("SourceIdentity"):  # the caller's policy must allow setting it too (IAM user guide)
+            return [Need(action, role, base), Need("sts:SetSourceIdentity", role, base, because=action)]
+        return [Need(action, role, base)]
     return [Need(action, None, base)]
 
 
@@ -415,9 +428,16 @@ def supports_resource_permissions(action: str) -> bool | None:
     return None if entry is None else bool(entry.get("Resources"))
 
 
+#: Calls IAM never refuses: "No permissions are required to perform this operation" (STS API reference).
+NEEDS_NO_PERMISSION = frozenset({"sts:GetCallerIdentity"})
+
+
 def needs_of(call: Call) -> list[Need]:
-    """Every permission ``call`` needs: its own action first, then the actions AWS also checks for it."""
+    """Every permission ``call`` needs: its own action first, then the actions AWS also checks for it (none for
+    ``NEEDS_NO_PERMISSION``)."""
     action = f"{call.service}:{call.operation}"
+    if action in NEEDS_NO_PERMISSION:
+        return []
     base = {"aws:requestedregion": (call.region,)}
     needs = _BY_SERVICE.get(call.service, _action_only)(call, action, base)
     if supports_resource_permissions(action) is False:  # e.g. ecr:DescribePullThroughCacheRules, ListSecrets
@@ -430,13 +450,43 @@ def _action_only(call: Call, action: str, base: Mapping[str, tuple[str, ...]]) -
 
 
 # -- the check -----------------------------------------------------------------------------------------------------
-class IamCheck:
-    """Checks the calls of the app's session against each function's statements; records every denial."""
+RoleStatements = Callable[[str], Sequence[Statement] | None]
 
-    def __init__(self, statements: Mapping[str, Sequence[Statement]], *, account_id: str, access_key: str) -> None:
+
+@dataclass(frozen=True)
+class ExecutionRole:
+    """A role a session acts as in a target account, and its statements (None: a role this check does not know)."""
+
+    arn: str
+    statements: Sequence[Statement] | None
+
+    @property
+    def account(self) -> str:
+        return self.arn.split(":", 5)[4]
+
+    def describe(self, logical_id: str | None) -> str:
+        by = f", assumed by {logical_id}" if logical_id else ""
+        return f"{self.arn.rsplit('/', 1)[-1]} (in {self.account}{by})"
+
+
+class IamCheck:
+    """Checks the calls of the app's sessions against the acting role's statements; records every denial.
+
+    The app's own session acts as the calling function's role (``statements``: function logical id -> its
+    statements); a session of a target account's execution role acts as that role (``role_statements``: role ARN ->
+    its statements, None for a role it does not know).
+    """
+
+    def __init__(
+        self,
+        statements: Mapping[str, Sequence[Statement]],
+        *,
+        account_id: str,
+        role_statements: RoleStatements | None = None,
+    ) -> None:
         self.statements = statements
         self.account_id = account_id
-        self.access_key = access_key  # calls signed with other credentials act as another principal: unchecked
+        self.role_statements = role_statements
         self.denials: list[str] = []
         self._lock = threading.Lock()
         # A rollout asks the same questions over and over (one per call, the same few per region): each answer
@@ -448,51 +498,65 @@ class IamCheck:
 
         ``role_arn``: the target account's execution role a session acts as (None: the calling function's own role).
         """
+        role = None
+        if role_arn is not None:
+            role = ExecutionRole(role_arn, self.role_statements(role_arn) if self.role_statements else None)
         session.events.register("before-parameter-build", self._keep_params, unique_id="pullthrough-iam-params")
         # Last: a client's own before-call handlers (e.g. one that refuses writes in a plan) run first, and a call
         # they stop never reaches AWS, so IAM never sees it either.
-        session.events.register_last("before-call", self._before_call, unique_id="pullthrough-iam-check")
+        session.events.register_last(
+            "before-call", functools.partial(self._before_call, role), unique_id="pullthrough-iam-check"
+        )
+
+    def check_role(self, role: ExecutionRole, logical_id: str | None, call: Call) -> list[str]:
+        """The denial messages for ``call`` made through execution role ``role`` (empty: allowed)."""
+        needs = needs_of(call)
+        who = role.describe(logical_id)
+        if not needs:
+            return []
+        if role.statements is None:
+            return [f"IAM check: {who} is not a role this stack created: {needs[0].describe()} is not allowed"]
+        return self._denied(who, role.statements, needs)
 
     def check(self, logical_id: str | None, call: Call) -> list[str]:
         """The denial messages for ``call`` made by ``logical_id`` (empty: allowed)."""
         needs = needs_of(call)
+        if not needs:
+            return []
         if logical_id is None:
             return [f"IAM check: {needs[0].describe()} was called outside any function invocation (no policy applies)"]
         if logical_id not in self.statements:
             return [f"IAM check: {logical_id} has no role in the template: {needs[0].describe()} is not allowed"]
+        return self._denied(logical_id, self.statements[logical_id], needs)
+
+    def _denied(self, who: str, statements: Sequence[Statement], needs: Iterable[Need]) -> list[str]:
         denied = []
         for need in needs:
-            decision = self._decide(logical_id, need)
+            # Remembered per (identity, action, resource, condition values): ``who`` names one statement set.
+            key = (who, need.action, need.resource, tuple(sorted(need.context.items())))
+            decision = self._decisions.get(key)
+            if decision is None:
+                decision = self._decisions[key] = decide(statements, need)
             if not decision.allowed:
-                denied.append(f"IAM check: {logical_id} is not allowed {need.describe()}: {decision.reason}")
+                denied.append(f"IAM check: {who} is not allowed {need.describe()}: {decision.reason}")
         return denied
-
-    def _decide(self, logical_id: str, need: Need) -> Decision:
-        """``decide`` for ``logical_id``'s statements, remembered per (function, action, resource, condition values)."""
-        key = (logical_id, need.action, need.resource, tuple(sorted(need.context.items())))
-        decision = self._decisions.get(key)
-        if decision is None:
-            decision = self._decisions[key] = decide(self.statements[logical_id], need)
-        return decision
 
     def _keep_params(self, params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
         context[_PARAMS] = params
 
     def _before_call(
-        self, model: Any, context: dict[str, Any], request_signer: Any = None, **_: Any
+        self, role: ExecutionRole | None, model: Any, context: dict[str, Any], **_: Any
     ) -> tuple[AWSResponse, dict[str, Any]] | None:
-        credentials = getattr(request_signer, "_credentials", None)
-        if credentials is not None and getattr(credentials, "access_key", self.access_key) != self.access_key:
-            return None
         scope = invocation_scope.current()
         call = Call(
             service=str(model.service_model.signing_name),
             operation=str(model.name),
             params=context.get(_PARAMS) or {},
             region=str(context.get("client_region") or ""),
-            account=self.account_id,
+            account=self.account_id if role is None else role.account,
         )
-        denied = self.check(scope.logical_id if scope else None, call)
+        logical_id = scope.logical_id if scope else None
+        denied = self.check(logical_id, call) if role is None else self.check_role(role, logical_id, call)
         if not denied:
             return None
         with self._lock:

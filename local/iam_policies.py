@@ -158,6 +158,11 @@ def _statement(raw: Mapping[str, Any], resolver: Resolver, where: str) -> Statem
     )
 
 
+def document_statements(document: Mapping[str, Any], resolver: Resolver, where: str) -> list[Statement]:
+    """The statements of one policy document, resolved (e.g. an execution role's inline policy)."""
+    return [_statement(raw, resolver, where) for raw in _as_tuple(document.get("Statement"))]
+
+
 def function_statements(translated: Mapping[str, Any], resolver: Resolver) -> dict[str, list[Statement]]:
     """Function logical id -> the statements of its role's inline policies, resolved."""
     resources: Mapping[str, Any] = translated.get("Resources") or {}
@@ -171,6 +176,5 @@ def function_statements(translated: Mapping[str, Any], resolver: Resolver) -> di
         statements = found.setdefault(logical_id, [])
         for policy in role_props.get("Policies") or []:
             where = f"{target}.{policy.get('PolicyName', '')}"
-            for raw in _as_tuple((policy.get("PolicyDocument") or {}).get("Statement")):
-                statements.append(_statement(raw, resolver, where))
+            statements.extend(document_statements(policy.get("PolicyDocument") or {}, resolver, where))
     return found

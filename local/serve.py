@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from local import bus_log, samples
+from local.organization import ADMIN_ROLE
 from local.stack import ACCOUNT_ID, HOME_REGION, LocalStack, StackError
 from local.template_reader import TemplateError
 
@@ -29,6 +30,10 @@ def banner(stack: LocalStack, seeded: list[str]) -> str:
             f"  emulator  {aws}   (moto: any dummy credentials, account {ACCOUNT_ID}, home region {HOME_REGION})",
             "  seeded for events/*.json:",
             *(f"    {line}" for line in seeded),
+            *(f"  {line}" for line in (stack.organization.summary() if stack.organization else [])),
+            f"    each member but the '(no role)' one has {stack.execution_role_name} (target-account.yaml); look into",
+            "    one as its administrator: aws sts assume-role --role-arn "
+            f"arn:aws:iam::<member>:role/{ADMIN_ROLE} --role-session-name me",
             "  the app's events (Rollout Started/Finished, Rule Rejected, Drift Detected) are printed below",
             "",
             "Try:",

@@ -10,6 +10,13 @@ own Environment, ``local.invocation_scope``), and with ``iam_check`` on (the def
 makes is checked against its own policies as SAM expands them (``local.iam_check``): a call the template does not
 grant fails with AccessDeniedException and lands in ``iam_denials``. moto's state and ``os.environ`` are
 process-wide: one stack at a time.
+
+Each function has a role of its own under the IAM path target-account.yaml trusts (``/pullthrough/``) and signs its
+calls with that role's session credentials (``local.function_credentials``), so the emulator's STS
+(``local.emulator.sts_trust``) can refuse an AssumeRole like AWS. The stack's account is the management account of
+a seeded Organization (``stack.organization``, ``local.organization``) whose members hold the execution role of
+target-account.yaml; ``move_account`` and ``create_member_account`` change it and deliver Organizations' events to
+the app's bus, as org-events.yaml forwards them.
 """
 
 from __future__ import annotations
@@ -36,13 +43,15 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from local import events_bridge, invocation_scope, lambda_runner
+from local import events_bridge, function_credentials, invocation_scope, lambda_runner, organization
 from local.api_server import ApiServer, Route
-from local.emulator import ecr_extension, engine_tuning, secretsmanager_fixes
+from local.emulator import ecr_extension, engine_tuning, secretsmanager_fixes, sts_trust
 from local.execution_events import ExecutionEvents
 from local.iam_check import IamCheck
 from local.iam_policies import PolicyError, function_statements, translate
 from local.invocation_scope import FunctionScope
+from local.organization import Organization
+from local.target_account import DeployedRole, deployed_role
 from local.template_reader import DEFAULT_TEMPLATE, Resolver, Template, load_template, substitute
 
 HOME_REGION = "us-east-1"
@@ -53,8 +62,16 @@ AWS_PORT_ENV = "PULLTHROUGH_AWS_PORT"
 API_PORT_ENV = "PULLTHROUGH_API_PORT"
 LATENCY_ENV = "PULLTHROUGH_EMULATOR_LATENCY_MS"
 ROLE_NAME = "pullthrough-local"
-ACCESS_KEY = "testing"  # the functions' credentials on the emulator
+ACCESS_KEY = "testing"  # the stack's own credentials on the emulator: the home (management) account's root
+# The IAM path of the functions' roles when template.yaml sets no RolePath: the one target-account.yaml trusts.
+FUNCTION_ROLE_PATH = "/pullthrough/"
+EXECUTION_ROLE_NAME = "PullthroughExecutionRole"  # when template.yaml has no ExecutionRoleName parameter
+CREDENTIAL_SECONDS = 43200  # the functions' session credentials outlast any test run
 
+_LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 _TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -240,6 +257,8 @@ class LocalStack:
         self.rule_names: list[str] = []
         self.function_environments: dict[str, dict[str, str]] = {}  # logical id -> its resolved environment
         self.function_scopes: dict[str, FunctionScope] = {}  # logical id -> what its invocations run as
+        self.function_role_arns: dict[str, str] = {}  # logical id -> its own role (under FUNCTION_ROLE_PATH)
+        self.organization: Organization | None = None
         self.environment: dict[str, str] = {}  # the variables every function has, with the same value (Globals)
         self.iam: IamCheck | None = None
         self._iam_wanted = iam_check
@@ -248,8 +267,9 @@ class LocalStack:
         self._api: ApiServer | None = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_sfn_config: dict[str, Any] | None = None
-        self._clients: dict[tuple[str, str], Any] = {}
-        self._clients_lock = threading.Lock()
+        self._clients: dict[tuple[str, str, str | None], Any] = {}
+        self._clients_lock = threading.Lock()  # also guards _boto: boto3 sessions are not thread-safe
+        self._boto = boto3.session.Session()  # one session for all of the stack's clients: models load once
         self._added_paths: list[str] = []
         self._saved_levels: dict[str, int] = {}
 
@@ -320,6 +340,8 @@ class LocalStack:
         events_bridge.uninstall()
         if self.iam is not None:
             _session_hooks().remove(self.iam.attach)
+        with contextlib.suppress(ImportError, ValueError):
+            _session_hooks().remove(function_credentials.attach)
         invocation_scope.uninstall()
         for key, value in self._saved_env.items():
             if value is None:
@@ -363,22 +385,106 @@ class LocalStack:
 
     @property
     def role_arn(self) -> str:
-        """The IAM role the stack's functions and state machine use (for extra ones, e.g. in tests)."""
+        """The IAM role the stack's state machine and extra functions (``add_function``) use; each template function
+        has a role of its own (``function_role_arns``)."""
         return self._role_arn
 
-    def client(self, service: str, region: str = HOME_REGION) -> Any:
-        """A boto3 client of ``service`` in ``region`` pointed at the emulator (cached)."""
-        key = (service, region)
+    def client(self, service: str, region: str = HOME_REGION, account: str | None = None) -> Any:
+        """A boto3 client of ``service`` in ``region`` pointed at the emulator (cached).
+
+        ``account``: a member account of the seeded organization to act in, as its administrator (through the
+        OrganizationAccountAccessRole that Organizations creates in each account it creates, so it works in an
+        account without the execution role too); None or the home account: the home account's root.
+        """
+        acting = None if account in (None, self.account_id) else account
+        key = (service, region, acting)
         with self._clients_lock:
             if key not in self._clients:
-                self._clients[key] = boto3.session.Session().client(
+                credentials = {"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": "testing"}
+                if acting is not None:
+                    credentials = self._admin_credentials(acting)
+                self._clients[key] = self._boto.client(
                     service,  # type: ignore[call-overload]
                     region_name=region,
                     endpoint_url=self.endpoint_url,
-                    aws_access_key_id="testing",
-                    aws_secret_access_key="testing",
+                    **credentials,
                 )
             return self._clients[key]
+
+    def _admin_credentials(self, account: str) -> dict[str, str]:
+        """Session credentials of ``account``'s OrganizationAccountAccessRole, assumed from the management account."""
+        sts = self._boto.client(
+            "sts",
+            region_name=self.region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key="testing",
+        )
+        role = f"arn:{PARTITION}:iam::{account}:role/{organization.ADMIN_ROLE}"
+        granted = sts.assume_role(RoleArn=role, RoleSessionName="embedded-stack")["Credentials"]
+        return {
+            "aws_access_key_id": granted["AccessKeyId"],
+            "aws_secret_access_key": granted["SecretAccessKey"],
+            "aws_session_token": granted["SessionToken"],
+        }
+
+    # -- the organization -------------------------------------------------------------------------------------
+    @property
+    def execution_role_name(self) -> str:
+        """The role pullthrough assumes in target accounts (template parameter ExecutionRoleName)."""
+        return self.parameters.get("ExecutionRoleName") or EXECUTION_ROLE_NAME
+
+    def execution_role(self, account: str) -> DeployedRole:
+        """target-account.yaml's role as this stack's StackSets deployment creates it in ``account``."""
+        return self._deployed_role(account, self._org().id)
+
+    def _deployed_role(self, account: str, organization_id: str) -> DeployedRole:
+        """The role deployed with this stack's parameters, trusting only principals of ``organization_id``."""
+        parameters = {
+            "HomeAccountId": self.account_id,
+            "ExecutionRoleName": self.execution_role_name,
+            "FunctionRolePath": self.function_role_path,
+            "PassableRolePath": self.parameters.get("PassableRolePath", "/"),
+            "OrganizationId": organization_id,
+        }
+        return deployed_role(parameters, account, region=self.region, partition=PARTITION)
+
+    @property
+    def function_role_path(self) -> str:
+        """The IAM path of the functions' roles: template.yaml's RolePath (Globals), else FUNCTION_ROLE_PATH."""
+        paths = {fn.role_path for fn in self.template.functions.values() if fn.role_path}
+        return paths.pop() if len(paths) == 1 else FUNCTION_ROLE_PATH
+
+    def _org(self) -> Organization:
+        if self.organization is None:
+            raise StackError("the stack is not running: it has no organization")
+        return self.organization
+
+    def _org_clients(self, service: str, account: str | None) -> Any:
+        return self.client(service, self.region, account)
+
+    def move_account(self, account_id: str, destination_ou_id: str) -> None:
+        """Move a member account to an OU (or the root) and deliver Organizations' MoveAccount event to the app's
+        bus, as org-events.yaml forwards it."""
+        event = organization.move_account(self._org_clients, self._org(), account_id, destination_ou_id)
+        self._deliver_org_events([event])
+
+    def create_member_account(self, name: str, ou_id: str, with_role: bool = True) -> str:
+        """A new member account in OU ``ou_id`` (the root id: stays in the root), with the execution role unless
+        ``with_role`` is False; delivers CreateAccountResult (and MoveAccount when moved out of the root) to the
+        app's bus. Its id."""
+        account, events = organization.create_member_account(
+            self._org_clients, self._org(), self._deployed_role, name, ou_id, with_role=with_role
+        )
+        self._deliver_org_events(events)
+        return account
+
+    def _deliver_org_events(self, entries: list[dict[str, Any]]) -> None:
+        answer = self.client("events").put_events(
+            Entries=[{**entry, "EventBusName": self.event_bus_name} for entry in entries]
+        )
+        if answer.get("FailedEntryCount"):
+            raise StackError(f"the app's bus refused Organizations events: {answer['Entries']}")
 
     def wait_for_execution(self, execution_arn: str, timeout: float = 60.0) -> dict[str, Any]:
         """Poll DescribeExecution until the execution leaves RUNNING; its description. TimeoutError otherwise."""
@@ -445,6 +551,7 @@ class LocalStack:
         # Installed before the server handles its first request (moto builds a service's routes on first use).
         invocation_scope.install()
         ecr_extension.install()
+        sts_trust.install()
         secretsmanager_fixes.install()
         lambda_runner.install()
         events_bridge.install()
@@ -518,10 +625,11 @@ class LocalStack:
         self._role_arn = role_arn = role["Role"]["Arn"]
         self._create_tables()
         self._create_event_buses()
-        self._create_functions(role_arn)
+        self._create_functions()
         self._create_state_machine(role_arn)
         self._configure_functions()
         self._create_event_rules()
+        self.organization = organization.seed(self._org_clients, self._deployed_role)
 
     def _create_event_buses(self) -> None:
         """The template's own buses (their policies are IAM, which the emulator does not enforce on PutEvents)."""
@@ -548,17 +656,25 @@ class LocalStack:
             )
             self.table_names[table.logical_id] = name
 
-    def _create_functions(self, role_arn: str) -> None:
+    def _create_functions(self) -> None:
         lam = self.client("lambda")
+        iam = self.client("iam")
         code = _dummy_zip()
         for fn in self.template.functions.values():
             if not fn.code_dir.is_dir():
                 raise StackError(f"{fn.logical_id}: CodeUri {fn.code_dir} is not a directory")
             name = f"{self.stack_name}-{fn.logical_id}"[:64]
+            # One role per function, as SAM creates <Function>Role, under the path target-account.yaml trusts.
+            role = iam.create_role(
+                RoleName=f"{self.stack_name}-{fn.logical_id}Role"[:64],
+                Path=fn.role_path or FUNCTION_ROLE_PATH,
+                AssumeRolePolicyDocument=json.dumps(_LAMBDA_TRUST),
+            )
+            self.function_role_arns[fn.logical_id] = role["Role"]["Arn"]
             made = lam.create_function(
                 FunctionName=name,
                 Runtime=fn.runtime,
-                Role=role_arn,
+                Role=role["Role"]["Arn"],
                 Handler=fn.handler,
                 Code={"ZipFile": code},
                 Timeout=fn.timeout,
@@ -593,16 +709,19 @@ class LocalStack:
             name = self.function_names[fn.logical_id]
             lam.update_function_configuration(FunctionName=name, Environment={"Variables": env})
             self.function_environments[fn.logical_id] = env
-            self.function_scopes[fn.logical_id] = scope = FunctionScope(fn.logical_id, name, env)
+            # What Lambda adds to a function's environment: its role's session credentials.
+            own = {**env, **_session_credentials(self.function_role_arns[fn.logical_id], name, self.account_id)}
+            self.function_scopes[fn.logical_id] = scope = FunctionScope(fn.logical_id, name, own)
             code = lambda_runner.FunctionCode(fn.code_dir, fn.handler)
             lambda_runner.register(name, code, account_id=self.account_id, region=self.region, scope=scope)
         envs = list(self.function_environments.values())
         self.environment = {key: value for key, value in envs[0].items() if all(e.get(key) == value for e in envs)}
         # No function may read another's variables from the process environment.
         self._set_env(dict.fromkeys({key for env in envs for key in env}))
+        _session_hooks().append(function_credentials.attach)
         if self._translated is not None:
             statements = function_statements(self._translated, resolver)
-            self.iam = IamCheck(statements, account_id=self.account_id, access_key=ACCESS_KEY)
+            self.iam = IamCheck(statements, account_id=self.account_id, role_statements=self._execution_role_statements)
             _session_hooks().append(self.iam.attach)
         _reset_app_clients()
 
@@ -648,6 +767,33 @@ class LocalStack:
         api.start()
         self._api = api
         self.api_port = api.port
+
+    def _execution_role_statements(self, role_arn: str) -> list[Any] | None:
+        """The statements of the execution role ``role_arn`` names (None: not the execution role)."""
+        account, name = role_arn.split(":", 5)[4], role_arn.rsplit("/", 1)[-1]
+        if name != self.execution_role_name:
+            return None
+        return self.execution_role(account).statements()
+
+
+def _session_credentials(role_arn: str, session_name: str, account: str) -> dict[str, str]:
+    """Session credentials of ``role_arn`` from the emulator's STS, as the Lambda service gets them for a function
+    (in process: the Lambda service, not the function, is the principal its trust policy names)."""
+    from moto.sts.models import sts_backends
+
+    granted = sts_backends[account][PARTITION].assume_role(
+        region_name=HOME_REGION,
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy="",
+        duration=CREDENTIAL_SECONDS,
+        external_id="",
+    )
+    return {
+        "AWS_ACCESS_KEY_ID": granted.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": granted.secret_access_key,
+        "AWS_SESSION_TOKEN": granted.session_token,
+    }
 
 
 def _session_hooks() -> list[Callable[[Any, str | None], None]]:

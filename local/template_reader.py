@@ -57,6 +57,7 @@ class FunctionDef:
     timeout: int
     environment: dict[str, Any]  # raw (unresolved) values
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    role_path: str | None = None  # RolePath: the IAM path of the role SAM creates for it
 
     @property
     def env_names(self) -> list[str]:
@@ -140,6 +141,7 @@ def _function(lid: str, props: dict[str, Any], globals_: dict[str, Any], base: P
         timeout=int(pick("Timeout", 3)),
         environment=env,
         events=dict(props.get("Events") or {}),
+        role_path=str(pick("RolePath")) if isinstance(pick("RolePath"), str) else None,
     )
 
 

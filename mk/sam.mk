@@ -32,8 +32,9 @@ $(SAM_STAMP): $(SAM_REQS) | $(_SAM_UV_DEP)
 	$(UV) pip install --quiet --python $(SAM_VENV)/bin/python --require-hashes -r $(SAM_REQS)
 	@touch $@
 
+# target-account.yaml and org-events.yaml: the templates users deploy in their other accounts (README, Many accounts).
 lint-template: $(SAM_STAMP) | $(_SAM_VENV_DEP)
-	$(CFN_LINT) $(SAM_TEMPLATE)
+	$(CFN_LINT) $(SAM_TEMPLATE) target-account.yaml org-events.yaml
 	$(SAM_ENV) $(SAM) validate --lint --template-file $(SAM_TEMPLATE)
 
 # No Docker: SAM's python builder (functions) and layers/common/Makefile (the layer: pip for arm64 wheels) need an

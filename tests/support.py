@@ -84,8 +84,8 @@ def count_app_calls(monkeypatch: Any) -> CallLog:
     real_client = aws.client
     hooked: set[int] = set()
 
-    def counting_client(service: str, region: str) -> Any:
-        made = real_client(service, region)
+    def counting_client(service: str, region: str, **options: Any) -> Any:
+        made = real_client(service, region, **options)
         if id(made) not in hooked:
             made.meta.events.register(
                 "before-call.*.*", lambda model, **_: log.record(service, made.meta.region_name, model.name)

@@ -14,7 +14,7 @@ from rich.console import Console
 from pullthrough_cli import endpoint
 from pullthrough_cli.client import Api, Signer, follow
 from pullthrough_cli.errors import INTERRUPTED, ROLLOUT_DID_NOT_SUCCEED, ApiError, CliError
-from pullthrough_cli.render import Progress, rollout_table, rule_table, rules_table
+from pullthrough_cli.render import Progress, rollout_table, rule_table, rules_table, targets_summary
 
 EPILOG = f"""\b
 Endpoint: --api-url URL, else ${endpoint.API_URL_ENV}, else --stack NAME (its ApiUrl output).
@@ -124,8 +124,9 @@ def watch(settings: Settings, started: dict[str, Any], interval: float, timeout:
                 final = view
             return final
         console = settings.console
-        regions = len(started.get("regions") or {})
-        console.print(f"{_kind(started)} {rollout_id} started: prefix {started.get('prefix')}, {regions} region(s)")
+        console.print(
+            f"{_kind(started)} {rollout_id} started: prefix {started.get('prefix')}, {targets_summary(started)}"
+        )
         with Progress(console) as progress:
             for final in views:
                 progress.update(final)
@@ -196,7 +197,7 @@ def plan(settings: Settings, rule_file: IO[str], interval: float, timeout: float
 @wait_options
 @pass_settings
 def status(settings: Settings, rollout_id: str, wait: bool, interval: float, timeout: float | None) -> None:
-    """Show a rollout: its status and each region's."""
+    """Show a rollout: its status and each region's (each account's, when it reaches several)."""
     view = settings.api().rollout(rollout_id)
     if wait and view.get("status") == "RUNNING":
         view = watch(settings, view, interval, timeout)

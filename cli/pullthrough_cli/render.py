@@ -53,20 +53,60 @@ def rollout_title(view: dict[str, Any]) -> Text:
     return title + status_text(view.get("status"))
 
 
+def accounts_of(view: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]] | None:
+    """A rollout's ``targets`` by account, then region; None when they are all in one account (or the API sends
+    none): then ``regions`` shows everything, as it did before rollouts reached many accounts."""
+    targets = [t for t in view.get("targets") or [] if isinstance(t, dict)]
+    if len({target.get("account") for target in targets}) < 2:
+        return None
+    grouped: dict[str, dict[str, dict[str, Any]]] = {}
+    for target in targets:
+        grouped.setdefault(str(target.get("account")), {})[str(target.get("region"))] = target
+    return grouped
+
+
+def progress_rows(view: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(account, region, progress) of each target, sorted; account "" when the rollout reaches one account."""
+    grouped = accounts_of(view)
+    if grouped is None:
+        return [("", name, region) for name, region in sorted((view.get("regions") or {}).items())]
+    return [
+        (account, name, target)
+        for account, regions in sorted(grouped.items())
+        for name, target in sorted(regions.items())
+    ]
+
+
+def targets_summary(view: dict[str, Any]) -> str:
+    """``3 region(s)``, or ``9 target(s) in 3 account(s)`` for a rollout across accounts."""
+    grouped = accounts_of(view)
+    if grouped is None:
+        return f"{len(view.get('regions') or {})} region(s)"
+    return f"{sum(len(regions) for regions in grouped.values())} target(s) in {len(grouped)} account(s)"
+
+
 def rollout_table(view: dict[str, Any]) -> Table:
-    """One row per region: status, the step it is at, what changed (or would change, for a plan), the error."""
+    """One row per region: status, the step it is at, what changed (or would change, for a plan), the error. Across
+    accounts, one row per target, grouped by account."""
     table = Table(title=rollout_title(view), title_justify="left", expand=False)
-    for column in ("Region", "Status", "Step", "Secret", "Rule", "Template", "Error"):
+    rows = progress_rows(view)
+    many_accounts = accounts_of(view) is not None
+    columns = ["Region", "Status", "Step", "Secret", "Rule", "Template", "Error"]
+    for column in ["Account", *columns] if many_accounts else columns:
         table.add_column(column, overflow="fold")
-    for name, region in sorted((view.get("regions") or {}).items()):
+    shown = None
+    for account, name, region in rows:
         changes = region.get("changes") or {}
+        first_of_account = [account if account != shown else ""] if many_accounts else []
         table.add_row(
+            *first_of_account,
             _region_name(name, region),
             status_text(region.get("status")),
             region.get("step") or "",
             *(str(changes.get(kind) or "") for kind in CHANGE_KINDS),
             error_text(region),
         )
+        shown = account
     error = view.get("error")
     if isinstance(error, dict) and error:
         table.caption = f"{error.get('type', 'Error')}: {error.get('message', '')}"
@@ -103,11 +143,12 @@ class Progress:
         if self._live is not None:
             self._live.update(rollout_table(view))
             return
-        for name, region in sorted((view.get("regions") or {}).items()):
+        for account, name, region in progress_rows(view):
+            where = f"{account} {name}" if account else name
             state = (region.get("status"), region.get("step"), changes_text(region.get("changes")), error_text(region))
-            if self._seen.get(name) != state:
-                self._seen[name] = state
-                self.console.print(region_line(name, region), markup=False, highlight=False, soft_wrap=True)
+            if self._seen.get(where) != state:
+                self._seen[where] = state
+                self.console.print(region_line(where, region), markup=False, highlight=False, soft_wrap=True)
 
 
 def rules_table(rules: Iterable[dict[str, Any]]) -> Table:
@@ -139,7 +180,10 @@ def rule_table(rule: dict[str, Any]) -> Table:
         ("custom role", desired.get("customRoleArn")),
         ("credentials", rule.get("sourceSecretArn")),
         ("regions", ", ".join(rule.get("regions") or [])),
-        ("deployed in", ", ".join(rule.get("deployedRegions") or [])),
+        ("accounts", ", ".join(rule.get("accounts") or [])),
+        ("organizational units", ", ".join(rule.get("organizationalUnits") or [])),
+        ("on account removal", "retain" if rule.get("retainOnAccountRemoval") else ""),
+        ("deployed in", deployed_text(rule)),
         ("creation template", "none (skipped)" if template is None else (template.get("description") or "yes")),
         ("last rollout", f"{rule.get('lastRolloutId') or '-'} {rule.get('lastRolloutStatus') or ''}".strip()),
         ("drift", drift_text(rule.get("drift"))),
@@ -151,6 +195,16 @@ def rule_table(rule: dict[str, Any]) -> Table:
         if value:
             table.add_row(name, str(value))
     return table
+
+
+def deployed_text(rule: dict[str, Any]) -> str:
+    """Where the rule is deployed: its regions, or per account when it is deployed in more than one."""
+    by_account: dict[str, list[str]] = {}
+    for target in rule.get("deployedTargets") or []:
+        by_account.setdefault(str(target.get("account")), []).append(str(target.get("region")))
+    if len(by_account) < 2:
+        return ", ".join(rule.get("deployedRegions") or [])
+    return "; ".join(f"{account}: {', '.join(sorted(regions))}" for account, regions in sorted(by_account.items()))
 
 
 def drift_text(drift: Any) -> str:

@@ -155,7 +155,7 @@ def post_rule(
         ),
     ] = None,
 ) -> Response[dict[str, Any]]:
-    return _started(rollouts_from_env().start(request, idempotency_key=idempotency_key, plan=dryRun))
+    return _started(rollouts_from_env(organization=True).start(request, idempotency_key=idempotency_key, plan=dryRun))
 
 
 @app.get(
@@ -165,7 +165,8 @@ def post_rule(
     responses={200: _response("Every desired rule", RuleList, "rules"), 502: FAILED, 503: UNAVAILABLE},
 )
 def list_rules() -> dict[str, Any]:
-    return {"rules": [rule_view(item) for item in rollouts_from_env().store.list_rules()]}
+    rollouts = rollouts_from_env()
+    return {"rules": [rule_view(item, rollouts.home_account) for item in rollouts.store.list_rules()]}
 
 
 @app.get(
@@ -181,10 +182,11 @@ def list_rules() -> dict[str, Any]:
 )
 def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
     wanted = _rule_prefix(prefix)
-    found = rollouts_from_env().store.get_rule(wanted)
+    rollouts = rollouts_from_env()
+    found = rollouts.store.get_rule(wanted)
     if found is None:
         raise _no_rule(wanted)
-    return rule_view(found)
+    return rule_view(found, rollouts.home_account)
 
 
 @app.delete(

@@ -18,7 +18,7 @@ from pullthrough.wiring import rollouts_from_env
 def handler(event: Any, context: Any) -> dict[str, Any]:
     request = parse_sweep_event(event)
     mode = request.mode or mode_from_env()
-    summary = DriftSweep(rollouts_from_env(trigger="sweep")).run(mode, request.prefixes)
+    summary = DriftSweep(rollouts_from_env(trigger="sweep", organization=True)).run(mode, request.prefixes)
     drift_found(summary)
     logger.info(
         "drift sweep done",

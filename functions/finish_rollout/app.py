@@ -67,4 +67,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         after_rollback=finished.afterRollback,
     )
     logger.info("rollout finished", extra={"status": summary.get("status"), "rollback": summary["rollback"]})
-    return summary
+    # Only the decision goes back: a task's result counts against Step Functions' 256 KB even when ResultSelector
+    # keeps a part of it, and 17,000 targets' results would not fit (the table and the Finished event have them).
+    return {"rolloutId": summary["rolloutId"], "status": summary.get("status"), "rollback": summary["rollback"]}

@@ -24,7 +24,7 @@ RULE_REJECTED = "Pull Through Cache Rule Rejected"
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     detail = event.get("detail") if isinstance(event, dict) else None
     logger.append_keys(eventId=event.get("id") if isinstance(event, dict) else None)
-    rollouts = rollouts_from_env(trigger="event")
+    rollouts = rollouts_from_env(trigger="event", organization=True)
     request_id: str | None = None
     try:
         if event.get("detail-type") != RULE_REQUESTED:

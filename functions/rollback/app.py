@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 
 from pullthrough import aws
-from pullthrough.adapters.ecr import EcrRegistry
-from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.entrypoints import step_handler
+from pullthrough.planning import ecr_for, secrets_for
 from pullthrough.regions import home_region
 from pullthrough.steps.rollback import rollback_region
 from pullthrough.tasks import RegionTask, RollbackResult
@@ -18,7 +17,7 @@ from pullthrough.tasks import RegionTask, RollbackResult
 def handler(task: RegionTask) -> RollbackResult:
     return rollback_region(
         task,
-        ecr=EcrRegistry(aws.client("ecr", task.region)),
-        secrets=SecretStore(aws.client("secretsmanager", task.region)),
         store=RolloutStore(aws.client("dynamodb", home_region()), os.environ["TABLE_NAME"]),
+        # A rollback never runs in a plan (nothing was written): these are real clients, made only when needed.
+        target=lambda: (ecr_for(task), secrets_for(task)),
     )

@@ -14,6 +14,6 @@ def handler(task: RegionTask) -> SecretChange:
     source_region = arn_region(task.sourceSecretArn) if task.sourceSecretArn else task.region
     return store_secret(
         task,
-        source=secrets_for(task, source_region),
+        source=secrets_for(task, source_region, home=True),
         target=secrets_for(task),
     )

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pullthrough import aws
-from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.entrypoints import step_handler
+from pullthrough.planning import ecr_for
 from pullthrough.steps.rule import validate_rule
 from pullthrough.tasks import RegionTask
 
 
 @step_handler("ValidateRule")
 def handler(task: RegionTask) -> dict[str, Any]:
-    return validate_rule(task, EcrRegistry(aws.client("ecr", task.region)))
+    return validate_rule(task, ecr_for(task))

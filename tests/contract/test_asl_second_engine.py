@@ -98,13 +98,17 @@ def states_of(machine: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def region_map(definition: dict[str, Any], subs: dict[str, str]) -> tuple[str, dict[str, Any]]:
-    """The Map whose iterations create the rule: the per-region work."""
+    """The top-level Map whose own iterations create the rule: a one-account rollout's per-region work (a rollout
+    across accounts runs the same states in each account's child execution)."""
     create_rule = resource(subs, "CreateRuleFunctionArn")
     maps = [
         (name, state)
-        for name, state in states_of(definition)
+        for name, state in definition["States"].items()
         if state["Type"] == "Map"
-        and any(s.get("Resource") == create_rule for _, s in states_of(state.get("ItemProcessor") or state["Iterator"]))
+        and any(
+            s.get("Resource") == create_rule
+            for s in (state.get("ItemProcessor") or state["Iterator"])["States"].values()
+        )
     ]
     assert len(maps) == 1, f"expected one Map that runs CreateRule, found {[n for n, _ in maps]}"
     return maps[0]

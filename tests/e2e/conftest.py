@@ -25,6 +25,7 @@ from pullthrough.adapters.store import RolloutStore
 from pullthrough.desired import targets
 from pullthrough.rollouts import execution_input
 
+HOME_ACCOUNT = "123456789012"  # the embedded stack's (moto's default account)
 ROLLOUT_TIMEOUT = 120.0  # generous: a loaded 2-core machine, Retry backoff in the state machine
 
 
@@ -180,7 +181,8 @@ def rollout_input(
         rollout_id,
         "APPLY",
         {"rule": rule, "sourceSecretArn": source_secret_arn, "creationTemplate": creation_template},
-        targets(regions, None),
+        targets(regions, None, HOME_ACCOUNT),
+        home=HOME_ACCOUNT,
         max_concurrency=max_concurrency,
         failure_tolerance=failure_tolerance,
         settle_seconds=1,

@@ -241,3 +241,68 @@ def test_canary_credentials_exist_only_in_secrets_manager(
         assert [json.loads(value)["accessToken"] for value in current] == [ROLLED_OUT], region
         undone = [stages for stages, value in versions.values() if json.loads(value)["accessToken"] == ROLLED_BACK]
         assert undone and all("AWSCURRENT" not in stages for stages in undone), region
+
+
+ACROSS_KEPT = f"CANARY-org-kept-{uuid.uuid4().hex}"
+ACROSS_UNDONE = f"CANARY-org-undone-{uuid.uuid4().hex}"
+
+
+def test_canary_credentials_across_accounts_exist_only_in_each_accounts_secrets_manager(
+    stack: LocalStack,
+    api: ApiCall,
+    wait_rollout: WaitRollout,
+    captured_logs: LogCapture,
+    app_events: Callable[[int], list[dict[str, Any]]],
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    org = stack.organization
+    members = sorted(a for a in org.members.values() if a != org.account_without_role)[:2]
+    regions = REGIONS[:2]
+    responses: list[Any] = []
+
+    def rollout(token: str, accounts: list[str]) -> dict[str, Any]:
+        body = {
+            "upstreamRegistry": "docker-hub",
+            "ecrRepositoryPrefix": "hygiene-org",
+            "credentials": {"username": "hygiene-user", "accessToken": token},
+            "regions": regions,
+            "accounts": accounts,
+        }
+        status, started = api("POST", "/rules", body)
+        assert status == 202, started
+        responses.extend([started, wait_rollout(started["rolloutId"]), api("GET", f"/rollouts/{started['rolloutId']}")])
+        return responses[-2]
+
+    existing = execution_names(stack)
+    # Given: a rule in two member accounts with one canary; when: a second canary goes to them and to the member
+    # without the execution role, so the rollout across accounts is rolled back
+    assert rollout(ACROSS_KEPT, members)["status"] == "SUCCEEDED"
+    assert rollout(ACROSS_UNDONE, [*members, org.account_without_role])["status"] == "ROLLED_BACK"
+    emitted = app_events(2)
+    responses.extend([api("GET", "/rules/hygiene-org"), api("GET", "/rules")])
+
+    found = [
+        capfd.readouterr(),
+        "\n".join(captured_logs.lines),
+        execution_records(stack, execution_names(stack) - existing),
+        table_items(stack),
+        emitted,
+        responses,
+    ]
+    text = json.dumps(found, default=str)
+    assert ACROSS_KEPT not in text and ACROSS_UNDONE not in text
+    assert '"DEPLOYED#hygiene-org"' in json.dumps(table_items(stack)), "the per-account items were scanned"
+    # Each member account holds the kept canary as its secret's current value, and held the undone one once.
+    for account in members:
+        sm = stack.client("secretsmanager", regions[0], account=account)
+        name = "ecr-pullthroughcache/hygiene-org"
+        listed = sm.list_secret_version_ids(SecretId=name, IncludeDeprecated=True)["Versions"]
+        values = {
+            v["VersionId"]: (
+                v.get("VersionStages", []),
+                json.loads(sm.get_secret_value(SecretId=name, VersionId=v["VersionId"])["SecretString"]),
+            )
+            for v in listed
+        }
+        assert [t["accessToken"] for s, t in values.values() if "AWSCURRENT" in s] == [ACROSS_KEPT], account
+        assert any(t["accessToken"] == ACROSS_UNDONE for _, t in values.values()), account

@@ -38,7 +38,13 @@ def test_post_rules_stores_credentials_in_a_source_secret_and_starts_a_rollout_w
         == "ecr-pullthroughcache/_source/docker-hub-" + started["sourceSecretArn"][-6:]
     )
     assert started["rule"]["upstreamRegistryUrl"] == "registry-1.docker.io"
-    assert started["rollout"] == {"maxConcurrency": 0, "failureTolerance": 0, "settleSeconds": 35}
+    assert started["rollout"] == {
+        "maxConcurrency": 0,
+        "accountConcurrency": 20,
+        "failureTolerance": 0,
+        "settleSeconds": 35,
+    }
+    assert started["scale"] == "REGIONS" and started["accounts"] == []
     assert started["mode"] == "APPLY" and started["inlineCredentials"] is False
     assert CANARY not in json.dumps(started) and CANARY not in json.dumps(body)
     sm = boto3.client("secretsmanager", region_name=HOME)

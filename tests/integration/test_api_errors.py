@@ -122,6 +122,26 @@ WORDED: dict[str, tuple[dict[str, Any], str, str]] = {
         "rollout.maxConcurrency",
         "must be a whole number",
     ),
+    "account-id": (
+        QUAY | {"accounts": ["12345678901", "123456789012"]},
+        "accounts.0",
+        "must be a 12-digit AWS account id",
+    ),
+    "account-repeated": (
+        QUAY | {"accounts": ["123456789012", "111122223333", "123456789012"]},
+        "accounts.2",
+        "repeats accounts.0",
+    ),
+    "ou-id": (
+        QUAY | {"organizationalUnits": ["ou-AB12-abcdefgh", "r-ab12"]},
+        "organizationalUnits.0",
+        "must be an OU id (ou-<4-32 lowercase letters or digits>-<8-32 more>) or a root id (r-<4-32 more>)",
+    ),
+    "tolerance-twice": (
+        QUAY | {"rollout": {"failureTolerance": 1, "failureTolerancePercentage": 10}},
+        "rollout.failureTolerancePercentage",
+        "give failureTolerance or failureTolerancePercentage, not both",
+    ),
     "missing-registry": ({"regions": ["us-east-1"]}, "upstreamRegistry", "is required"),
     "unknown-registry": (
         QUAY | {"upstreamRegistry": "harbor"},
@@ -133,7 +153,8 @@ WORDED: dict[str, tuple[dict[str, Any], str, str]] = {
         QUAY | {"region": "us-east-1"},
         "region",
         "is not a known field (known fields here: upstreamRegistry, ecrRepositoryPrefix, upstreamRegistryUrl, "
-        "upstreamRepositoryPrefix, credentials, credentialSecretArn, customRoleArn, regions, creationTemplate, rollout)",
+        "upstreamRepositoryPrefix, credentials, credentialSecretArn, customRoleArn, regions, accounts, "
+        "organizationalUnits, retainOnAccountRemoval, creationTemplate, rollout)",
     ),
 }
 

@@ -3,7 +3,6 @@ reaches the service; an allowed call goes through untouched."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import boto3
@@ -35,7 +34,7 @@ STATEMENTS = {
 @pytest.fixture
 def check(moto_aws: None) -> Iterator[IamCheck]:
     # The functions' own credentials (moto's mock sets its own fake ones)
-    made = IamCheck(STATEMENTS, account_id=ACCOUNT, access_key=os.environ["AWS_ACCESS_KEY_ID"])
+    made = IamCheck(STATEMENTS, account_id=ACCOUNT)
     aws.session_hooks.append(made.attach)
     aws.reset()
     try:
@@ -85,14 +84,47 @@ def test_a_call_outside_any_invocation_is_refused_too(check: IamCheck) -> None:
     ]
 
 
-def test_calls_signed_with_other_credentials_are_another_principal_and_not_checked(
-    check: IamCheck, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ASIAASSUMEDROLE")  # e.g. a role assumed in a target account
-    aws.reset()
-    with entered(STORE_SECRET):
-        aws.client("secretsmanager", REGION).list_secrets()
-    assert check.denials == []
+TARGET = "111122223333"
+EXECUTION_ROLE = f"arn:aws:iam::{TARGET}:role/PullthroughExecutionRole"
+EXECUTION_ROLE_STATEMENTS = [
+    Statement(
+        sid="KeepRegionalSecrets",
+        effect="Allow",
+        actions=("secretsmanager:DescribeSecret",),
+        resources=(f"arn:aws:secretsmanager:*:{TARGET}:secret:ecr-pullthroughcache/*",),
+    )
+]
+
+
+def test_a_session_of_an_execution_role_is_checked_against_that_role_in_its_account(check: IamCheck) -> None:
+    check.role_statements = {EXECUTION_ROLE: EXECUTION_ROLE_STATEMENTS}.get
+    session = boto3.session.Session()
+    check.attach(session, EXECUTION_ROLE)
+    secrets = session.client("secretsmanager", region_name=REGION)
+    with entered(STORE_SECRET), pytest.raises(ClientError) as raised:
+        secrets.describe_secret(SecretId="ecr-pullthroughcache/absent")  # allowed: moto answers it is not there
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with entered(STORE_SECRET), pytest.raises(ClientError) as raised:
+        secrets.delete_secret(SecretId="ecr-pullthroughcache/x")
+    expected = (
+        f"IAM check: PullthroughExecutionRole (in {TARGET}, assumed by StoreSecretFunction) is not allowed "
+        f"secretsmanager:DeleteSecret on arn:aws:secretsmanager:{REGION}:{TARGET}:secret:ecr-pullthroughcache/x: "
+        "no statement allows it"
+    )
+    assert raised.value.response["Error"]["Message"] == expected
+    assert check.denials == [expected]
+
+
+def test_a_session_of_a_role_the_check_does_not_know_is_refused_everything(check: IamCheck) -> None:
+    session = boto3.session.Session()
+    check.attach(session, f"arn:aws:iam::{TARGET}:role/SomeoneElsesRole")
+    with entered(STORE_SECRET), pytest.raises(ClientError) as raised:
+        session.client("secretsmanager", region_name=REGION).list_secrets()
+    assert raised.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert check.denials == [
+        f"IAM check: SomeoneElsesRole (in {TARGET}, assumed by StoreSecretFunction) is not a role this stack "
+        "created: secretsmanager:ListSecrets is not allowed"
+    ]
 
 
 def test_a_call_the_clients_own_handler_stops_is_never_checked(check: IamCheck) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate as validate_openapi
@@ -312,6 +313,12 @@ def test_each_request_example_is_valid_and_starts_a_rollout(app: AppEnv, name: s
         CHECKED_IN, CHECKED_IN["paths"]["/rules"]["post"]["requestBody"]["content"]["application/json"]["schema"], value
     )
     parse_model(RuleRequest, value)
+    if value.get("organizationalUnits"):  # moto makes up OU ids: the example's stands for one of this organization's
+        org = boto3.client("organizations", region_name="us-east-1")
+        org.create_organization(FeatureSet="ALL")
+        root = org.list_roots()["Roots"][0]["Id"]
+        unit = org.create_organizational_unit(ParentId=root, Name="example")["OrganizationalUnit"]["Id"]
+        value = value | {"organizationalUnits": [unit]}
     status, body = api("POST", "/rules", value)
     assert status == 202, body
     check(CHECKED_IN, schema_of(DOCUMENTED[("POST", "/rules", "202")]), body)

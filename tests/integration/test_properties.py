@@ -88,8 +88,22 @@ rule_bodies = (
                 {}, optional={"imageTagMutability": st.text(max_size=12), "description": st.text(max_size=300)}
             )
             | json_values,
+            "accounts": st.lists(st.from_regex(r"\d{12}", fullmatch=True) | st.text(max_size=13), max_size=3)
+            | json_values,
+            "organizationalUnits": st.lists(
+                st.from_regex(r"ou-[a-z0-9]{4}-[a-z0-9]{8}|r-[a-z0-9]{4}", fullmatch=True) | st.text(max_size=20),
+                max_size=3,
+            )
+            | json_values,
+            "retainOnAccountRemoval": json_values,
             "rollout": st.fixed_dictionaries(
-                {}, optional={"maxConcurrency": st.integers(-2, 50), "failureTolerance": st.integers(-2, 5)}
+                {},
+                optional={
+                    "maxConcurrency": st.integers(-2, 50),
+                    "failureTolerance": st.integers(-2, 5),
+                    "failureTolerancePercentage": st.integers(-5, 105),
+                    "accountConcurrency": st.integers(-2, 1002),
+                },
             )
             | json_values,
             "extra": json_values,

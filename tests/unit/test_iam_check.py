@@ -267,6 +267,24 @@ def test_creation_templates_need_what_the_template_does() -> None:
     assert decide([allow("ecr:CreateRepository", f"arn:aws:ecr:*:{ACCOUNT}:repository/*")], needs[1]).allowed
 
 
+def test_assuming_a_role_with_a_source_identity_needs_set_source_identity_on_that_role_too() -> None:
+    role = "arn:aws:iam::111122223333:role/PullthroughExecutionRole"
+    assume_only = [allow("sts:AssumeRole", "arn:aws:iam::*:role/PullthroughExecutionRole")]
+    both = [allow(("sts:AssumeRole", "sts:SetSourceIdentity"), "arn:aws:iam::*:role/PullthroughExecutionRole")]
+    with_identity = call("sts", "AssumeRole", RoleArn=role, RoleSessionName="r-1", SourceIdentity="pullthrough")
+    assert verdicts(assume_only, with_identity) == [("sts:AssumeRole", True), ("sts:SetSourceIdentity", False)]
+    assert verdicts(both, with_identity) == [("sts:AssumeRole", True), ("sts:SetSourceIdentity", True)]
+    assert verdicts(assume_only, call("sts", "AssumeRole", RoleArn=role, RoleSessionName="r-1")) == [
+        ("sts:AssumeRole", True)
+    ]
+
+
+def test_who_am_i_needs_no_permission_even_outside_any_function() -> None:
+    check = IamCheck({"StoreSecretFunction": [deny("*", "*")]}, account_id=ACCOUNT)
+    assert check.check("StoreSecretFunction", call("sts", "GetCallerIdentity")) == []
+    assert check.check(None, call("sts", "GetCallerIdentity")) == []
+
+
 def test_the_resources_of_dynamodb_step_functions_and_eventbridge_calls() -> None:
     table = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/rules"
     assert (
@@ -294,7 +312,7 @@ def test_the_resources_of_dynamodb_step_functions_and_eventbridge_calls() -> Non
 
 
 def test_a_denial_names_the_function_the_action_and_the_resource() -> None:
-    check = IamCheck({"StoreSecretFunction": [], "CreateRuleFunction": []}, account_id=ACCOUNT, access_key="testing")
+    check = IamCheck({"StoreSecretFunction": [], "CreateRuleFunction": []}, account_id=ACCOUNT)
     made = call("secretsmanager", "CreateSecret", Name="ecr-pullthroughcache/x")
     assert check.check("StoreSecretFunction", made) == [
         "IAM check: StoreSecretFunction is not allowed secretsmanager:CreateSecret on "

@@ -69,6 +69,32 @@ def test_a_rolled_back_rollout_writes_its_outcome_duration_failures_and_validati
     assert {(d["rolloutId"], d["prefix"]) for d in written} == {("r-1", "docker-hub")}  # metadata, not dimensions
 
 
+def test_a_rollout_across_accounts_counts_the_failures_of_every_accounts_targets(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    one, two = (
+        failed("StoreSecret", "ExecutionRoleUnavailable", "FAILED"),
+        failed("CreateRule", "AccessDenied", "FAILED"),
+    )
+    summary = {
+        "rolloutId": "r-2",
+        "prefix": "quay",
+        "status": "ROLLED_BACK",
+        "regions": {},  # the home account is not a target
+        "targets": [
+            {"account": "111111111111", "region": "eu-west-1", **one},
+            {"account": "222222222222", "region": "eu-west-1", **one},
+            {"account": "222222222222", "region": "us-east-1", **two},
+        ],
+    }
+
+    RolloutMetrics().finished({"trigger": "api"}, summary, "2026-11-29T10:01:30+00:00")
+
+    points = emf_points(documents(capsys))
+    assert points[("RegionFailures", (("step", "StoreSecret"), ("error", "ExecutionRoleUnavailable")))] == 2
+    assert points[("RegionFailures", (("step", "CreateRule"), ("error", "AccessDenied")))] == 1
+
+
 @pytest.mark.parametrize(
     ("status", "metric"),
     [("SUCCEEDED", "RolloutsSucceeded"), ("FAILED", "RolloutsFailed"), ("PLANNED", "RolloutsPlanned")],

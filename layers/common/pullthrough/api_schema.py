@@ -81,8 +81,19 @@ class RegionProgress(_View):
     rollbackError: StepFailure | None = Field(default=None, description="Why putting the region back failed.")
 
 
+class Target(_View):
+    """An account in a region."""
+
+    account: str = Field(description="The account (12-digit id).")
+    region: str = Field(description="The region.")
+
+
+class TargetProgress(Target, RegionProgress):
+    """One target of a rollout: an account in a region."""
+
+
 class Rollout(_View):
-    """A rollout of one prefix to its regions, region by region."""
+    """A rollout of one prefix to its targets (account, region), target by target."""
 
     rolloutId: str = Field(description="The rollout's id (r- and 32 hex digits).")
     status: RolloutStatus = Field(
@@ -95,7 +106,10 @@ class Rollout(_View):
     createdAt: str | None = Field(default=None, description="When the rollout started (ISO 8601, UTC).")
     finishedAt: str | None = Field(default=None, description="When it ended; null while it runs.")
     error: StepFailure | None = Field(default=None, description="Why the rollout as a whole failed, when it did.")
-    regions: dict[str, RegionProgress] = Field(description="Each target region by name.")
+    regions: dict[str, RegionProgress] = Field(description="Each target region of pullthrough's own account, by name.")
+    targets: list[TargetProgress] | None = Field(
+        default=None, description="Every target, each account in each region, pullthrough's own account included."
+    )
 
 
 class Links(_View):
@@ -162,11 +176,27 @@ class RuleView(_View):
     prefix: str = Field(description="The rule's ecrRepositoryPrefix (the key of /rules/{prefix}).")
     rule: Rule = Field(description="The pull-through cache rule, resolved (URL filled in, prefixes defaulted).")
     regions: list[str] = Field(description="The regions where the rule is desired.")
+    accounts: list[str] | None = Field(
+        default=None, description="The accounts the request named; null when it named none (see organizationalUnits)."
+    )
+    organizationalUnits: list[str] | None = Field(
+        default=None,
+        title="Organizational units",
+        description="The OUs or root the request named, whose accounts get the rule; null when it named none.",
+    )
+    retainOnAccountRemoval: bool = Field(
+        default=False, description="Whether an account that leaves the organizationalUnits keeps the rule."
+    )
     creationTemplate: CreationTemplate | None = Field(description="The creation template applied; null for none.")
     sourceSecretArn: str | None = Field(
         description="The home-region secret the credentials are copied from (its ARN, never its value)."
     )
-    deployedRegions: list[str] = Field(description="The regions where pullthrough holds the prefix now.")
+    deployedRegions: list[str] = Field(
+        description="The regions where pullthrough holds the prefix now in its own account."
+    )
+    deployedTargets: list[Target] | None = Field(
+        default=None, description="Every account and region where pullthrough holds the prefix now."
+    )
     lastRolloutId: str | None = Field(description="The last rollout of the prefix.")
     lastRolloutStatus: RolloutStatus | None = Field(description="How it ended; null while it runs.")
     lastRolloutAt: str | None = Field(description="When it ended (ISO 8601, UTC).")
@@ -218,8 +248,23 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
         },
         "customRoleArn must be a role of the account pullthrough runs in (here 123456789012, the local emulator's).",
     ),
+    "organization": _example(
+        "Docker Hub in two accounts and every account of an OU, 10% of targets may fail",
+        {
+            "upstreamRegistry": "docker-hub",
+            "credentials": {"username": "my-docker-id", "accessToken": "dckr_pat_EXAMPLE-TOKEN"},
+            "regions": ["us-east-1", "eu-west-1"],
+            "accounts": ["111122223333", "444455556666"],
+            "organizationalUnits": ["ou-a1b2-3c4d5e6f"],
+            "rollout": {"accountConcurrency": 10, "failureTolerancePercentage": 10},
+        },
+        "Each account needs the role PullthroughExecutionRole (target-account.yaml, deployable with StackSets). The "
+        "OU's active accounts, nested OUs included, are read from AWS Organizations when the rollout starts; an "
+        "account that joins it later gets the rule too.",
+    ),
 }
 
+_HOME = "123456789012"
 _ROLLOUT_ID = "r-0f9d3c2b8a7e4d6c9b1a2f3e4d5c6b7a"
 _PREFIX_MESSAGE = (
     "must be 2-30 characters: lowercase letters, digits, '.', '_', '-', '/', starting with a letter or digit and not "
@@ -329,3 +374,16 @@ RESPONSE_EXAMPLES |= {
     },
 }
 RESPONSE_EXAMPLES["rules"] = {"rules": [RESPONSE_EXAMPLES["rule"]]}
+# The many-account fields, shown on the home account's targets.
+RESPONSE_EXAMPLES["rolledBack"]["targets"] = [
+    {"account": _HOME, "region": region, **progress}
+    for region, progress in sorted(RESPONSE_EXAMPLES["rolledBack"]["regions"].items())
+]
+RESPONSE_EXAMPLES["rule"] |= {
+    "accounts": None,
+    "organizationalUnits": None,
+    "retainOnAccountRemoval": False,
+    "deployedTargets": [
+        {"account": _HOME, "region": region} for region in RESPONSE_EXAMPLES["rule"]["deployedRegions"]
+    ],
+}

@@ -19,6 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from pullthrough.exceptions import ExecutionRoleUnavailable
+from pullthrough.regions import home_region
 
 # A hung call must end as an SDK error (AwsTransientError: the state machine retries it, the API answers 503) well
 # before the function's own timeout. Worst case 2 attempts x (2 s connect + 4 s read) + one backoff (at most 1 s, plus
@@ -66,7 +67,7 @@ def home_account() -> str | None:
 
 def execution_role_arn(account: str) -> str:
     """The execution role pullthrough assumes in ``account`` (template parameter ExecutionRoleName)."""
-    partition = os.environ.get("AWS_PARTITION", "aws")
+    partition = os.environ.get("PARTITION", "aws")
     name = os.environ.get("EXECUTION_ROLE_NAME", DEFAULT_EXECUTION_ROLE)
     return f"arn:{partition}:iam::{account}:role/{name}"
 
@@ -109,7 +110,7 @@ def _assumed_session(home: boto3.session.Session, account: str, session_name: st
     if cached is not None and cached[1] > time.time():
         return cached[0]
     role_arn = execution_role_arn(account)
-    sts = home.client("sts", region_name=os.environ.get("AWS_REGION", "us-east-1"), config=CLIENT_CONFIG)
+    sts = home.client("sts", region_name=home_region(), config=CLIENT_CONFIG)
     try:
         granted = sts.assume_role(
             RoleArn=role_arn,

@@ -1,8 +1,10 @@
 """The desired state of a prefix and where pullthrough has written it: pure functions, no AWS.
 
-A rule item records ``regions`` (where the rule is desired) and ``deployed`` (every region where pullthrough holds
-anything for the prefix after its last finished rollout, with the regional secret's AWSCURRENT version id). A
-rollout converges the union of both: apply where desired, remove where no longer desired.
+A target is an (account, region). A rule item records ``regions`` and ``targetAccounts`` (where the rule is desired:
+each region of each account; the home account by default) and where pullthrough holds anything for the prefix after
+its last finished rollout, with the regional secret's AWSCURRENT version id: ``deployed`` for the home account, and
+per-account items for the others (``deployedElsewhere`` once read). A rollout converges the union of both: apply
+where desired, remove where no longer desired.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ REMOVE = "REMOVE"
 FAILED_STATUSES = ("FAILED", "ROLLBACK_FAILED")
 
 
+Target = tuple[str, str]  # (account, region)
+
+
 def deployed_regions(rule_item: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """Where the rule item says pullthrough holds the prefix.
+    """Where the rule item says pullthrough holds the prefix in the home account.
 
     Rules recorded before ``deployed`` existed count every desired region as deployed (version unknown).
     """
@@ -27,46 +32,86 @@ def deployed_regions(rule_item: dict[str, Any] | None) -> dict[str, dict[str, An
     return {region: {} for region in rule_item.get("regions") or []}
 
 
-def targets(desired: list[str], previous: dict[str, Any] | None) -> list[dict[str, str]]:
-    """Desired regions to apply (in request order), then every other region pullthrough holds the prefix in."""
-    held = deployed_regions(previous)
-    stale = sorted((set(held) | set((previous or {}).get("regions") or [])) - set(desired))
-    return [{"region": r, "action": APPLY} for r in desired] + [{"region": r, "action": REMOVE} for r in stale]
+def held_targets(rule_item: dict[str, Any] | None, home: str) -> dict[Target, dict[str, Any]]:
+    """Every (account, region) the prefix is held in: the home account's ``deployed`` plus, for other accounts,
+    ``deployedElsewhere`` ({account: {region: entry}}, which the store reads from the rule's per-account items)."""
+    held = {(home, region): entry for region, entry in deployed_regions(rule_item).items()}
+    for account, regions in ((rule_item or {}).get("deployedElsewhere") or {}).items():
+        held.update({(account, region): dict(entry or {}) for region, entry in regions.items()})
+    return held
 
 
-def removal_targets(previous: dict[str, Any]) -> list[dict[str, str]]:
-    """DELETE: every region the prefix is desired in or was ever left in by a finished rollout."""
-    regions = set(deployed_regions(previous)) | set(previous.get("regions") or [])
-    return [{"region": r, "action": REMOVE} for r in sorted(regions)]
+def desired_targets(rule_item: dict[str, Any] | None, home: str) -> set[Target]:
+    """The targets a rule item desires: its regions in each account it last expanded to (the home one by default)."""
+    item = rule_item or {}
+    accounts = item.get("targetAccounts")
+    accounts = [home] if accounts is None else accounts
+    return {(account, region) for account in accounts for region in item.get("regions") or []}
+
+
+def _target(account: str, region: str, action: str) -> dict[str, str]:
+    return {"account": account, "region": region, "action": action}
+
+
+def targets(
+    desired: list[str], previous: dict[str, Any] | None, home: str, accounts: list[str] | None = None
+) -> list[dict[str, str]]:
+    """The desired regions of each desired account to apply (regions in request order), then every other target
+    pullthrough holds the prefix in or the previous desired state named, to remove."""
+    accounts = [home] if accounts is None else accounts
+    wanted = [(account, region) for account in accounts for region in desired]
+    stale = sorted((set(held_targets(previous, home)) | desired_targets(previous, home)) - set(wanted))
+    return [_target(a, r, APPLY) for a, r in wanted] + [_target(a, r, REMOVE) for a, r in stale]
+
+
+def removal_targets(previous: dict[str, Any], home: str, accounts: list[str] | None = None) -> list[dict[str, str]]:
+    """DELETE: every target the prefix is desired in or was ever left in by a finished rollout (``accounts``: only
+    those accounts', e.g. one that left a targeted organizational unit)."""
+    found = set(held_targets(previous, home)) | desired_targets(previous, home)
+    return [_target(a, r, REMOVE) for a, r in sorted(found) if accounts is None or a in accounts]
 
 
 def failures(results: list[dict[str, Any]]) -> int:
     return sum(1 for r in results if r.get("status") in FAILED_STATUSES)
 
 
-def deployed_after(
-    previous: dict[str, dict[str, Any]], results: list[dict[str, Any]], rollout_id: str
-) -> dict[str, dict[str, Any]]:
-    """Where the prefix is held once a (not rolled back) rollout's region results are in.
+def target_of(result: dict[str, Any], home: str) -> Target:
+    """A result's (account, region); results of a one-account rollout carry no account: the home one."""
+    return (str(result.get("account") or home), str(result["region"]))
 
-    A region applied holds the new secret version; a region removed holds nothing; a failed region was put back
-    to its snapshot (the previous entry stands); a region whose undo failed may hold anything, so it stays tracked.
+
+def deployed_after(
+    previous: dict[Target, dict[str, Any]], results: list[dict[str, Any]], rollout_id: str, home: str
+) -> dict[Target, dict[str, Any]]:
+    """Where the prefix is held once a (not rolled back) rollout's target results are in.
+
+    A target applied holds the new secret version; a target removed holds nothing; a failed target was put back
+    to its snapshot (the previous entry stands); a target whose undo failed, or whose result was lost, may hold
+    anything, so it stays tracked.
     """
-    deployed = {region: dict(entry) for region, entry in previous.items()}
+    deployed = {target: dict(entry) for target, entry in previous.items()}
     for result in results:
-        region, status = result["region"], result.get("status")
+        target, status = target_of(result, home), result.get("status")
         if status == "SUCCEEDED" and result.get("action") == REMOVE:
-            deployed.pop(region, None)
+            deployed.pop(target, None)
         elif status == "SUCCEEDED":
             secret = result.get("secret") or {}
-            deployed[region] = {
+            deployed[target] = {
                 "secretArn": secret.get("secretArn"),
                 "secretVersionId": secret.get("versionId"),
                 "rolloutId": rollout_id,
             }
-        elif status == "ROLLBACK_FAILED":
-            deployed.setdefault(region, {"rolloutId": rollout_id})
+        elif status in ("ROLLBACK_FAILED", "PENDING"):
+            deployed.setdefault(target, {"rolloutId": rollout_id})
     return deployed
+
+
+def by_account(held: dict[Target, dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """{(account, region): entry} as {account: {region: entry}} (how the store keeps it)."""
+    grouped: dict[str, dict[str, dict[str, Any]]] = {}
+    for (account, region), entry in sorted(held.items()):
+        grouped.setdefault(account, {})[region] = entry
+    return grouped
 
 
 def source_version(results: list[dict[str, Any]]) -> str | None:
@@ -82,16 +127,21 @@ def source_version(results: list[dict[str, Any]]) -> str | None:
 VIEW_FIELDS = ("lastRolloutId", "lastRolloutStatus", "lastRolloutAt", "updatedAt", "drift", "driftCheckedAt")
 
 
-def rule_view(item: dict[str, Any]) -> dict[str, Any]:
+def rule_view(item: dict[str, Any], home: str) -> dict[str, Any]:
     """A rule item as the API shows it (pullthrough.api_schema.RuleView): the prefix, the desired fields, where it
-    is deployed, its last rollout and drift check. No storage keys or bookkeeping (secret version ids)."""
+    is deployed (``deployedRegions``: the home account's; ``deployedTargets``: every account's), its last rollout and
+    drift check. No storage keys or bookkeeping (secret version ids)."""
     return {
         "prefix": item.get("sk"),
         "rule": item.get("rule"),
         "regions": list(item.get("regions") or []),
+        "accounts": item.get("accounts"),
+        "organizationalUnits": item.get("organizationalUnits"),
+        "retainOnAccountRemoval": bool(item.get("retainOnAccountRemoval")),
         "creationTemplate": item.get("creationTemplate"),
         "sourceSecretArn": item.get("sourceSecretArn"),
         "deployedRegions": sorted(deployed_regions(item)),
+        "deployedTargets": [{"account": a, "region": r} for a, r in sorted(held_targets(item, home))],
         **{key: item.get(key) for key in VIEW_FIELDS},
     }
 

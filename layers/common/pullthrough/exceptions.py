@@ -29,6 +29,10 @@ class UnknownRegion(InvalidRequest):
     """A region name is not one where ECR is offered."""
 
 
+class UnknownOrganizationalUnit(InvalidRequest):
+    """An OU or root id that the organization pullthrough reads does not have."""
+
+
 # Secrets Manager
 class SecretNotFound(PullthroughError):
     """A secret does not exist (or is scheduled for deletion)."""

@@ -112,7 +112,9 @@ class RolloutMetrics:
         if duration is not None and status != "PLANNED":  # a plan's reads-only run would skew the percentiles
             values["RolloutDuration"] = (duration, MetricUnit.Seconds)
         emit(values, {"trigger": trigger}, **ids)
-        failures = region_failures(summary.get("regions") or {})
+        targets = summary.get("targets")  # every account's targets; rollouts closed before accounts: regions
+        views = {f"{t['account']}/{t['region']}": t for t in targets} if targets else summary.get("regions") or {}
+        failures = region_failures(views)
         for (step, error), count in sorted(failures.items()):
             emit({"RegionFailures": (count, MetricUnit.Count)}, {"step": step, "error": error}, **ids)
         validation = sum(count for (step, _), count in failures.items() if step == "ValidateRule")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from types import UnionType
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Protocol, Self
 
 from pydantic import (
     AfterValidator,
@@ -16,13 +17,15 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictBool,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from pullthrough.exceptions import InvalidRequest
+from pullthrough.exceptions import InvalidRequest, UnknownOrganizationalUnit
 from pullthrough.prefixes import canonical_prefix
 from pullthrough.regions import check_region
 from pullthrough.registries import UPSTREAM_NAMES, Auth, upstream
@@ -66,6 +69,13 @@ SourceSecretArn = Annotated[
         "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<12-digit account id>:secret:<name>), "
         "at most 2,048 characters"
     ),
+]
+AccountId = Annotated[str, Field(pattern=r"^\d{12}$"), described("must be a 12-digit AWS account id")]
+# Organizations' OU and root id patterns (CreateOrganizationalUnit, ListRoots).
+OrganizationalUnitId = Annotated[
+    str,
+    Field(max_length=68, pattern=r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$"),
+    described("must be an OU id (ou-<4-32 lowercase letters or digits>-<8-32 more>) or a root id (r-<4-32 more>)"),
 ]
 UpstreamRegistryName = Literal[
     "ecr",
@@ -316,21 +326,62 @@ class CreationTemplate(_Strict):
         return self.model_dump(exclude_none=True)
 
 
+# Accounts worked on at once by default: 20 accounts of up to 40 regions each keep at most 800 steps running, under
+# Lambda's default 1,000 concurrent executions per region; regions within an account run as maxConcurrency says.
+DEFAULT_ACCOUNT_CONCURRENCY = 20
+
+
 class RolloutOptions(_Strict):
-    """How a rollout proceeds, like CloudFormation StackSets' operation preferences."""
+    """How a rollout proceeds, like CloudFormation StackSets' operation preferences.
+
+    A target is one (account, region): failure tolerance counts failed targets across every account.
+    """
 
     maxConcurrency: Annotated[int, Field(ge=1, le=40)] | None = Field(
-        default=None, description="How many regions at most are worked on at once (1-40). Default: all of them."
+        default=None,
+        description="How many regions at most are worked on at once within each account (1-40). Default: all of them.",
+    )
+    accountConcurrency: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=DEFAULT_ACCOUNT_CONCURRENCY,
+        description="How many accounts at most are worked on at once (1-1,000), like StackSets' maximum concurrent "
+        f"accounts. Default {DEFAULT_ACCOUNT_CONCURRENCY}: with up to 40 regions each, at most 800 steps run at "
+        "once, under Lambda's default of 1,000 concurrent executions.",
     )
     failureTolerance: Annotated[int, Field(ge=0)] = Field(
         default=0,
-        description="How many regions may fail before the rollout stops and rolls every region it changed back. "
-        "Default 0: all or nothing.",
+        description="How many targets (an account in a region) may fail before the rollout stops and rolls every "
+        "target it changed back. Default 0: all or nothing. Give this or failureTolerancePercentage, not both.",
+    )
+    failureTolerancePercentage: Annotated[int, Field(ge=0, le=100)] | None = Field(
+        default=None,
+        description="Instead of failureTolerance: the percentage of targets (0-100) that may fail, rounded down "
+        "like StackSets' (10% of 25 targets tolerates 2 failures).",
     )
     regionOrder: list[str] | None = Field(
         default=None,
-        description="The order in which regions are started: exactly the requested regions. Default: as listed.",
+        description="The order in which regions are started in each account: exactly the requested regions. "
+        "Default: as listed.",
     )
+
+    @field_validator("failureTolerancePercentage")
+    @classmethod
+    def _one_tolerance(cls, percentage: int | None, info: ValidationInfo) -> int | None:
+        if percentage is not None and info.data.get("failureTolerance"):
+            raise ValueError("give failureTolerance or failureTolerancePercentage, not both")
+        return percentage
+
+    def tolerated_failures(self, total_targets: int) -> int:
+        """How many of ``total_targets`` failed targets the rollout tolerates: the count, or the percentage of
+        the total rounded down."""
+        if self.failureTolerancePercentage is None:
+            return self.failureTolerance
+        return self.failureTolerancePercentage * total_targets // 100
+
+
+class OrganizationReader(Protocol):
+    """What a request needs of AWS Organizations (pullthrough.adapters.organizations.Organization)."""
+
+    def accounts_in(self, parent_ids: Iterable[str]) -> list[str]: ...
 
 
 class Rule(_Strict):
@@ -380,6 +431,33 @@ class RuleRequest(_Strict):
         description="The regions where the rule is desired, like eu-west-1 (1-40, no repeats). Regions a previous "
         "request named and this one does not lose the rule."
     )
+    accounts: (
+        Annotated[list[AccountId], Field(min_length=1, max_length=1000), described("must list 1-1,000 accounts")] | None
+    ) = Field(
+        default=None,
+        description="The accounts where the rule is desired, by 12-digit id (1-1,000, no repeats), in each of the "
+        "regions. Default, when organizationalUnits is absent too: pullthrough's own account. An account other "
+        "than pullthrough's own needs the role PullthroughExecutionRole (target-account.yaml). Accounts a previous "
+        "request targeted and this one does not lose the rule.",
+    )
+    organizationalUnits: (
+        Annotated[
+            list[OrganizationalUnitId], Field(min_length=1, max_length=100), described("must list 1-100 OUs or roots")
+        ]
+        | None
+    ) = Field(
+        default=None,
+        title="Organizational units",
+        description="AWS Organizations OUs (ou-...) or the root (r-...) whose ACTIVE accounts, in nested OUs too, "
+        "get the rule (1-100, no repeats); added to accounts. Expanded when each rollout starts; an account that "
+        "later joins one of them gets the rule too.",
+    )
+    retainOnAccountRemoval: StrictBool = Field(
+        default=False,
+        description="What happens in an account that leaves the targeted organizationalUnits (like StackSets' "
+        "RetainStacksOnAccountRemoval): false (default) removes the rule, its secret and template from it; true "
+        "leaves them there, no longer managed.",
+    )
     creationTemplate: CreationTemplate | None = Field(
         default=None,
         description="The repository creation template applied for the prefix (appliedFor PULL_THROUGH_CACHE). "
@@ -387,7 +465,8 @@ class RuleRequest(_Strict):
         "keeps 100 images per repository. null: no template.",
     )
     rollout: RolloutOptions = Field(
-        default=RolloutOptions(), description="How the rollout proceeds across regions (concurrency, tolerance, order)."
+        default=RolloutOptions(),
+        description="How the rollout proceeds across accounts and regions (concurrency, failure tolerance, order).",
     )
 
     @field_validator("regions")
@@ -401,6 +480,17 @@ class RuleRequest(_Strict):
         if len(set(regions)) != len(regions):
             raise ValueError("regions must not repeat a region")
         return regions
+
+    @field_validator("accounts", "organizationalUnits")
+    @classmethod
+    def _no_repeats(cls, ids: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        first: dict[str, int] = {}
+        for index, found in enumerate(ids or []):
+            if found in first:
+                # Raised past Pydantic so the error names the item; no value is quoted, only positions.
+                raise InvalidRequest(f"repeats {info.field_name}.{first[found]}", field=f"{info.field_name}.{index}")
+            first[found] = index
+        return ids
 
     @model_validator(mode="after")
     def _auth_fits_upstream(self) -> Self:
@@ -479,6 +569,24 @@ class RuleRequest(_Strict):
 
     def ordered_regions(self) -> list[str]:
         return list(self.rollout.regionOrder or self.regions)
+
+    def target_accounts(self, home_account: str, org: OrganizationReader) -> list[str]:
+        """The accounts the rule is desired in, sorted: ``accounts`` plus the ACTIVE accounts of
+        ``organizationalUnits`` (read from ``org`` only when OUs are given), or ``[home_account]`` when neither is.
+
+        Neither the listed accounts nor the home account need be in the organization. Empty when only OUs are
+        given and they hold no active account (yet). Raises InvalidRequest naming ``organizationalUnits.N`` for
+        an OU the organization does not have, ``organizationalUnits`` when it cannot be read.
+        """
+        if self.accounts is None and self.organizationalUnits is None:
+            return [home_account]
+        found = set(self.accounts or ())
+        for index, unit in enumerate(self.organizationalUnits or ()):
+            try:
+                found.update(org.accounts_in([unit]))
+            except UnknownOrganizationalUnit as exc:
+                raise UnknownOrganizationalUnit(exc.message, field=f"organizationalUnits.{index}") from exc
+        return sorted(found)
 
 
 def parse_model[M: BaseModel](model: type[M], data: Any, *, what: str = "request") -> M:

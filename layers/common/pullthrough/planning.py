@@ -40,12 +40,13 @@ class PlannedEcr(EcrRegistry):
 class PlannedSecrets(SecretStore):
     """Secrets Manager reads as they are (values only where the step compares them); writes never sent."""
 
-    def __init__(self, client: Any, region: str) -> None:
+    def __init__(self, client: Any, region: str, account: str | None = None) -> None:
         super().__init__(client)
         self._region = region
+        self._account = account or "000000000000"
 
     def create(self, name: str, value: str, *, description: str) -> SecretVersion:
-        return SecretVersion(f"arn:aws:secretsmanager:{self._region}:000000000000:secret:{name}", PLANNED_VERSION)
+        return SecretVersion(f"arn:aws:secretsmanager:{self._region}:{self._account}:secret:{name}", PLANNED_VERSION)
 
     def put(self, secret_id: str, value: str) -> SecretVersion:
         return SecretVersion(secret_id, PLANNED_VERSION)
@@ -64,16 +65,21 @@ class PlannedSecrets(SecretStore):
         return self.describe(secret_id) is not None
 
 
+def _acting(task: RegionTask, *, home: bool = False) -> dict[str, Any]:
+    """Client options: the task's target account (through its execution role) or the home account's; read-only
+    for a plan."""
+    return {"read_only": task.planning, "account": None if home else task.account, "session_name": task.rolloutId}
+
+
 def ecr_for(task: RegionTask) -> EcrRegistry:
-    """The task region's registry: planned (read-only) for a plan, real otherwise."""
-    if task.planning:
-        return PlannedEcr(aws.client("ecr", task.region, read_only=True))
-    return EcrRegistry(aws.client("ecr", task.region))
+    """The task's registry (its account and region): planned (read-only) for a plan, real otherwise."""
+    client = aws.client("ecr", task.region, **_acting(task))
+    return PlannedEcr(client) if task.planning else EcrRegistry(client)
 
 
-def secrets_for(task: RegionTask, region: str | None = None) -> SecretStore:
-    """Secrets of ``region`` (default: the task's): planned (read-only) for a plan, real otherwise."""
+def secrets_for(task: RegionTask, region: str | None = None, *, home: bool = False) -> SecretStore:
+    """Secrets of ``region`` (default: the task's) in the task's account, or the home account's (``home``: the
+    source secret): planned (read-only) for a plan, real otherwise."""
     where = region or task.region
-    if task.planning:
-        return PlannedSecrets(aws.client("secretsmanager", where, read_only=True), where)
-    return SecretStore(aws.client("secretsmanager", where))
+    client = aws.client("secretsmanager", where, **_acting(task, home=home))
+    return PlannedSecrets(client, where, None if home else task.account) if task.planning else SecretStore(client)

@@ -18,21 +18,36 @@ from pullthrough import exceptions as ex
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import PrefixBusy, RolloutStore
 from pullthrough.adapters.workflow import ENDED_EARLY, RECOVERY_SUFFIX, EventBus, Executions
+from pullthrough.aws import home_account as aws_home_account
 from pullthrough.desired import (
+    Target,
+    by_account,
     deployed_after,
     deployed_regions,
     failures,
+    held_targets,
     previous_rule,
     removal_targets,
     source_version,
+    target_of,
     targets,
 )
 from pullthrough.exceptions import InvalidRequest
+from pullthrough.rollout_views import (
+    error_view,
+    event_summary,
+    region_entry,
+    region_view,
+    target_results,
+    target_view,
+    with_rollback,
+)
 from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
 from pullthrough.steps.secret import restore_secret
 from pullthrough.tasks import SecretChange
 
 if TYPE_CHECKING:  # FinishRollout imports this module: the request models (pydantic) would double its cold start
+    from pullthrough.adapters.organizations import Organization
     from pullthrough.metrics import RolloutMetrics
     from pullthrough.models import Credentials, RuleRequest
 
@@ -47,6 +62,25 @@ APPLY_MODE = "APPLY"
 # When the region Map fails as a whole, Lambda calls already running still finish: the rollback waits this long
 # (longer than any step function's 30 s timeout) before restoring. Deployments may set ROLLOUT_SETTLE_SECONDS.
 SETTLE_SECONDS = 35
+# One account: the targets travel in the execution's input and one inline Map works them (its history shows every
+# state). Several accounts: a Distributed Map starts one child execution per account, whose targets wait in DynamoDB,
+# so that 1,000 accounts x 17 regions stay within Step Functions' 256 KB of state and 25,000 events per history.
+ONE_ACCOUNT = "REGIONS"
+ACCOUNTS = "ACCOUNTS"
+ACCOUNT_CONCURRENCY = 20  # accounts worked on at once by default (StackSets' MaxConcurrentCount is 1 by default)
+
+
+# A rule item's desired fields (the rest is where it is deployed and its last rollout).
+DESIRED_FIELDS = (
+    "rule",
+    "regions",
+    "accounts",
+    "organizationalUnits",
+    "targetAccounts",
+    "retainOnAccountRemoval",
+    "creationTemplate",
+    "sourceSecretArn",
+)
 
 
 class UnknownRule(InvalidRequest):
@@ -80,27 +114,38 @@ def execution_input(
     desired: dict[str, Any],
     goals: list[dict[str, str]],
     *,
+    home: str | None = None,
     max_concurrency: int | None = None,
+    account_concurrency: int | None = None,
     failure_tolerance: int = 0,
     mode: str = "APPLY",
     inline_credentials: bool = False,
     settle_seconds: int = 35,
     drop_template: bool = False,
 ) -> dict[str, Any]:
-    """The state machine's input: the desired rule, its targets and options; ARNs only, never a credential value."""
+    """The state machine's input: the desired rule, its targets and options; ARNs only, never a credential value.
+
+    Targets of the home account alone travel as ``targets`` (scale REGIONS); targets in other accounts are stored
+    per account before the execution starts and only the account ids travel (scale ACCOUNTS).
+    """
+    accounts = list(dict.fromkeys(goal.get("account") or home for goal in goals))
+    one_account = accounts in ([home], [None], [])
     return {
         "rolloutId": rollout_id,
         "operation": operation,
         "mode": mode,
+        "scale": ONE_ACCOUNT if one_account else ACCOUNTS,
         "rule": desired["rule"],
         "sourceSecretArn": desired.get("sourceSecretArn"),
         "inlineCredentials": inline_credentials,
         "creationTemplate": desired.get("creationTemplate"),
         "dropTemplate": drop_template,
-        "targets": goals,
-        "regions": [goal["region"] for goal in goals],
+        "targets": [{"region": g["region"], "action": g["action"]} for g in goals] if one_account else [],
+        "regions": [goal["region"] for goal in goals] if one_account else [],
+        "accounts": [] if one_account else accounts,
         "rollout": {
             "maxConcurrency": max_concurrency or 0,
+            "accountConcurrency": account_concurrency or ACCOUNT_CONCURRENCY,
             "failureTolerance": failure_tolerance,
             "settleSeconds": settle_seconds,
         },
@@ -134,51 +179,6 @@ def save_source_credentials(secrets: SecretStore, name: str, credentials: Creden
     )
 
 
-def error_view(error: dict[str, Any] | str | None) -> dict[str, str] | None:
-    """A Step Functions error record ({Error, Cause}) as {type, message}; None when there is none."""
-    record: dict[str, Any] = json.loads(error or "{}") if isinstance(error, str) else (error or {})
-    if not record:
-        return None
-    cause = record.get("Cause", "")
-    try:
-        parsed = json.loads(cause)
-    except (TypeError, ValueError):
-        parsed = None
-    message = parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
-    return {"type": record.get("Error", "Error"), "message": message}
-
-
-def region_entry(result: dict[str, Any]) -> dict[str, Any]:
-    """A region's result (from the Map, or its progress record) as the rollout item keeps it."""
-    if "detail" in result:  # the state machine's progress record: the result as JSON
-        result = json.loads(result["detail"])
-    return {
-        "status": result.get("status", "PENDING"),
-        "action": result.get("action"),
-        "step": result.get("step") or None,
-        "error": json.dumps(result.get("error") or {}),
-        "changes": result.get("changes") or {},
-    }
-
-
-def region_view(entry: dict[str, Any]) -> dict[str, Any]:
-    """A region's entry as the API shows it: status, step (null when none), error, and what changed."""
-    if "detail" in entry:
-        entry = region_entry(entry)
-    step = entry.get("step")
-    view = {
-        "status": entry.get("status", "PENDING"),
-        "step": step if step not in (None, "", "None") else None,
-        "error": error_view(entry.get("error")),
-        "changes": entry.get("changes") or {},
-    }
-    if entry.get("action") == "REMOVE":
-        view["removed"] = True  # the region is no longer desired: the rollout takes the prefix out of it
-    if entry.get("rollbackError"):
-        view["rollbackError"] = error_view(entry["rollbackError"])
-    return view
-
-
 @dataclass
 class Rollouts:
     """The rollout service shared by the API, the EventBridge trigger, the finishing steps and recovery."""
@@ -194,11 +194,45 @@ class Rollouts:
     credential_prefix: str = SECRET_PREFIX  # credentialSecretArn must name a home-region secret with this prefix
     trigger: str = "api"  # what starts rollouts through this service (api | event | sweep), recorded on each
     metrics: RolloutMetrics | None = None
+    organization: Organization | None = None  # expands organizationalUnits (the API, the trigger, account events)
+    home: str | None = None  # the home account; default: the state machine's (or HOME_ACCOUNT_ID's)
 
     def require_executions(self) -> Executions:
         if self.executions is None:
             raise RuntimeError("this function is not configured with STATE_MACHINE_ARN")
         return self.executions
+
+    @property
+    def home_account(self) -> str:
+        """The account pullthrough is deployed in: its targets need no execution role."""
+        if self.home is None:
+            self.home = self.executions.account_id() if self.executions is not None else aws_home_account()
+        if self.home is None:
+            raise RuntimeError("this function is configured with neither STATE_MACHINE_ARN nor HOME_ACCOUNT_ID")
+        return self.home
+
+    def target_accounts(self, request: RuleRequest) -> list[str]:
+        """The accounts a request targets: its accounts and the members of its organizational units (the home
+        account when it names neither). Refuses roles of one account when the rule reaches several."""
+        if request.organizationalUnits and self.organization is None:
+            raise RuntimeError(
+                "expanding organizationalUnits needs the organization (rollouts_from_env(organization=True))"
+            )
+        # OUs with no active account yet are fine: accounts that join them later get the rule (AccountMembership).
+        accounts = request.target_accounts(self.home_account, self.organization)  # type: ignore[arg-type]
+        if accounts != [self.home_account]:
+            template_role = request.creationTemplate.customRoleArn if request.creationTemplate else None
+            for field, arn in (
+                ("customRoleArn", request.customRoleArn),
+                ("creationTemplate.customRoleArn", template_role),
+            ):
+                if arn is not None:
+                    raise InvalidRequest(
+                        "names a role of one account, but ECR takes only roles of the registry's own account and "
+                        f"this rule targets {len(accounts)} accounts",
+                        field=field,
+                    )
+        return accounts
 
     def check_source_secret(self, arn: str) -> None:
         """A named credential secret must be this account's, in the home region, under ecr-pullthroughcache/.
@@ -251,6 +285,7 @@ class Rollouts:
         request.check_account(self.require_executions().account_id(), self.role_path)
         if request.credentialSecretArn is not None:
             self.check_source_secret(request.credentialSecretArn)
+        accounts = self.target_accounts(request)
         rule = request.rule()
         prefix = rule.ecrRepositoryPrefix
         rollout_id = rollout_id or new_rollout_id()
@@ -267,9 +302,9 @@ class Rollouts:
                 rollout_id,
                 prefix,
                 "APPLY",
-                self._desired(request, source_arn),
+                self._desired(request, source_arn, accounts),
                 request.rollout.maxConcurrency,
-                request.rollout.failureTolerance,
+                request.rollout,
                 source_change=source_change,
                 request_id=request_id,
             )
@@ -281,28 +316,47 @@ class Rollouts:
         return started
 
     @staticmethod
-    def _desired(request: RuleRequest, source_arn: str | None) -> dict[str, Any]:
+    def _desired(request: RuleRequest, source_arn: str | None, accounts: list[str]) -> dict[str, Any]:
         template = request.template()
         return {
             "rule": request.rule().model_dump(exclude_none=True),
             "regions": request.ordered_regions(),
+            "accounts": request.accounts,
+            "organizationalUnits": request.organizationalUnits,
+            "targetAccounts": accounts,
+            "retainOnAccountRemoval": request.retainOnAccountRemoval,
             "creationTemplate": template.to_ecr() if template else None,
             "sourceSecretArn": source_arn,
         }
+
+    def converge_accounts(self, prefix: str, target_accounts: list[str], *, only: list[str]) -> dict[str, Any]:
+        """Roll the rule out again with ``target_accounts`` as its accounts, touching only the targets of ``only``
+        (an account that joined or left a targeted organizational unit). Raises PrefixBusy naming a running one."""
+        rule = self.store.get_rule(prefix)
+        if rule is None:
+            raise UnknownRule(f"no rule with prefix {prefix!r}", field="prefix")
+        desired = {key: rule.get(key) for key in DESIRED_FIELDS} | {"targetAccounts": target_accounts}
+        rollout_id = new_rollout_id()
+        self._lock(prefix, rollout_id)
+        try:
+            return self._launch(rollout_id, prefix, "APPLY", desired, None, None, only_accounts=only)
+        except BaseException:
+            self._undo_start(prefix, rollout_id, None)
+            raise
 
     def _plan(self, request: RuleRequest, rollout_id: str, request_id: str | None) -> dict[str, Any]:
         """What an apply of ``request`` would do, from the same state machine with every write refused."""
         request.check_account(self.require_executions().account_id(), self.role_path)
         if request.credentialSecretArn is not None:
             self.check_source_secret(request.credentialSecretArn)
-        desired = self._desired(request, request.credentialSecretArn)
+        desired = self._desired(request, request.credentialSecretArn, self.target_accounts(request))
         return self._launch(
             rollout_id,
             desired["rule"]["ecrRepositoryPrefix"],
             "APPLY",
             desired,
             request.rollout.maxConcurrency,
-            request.rollout.failureTolerance,
+            request.rollout,
             mode=PLAN,
             inline_credentials=request.credentials is not None,
             request_id=request_id,
@@ -325,11 +379,11 @@ class Rollouts:
             raise UnknownRule(f"no rule with prefix {prefix!r}", field="prefix")
         target = {k: desired.get(k) for k in ("rule", "regions")} | {"creationTemplate": None, "sourceSecretArn": None}
         if plan:
-            return self._launch(new_rollout_id(), prefix, "DELETE", target, None, 0, mode=PLAN)
+            return self._launch(new_rollout_id(), prefix, "DELETE", target, None, None, mode=PLAN)
         rollout_id = new_rollout_id()
         self._lock(prefix, rollout_id)
         try:
-            return self._launch(rollout_id, prefix, "DELETE", target, None, 0)
+            return self._launch(rollout_id, prefix, "DELETE", target, None, None)
         except BaseException:
             self._undo_start(prefix, rollout_id, None)
             raise
@@ -341,25 +395,35 @@ class Rollouts:
         operation: str,
         desired: dict[str, Any],
         max_concurrency: int | None,
-        failure_tolerance: int,
+        options: Any,
         *,
         source_change: SecretChange | None = None,
         mode: str = APPLY_MODE,
         inline_credentials: bool = False,
         request_id: str | None = None,
+        only_accounts: list[str] | None = None,
     ) -> dict[str, Any]:
         """Record the rollout (and, unless planning, the desired rule it aims at) and start its execution.
 
-        Input: ARNs only. The targets are every desired region plus every region the prefix is still held in.
+        Input: ARNs only. The targets are every desired (account, region) plus every one the prefix is still held
+        in; ``only_accounts`` keeps those of some accounts only (an account that joined or left a targeted OU).
+        ``options``: the request's RolloutOptions (None: all or nothing, default concurrency).
         """
         created = now_iso()
+        home = self.home_account
         previous = self.store.get_rule(prefix)
         if operation == "DELETE":
-            goals = removal_targets(previous or {})
+            goals = removal_targets(previous or {}, home)
         else:
-            goals = targets(list(desired["regions"]), previous)
+            goals = targets(list(desired["regions"]), previous, home, desired.get("targetAccounts"))
+        if only_accounts is not None:
+            goals = [goal for goal in goals if goal["account"] in only_accounts]
+        failure_tolerance = options.tolerated_failures(len(goals)) if options is not None else 0
         if mode != PLAN:
-            carried = {"deployed": deployed_regions(previous)} if previous else {"deployed": {}}
+            carried = {
+                "deployed": deployed_regions(previous) if previous else {},
+                "deployedAccounts": (previous or {}).get("deployedAccounts") or [],
+            }
             if operation == "DELETE":
                 self.store.update_rule(prefix, lastRolloutId=rollout_id, updatedAt=created)
             else:
@@ -367,53 +431,64 @@ class Rollouts:
                 if previous and previous.get("sourceSecretVersionId"):
                     rule["sourceSecretVersionId"] = previous["sourceSecretVersionId"]
                 self.store.put_rule(prefix, rule)
+        payload = execution_input(
+            rollout_id,
+            operation,
+            desired,
+            goals,
+            home=home,
+            max_concurrency=max_concurrency,
+            account_concurrency=getattr(options, "accountConcurrency", None),
+            failure_tolerance=failure_tolerance,
+            mode=mode,
+            inline_credentials=inline_credentials,
+            settle_seconds=self.settle_seconds,
+            drop_template=operation == "APPLY"
+            and desired.get("creationTemplate") is None
+            and bool((previous or {}).get("creationTemplate")),
+        )
+        across = payload["scale"] == ACCOUNTS
+        if across:
+            grouped: dict[str, list[dict[str, str]]] = {}
+            for goal in goals:
+                grouped.setdefault(goal["account"], []).append(goal)
+            self.store.put_account_targets(rollout_id, grouped)
+        kept_previous = {k: v for k, v in (previous or {}).items() if k != "deployedElsewhere"}
         self.store.put_rollout(
             {
                 "rolloutId": rollout_id,
                 "prefix": prefix,
                 "operation": operation,
                 "mode": mode,
+                "scale": payload["scale"],
                 "status": "RUNNING",
                 "createdAt": created,
                 "failedCount": 0,
                 "failureTolerance": failure_tolerance,
+                "targetCount": len(goals),
                 "trigger": self.trigger,
                 "upstreamRegistry": desired["rule"].get("upstreamRegistry"),
-                "regions": {
-                    goal["region"]: {"status": "PENDING", "action": goal["action"], "changes": {}} for goal in goals
-                },
-                # What a rollback puts back besides the regions: the previous desired rule, the source secret.
-                "previousRule": json.dumps(previous) if previous and mode != PLAN else None,
+                "regions": {}
+                if across
+                else {goal["region"]: {"status": "PENDING", "action": goal["action"], "changes": {}} for goal in goals},
+                # What a rollback puts back besides the targets: the previous desired rule, the source secret.
+                "previousRule": json.dumps(kept_previous) if previous and mode != PLAN else None,
                 "sourceSecretChange": source_change.dumps() if source_change else None,
                 "requestId": request_id,
             }
         )
-        self.require_executions().start(
-            rollout_id,
-            execution_input(
-                rollout_id,
-                operation,
-                desired,
-                goals,
-                max_concurrency=max_concurrency,
-                failure_tolerance=failure_tolerance,
-                mode=mode,
-                inline_credentials=inline_credentials,
-                settle_seconds=self.settle_seconds,
-                drop_template=operation == "APPLY"
-                and desired.get("creationTemplate") is None
-                and bool((previous or {}).get("creationTemplate")),
-            ),
-        )
+        self.require_executions().start(rollout_id, payload)
         if self.metrics is not None:
             self.metrics.started(rollout_id, prefix, self.trigger)
+        pending = {(g["account"], g["region"]): {"action": g["action"]} for g in goals}
         return {
             "rolloutId": rollout_id,
             "status": "RUNNING",
             "prefix": prefix,
             "operation": operation,
             "mode": mode,
-            "regions": {goal["region"]: region_view({"action": goal["action"]}) for goal in goals},
+            "regions": {r: region_view(entry) for (a, r), entry in pending.items() if a == home},
+            "targets": [target_view(target, entry) for target, entry in pending.items()],
         }
 
     def _lock(self, prefix: str, rollout_id: str) -> None:
@@ -430,6 +505,43 @@ class Rollouts:
                 raise
             self.store.acquire_lock(prefix, rollout_id)
 
+    def _outcomes(
+        self,
+        item: dict[str, Any],
+        region_results: list[dict[str, Any]] | None = None,
+        rollback_results: list[dict[str, Any]] | None = None,
+    ) -> tuple[list[dict[str, Any]], dict[Target, dict[str, Any]]]:
+        """Every target's result and each rollback outcome. One account: the Map's output (``region_results``,
+        ``rollback_results``), else the rollout item's progress records. Several: the account items."""
+        home = self.home_account
+        if item.get("scale") == ACCOUNTS:
+            results: list[dict[str, Any]] = []
+            undone: dict[Target, dict[str, Any]] = {}
+            for account_item in self.store.account_items(str(item["rolloutId"])):
+                found, undid = target_results(account_item, home)
+                results.extend(found)
+                undone.update(undid)
+            return results, undone
+        if not region_results:  # the region Map itself failed (or the rollout is running): what the regions recorded
+            region_results = [
+                {**(json.loads(e["detail"]) if "detail" in e else e), "region": region}
+                for region, e in (item.get("regions") or {}).items()
+            ]
+        return region_results, {target_of(r, home): r for r in rollback_results or []}
+
+    def _entries(self, results: list[dict[str, Any]], undone: dict[Target, dict[str, Any]]) -> dict[Target, Any]:
+        entries = {target_of(result, self.home_account): region_entry(result) for result in results}
+        with_rollback(entries, undone)
+        return entries
+
+    def _views(self, entries: dict[Target, dict[str, Any]]) -> dict[str, Any]:
+        """``regions`` (the home account's targets, by region) and ``targets`` (every one) as the API shows them."""
+        ordered = sorted(entries.items())
+        return {
+            "regions": {region: region_view(e) for (account, region), e in ordered if account == self.home_account},
+            "targets": [target_view(target, e) for target, e in ordered],
+        }
+
     def view(self, rollout_id: str) -> dict[str, Any] | None:
         """The rollout as GET /rollouts/{id} shows it; None when unknown."""
         item = self.store.get_rollout(rollout_id)
@@ -441,6 +553,10 @@ class Rollouts:
             never_started = live is None and _age(item.get("createdAt")) > LOCK_GRACE_SECONDS
             if live in ENDED_EARLY or never_started:
                 status = "FAILED"  # the execution died (or never began) before it could record its end
+        if item.get("scale") == ACCOUNTS:
+            entries = self._entries(*self._outcomes(item))
+        else:  # the rollout item's entries: progress, then (once finished) the final ones, rollback included
+            entries = {(self.home_account, r): e for r, e in (item.get("regions") or {}).items()}
         return {
             "rolloutId": rollout_id,
             "status": status,
@@ -450,7 +566,7 @@ class Rollouts:
             "createdAt": item.get("createdAt"),
             "finishedAt": item.get("finishedAt"),
             **({"error": error_view(item["error"])} if item.get("error") else {}),
-            "regions": {region: region_view(entry) for region, entry in sorted(item.get("regions", {}).items())},
+            **self._views(entries),
         }
 
     def finish(
@@ -464,38 +580,34 @@ class Rollouts:
         failure_tolerance: int = 0,
         after_rollback: bool = False,
     ) -> dict[str, Any]:
-        """Close a rollout: overall and per-region status, the desired rule, the lock, the Finished event.
+        """Close a rollout: overall and per-target status, the desired rule, the lock, the Finished event.
 
         Before any rollback, failures past ``failure_tolerance`` close nothing: the answer is ``rollback: True`` and
-        the state machine rolls every region back, then calls again with ``after_rollback``. A rolled-back rollout
-        also puts back the previous desired rule and the home-region source secret. Safe to call again.
+        the state machine rolls every target back, then calls again with ``after_rollback``. A target with no result
+        after the Map of a rollout across accounts (its record was lost) counts as failed: all or nothing cannot
+        assume it succeeded. A rolled-back rollout also puts back the previous desired rule and the home-region
+        source secret. Safe to call again.
         """
-        item = self.store.get_rollout(rollout_id) or {}
+        item = self.store.get_rollout(rollout_id) or {"rolloutId": rollout_id}
         plan = item.get("mode") == PLAN
-        if not after_rollback and not plan and failures(region_results) > failure_tolerance:
-            return {"rolloutId": rollout_id, "rollback": True}
-        rolled_back = {r["region"]: r for r in rollback_results or []}
-        entries: dict[str, dict[str, Any]] = {}
-        if not region_results:  # the region Map itself failed: start from what the regions recorded
-            entries = {region: region_entry(entry) for region, entry in item.get("regions", {}).items()}
-        for result in region_results:
-            entries[result["region"]] = region_entry(result)
-        for region, undo in rolled_back.items():
-            entry = entries.setdefault(region, {"status": "FAILED", "step": None, "error": "{}", "changes": {}})
-            if entry["status"] == "SKIPPED":
-                continue  # never touched (a PENDING one may have been: its record had not been written yet)
-            entry["status"] = undo["status"]  # the last word: ROLLED_BACK or ROLLBACK_FAILED
-            if undo.get("error"):
-                entry["rollbackError"] = json.dumps(undo["error"])
+        results, undone = self._outcomes(item, region_results, rollback_results)
+        if not after_rollback and not plan:
+            failed = failures(results)
+            if item.get("scale") == ACCOUNTS:  # no record of a target's end: all or nothing cannot count it done
+                failed += sum(1 for r in results if r.get("status") == "PENDING")
+            if failed > failure_tolerance:
+                return {"rolloutId": rollout_id, "rollback": True}
+        entries = self._entries(results, undone)
         statuses = {e["status"] for e in entries.values()}
         if after_rollback:
-            status = "ROLLED_BACK" if rolled_back and "ROLLBACK_FAILED" not in statuses else "FAILED"
+            status = "ROLLED_BACK" if undone and "ROLLBACK_FAILED" not in statuses else "FAILED"
         elif plan:
             status = "PLANNED" if statuses <= {"SUCCEEDED"} else "FAILED"
         else:
             status = "SUCCEEDED" if statuses <= {"SUCCEEDED"} else "FAILED"
 
         operation = item.get("operation", "APPLY")
+        views = self._views(entries)
         summary: dict[str, Any] = {
             "rolloutId": rollout_id,
             "requestId": item.get("requestId"),
@@ -503,7 +615,7 @@ class Rollouts:
             "operation": operation,
             "mode": item.get("mode", APPLY_MODE),
             "status": status,
-            "regions": {region: region_view(entry) for region, entry in sorted(entries.items())},
+            **views,
         }
         if map_error:
             summary["error"] = error_view(map_error)
@@ -515,20 +627,23 @@ class Rollouts:
         finished = now_iso()
         if plan:
             pass  # a plan changes nothing but its own record
-        elif status == "ROLLED_BACK" or (after_rollback and not region_results):
+        elif status == "ROLLED_BACK" or (after_rollback and not region_results and item.get("scale") != ACCOUNTS):
             self._restore_desired(
-                prefix, item, still_held=[r for r, e in entries.items() if e["status"] == "ROLLBACK_FAILED"]
+                prefix, item, still_held=[t for t, e in entries.items() if e["status"] == "ROLLBACK_FAILED"]
             )
+        elif after_rollback and item.get("scale") == ACCOUNTS and not undone:
+            self._restore_desired(prefix, item, still_held=list(entries))  # the rollback itself did not run
         elif operation == "DELETE" and status == "SUCCEEDED":
             self.store.delete_rule(prefix)
             if self.home_secrets is not None:
                 self.home_secrets.schedule_deletion(self.source_prefix + prefix)
         else:
-            self._record_deployed(prefix, item, region_results, rollout_id, status, finished)
+            self._record_deployed(prefix, item, results, rollout_id, status, finished)
         if self.events is not None:
-            self.events.emit(ROLLOUT_FINISHED, summary)
+            self.events.emit(ROLLOUT_FINISHED, event_summary(summary))
         extra = {"error": json.dumps(map_error)} if map_error else {}
-        self.store.set_rollout_status(rollout_id, status, finishedAt=finished, regions=entries, **extra)
+        home_entries = {region: e for (account, region), e in entries.items() if account == self.home_account}
+        self.store.set_rollout_status(rollout_id, status, finishedAt=finished, regions=home_entries, **extra)
         if self.metrics is not None:  # once: a retried call returned above
             self.metrics.finished(item, summary, finished)
         if not plan:
@@ -545,36 +660,36 @@ class Rollouts:
         finished: str,
     ) -> None:
         """The desired rule learns where the prefix is now held, with each regional secret's version."""
+        home = self.home_account
         current = self.store.get_rule(prefix)
-        held = deployed_regions(current) if current is not None else deployed_regions(previous_rule(rollout))
-        fields: dict[str, Any] = {
-            "deployed": deployed_after(held, results, rollout_id),
-            "lastRolloutStatus": status,
-            "lastRolloutAt": finished,
-        }
+        base = current if current is not None else previous_rule(rollout)
+        after = by_account(deployed_after(held_targets(base, home), results, rollout_id, home))
+        fields: dict[str, Any] = {"lastRolloutStatus": status, "lastRolloutAt": finished}
         version = source_version(results)
         if version:
             fields["sourceSecretVersionId"] = version
-        self.store.update_rule(prefix, **fields)
+        before = (base or {}).get("deployedElsewhere") or {}
+        self.store.save_deployed(prefix, after.pop(home, {}), after, before, **fields)
 
-    def _restore_desired(self, prefix: str, rollout: dict[str, Any], still_held: list[str] | None = None) -> None:
+    def _restore_desired(self, prefix: str, rollout: dict[str, Any], still_held: list[Target] | None = None) -> None:
         """After a rollback: the previous desired rule and source secret are the truth again.
 
-        Regions whose rollback failed may still hold anything: they stay tracked so the next rollout converges them.
+        Targets whose rollback failed may still hold anything: they stay tracked so the next rollout converges them.
         """
+        home = self.home_account
         previous = previous_rule(rollout)
         if previous:
-            restored = {k: v for k, v in previous.items() if k not in ("pk", "sk")}
-            if still_held:
-                held = deployed_regions(previous)
-                for region in still_held:
-                    held.setdefault(region, {"rolloutId": rollout.get("rolloutId")})
-                restored["deployed"] = held
-            self.store.put_rule(prefix, restored)
-        elif still_held:
-            self.store.update_rule(prefix, deployed={region: {} for region in still_held})
-        else:
+            self.store.put_rule(prefix, {k: v for k, v in previous.items() if k not in ("pk", "sk")})
+        elif not still_held:
             self.store.delete_rule(prefix)
+        if still_held:
+            current = self.store.get_rule(prefix) or {"sk": prefix}
+            held = held_targets(current, home)
+            for target in still_held:
+                held.setdefault(target, {"rolloutId": rollout.get("rolloutId")})
+            grouped = by_account(held)  # (with no previous rule, the rollout's own rule item stays to track them)
+            before = current.get("deployedElsewhere") or {}
+            self.store.save_deployed(prefix, grouped.pop(home, {}), grouped, before)
         change = rollout.get("sourceSecretChange")
         if change and self.home_secrets is not None:
             restore_secret(SecretChange.loads(change, "sourceSecretChange"), self.home_secrets)
@@ -582,13 +697,14 @@ class Rollouts:
     def close(self, rollout_id: str, prefix: str, error: dict[str, Any] | None) -> dict[str, Any]:
         """The last resort when finishing failed for good (after the rollback ran): record FAILED with the reason,
         emit Finished, release the lock. The previous desired rule and source secret are put back if that works;
-        every region of the rollout stays tracked, so the next rollout converges whatever it left. Safe to repeat."""
+        every target of the rollout stays tracked, so the next rollout converges whatever it left. Safe to repeat."""
         item = self.store.get_rollout(rollout_id)
         if item is None or item.get("status") != "RUNNING":
             return {"rolloutId": rollout_id, "closed": False}
+        entries = self._entries(*self._outcomes(item))
         if item.get("mode") != PLAN:
             try:
-                self._restore_desired(prefix, item, still_held=sorted(item.get("regions", {})))
+                self._restore_desired(prefix, item, still_held=sorted(entries))
             except ex.PullthroughError as failure:  # whatever failed finishing may fail here too: close anyway
                 error = (error or {}) | {"RestoreError": f"{type(failure).__name__}: {failure.message}"[:500]}
         summary = {
@@ -599,10 +715,10 @@ class Rollouts:
             "mode": item.get("mode", APPLY_MODE),
             "status": "FAILED",
             "error": error_view(error) or {"type": "RolloutNotFinished", "message": "the rollout could not finish"},
-            "regions": {region: region_view(entry) for region, entry in sorted(item.get("regions", {}).items())},
+            **self._views(entries),
         }
         if self.events is not None:
-            self.events.emit(ROLLOUT_FINISHED, summary)
+            self.events.emit(ROLLOUT_FINISHED, event_summary(summary))
         closed = now_iso()
         self.store.set_rollout_status(rollout_id, "FAILED", finishedAt=closed, error=json.dumps(error or {}))
         if self.metrics is not None:

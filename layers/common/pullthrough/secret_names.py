@@ -39,3 +39,11 @@ def arn_region(arn: str) -> str:
     if len(parts) < 6 or parts[0] != "arn":
         raise InvalidRequest(f"{arn!r} is not an ARN", field="arn")
     return parts[3]
+
+
+def arn_account(arn: str) -> str:
+    """The account field of an ARN."""
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn":
+        raise InvalidRequest(f"{arn!r} is not an ARN", field="arn")
+    return parts[4]

@@ -30,6 +30,7 @@ ACTIONS: tuple[str, ...] = get_args(Action)
 # ECR's patterns, as pullthrough.models states them for requests (tests/unit/test_tasks.py checks they agree).
 PREFIX_PATTERN = re.compile(r"([a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*\/?|ROOT)")
 ROLE_ARN_PATTERN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+")
+ACCOUNT_PATTERN = re.compile(r"\d{12}")
 SECRET_ARN_PATTERN = re.compile(r"arn:aws(-[a-z]+)*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+")
 # CreateRepositoryCreationTemplate's fields but prefix and appliedFor (pullthrough.models.CreationTemplate's).
 TEMPLATE_FIELDS = frozenset(ECR_TEMPLATE_FIELDS) - {"appliedFor"}
@@ -193,6 +194,7 @@ class RegionTask:
     rolloutId: str
     region: str
     rule: TaskRule
+    account: str | None = None  # the target account; None: the home account (the app's own)
     mode: Literal["APPLY", "PLAN"] = "APPLY"  # PLAN: every write is refused (see pullthrough.planning)
     action: Literal["APPLY", "REMOVE"] = "APPLY"
     inlineCredentials: bool = False  # a plan of a request with inline credentials (never stored, so no ARN)
@@ -224,6 +226,7 @@ class RegionTask:
             rolloutId=cast(str, text_field(data, "rolloutId", "", required=True, max_length=80)),
             region=cast(str, region),
             rule=TaskRule.parse(data.get("rule")),
+            account=text_field(data, "account", "", pattern=ACCOUNT_PATTERN),
             mode=cast(Literal["APPLY", "PLAN"], choice_field(data, "mode", "", ("APPLY", "PLAN"), "APPLY")),
             action=cast(Literal["APPLY", "REMOVE"], choice_field(data, "action", "", ("APPLY", "REMOVE"), "APPLY")),
             inlineCredentials=flag_field(data, "inlineCredentials"),

@@ -19,10 +19,17 @@ from pullthrough.rollouts import SETTLE_SECONDS, Rollouts
 from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
 
 
-def rollouts_from_env(trigger: Trigger = "api") -> Rollouts:
+def rollouts_from_env(trigger: Trigger = "api", *, organization: bool = False) -> Rollouts:
     """The rollout service wired to the table, state machine, home-region secrets, bus and metrics of this
-    deployment; the rollouts it starts are recorded as started by ``trigger`` (api | event | sweep)."""
+    deployment; the rollouts it starts are recorded as started by ``trigger`` (api | event | sweep).
+    ``organization``: it also reads AWS Organizations (to expand organizationalUnits)."""
     region = home_region()
+    org = None
+    # Organizations is a global service with one endpoint region per partition (us-east-1 in aws).
+    if organization:  # imported here: FinishRollout, on every rollout's critical path, has no use for it
+        from pullthrough.adapters.organizations import Organization
+
+        org = Organization(aws.client("organizations", os.environ.get("ORGANIZATIONS_REGION", "us-east-1")))
     state_machine = os.environ.get("STATE_MACHINE_ARN")  # FinishRollout has none: the state machine calls it
     return Rollouts(
         store=RolloutStore(aws.client("dynamodb", region), os.environ["TABLE_NAME"]),
@@ -36,6 +43,7 @@ def rollouts_from_env(trigger: Trigger = "api") -> Rollouts:
         credential_prefix=os.environ.get("CREDENTIAL_SECRET_PREFIX", SECRET_PREFIX),
         trigger=trigger,
         metrics=RolloutMetrics(),
+        organization=org,
     )
 
 

@@ -1,8 +1,13 @@
 """DynamoDB adapter: desired rules, rollouts with per-region status, and the one-rollout-per-prefix lock.
 
 Single table, keys ``pk``/``sk``:
-- ``RULES`` / ``<prefix>``: the desired rule (no credential value: the source secret is kept by ARN);
+- ``RULES`` / ``<prefix>``: the desired rule (no credential value: the source secret is kept by ARN), with where it
+  is deployed in the home account (``deployed``) and which other accounts hold it (``deployedAccounts``);
+- ``DEPLOYED#<prefix>`` / ``<account>``: where the prefix is held in another account (``regions``), one item per
+  account so that an Organization's thousands of targets never meet DynamoDB's 400 KB item limit;
 - ``ROLLOUT#<id>`` / ``ROLLOUT``: a rollout and its ``regions`` map (the state machine writes each region's entry);
+  a rollout across accounts keeps one ``ROLLOUT#<id>`` / ``ACCOUNT#<account>`` item per account instead (its
+  ``targets``, ``regions`` entries and ``rollback`` outcomes), and ``REGION#...`` items hold per-target snapshots;
 - ``LOCK#<prefix>`` / ``LOCK``: the running rollout of a prefix (released by FinishRollout, or taken over once its
   execution has ended);
 - ``IDEMPOTENCY#<key>`` / ``IDEMPOTENCY``: the rollout a request started, for a window (``expiresAt``, the TTL).
@@ -10,6 +15,7 @@ Single table, keys ``pk``/``sk``:
 
 from __future__ import annotations
 
+import json
 import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -53,6 +59,10 @@ def _item(data: dict[str, Any]) -> dict[str, Any]:
 
 def _data(item: dict[str, Any]) -> dict[str, Any]:
     return _plain({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+
+def _snapshot_key(region: str, account: str | None) -> str:
+    return f"REGION#{region}" if account is None else f"REGION#{account}#{region}"
 
 
 def _is_conditional_failure(error: ex.PullthroughError) -> bool:
@@ -175,12 +185,14 @@ class RolloutStore:
     def set_rollout_status(self, rollout_id: str, status: str, **fields: Any) -> None:
         self._set(f"ROLLOUT#{rollout_id}", "ROLLOUT", {"status": status, **fields})
 
-    # Per-region snapshots (taken before a rollout's first write in the region)
-    def put_snapshot(self, rollout_id: str, region: str, snapshot: str) -> bool:
-        """Record a region's snapshot unless one is already recorded (a retried step keeps the first); True if new."""
+    # Per-target snapshots (taken before a rollout's first write in the target)
+    def put_snapshot(self, rollout_id: str, region: str, snapshot: str, account: str | None = None) -> bool:
+        """Record a target's snapshot unless one is already recorded (a retried step keeps the first); True if new.
+
+        ``account``: the target account, None for the home account (whose keys predate accounts)."""
         try:
             self._put(
-                {"pk": f"ROLLOUT#{rollout_id}", "sk": f"REGION#{region}", "snapshot": snapshot},
+                {"pk": f"ROLLOUT#{rollout_id}", "sk": _snapshot_key(region, account), "snapshot": snapshot},
                 ConditionExpression="attribute_not_exists(sk)",
             )
         except ex.PullthroughError as error:
@@ -189,16 +201,78 @@ class RolloutStore:
             raise
         return True
 
-    def get_snapshot(self, rollout_id: str, region: str) -> str | None:
-        found = self._get(f"ROLLOUT#{rollout_id}", f"REGION#{region}")
+    def get_snapshot(self, rollout_id: str, region: str, account: str | None = None) -> str | None:
+        found = self._get(f"ROLLOUT#{rollout_id}", _snapshot_key(region, account))
         return str(found["snapshot"]) if found else None
+
+    def _query(self, pk: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
+        """Every item of partition ``pk`` (whose sort key starts with ``sk_prefix``), paginated."""
+        condition = "pk = :pk" + (" AND begins_with(sk, :sk)" if sk_prefix else "")
+        values = {":pk": {"S": pk}} | ({":sk": {"S": sk_prefix}} if sk_prefix else {})
+        found: list[dict[str, Any]] = []
+        with translated(_ERRORS, "Query"):
+            pages = self._ddb.get_paginator("query").paginate(
+                TableName=self._table,
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ConsistentRead=True,
+            )
+            for page in pages:
+                found.extend(_data(item) for item in page.get("Items", []))
+        return found
+
+    def _write_batch(self, puts: list[dict[str, Any]], deletes: list[tuple[str, str]]) -> None:
+        """Put and delete items 25 at a time (BatchWriteItem), resending what DynamoDB left unprocessed."""
+        requests = [{"PutRequest": {"Item": _item(data)}} for data in puts] + [
+            {"DeleteRequest": {"Key": _item({"pk": pk, "sk": sk})}} for pk, sk in deletes
+        ]
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self._table: requests[start : start + 25]}
+            for attempt in range(8):
+                with translated(_ERRORS, "BatchWriteItem"):
+                    pending = self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(2.0, 0.05 * 2**attempt))
+            if pending:
+                raise ex.AwsTransientError("DynamoDB left items unprocessed after 8 attempts")
 
     # Desired rules
     def put_rule(self, prefix: str, desired: dict[str, Any]) -> None:
-        self._put({"pk": "RULES", "sk": prefix, **desired})
+        """Write the rule item (where other accounts hold the prefix is kept by ``save_deployed``)."""
+        self._put({"pk": "RULES", "sk": prefix, **{k: v for k, v in desired.items() if k != "deployedElsewhere"}})
 
     def get_rule(self, prefix: str) -> dict[str, Any] | None:
-        return self._get("RULES", prefix)
+        """The rule item, with ``deployedElsewhere`` ({account: {region: entry}}) read when other accounts hold it."""
+        found = self._get("RULES", prefix)
+        return self._with_elsewhere(found) if found is not None else None
+
+    def _with_elsewhere(self, rule: dict[str, Any]) -> dict[str, Any]:
+        if rule.get("deployedAccounts"):
+            rule["deployedElsewhere"] = {
+                str(item["sk"]): item.get("regions") or {} for item in self._query(f"DEPLOYED#{rule['sk']}")
+            }
+        return rule
+
+    def save_deployed(
+        self,
+        prefix: str,
+        home: dict[str, dict[str, Any]],
+        elsewhere: dict[str, dict[str, dict[str, Any]]],
+        before: dict[str, dict[str, dict[str, Any]]],
+        **fields: Any,
+    ) -> None:
+        """Record where the prefix is held: the home account's regions on the rule item, each other account's in
+        its own item (only accounts whose entries changed from ``before`` are written; emptied ones deleted)."""
+        puts = [
+            {"pk": f"DEPLOYED#{prefix}", "sk": account, "regions": regions}
+            for account, regions in elsewhere.items()
+            if regions and before.get(account) != regions
+        ]
+        gone = [(f"DEPLOYED#{prefix}", account) for account in before if not elsewhere.get(account)]
+        self._write_batch(puts, gone)
+        held_elsewhere = sorted(account for account, regions in elsewhere.items() if regions)
+        self.update_rule(prefix, deployed=home, deployedAccounts=held_elsewhere, **fields)
 
     def update_rule(self, prefix: str, **fields: Any) -> None:
         """Set some fields of an existing desired rule (no-op when the rule is gone)."""
@@ -209,17 +283,35 @@ class RolloutStore:
                 raise
 
     def delete_rule(self, prefix: str) -> None:
+        found = self._get("RULES", prefix)
+        if found and found.get("deployedAccounts"):
+            self._write_batch([], [(f"DEPLOYED#{prefix}", account) for account in found["deployedAccounts"]])
         self._delete("RULES", prefix)
 
     def list_rules(self) -> list[dict[str, Any]]:
-        """Every desired rule, by prefix."""
-        rules: list[dict[str, Any]] = []
-        with translated(_ERRORS, "Query"):
-            pages = self._ddb.get_paginator("query").paginate(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": "RULES"}},
-            )
-            for page in pages:
-                rules.extend(_data(item) for item in page.get("Items", []))
-        return rules
+        """Every desired rule, by prefix (with ``deployedElsewhere`` where other accounts hold it)."""
+        return [self._with_elsewhere(rule) for rule in self._query("RULES")]
+
+    # Rollouts across accounts: one item per account
+    def put_account_targets(self, rollout_id: str, accounts: dict[str, list[dict[str, str]]]) -> None:
+        """Before the execution starts: each account's targets (read by its child execution), PENDING entries, and
+        an empty map for rollback outcomes (the state machine SETs entries inside both maps)."""
+        self._write_batch(
+            [
+                {
+                    "pk": f"ROLLOUT#{rollout_id}",
+                    "sk": f"ACCOUNT#{account}",
+                    "targets": json.dumps(
+                        [{"region": t["region"], "action": t["action"]} for t in goals], separators=(",", ":")
+                    ),
+                    "regions": {t["region"]: {"status": "PENDING", "action": t["action"]} for t in goals},
+                    "rollback": {},
+                }
+                for account, goals in accounts.items()
+            ],
+            [],
+        )
+
+    def account_items(self, rollout_id: str) -> list[dict[str, Any]]:
+        """Every account item of a rollout across accounts (``sk`` is ``ACCOUNT#<account>``)."""
+        return self._query(f"ROLLOUT#{rollout_id}", "ACCOUNT#")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pullthrough import exceptions as ex
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
@@ -20,14 +22,17 @@ def snapshot_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, st
     if failed > task.failureTolerance:
         raise ex.PastFailureTolerance(f"{failed} region(s) failed, more than the {task.failureTolerance} tolerated")
     snapshot = take_snapshot(task.prefix, ecr, secrets)
-    kept = store.put_snapshot(task.rolloutId, task.region, snapshot.dumps())
+    kept = store.put_snapshot(task.rolloutId, task.region, snapshot.dumps(), task.account)
     return {"recorded": kept}
 
 
-def rollback_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, store: RolloutStore) -> RollbackResult:
-    """Restore the region to its snapshot; a region with none was never touched."""
-    recorded = store.get_snapshot(task.rolloutId, task.region)
+def rollback_region(
+    task: RegionTask, store: RolloutStore, target: Callable[[], tuple[EcrRegistry, SecretStore]]
+) -> RollbackResult:
+    """Restore the region to its snapshot; a region with none was never touched, and is not even reached
+    (``target`` opens its registry and secrets: in another account, through its execution role)."""
+    recorded = store.get_snapshot(task.rolloutId, task.region, task.account)
     if recorded is None:
         return RollbackResult(region=task.region, template="unchanged", rule="unchanged", secret="unchanged")
     snapshot = RegionSnapshot.loads(recorded)
-    return restore_snapshot(task.region, task.prefix, snapshot, ecr, secrets)
+    return restore_snapshot(task.region, task.prefix, snapshot, *target())

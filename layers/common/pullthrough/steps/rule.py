@@ -6,7 +6,7 @@ from typing import Any
 
 from pullthrough import exceptions as ex
 from pullthrough.adapters.ecr import RULE_FIELDS, EcrRegistry
-from pullthrough.secret_names import arn_region
+from pullthrough.secret_names import arn_account, arn_region
 from pullthrough.tasks import RegionTask, RuleChange
 
 # The only fields UpdatePullThroughCacheRule can change; any other difference needs delete + recreate.
@@ -25,6 +25,10 @@ def desired_rule(task: RegionTask) -> dict[str, Any]:
         # ECR's pattern does not check that the secret is in the rule's account and region; we must.
         if arn_region(arn) != task.region:
             raise ex.InvalidRequest(f"credential secret {arn} is not in {task.region}", field="storeSecret.secretArn")
+        if task.account is not None and arn_account(arn) != task.account:
+            raise ex.InvalidRequest(
+                f"credential secret {arn} is not in account {task.account}", field="storeSecret.secretArn"
+            )
         rule["credentialArn"] = arn
     return rule
 

@@ -1,0 +1,223 @@
+"""The embedded stack's AWS Organization: OUs, member accounts, and the events their changes send to the app.
+
+``seed()`` makes the stack's account (moto's default, the home account) the management account of an organization:
+
+    Root
+    ├── workloads            workload-a, workload-b     (execution role)
+    │   └── payments         payments-a                 (execution role; an OU inside an OU)
+    ├── sandbox              sandbox-a, sandbox-b       (execution role)
+    └── legacy               legacy-no-role             (no execution role: a rollout there must fail)
+
+Every account of ``workloads`` (payments included) and ``sandbox`` has the role, so a rule targeting either OU can
+succeed; the one without it sits in an OU of its own.
+
+moto creates accounts with random ids: ``Organization.members`` maps the names above to them. The execution role is
+created in each member as a StackSets deployment of ``target-account.yaml`` would (``local.target_account``), through
+the OrganizationAccountAccessRole that Organizations creates in every account it creates.
+
+An account joining or moving is what Organizations reports through CloudTrail and ``org-events.yaml`` forwards to the
+app's bus: ``move_account_event`` and ``create_account_result_event`` build those events as put_events entries.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from local.target_account import DeployedRole
+
+ADMIN_ROLE = "OrganizationAccountAccessRole"  # what Organizations creates in every account it creates
+OUS: tuple[tuple[str, str | None], ...] = (
+    ("workloads", None),
+    ("sandbox", None),
+    ("legacy", None),
+    ("payments", "workloads"),
+)
+MEMBERS: tuple[tuple[str, str, bool], ...] = (  # name, OU, with the execution role
+    ("workload-a", "workloads", True),
+    ("workload-b", "workloads", True),
+    ("payments-a", "payments", True),
+    ("sandbox-a", "sandbox", True),
+    ("sandbox-b", "sandbox", True),
+    ("legacy-no-role", "legacy", False),
+)
+SOURCE = "aws.organizations"
+EVENT_SOURCE = "organizations.amazonaws.com"
+API_CALL = "AWS API Call via CloudTrail"
+SERVICE_EVENT = "AWS Service Event via CloudTrail"
+
+#: (service, account or None for the management account) -> a boto3 client acting there
+Clients = Callable[[str, str | None], Any]
+#: (account id, organization id) -> the execution role target-account.yaml creates there
+RoleFor = Callable[[str, str], DeployedRole]
+
+
+class OrganizationError(RuntimeError):
+    """An organization operation the embedded stack was asked for cannot be done (unknown account or OU)."""
+
+
+@dataclass
+class Organization:
+    """The seeded organization. ``members``: account name -> id; ``ous``: OU name -> id (``payments`` is inside
+    ``workloads``); ``accounts_without_role``: members with no execution role (the seeded one, in ``legacy``,
+    first)."""
+
+    id: str
+    management_account: str
+    root_id: str
+    ous: dict[str, str]
+    members: dict[str, str]
+    accounts_without_role: list[str] = field(default_factory=list)
+
+    @property
+    def account_without_role(self) -> str:
+        """The seeded member account that has no execution role."""
+        return self.accounts_without_role[0]
+
+    @property
+    def accounts_with_role(self) -> list[str]:
+        return [account for account in self.members.values() if account not in self.accounts_without_role]
+
+    def summary(self) -> list[str]:
+        """One line per OU of the seeded layout, with its accounts (for ``make local``'s banner)."""
+        lines = [f"organization {self.id}: management account {self.management_account}, root {self.root_id}"]
+        for ou, parent in OUS:
+            where = f"inside {parent}" if parent else "under the root"
+            accounts = [
+                f"{name} {self.members[name]}" + ("" if self.members[name] in self.accounts_with_role else " (no role)")
+                for name, home, _ in MEMBERS
+                if home == ou and name in self.members
+            ]
+            lines.append(f"  {ou} {self.ous[ou]} ({where}): {', '.join(accounts) or '-'}")
+        return lines
+
+    def account_named(self, name: str) -> str:
+        if name not in self.members:
+            raise OrganizationError(f"no member account named {name!r} (known: {', '.join(sorted(self.members))})")
+        return self.members[name]
+
+
+def create_execution_role(clients: Clients, role: DeployedRole) -> None:
+    """Create ``role`` in its account as CloudFormation would: the role with its trust policy, then each inline policy."""
+    iam = clients("iam", role.account)
+    iam.create_role(
+        RoleName=role.name,
+        Path=role.path,
+        AssumeRolePolicyDocument=json.dumps(role.trust_policy),
+        Description="pullthrough execution role (target-account.yaml)",
+    )
+    for name, document in role.policies.items():
+        iam.put_role_policy(RoleName=role.name, PolicyName=name, PolicyDocument=json.dumps(document))
+
+
+def _create_account(clients: Clients, name: str) -> str:
+    status = clients("organizations", None).create_account(AccountName=name, Email=f"{name}@example.com")
+    account = status["CreateAccountStatus"].get("AccountId")
+    if status["CreateAccountStatus"]["State"] != "SUCCEEDED" or not account:
+        raise OrganizationError(f"creating account {name!r} did not succeed: {status['CreateAccountStatus']}")
+    return str(account)
+
+
+def seed(clients: Clients, role_for: RoleFor) -> Organization:
+    """Create the organization above with the calling account as its management account."""
+    orgs = clients("organizations", None)
+    described = orgs.create_organization(FeatureSet="ALL")["Organization"]
+    root_id = str(orgs.list_roots()["Roots"][0]["Id"])
+    ous: dict[str, str] = {}
+    for name, parent in OUS:
+        made = orgs.create_organizational_unit(ParentId=ous[parent] if parent else root_id, Name=name)
+        ous[name] = str(made["OrganizationalUnit"]["Id"])
+    org = Organization(
+        id=str(described["Id"]),
+        management_account=str(described["MasterAccountId"]),
+        root_id=root_id,
+        ous=ous,
+        members={},
+    )
+    for name, ou, with_role in MEMBERS:
+        account = _create_account(clients, name)
+        orgs.move_account(AccountId=account, SourceParentId=root_id, DestinationParentId=ous[ou])
+        org.members[name] = account
+        if with_role:
+            create_execution_role(clients, role_for(account, org.id))
+        else:
+            org.accounts_without_role.append(account)
+    return org
+
+
+def parent_of(clients: Clients, account: str) -> str:
+    parents = clients("organizations", None).list_parents(ChildId=account)["Parents"]
+    return str(parents[0]["Id"])
+
+
+def move_account_event(org: Organization, account: str, source: str, destination: str) -> dict[str, Any]:
+    """Organizations' MoveAccount as CloudTrail reports it, a put_events entry (``EventBusName`` left to the caller)."""
+    detail = {
+        "eventVersion": "1.09",
+        "userIdentity": {"type": "Root", "accountId": org.management_account},
+        "eventSource": EVENT_SOURCE,
+        "eventName": "MoveAccount",
+        "awsRegion": "us-east-1",
+        "requestParameters": {"accountId": account, "sourceParentId": source, "destinationParentId": destination},
+        "responseElements": None,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": org.management_account,
+    }
+    return {"Source": SOURCE, "DetailType": API_CALL, "Detail": json.dumps(detail)}
+
+
+def create_account_result_event(org: Organization, account: str, name: str) -> dict[str, Any]:
+    """Organizations' CreateAccountResult service event, a put_events entry (``EventBusName`` left to the caller)."""
+    detail = {
+        "eventVersion": "1.09",
+        "userIdentity": {"accountId": org.management_account, "invokedBy": EVENT_SOURCE},
+        "eventSource": EVENT_SOURCE,
+        "eventName": "CreateAccountResult",
+        "awsRegion": "us-east-1",
+        "eventType": "AwsServiceEvent",
+        "serviceEventDetails": {
+            "createAccountStatus": {"accountId": account, "accountName": name, "state": "SUCCEEDED"}
+        },
+        "recipientAccountId": org.management_account,
+    }
+    return {"Source": SOURCE, "DetailType": SERVICE_EVENT, "Detail": json.dumps(detail)}
+
+
+def move_account(clients: Clients, org: Organization, account: str, destination: str) -> dict[str, Any]:
+    """Move ``account`` to OU or root ``destination``; the MoveAccount event that reports it."""
+    if account not in org.members.values():
+        raise OrganizationError(f"{account} is not a member account of {org.id}")
+    source = parent_of(clients, account)
+    clients("organizations", None).move_account(
+        AccountId=account, SourceParentId=source, DestinationParentId=destination
+    )
+    return move_account_event(org, account, source, destination)
+
+
+def create_member_account(
+    clients: Clients, org: Organization, role_for: RoleFor, name: str, ou: str, *, with_role: bool
+) -> tuple[str, list[dict[str, Any]]]:
+    """A new member account, placed in OU ``ou`` (the root id: left there); its id and the events that report it:
+    CreateAccountResult, then MoveAccount when it was moved out of the root."""
+    if name in org.members:
+        raise OrganizationError(f"a member account named {name!r} exists already ({org.members[name]})")
+    if ou != org.root_id:  # before creating anything: nothing half-done for an unknown OU
+        try:
+            clients("organizations", None).describe_organizational_unit(OrganizationalUnitId=ou)
+        except ClientError as error:
+            raise OrganizationError(f"no organizational unit {ou} in {org.id}: {error}") from None
+    account = _create_account(clients, name)
+    org.members[name] = account
+    if with_role:
+        create_execution_role(clients, role_for(account, org.id))
+    else:
+        org.accounts_without_role.append(account)
+    events = [create_account_result_event(org, account, name)]
+    if ou != org.root_id:
+        events.append(move_account(clients, org, account, ou))
+    return account, events

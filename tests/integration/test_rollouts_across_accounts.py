@@ -1,0 +1,131 @@
+"""A rollout across accounts on moto, with the state machine's records written by hand: what the API starts, what
+FinishRollout decides from the account items, and where the rule is then recorded as deployed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from pullthrough.rollout_views import EVENT_TARGETS_MAX, event_summary
+from tests.integration.app_support import AppEnv, api, provision
+from tests.support import FakeContext, load_handler
+
+FINISH = load_handler("finish_rollout")
+HOME = "123456789012"
+ONE, TWO = "111111111111", "222222222222"
+REGIONS = ["us-east-1", "eu-west-1"]
+
+
+@pytest.fixture
+def app(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> AppEnv:
+    return provision(monkeypatch)
+
+
+def account_item(app: AppEnv, rollout_id: str, account: str) -> dict[str, Any]:
+    ddb = boto3.resource("dynamodb", region_name="us-east-1").Table(app.table)
+    return ddb.get_item(Key={"pk": f"ROLLOUT#{rollout_id}", "sk": f"ACCOUNT#{account}"}).get("Item") or {}
+
+
+def record(app: AppEnv, rollout_id: str, account: str, region: str, status: str, **more: Any) -> None:
+    """What RecordRegionInAccount writes: the target's result as JSON, in its account's item."""
+    result: dict[str, Any] = {"rolloutId": rollout_id, "account": account, "region": region, "status": status}
+    result["action"] = "APPLY"
+    result |= {"step": None, "error": None, "changes": {"secret": "created", "rule": "created", "template": "created"}}
+    result |= more
+    boto3.client("dynamodb", region_name="us-east-1").update_item(
+        TableName=app.table,
+        Key={"pk": {"S": f"ROLLOUT#{rollout_id}"}, "sk": {"S": f"ACCOUNT#{account}"}},
+        UpdateExpression="SET #regions.#region = :result",
+        ExpressionAttributeNames={"#regions": "regions", "#region": region},
+        ExpressionAttributeValues={":result": {"M": {"status": {"S": status}, "detail": {"S": json.dumps(result)}}}},
+    )
+
+
+def finish(rollout_id: str, **more: Any) -> dict[str, Any]:
+    event = {"rolloutId": rollout_id, "prefix": "quay", "regionResults": [{"account": ONE}, {"account": TWO}]}
+    return FINISH.handler(event | more, FakeContext())
+
+
+def start(accounts: list[str], **rollout: Any) -> dict[str, Any]:
+    status, started = api(
+        "POST", "/rules", {"upstreamRegistry": "quay", "regions": REGIONS, "accounts": accounts, "rollout": rollout}
+    )
+    assert status == 202, started
+    return started
+
+
+def test_the_execution_carries_account_ids_and_each_account_item_its_targets(app: AppEnv) -> None:
+    started = start([ONE, TWO])
+    payload = app.execution_input(started["rolloutId"])
+    assert payload["scale"] == "ACCOUNTS" and payload["accounts"] == [ONE, TWO]
+    assert payload["targets"] == [] and payload["regions"] == []
+    assert {(t["account"], t["region"]) for t in started["targets"]} == {(a, r) for a in (ONE, TWO) for r in REGIONS}
+    assert started["regions"] == {}  # the home account is not a target
+    item = account_item(app, started["rolloutId"], TWO)
+    assert json.loads(item["targets"]) == [{"region": r, "action": "APPLY"} for r in REGIONS]
+    assert {r: e["status"] for r, e in item["regions"].items()} == dict.fromkeys(REGIONS, "PENDING")
+
+
+def test_a_target_without_a_recorded_result_counts_as_failed(app: AppEnv) -> None:
+    started = start([ONE, TWO])
+    for account, region in [(ONE, "us-east-1"), (ONE, "eu-west-1"), (TWO, "us-east-1")]:
+        record(app, started["rolloutId"], account, region, "SUCCEEDED")
+    # (TWO, eu-west-1) has no record: its record write was lost, or it never ran
+
+    assert finish(started["rolloutId"])["rollback"] is True
+    assert finish(started["rolloutId"], failureTolerance=1)["status"] == "FAILED"
+
+
+def test_a_finished_rollout_records_each_accounts_targets_and_the_next_request_removes_a_dropped_account(
+    app: AppEnv,
+) -> None:
+    first = start([ONE, TWO])
+    for account in (ONE, TWO):
+        for region in REGIONS:
+            secret = {"action": "created", "secretArn": f"arn:aws:secretsmanager:{region}:{account}:secret:x-AbC123"}
+            record(app, first["rolloutId"], account, region, "SUCCEEDED", secret=secret | {"versionId": "v1"})
+    done = finish(first["rolloutId"])
+    assert done == {"rolloutId": first["rolloutId"], "status": "SUCCEEDED", "rollback": False}  # small: a task result
+
+    _, shown = api("GET", "/rules/quay")
+    assert shown["accounts"] == [ONE, TWO]
+    assert sorted((t["account"], t["region"]) for t in shown["deployedTargets"]) == sorted(
+        (a, r) for a in (ONE, TWO) for r in REGIONS
+    )
+    _, rollout = api("GET", f"/rollouts/{first['rolloutId']}")
+    assert {t["status"] for t in rollout["targets"]} == {"SUCCEEDED"} and len(rollout["targets"]) == 4
+
+    second = start([ONE])
+    removed = [t for t in second["targets"] if t.get("removed")]
+    assert sorted((t["account"], t["region"]) for t in removed) == [(TWO, r) for r in sorted(REGIONS)]
+    assert json.loads(account_item(app, second["rolloutId"], TWO)["targets"]) == [
+        {"region": r, "action": "REMOVE"} for r in sorted(REGIONS)
+    ]
+
+
+def test_a_rule_across_accounts_refuses_a_role_of_one_account(app: AppEnv) -> None:
+    body = {
+        "upstreamRegistry": "ecr",
+        "upstreamRegistryUrl": f"{HOME}.dkr.ecr.us-east-1.amazonaws.com",
+        "customRoleArn": f"arn:aws:iam::{HOME}:role/ecr-upstream",
+        "regions": REGIONS,
+        "accounts": [ONE, TWO],
+    }
+    status, refused = api("POST", "/rules", body)
+    assert status == 422, refused
+    assert refused["errors"][0]["field"] == "customRoleArn"
+    assert app.executions() == []
+
+
+def test_the_finished_event_lists_failed_targets_first_and_counts_every_one() -> None:
+    targets = [{"account": ONE, "region": f"r{i}", "status": "SUCCEEDED"} for i in range(EVENT_TARGETS_MAX + 50)]
+    targets[-1]["status"] = "FAILED"
+    summary = event_summary({"status": "FAILED", "targets": targets})
+    assert len(summary["targets"]) == EVENT_TARGETS_MAX
+    assert summary["targets"][0]["status"] == "FAILED"
+    assert summary["targetCounts"] == {"SUCCEEDED": EVENT_TARGETS_MAX + 49, "FAILED": 1}
+    small = event_summary({"targets": targets[:3]})
+    assert small["targets"] == targets[:3] and small["targetCounts"] == {"SUCCEEDED": 3}
