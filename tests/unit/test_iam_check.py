@@ -329,7 +329,7 @@ def test_a_repeated_question_is_evaluated_once_and_answered_alike(monkeypatch: p
     from local import iam_check
 
     statements = {"StoreSecretFunction": [allow("secretsmanager:GetSecretValue", REGIONAL_SECRETS)]}
-    check = IamCheck(statements, account_id=ACCOUNT, access_key="testing")
+    check = IamCheck(statements, account_id=ACCOUNT)
     evaluated: list[Need] = []
 
     def counting(given: Any, need: Need) -> Any:
