@@ -10,7 +10,7 @@ UV := .tools/uv/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup fmt lint types test demo local sweep bench clean check-python
+.PHONY: help setup fmt lint types checks test demo local sweep bench clean check-python
 help:
 	@echo "make demo   - roll a sample rule out to several regions on the embedded AWS emulator"
 	@echo "make local  - serve the API on 127.0.0.1:3000 and the emulator on 127.0.0.1:5000 (state in memory)"
@@ -24,6 +24,7 @@ help:
 	@echo "  PULLTHROUGH_AWS_PORT=5000   port of the local AWS emulator (likewise)"
 	@echo "  SWEEP_ARGS=\"--mode repair\"  arguments of make sweep (python -m local.sweep --help)"
 	@echo "  BENCH_ARGS=\"--quick\"        arguments of make bench (python -m benchmarks.run --help)"
+	@echo "  PYTEST_WORKERS=2            test processes of make test (0: one, in process); PYTEST_ARGS=\"-k x\" more"
 	@echo "  PYTHON313=/path/python3.13  the Python 3.13 to build .venv and the SAM tools with (found: $(or $(PYTHON313),none))"
 
 check-python:
@@ -53,8 +54,16 @@ lint: setup
 types: setup
 	$(VENV)/bin/mypy layers/common functions local tests benchmarks cli
 
-test: lint types lint-template lint-asl
-	$(VENV)/bin/pytest
+# The static checks at once (each a process of its own; their shared prerequisites are made once, first), each
+# one's output in one piece.
+checks:
+	$(MAKE) --no-print-directory -j 4 --output-sync=target lint types lint-template lint-asl
+
+# Test files spread over worker processes (pytest-xdist), a whole file per worker: the e2e modules share one embedded
+# stack per module, and each worker is its own process, so stacks never meet. PYTEST_WORKERS=0 runs in this process.
+PYTEST_WORKERS ?= 2
+test: checks
+	$(VENV)/bin/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 demo: setup sam-tools
 	$(PY) -m local.demo

@@ -21,6 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from benchmarks.counters import Call, Counters, InvocationRecord
+from benchmarks.latency_model import LatencyModel
 from benchmarks.settings import HOME_REGION, Settings
 from local import lambda_runner
 from local.stack import LATENCY_ENV, LocalStack
@@ -108,6 +109,15 @@ class Bench:
                 os.environ.pop(LATENCY_ENV, None)
             else:
                 os.environ[LATENCY_ENV] = before
+
+    @contextlib.contextmanager
+    def latency_model(self, model: LatencyModel) -> Iterator[None]:
+        """Inside the block every AWS API request waits what ``model`` says for its region and service."""
+        self.stack.set_latency_model(model.call_ms)
+        try:
+            yield
+        finally:
+            self.stack.set_latency_model(None)
 
     def prefix(self, tag: str) -> str:
         """A rule prefix no earlier run used (ECR: 2..30 characters)."""

@@ -122,3 +122,30 @@ def timeline(events: list[dict[str, Any]], regions: list[str], map_name: str = "
                 lane = f"{regions[key[1]]} ({key[0]})"
             segments.append(Segment(lane, name, started, _seconds(event["timestamp"], origin)))
     return segments
+
+
+@dataclass(frozen=True)
+class CriticalPath:
+    """The Task states on a region's chain: those of the execution's shared part, and those of one iteration."""
+
+    shared: list[str]
+    per_region: list[str]
+
+
+def critical_path(events: list[dict[str, Any]], regions: list[str]) -> CriticalPath | None:
+    """Task states entered in the shared part and in the longest region iteration (None: no iteration visible)."""
+    owner = iterations(events)
+    shared: list[str] = []
+    by_iteration: dict[IterationKey, list[str]] = {}
+    for event in sorted(events, key=lambda e: e["id"]):
+        if event["type"] != "TaskStateEntered":
+            continue
+        name = event["stateEnteredEventDetails"]["name"]
+        key = owner.get(event["id"])
+        if key is None:
+            shared.append(name)
+        elif key[1] < len(regions):
+            by_iteration.setdefault(key, []).append(name)
+    if not by_iteration:
+        return None
+    return CriticalPath(shared, max(by_iteration.values(), key=len))

@@ -44,13 +44,15 @@ def _save(figure: plt.Figure, path: Path) -> None:
 
 
 def wall_time(result: WallResult, path: Path) -> None:
-    """Wall time against R: ours, the sequential baseline, and ours with the emulator tuned (what-if)."""
+    """Wall time against R under the latency model: ours, the sequential baseline, the physical limit; and ours at
+    the flat latency."""
     counts = sorted(result.points)
     figure, axes = plt.subplots(figsize=(7, 4.2))
     series = (
-        ("pullthrough (Step Functions Map)", [result.points[r].ours for r in counts], "o-", "#4c72b0"),
-        ("sequential handlers (CLI loop)", [result.points[r].sequential for r in counts], "s-", "#c44e52"),
-        ("pullthrough, emulator tuned (what-if)", [result.points[r].tuned for r in counts], "o--", "#8172b3"),
+        ("pullthrough (Step Functions Map)", [result.points[r].model_ours for r in counts], "o-", "#4c72b0"),
+        ("sequential handlers (CLI loop)", [result.points[r].model_sequential for r in counts], "s-", "#c44e52"),
+        ("physical limit (slowest region alone)", [result.points[r].model_limit for r in counts], "^-", "#55a868"),
+        (f"pullthrough, flat {result.latency_ms:g} ms", [result.points[r].ours for r in counts], "o--", "#8172b3"),
     )
     for label, samples, style, colour in series:
         if not all(samples):
@@ -61,7 +63,7 @@ def wall_time(result: WallResult, path: Path) -> None:
         axes.errorbar(counts, mid, yerr=[low, high], fmt=style, color=colour, label=label, capsize=3)
     axes.set_xlabel("regions rolled out to (R)")
     axes.set_ylabel("wall time, s (median; bars: min-max)")
-    axes.set_title(f"Rollout wall time, {result.latency_ms:g} ms per AWS API call")
+    axes.set_title("Rollout wall time, latency model (per-region round trips)")
     axes.set_xticks(counts)
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)

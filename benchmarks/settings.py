@@ -45,6 +45,7 @@ class Settings:
     calls_regions: int = 4
     drift_regions: int = 4
     drift_rule_counts: tuple[int, ...] = (1, 10, 50)
+    model_scale: float = 1.0  # the latency model's waits times this (quick: 0.1, so the smoke test stays short)
 
     @classmethod
     def for_run(cls, *, out: Path | None, quick: bool, latency_ms: float | None, repeats: int | None) -> Settings:
@@ -61,6 +62,7 @@ class Settings:
                 region_counts=(1,),
                 calls_regions=2,
                 drift_regions=1,
+                model_scale=0.1,
             )
         reps = repeats or cls.repeats
         return cls(

@@ -1,10 +1,12 @@
-"""1. Rollout wall time against the number of regions, next to a sequential baseline, and one rollout's timeline.
+"""1. Rollout wall time against the number of regions: ours, the sequential baseline and the physical limit.
 
-Each repetition rolls out to R = 1, 4, 16 and all regions, and after each R runs the sequential baseline (the same
-four handlers called in process, one region after another) against the same emulator with the same latency, so
-every ratio compares runs made moments apart. A last pass repeats the rollouts with the emulator tuned
-(benchmarks/emulator_tuning.py: engine caches, frozen heap), a labelled what-if showing how much of the time is the
-emulator's own overhead.
+Two passes. Flat: every AWS call waits the same latency; each repetition rolls out to R = 1, 4, 16 and all regions
+and after each R runs the sequential baseline (the same four handlers called in process, one region after another,
+as a CLI loop would). Latency model (benchmarks/latency_model.py): every call waits its region's round trip from
+the home region, Lambda invokes a fixed overhead more; at each R, ours, the sequential baseline, and the physical
+limit: the slowest of the R regions' own serial chain (the same handlers for that region alone, no orchestration).
+Every ratio compares runs made moments apart. The emulator runs as the stack ships it (engine caches, heap frozen
+after provisioning and again after the warm-up: local/emulator/engine_tuning.py).
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from typing import Any
 
 from benchmarks import history
 from benchmarks.driver import Bench, RolloutRun
-from benchmarks.emulator_tuning import emulator_tuned
+from benchmarks.latency_model import LatencyModel
+from benchmarks.settings import HOME_REGION
 from benchmarks.stats import median, ratio
+from local.emulator import engine_tuning
 
-TARGET_SCALING = 1.5  # wall(all) / wall(1) at most
-TARGET_SPEEDUP = 10.0  # sequential / ours at least, at all regions
+TARGET_LIMIT = 1.3  # ours / physical limit at most, all regions, latency model
+TARGET_SPEEDUP = 10.0  # sequential / ours at least, all regions, latency model
+TARGET_ONE_REGION = 2.0  # ours / the CLI loop at most, one region, latency model
 
 
 class BenchError(RuntimeError):
@@ -37,8 +42,12 @@ class WallPoint:
     handler_cpu: list[float] = field(default_factory=list)  # of which in the handlers
     gc: list[float] = field(default_factory=list)  # seconds in garbage collections during each rollout
     gc_full: list[int] = field(default_factory=list)  # full collections during each rollout
-    tuned: list[float] = field(default_factory=list)  # execution durations with the emulator tuned (what-if)
-    tuned_cpu: list[float] = field(default_factory=list)
+    # Under the latency model:
+    model_ours: list[float] = field(default_factory=list)
+    model_sequential: list[float] = field(default_factory=list)
+    model_limit: list[float] = field(default_factory=list)  # the slowest region's serial chain alone
+    model_cpu: list[float] = field(default_factory=list)
+    limit_region: str = ""
 
 
 @dataclass
@@ -51,22 +60,32 @@ class WallResult:
     last_runs: dict[int, RolloutRun]  # the last rollout at each R (for the transition counts)
     histories: dict[int, list[dict[str, Any]]]
     heap_objects: int  # objects the garbage collector tracks in this process after the warm-up
+    frozen_objects: int  # and those it no longer walks (gc.freeze)
     gc_spans: list[tuple[float, float]]  # full collections during the timeline's rollout, seconds since its start
+    model: LatencyModel
+    model_histories: dict[int, list[dict[str, Any]]]  # the last rollout at each R under the model
+    model_runs: dict[int, RolloutRun]
 
     @property
     def all_count(self) -> int:
         return max(self.points)
 
-    def scaling_ratios(self, tuned: bool = False) -> list[float]:
-        """wall(all) / wall(1) per repetition."""
+    def scaling_ratios(self) -> list[float]:
+        """wall(all) / wall(1) per repetition, flat latency."""
         one, every = self.points[1], self.points[self.all_count]
-        first, last = (one.tuned, every.tuned) if tuned else (one.ours, every.ours)
-        return [ratio(a, b) for a, b in zip(last, first, strict=False)]
+        return [ratio(a, b) for a, b in zip(every.ours, one.ours, strict=False)]
 
-    def speedups(self, count: int | None = None) -> list[float]:
+    def speedups(self, count: int | None = None, *, model: bool = True) -> list[float]:
         """sequential / ours per repetition at R = ``count`` (default: all regions)."""
         point = self.points[count or self.all_count]
+        if model:
+            return [ratio(s, o) for s, o in zip(point.model_sequential, point.model_ours, strict=False)]
         return [ratio(s, o) for s, o in zip(point.sequential, point.ours, strict=False)]
+
+    def limit_ratios(self, count: int | None = None) -> list[float]:
+        """ours / physical limit per repetition at R = ``count`` (default: all regions), latency model."""
+        point = self.points[count or self.all_count]
+        return [ratio(o, lim) for o, lim in zip(point.model_ours, point.model_limit, strict=False)]
 
     @property
     def scaling(self) -> float:
@@ -77,12 +96,25 @@ class WallResult:
         return median(self.speedups())
 
     @property
-    def scaling_met(self) -> bool:
-        return self.scaling <= TARGET_SCALING
+    def over_limit(self) -> float:
+        return median(self.limit_ratios())
+
+    @property
+    def one_region(self) -> float:
+        """ours / the CLI loop for one region (at R = 1 the limit is that loop)."""
+        return median(self.limit_ratios(1))
+
+    @property
+    def limit_met(self) -> bool:
+        return self.over_limit <= TARGET_LIMIT
 
     @property
     def speedup_met(self) -> bool:
         return self.speedup >= TARGET_SPEEDUP
+
+    @property
+    def one_region_met(self) -> bool:
+        return self.one_region <= TARGET_ONE_REGION
 
 
 def _checked(run: RolloutRun) -> RolloutRun:
@@ -91,13 +123,13 @@ def _checked(run: RolloutRun) -> RolloutRun:
     return run
 
 
-def _ours(bench: Bench, count: int, point: WallPoint, *, tuned: bool = False) -> RolloutRun:
+def _ours(bench: Bench, count: int, point: WallPoint, *, model: bool = False) -> RolloutRun:
     regions = bench.settings.regions(count)
     prefix = bench.prefix("wall")
     run = _checked(bench.rollout(prefix, regions, bench.source_secret(prefix)))
-    if tuned:
-        point.tuned.append(run.duration)
-        point.tuned_cpu.append(run.cpu)
+    if model:
+        point.model_ours.append(run.duration)
+        point.model_cpu.append(run.cpu)
     else:
         point.ours.append(run.duration)
         point.cpu.append(run.cpu)
@@ -108,11 +140,11 @@ def _ours(bench: Bench, count: int, point: WallPoint, *, tuned: bool = False) ->
     return run
 
 
-def _sequential(bench: Bench, count: int, point: WallPoint) -> None:
-    regions = bench.settings.regions(count)
+def _sequential(bench: Bench, regions: list[str]) -> float:
     prefix = bench.prefix("seq")
-    point.sequential.append(bench.sequential(prefix, regions, bench.source_secret(prefix)))
+    took = bench.sequential(prefix, regions, bench.source_secret(prefix))
     bench.cleanup(prefix, regions)
+    return took
 
 
 def _concurrency(segments: list[history.Segment]) -> float:
@@ -130,7 +162,7 @@ def _concurrency(segments: list[history.Segment]) -> float:
 
 
 def measure(bench: Bench) -> WallResult:
-    """Run the sweep (see the module docstring); the medians and ratios are computed by WallResult."""
+    """Run both passes (see the module docstring); the medians and ratios are computed by WallResult."""
     settings = bench.settings
     counts = settings.wall_counts
     points = {count: WallPoint(count) for count in counts}
@@ -138,21 +170,28 @@ def measure(bench: Bench) -> WallResult:
     with bench.latency(settings.latency_ms):
         # Warm-up (not measured): handler modules imported, boto3 clients made for every region.
         _ours(bench, counts[-1], WallPoint(0))
-        _sequential(bench, 1, WallPoint(0))
-        heap_objects = len(gc.get_objects())
+        _sequential(bench, settings.regions(1))
+        engine_tuning.freeze_heap()  # what the warm-up made lives as long as the stack
+        heap_objects, frozen_objects = len(gc.get_objects()), gc.get_freeze_count()
         for _ in range(settings.repeats):
             for count in counts:
                 last_runs[count] = _ours(bench, count, points[count])
-                _sequential(bench, count, points[count])
-        with emulator_tuned():
-            _ours(bench, counts[-1], WallPoint(0), tuned=True)  # fill the caches
-            for _ in range(settings.repeats):
-                for count in counts:
-                    _ours(bench, count, points[count], tuned=True)
+                points[count].sequential.append(_sequential(bench, settings.regions(count)))
+    model = LatencyModel(HOME_REGION, scale=settings.model_scale)
+    model_runs: dict[int, RolloutRun] = {}
+    with bench.latency_model(model):
+        for _ in range(settings.repeats):
+            for count in counts:
+                point, regions = points[count], settings.regions(count)
+                model_runs[count] = _ours(bench, count, point, model=True)
+                point.model_sequential.append(_sequential(bench, regions))
+                point.limit_region = model.slowest(regions)
+                point.model_limit.append(_sequential(bench, [point.limit_region]))
     histories = {count: bench.history(run.execution_arn) for count, run in last_runs.items()}
-    shown = last_runs[counts[-1]]
-    segments = history.timeline(histories[counts[-1]], shown.regions)
-    origin = history.started_at(histories[counts[-1]])
+    model_histories = {count: bench.history(run.execution_arn) for count, run in model_runs.items()}
+    shown = model_runs[counts[-1]]
+    segments = history.timeline(model_histories[counts[-1]], shown.regions)
+    origin = history.started_at(model_histories[counts[-1]])
     spans = []
     if origin is not None:
         zero = origin.timestamp()
@@ -170,5 +209,9 @@ def measure(bench: Bench) -> WallResult:
         last_runs=last_runs,
         histories=histories,
         heap_objects=heap_objects,
+        frozen_objects=frozen_objects,
         gc_spans=spans,
+        model=model,
+        model_histories=model_histories,
+        model_runs=model_runs,
     )

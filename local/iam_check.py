@@ -489,6 +489,9 @@ class IamCheck:
         self.role_statements = role_statements
         self.denials: list[str] = []
         self._lock = threading.Lock()
+        # A rollout asks the same questions over and over (one per call, the same few per region): each answer
+        # depends only on the function's statements and the need, so it is worked out once.
+        self._decisions: dict[tuple[str, str, str | None, tuple[tuple[str, tuple[str, ...]], ...]], Decision] = {}
 
     def attach(self, session: Any, role_arn: str | None = None) -> None:
         """Register the check on a boto3 session (``pullthrough.aws.session_hooks``).
@@ -513,7 +516,7 @@ class IamCheck:
             return []
         if role.statements is None:
             return [f"IAM check: {who} is not a role this stack created: {needs[0].describe()} is not allowed"]
-        return _denied(who, role.statements, needs)
+        return self._denied(who, role.statements, needs)
 
     def check(self, logical_id: str | None, call: Call) -> list[str]:
         """The denial messages for ``call`` made by ``logical_id`` (empty: allowed)."""
@@ -524,7 +527,19 @@ class IamCheck:
             return [f"IAM check: {needs[0].describe()} was called outside any function invocation (no policy applies)"]
         if logical_id not in self.statements:
             return [f"IAM check: {logical_id} has no role in the template: {needs[0].describe()} is not allowed"]
-        return _denied(logical_id, self.statements[logical_id], needs)
+        return self._denied(logical_id, self.statements[logical_id], needs)
+
+    def _denied(self, who: str, statements: Sequence[Statement], needs: Iterable[Need]) -> list[str]:
+        denied = []
+        for need in needs:
+            # Remembered per (identity, action, resource, condition values): ``who`` names one statement set.
+            key = (who, need.action, need.resource, tuple(sorted(need.context.items())))
+            decision = self._decisions.get(key)
+            if decision is None:
+                decision = self._decisions[key] = decide(statements, need)
+            if not decision.allowed:
+                denied.append(f"IAM check: {who} is not allowed {need.describe()}: {decision.reason}")
+        return denied
 
     def _keep_params(self, params: Mapping[str, Any], context: dict[str, Any], **_: Any) -> None:
         context[_PARAMS] = params
@@ -550,15 +565,6 @@ class IamCheck:
             log.warning("%s", message)
         code = "AccessDeniedException" if model.service_model.protocol in ("json", "rest-json") else "AccessDenied"
         return _error_response(code, "; ".join(denied))
-
-
-def _denied(who: str, statements: Sequence[Statement], needs: Iterable[Need]) -> list[str]:
-    denied = []
-    for need in needs:
-        decision = decide(statements, need)
-        if not decision.allowed:
-            denied.append(f"IAM check: {who} is not allowed {need.describe()}: {decision.reason}")
-    return denied
 
 
 def _error_response(code: str, message: str) -> tuple[AWSResponse, dict[str, Any]]:

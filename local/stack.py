@@ -26,6 +26,7 @@ import io
 import json
 import logging
 import os
+import re
 import socket
 import sys
 import threading
@@ -44,7 +45,7 @@ from werkzeug.serving import make_server
 
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner, organization
 from local.api_server import ApiServer, Route
-from local.emulator import ecr_extension, secretsmanager_fixes, sts_trust
+from local.emulator import ecr_extension, engine_tuning, secretsmanager_fixes, sts_trust
 from local.execution_events import ExecutionEvents
 from local.iam_check import IamCheck
 from local.iam_policies import PolicyError, function_statements, translate
@@ -120,18 +121,37 @@ def check_port_free(port: int, env_name: str) -> None:
             ) from None
 
 
-def emulator_latency(app: Callable[..., Any]) -> Callable[..., Any]:
-    """WSGI middleware: sleep PULLTHROUGH_EMULATOR_LATENCY_MS (read per request, default 0) before each AWS call."""
+#: A per-request latency in milliseconds from the request's (region, service), e.g. a benchmark's latency model.
+LatencyModel = Callable[[str, str], float]
+_SIGNED_SCOPE = re.compile(r"Credential=[^/]*/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
-    def delayed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+
+class EmulatorLatency:
+    """WSGI middleware: wait before each AWS call. With a ``model`` set, the model's milliseconds for the request's
+    region and service (read from its SigV4 credential scope; empty strings when unsigned); otherwise
+    PULLTHROUGH_EMULATOR_LATENCY_MS (read per request, default 0). Control paths never wait."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self._app = app
+        self.model: LatencyModel | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if not str(environ.get("PATH_INFO", "")).startswith(_CONTROL_PATHS):
+            delay = self._delay_ms(environ)
+            if delay > 0:
+                time.sleep(delay / 1000)
+        return self._app(environ, start_response)
+
+    def _delay_ms(self, environ: dict[str, Any]) -> float:
+        model = self.model
+        if model is not None:
+            scope = _SIGNED_SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+            return model(*(scope.groups() if scope else ("", "")))
         raw = os.environ.get(LATENCY_ENV)
-        if raw and not str(environ.get("PATH_INFO", "")).startswith(_CONTROL_PATHS):
+        if raw:
             with contextlib.suppress(ValueError):
-                if (delay := float(raw)) > 0:
-                    time.sleep(delay / 1000)
-        return app(environ, start_response)
-
-    return delayed
+                return float(raw)
+        return 0.0
 
 
 class RequestLog:
@@ -163,11 +183,13 @@ class EmulatorServer(ThreadedMotoServer):
         super().__init__(ip_address=ip_address, port=port, verbose=False)
         self.error: BaseException | None = None
         self.requests: RequestLog | None = None
+        self.latency: EmulatorLatency | None = None
 
     def _server_entry(self) -> None:
         try:
             app = DomainDispatcherApplication(create_backend_app)
-            self.requests = RequestLog(emulator_latency(app))
+            self.latency = EmulatorLatency(app)
+            self.requests = RequestLog(self.latency)
             self._server = make_server(
                 self._ip_address, self._port, self.requests, True, request_handler=MotoRequestHandler
             )
@@ -287,6 +309,7 @@ class LocalStack:
             )
             self._execution_events.start()
             self._start_api()
+            engine_tuning.freeze_heap()  # provisioned: what lives now lives until stop()
         except BaseException:
             self.stop()
             raise
@@ -335,6 +358,8 @@ class LocalStack:
         self._added_paths.clear()
         self._clients.clear()
         _reset_app_clients()
+        engine_tuning.uninstall()
+        engine_tuning.thaw_heap()
         with _active_lock:
             _active = None
 
@@ -344,6 +369,11 @@ class LocalStack:
         """Every JSON-protocol operation the emulator has received (for tests that count writes)."""
         assert self._server is not None and self._server.requests is not None, "the stack is not running"
         return self._server.requests
+
+    def set_latency_model(self, model: LatencyModel | None) -> None:
+        """Price each AWS request by ``model(region, service)`` milliseconds (None: back to the flat knob)."""
+        assert self._server is not None and self._server.latency is not None, "the stack is not running"
+        self._server.latency.model = model
 
     @property
     def endpoint_url(self) -> str:
@@ -525,6 +555,7 @@ class LocalStack:
         secretsmanager_fixes.install()
         lambda_runner.install()
         events_bridge.install()
+        engine_tuning.install()
         server = EmulatorServer(HOST, self.aws_port)
         try:
             server.start()

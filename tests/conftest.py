@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -16,6 +19,17 @@ from tests.support import ACCOUNT, HOME, CallLog, count_app_calls, create_app_ta
 
 install_ecr_extension()
 secretsmanager_fixes.install()
+
+
+@functools.cache
+def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+    """One botocore data loader per search path for the whole test process. Tests make hundreds of boto3 sessions
+    (each test's moto, ``aws.reset()``); each new session's loader would parse the same service models, endpoints
+    and partitions from disk again (about a quarter of the integration tests' time). Loaded models are read-only."""
+    return botocore.loaders.create_loader(search_path_string)
+
+
+botocore.session.create_loader = _shared_loader  # what every new Session's data_loader component calls
 
 
 @pytest.fixture(autouse=True)

@@ -151,9 +151,14 @@ def _imports(cold: ColdResult) -> list[str]:
             f"{cold.imports_handler.get('pullthrough', 0.0):.0f} ms and Powertools "
             f"{cold.imports_handler.get('aws_lambda_powertools', 0.0):.0f} ms. What is left to cut: clients a step "
             "makes beyond its calls' needs (the home-region DynamoDB client of SnapshotRegion and Rollback could be "
-            "one shared with FinishRollout's bookkeeping), the Powertools Logger (a stdlib JSON formatter would do), "
-            "and Lambda SnapStart (Python 3.12+ runtimes), which resumes an initialised snapshot instead of "
-            "importing (not offered in template.yaml yet).",
+            "one shared with FinishRollout's bookkeeping; FinishRollout already makes its Secrets Manager client only "
+            "when it restores a source secret), the Powertools Logger (a stdlib JSON formatter would do), and Lambda "
+            "SnapStart, which resumes an initialised snapshot instead of importing: template.yaml offers it "
+            "(parameter `SnapStart`; python3.12+ runtimes, x86_64 and arm64, not in every region) on the versions "
+            "published behind the alias `live`. The API and event triggers invoke that alias; for the step "
+            "functions the state machine must invoke it too (`!Ref <Function>.Alias` in DefinitionSubstitutions, "
+            "not `!GetAtt <Function>.Arn`, which is $LATEST and never restored from a snapshot). The handlers make "
+            "their clients and sessions on first use, so no credentials or connections are frozen in a snapshot.",
             "",
         ]
     return lines

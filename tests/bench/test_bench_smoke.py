@@ -46,7 +46,15 @@ def test_the_report_and_every_plot_are_written(quick_run: tuple[Path, dict[str, 
         data = (out / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE) and len(data) > 5000, name
         assert f"]({name})" in report, f"{name} is not linked from the report"
-    for needle in ("Python", "boto3", "moto", "pydantic", "aws-lambda-powertools", "latency per AWS API call"):
+    for needle in (
+        "Python",
+        "boto3",
+        "moto",
+        "pydantic",
+        "aws-lambda-powertools",
+        "latency per AWS API call",
+        "latency model",
+    ):
         assert needle in report
 
 
@@ -55,7 +63,7 @@ def test_every_target_has_a_verdict(quick_run: tuple[Path, dict[str, Any], str])
     report = (out / "REPORT.md").read_text()
     targets = report.split("## Targets", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in targets.splitlines() if line.startswith("| ") and not line.startswith("| target")]
-    assert len(rows) == len(numbers["targets_met"]) == 6
+    assert len(rows) == len(numbers["targets_met"]) == 7
     assert all(re.search(r"\| (met|\*\*not met\*\*) \|$", row) for row in rows), rows
 
 
@@ -75,6 +83,9 @@ def test_the_numbers_are_sane(quick_run: tuple[Path, dict[str, Any], str]) -> No
     assert all(seconds > 0 for samples in numbers["wall_seconds"].values() for seconds in samples)
     assert all(seconds > 0 for samples in numbers["sequential_seconds"].values() for seconds in samples)
     assert numbers["wall_scaling"] > 0 and numbers["sequential_speedup"] > 0
+    assert numbers["over_limit"] > 0 and numbers["one_region_over_cli"] > 0
+    for samples in numbers["model_seconds"].values():  # under the latency model: ours, CLI loop, physical limit
+        assert all(seconds > 0 for kind in ("ours", "sequential", "limit") for seconds in samples[kind])
     assert all(0 < transitions < 50 for transitions in numbers["transitions_per_region"].values())
     assert all(ratio > 0 for ratio in numbers["cold_start_ratio"].values())
     assert all(10 < mb < 1024 for mb in numbers["peak_rss_mb"].values())

@@ -536,3 +536,29 @@ def test_rule_requests_come_only_from_the_apps_own_bus_and_only_from_named_princ
     assert statement["Condition"]["StringEquals"] == {"events:detail-type": "Pull Through Cache Rule Requested"}
     assert statement["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": {"Ref": "RequesterPrincipalArns"}}
     assert template["Outputs"]["EventBusName"]["Value"] == {"Ref": "AppEventBus"}
+
+
+def test_snapstart_is_an_option_off_by_default_and_the_triggers_invoke_the_published_alias(
+    template: dict[str, Any],
+) -> None:
+    assert template["Parameters"]["SnapStart"]["Default"] == "false"
+    assert template["Conditions"]["SnapStartOn"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "true"]}
+    functions = template["Globals"]["Function"]
+    assert functions["SnapStart"] == {
+        "Fn::If": ["SnapStartOn", {"ApplyOn": "PublishedVersions"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert functions["AutoPublishAlias"] == "live"  # SnapStart snapshots published versions only
+    assert int(re.fullmatch(r"python3\.(\d+)", functions["Runtime"]).group(1)) >= 12  # type: ignore[union-attr]
+    # What SAM makes of it: every trigger (API routes, EventBridge rules) invokes the alias.
+    resources = translate(TEMPLATE)["Resources"]
+    targets = [
+        target["Arn"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::Events::Rule"
+        for target in resource["Properties"]["Targets"]
+    ]
+    permissions = [
+        r["Properties"]["FunctionName"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
+    ]
+    assert targets and permissions
+    assert all(ref["Ref"].endswith("Aliaslive") for ref in [*targets, *permissions])

@@ -3,6 +3,7 @@ handlers in process, EventBridge reaching Lambda targets, and the local API's AP
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -570,6 +571,34 @@ def test_the_emulator_latency_knob_delays_aws_calls(stack: LocalStack, monkeypat
     started = time.monotonic()
     ddb.list_tables()
     assert time.monotonic() - started >= 0.3
+
+
+def test_the_running_stack_keeps_its_provisioned_heap_out_of_the_garbage_collectors_walks(stack: LocalStack) -> None:
+    # moto's backends and botocore's models are millions of objects that live as long as the stack: a full
+    # collection walking them stalls every Map iteration (local/emulator/engine_tuning.py).
+    assert gc.get_freeze_count() > 100_000
+
+
+def test_a_latency_model_prices_each_request_by_its_region_and_service(stack: LocalStack) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def model(region: str, service: str) -> float:
+        seen.append((region, service))
+        return 300.0 if region == "ap-southeast-2" else 0.0
+
+    stack.set_latency_model(model)
+    try:
+        started = time.monotonic()
+        stack.client("ecr", "eu-west-1").describe_pull_through_cache_rules()
+        near = time.monotonic() - started
+        started = time.monotonic()
+        stack.client("ecr", "ap-southeast-2").describe_pull_through_cache_rules()
+        far = time.monotonic() - started
+    finally:
+        stack.set_latency_model(None)
+    # (the stack's own execution-status poller calls Step Functions meanwhile)
+    assert [asked for asked in seen if asked[1] == "ecr"] == [("eu-west-1", "ecr"), ("ap-southeast-2", "ecr")]
+    assert far >= 0.3 > near
 
 
 def test_what_cannot_be_resolved_is_an_error() -> None:

@@ -327,3 +327,30 @@ def test_the_sample_events_of_finish_and_recovery_run_as_is(app: AppEnv) -> None
     assert finished["status"] == "FAILED" and finished["rollback"] is False  # one failure, tolerated
     recovered = RECOVER.handler(json.loads((root / "recover_rollout.json").read_text()), FakeContext())
     assert recovered == {"rolloutId": "r-0123456789abcdef0123456789abcdef", "action": "none"}  # already final
+
+
+def test_finishing_a_succeeded_rollout_makes_no_secrets_manager_client(
+    app: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client costs a cold start its service model: FinishRollout makes only those it calls.
+    from pullthrough import aws
+
+    _, started = api("POST", "/rules", {"upstreamRegistry": "quay", "regions": ["us-east-1"]})
+    made: list[str] = []
+    real_client = aws.client
+
+    def recording_client(service: str, region: str, **options: Any) -> Any:
+        made.append(service)
+        return real_client(service, region, **options)
+
+    monkeypatch.setattr(aws, "client", recording_client)
+    summary = FINISH.handler(
+        {
+            "rolloutId": started["rolloutId"],
+            "prefix": "quay",
+            "regionResults": [region_result("us-east-1", "SUCCEEDED")],
+        },
+        FakeContext(),
+    )
+    assert summary["status"] == "SUCCEEDED"
+    assert "dynamodb" in made and "secretsmanager" not in made

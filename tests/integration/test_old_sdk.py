@@ -35,7 +35,8 @@ def ecr_client_of_an_older_botocore(data_dir: Path) -> Any:
     target.mkdir(parents=True)
     (target / "service-2.json").write_text(json.dumps(model))
     session = botocore.session.Session()
-    session.get_component("data_loader").search_paths.insert(0, str(data_dir))  # found before botocore's own
+    # A loader of its own (the suite shares one between sessions): data_dir is searched before botocore's own.
+    session.register_component("data_loader", Loader(extra_search_paths=[str(data_dir)]))
     return boto3.session.Session(botocore_session=session).client("ecr", region_name=TARGET)
 
 

@@ -323,3 +323,30 @@ def test_a_denial_names_the_function_the_action_and_the_resource() -> None:
         f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:ecr-pullthroughcache/x was called outside any function "
         "invocation (no policy applies)"
     ]
+
+
+def test_a_repeated_question_is_evaluated_once_and_answered_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    from local import iam_check
+
+    statements = {"StoreSecretFunction": [allow("secretsmanager:GetSecretValue", REGIONAL_SECRETS)]}
+    check = IamCheck(statements, account_id=ACCOUNT)
+    evaluated: list[Need] = []
+
+    def counting(given: Any, need: Need) -> Any:
+        evaluated.append(need)
+        return decide(given, need)
+
+    monkeypatch.setattr(iam_check, "decide", counting)
+    read = call("secretsmanager", "GetSecretValue", SecretId="ecr-pullthroughcache/x")
+    write = call("secretsmanager", "CreateSecret", Name="ecr-pullthroughcache/x")
+    for _ in range(3):
+        assert check.check("StoreSecretFunction", read) == []
+        assert len(check.check("StoreSecretFunction", write)) == 1  # denied every time, not only the first
+    elsewhere = call("secretsmanager", "GetSecretValue", region="eu-west-2", SecretId="ecr-pullthroughcache/x")
+    assert check.check("StoreSecretFunction", elsewhere) == []
+    # One evaluation per distinct (function, action, resource, condition values): the region is a condition value.
+    assert [n.action for n in evaluated] == [
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:CreateSecret",
+        "secretsmanager:GetSecretValue",
+    ]

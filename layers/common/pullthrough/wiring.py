@@ -6,6 +6,8 @@ Only the functions that start or close rollouts import this module (and with it 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from pullthrough import aws
 from pullthrough.adapters.secrets import SecretStore
@@ -32,7 +34,7 @@ def rollouts_from_env(trigger: Trigger = "api", *, organization: bool = False) -
     return Rollouts(
         store=RolloutStore(aws.client("dynamodb", region), os.environ["TABLE_NAME"]),
         executions=Executions(aws.client("stepfunctions", region), state_machine) if state_machine else None,
-        home_secrets=SecretStore(aws.client("secretsmanager", region)),
+        home_secrets=SecretStore(_OnFirstUse(lambda: aws.client("secretsmanager", region))),  # type: ignore[arg-type]
         events=EventBus(aws.client("events", region), os.environ.get("EVENT_BUS_NAME", "default")),
         home_region=region,
         source_prefix=os.environ.get("SOURCE_SECRET_PREFIX", SOURCE_SECRET_PREFIX),
@@ -43,3 +45,14 @@ def rollouts_from_env(trigger: Trigger = "api", *, organization: bool = False) -
         metrics=RolloutMetrics(),
         organization=org,
     )
+
+
+class _OnFirstUse:
+    """A client made on its first call: most rollouts never touch the home-region secrets (FinishRollout only when it
+    restores a source secret), and making a client costs a cold start tens of milliseconds (its service model)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make  # aws.client caches: every later call returns the same client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._make(), name)

@@ -1,0 +1,113 @@
+"""Cut the emulator's own CPU per request: moto's engine caches, and a heap the garbage collector need not walk.
+
+moto's Step Functions engine parses the state machine's definition again (ANTLR, about 0.2 s of CPU for ours) at
+the start of every execution; its ASL interpreter builds a new jsonpath-ng parser (a yacc table) for every JSONPath
+it evaluates and a new boto3 client for every Task state it runs; moto's server lists its own package directory on every request; and the
+embedded stack's process holds millions of long-lived objects (moto's backends, botocore's service models) that
+every full garbage collection walks again while holding the GIL. None of that exists on AWS, but in one GIL-bound
+process it adds up per region. ``install()`` caches the first four (``uninstall()`` puts moto's back; the parsed
+program is shared by executions of one definition: its components keep no state of their own while evaluating,
+that lives in each execution's Environment);
+``freeze_heap()`` moves every object alive now out of the collector's reach (``gc.freeze()``) and
+``thaw_heap()`` gives them back, so a stopped stack's objects can be freed.
+
+    install()                 # before the engine runs (the stack: when it starts the emulator)
+    freeze_heap()             # once the long-lived objects exist (the stack: after provisioning)
+    thaw_heap(); uninstall()  # when the stack stops
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+_JSON_PATH_MODULES = (
+    "moto.stepfunctions.parser.asl.utils.json_path",
+    "moto.stepfunctions.parser.asl.component.common.path.result_path",
+)
+_lock = threading.Lock()
+_saved: list[tuple[Any, str, Any]] = []
+
+
+def is_installed() -> bool:
+    return bool(_saved)
+
+
+def install() -> None:
+    """Cache moto's parsed definitions, JSONPath parsers, its engine's per-task SDK clients and its module list
+    (idempotent)."""
+    import moto.backends
+    import moto.stepfunctions.parser.asl.component.common.path.result_path
+    import moto.stepfunctions.parser.asl.utils.boto_client as boto_client
+    import moto.stepfunctions.parser.asl.utils.json_path  # its parse is cached below
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    with _lock:
+        if _saved:
+            return
+        for module_name in _JSON_PATH_MODULES:
+            module = sys.modules[module_name]
+            _patch(module, "parse", functools.lru_cache(maxsize=4096)(module.parse))
+        cached_client = _cached_clients(boto_client.boto_client_for)
+        for module in list(sys.modules.values()):
+            if getattr(module, "__name__", "").startswith("moto.stepfunctions") and (
+                getattr(module, "boto_client_for", None) is boto_client.boto_client_for
+            ):
+                _patch(module, "boto_client_for", cached_client)
+        programs = functools.lru_cache(maxsize=64)(lambda definition: AmazonStateLanguageParser.parse(definition)[0])
+
+        def entrypoint(worker: Any) -> Any:
+            return programs(worker._evaluation_details.state_machine_details.definition)
+
+        _patch(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
+        modules = tuple(moto.backends.list_of_moto_modules())
+        _patch(moto.backends, "list_of_moto_modules", lambda: iter(modules))
+
+
+def uninstall() -> None:
+    """Put moto's own functions back."""
+    with _lock:
+        while _saved:
+            target, name, value = _saved.pop()
+            setattr(target, name, value)
+
+
+def freeze_heap() -> None:
+    """Collect once, then keep every surviving object out of later collections (until ``thaw_heap``)."""
+    gc.collect()
+    gc.freeze()
+
+
+def thaw_heap() -> None:
+    gc.unfreeze()
+
+
+def _patch(target: Any, name: str, value: Any) -> None:
+    _saved.append((target, name, getattr(target, name)))
+    setattr(target, name, value)
+
+
+def _cached_clients(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``boto_client_for`` that makes one client per (region, service, endpoint): botocore clients are thread-safe,
+    and the engine's Task states make the same few calls (Lambda Invoke, DynamoDB) thousands of times."""
+    clients: dict[tuple[Any, ...], Any] = {}
+    lock = threading.Lock()
+
+    def cached(region: str, service: str, state_credentials: Any = None) -> Any:
+        if state_credentials is not None:  # a Task with its own Credentials: a client of its own
+            return original(region, service, state_credentials)
+        from moto.core.models import botocore_stubber
+        from moto.settings import moto_server_port
+
+        key = (region, service, bool(botocore_stubber.enabled), moto_server_port())
+        with lock:
+            if key not in clients:
+                clients[key] = original(region, service)
+            return clients[key]
+
+    return cached

@@ -1,0 +1,40 @@
+"""The emulator's engine caches: one parse per definition, one client per (region, service), moto's own back after."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import moto.stepfunctions.parser.asl.utils.boto_client as boto_client
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+from local.emulator import engine_tuning
+
+DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+OTHER = json.dumps({"StartAt": "Also", "States": {"Also": {"Type": "Succeed"}}})
+
+
+def _worker(definition: str) -> Any:
+    details = SimpleNamespace(state_machine_details=SimpleNamespace(definition=definition))
+    return SimpleNamespace(_evaluation_details=details)
+
+
+def test_each_definition_is_parsed_once_and_moto_gets_its_own_functions_back() -> None:
+    original_entrypoint, original_client = ExecutionWorker._get_evaluation_entrypoint, boto_client.boto_client_for
+    engine_tuning.install()
+    try:
+        entrypoint = ExecutionWorker._get_evaluation_entrypoint
+        first = entrypoint(_worker(DEFINITION))
+        assert entrypoint(_worker(DEFINITION)) is first
+        assert entrypoint(_worker(OTHER)) is not first
+        assert type(first).__name__ == "Program"
+        assert boto_client.boto_client_for("eu-west-1", "lambda") is boto_client.boto_client_for("eu-west-1", "lambda")
+        assert boto_client.boto_client_for("eu-west-1", "lambda") is not boto_client.boto_client_for(
+            "eu-west-2", "lambda"
+        )
+    finally:
+        engine_tuning.uninstall()
+    assert ExecutionWorker._get_evaluation_entrypoint is original_entrypoint
+    assert boto_client.boto_client_for is original_client
+    assert not engine_tuning.is_installed()
