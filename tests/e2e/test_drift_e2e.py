@@ -165,6 +165,7 @@ ORG_REGIONS = ["eu-west-1", "us-west-2"]
 
 def members_with_role(stack: LocalStack) -> list[str]:
     org = stack.organization
+    assert org is not None
     return sorted(a for a in org.members.values() if a != org.account_without_role)
 
 
@@ -256,6 +257,7 @@ def test_an_account_whose_execution_role_cannot_be_assumed_is_reported_unreadabl
 ) -> None:
     prefix = "drift-norole"
     good = members_with_role(stack)[0]
+    assert stack.organization is not None
     bad = stack.organization.account_without_role
     rolled_out_to(api, wait_rollout, prefix, [good])
     # Given: the rule's desired accounts include one without the execution role (say its role was deleted since)

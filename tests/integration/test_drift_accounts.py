@@ -35,13 +35,12 @@ def member(service: str, region: str) -> Any:
     granted = boto3.client("sts", region_name=HOME).assume_role(
         RoleArn=f"arn:aws:iam::{MEMBER}:role/admin", RoleSessionName="by-hand"
     )["Credentials"]
-    return boto3.client(
-        service,
-        region_name=region,
+    session = boto3.session.Session(
         aws_access_key_id=granted["AccessKeyId"],
         aws_secret_access_key=granted["SecretAccessKey"],
         aws_session_token=granted["SessionToken"],
     )
+    return session.client(service, region_name=region)  # type: ignore[call-overload]
 
 
 def store() -> RolloutStore:
