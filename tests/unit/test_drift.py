@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from local import bus_log
 from pullthrough import exceptions as ex
 from pullthrough.adapters.secret_listing import ListedSecret, current_version
 from pullthrough.drift.compare import (
@@ -428,3 +429,12 @@ def test_the_mode_comes_from_drift_mode(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(ex.InvalidRequest) as refused:
         mode_from_env()
     assert refused.value.field == "DRIFT_MODE"
+
+
+def test_make_locals_event_log_shows_findings_in_other_accounts() -> None:
+    finding = {"account": MEMBER, "region": REGION, "message": f"{MEMBER} {REGION}: rule missing"}
+    event = {
+        "detail-type": "Pull Through Cache Drift Detected",
+        "detail": {"prefix": "p", "drift": [], "targets": [finding]},
+    }
+    assert f"{MEMBER} {REGION}: rule missing" in bus_log.line(event)
