@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from local import bus_log
+from local import sweep as local_sweep
 from pullthrough import exceptions as ex
 from pullthrough.adapters.secret_listing import ListedSecret, current_version
 from pullthrough.drift.compare import (
@@ -438,3 +439,30 @@ def test_make_locals_event_log_shows_findings_in_other_accounts() -> None:
         "detail": {"prefix": "p", "drift": [], "targets": [finding]},
     }
     assert f"{MEMBER} {REGION}: rule missing" in bus_log.line(event)
+
+
+def test_the_sweep_cli_prints_each_accounts_findings_and_the_accounts_it_could_not_read() -> None:
+    summary = {
+        "mode": "report",
+        "checkedAt": "now",
+        "checkedTargets": 3,
+        "prefixes": [
+            {
+                "prefix": "docker-hub",
+                "inSync": False,
+                "drift": [],
+                "targets": [{"account": MEMBER, "region": REGION, "message": f"{MEMBER} {REGION}: rule missing"}],
+                "uncheckedTargets": [
+                    {"account": "999999999999", "region": REGION, "error": "ExecutionRoleUnavailable: x"}
+                ],
+            }
+        ],
+        "drifted": ["docker-hub"],
+        "unreadableAccounts": {"999999999999": "ExecutionRoleUnavailable: x"},
+        "unreadableTargets": [],
+    }
+    lines = local_sweep.render(summary).splitlines()
+    assert lines[0].endswith("3 target(s) (account, region) read, 1 of 1 rule(s) drifted")
+    assert f"    {MEMBER} {REGION}: rule missing" in lines
+    assert f"    999999999999 {REGION}: not checked: ExecutionRoleUnavailable: x" in lines
+    assert "unreadable account: 999999999999: ExecutionRoleUnavailable: x" in lines
