@@ -26,8 +26,9 @@ from pullthrough.drift.desired import Deployed, Desired
 from pullthrough.drift.inventory import RegionInventory
 from pullthrough.drift.request import SweepRequest, mode_from_env, parse_sweep_event
 from pullthrough.drift.sweep import target_reads
+from pullthrough.metrics import drift_found
 from pullthrough.models import CreationTemplate, Rule
-from tests.support import load_event
+from tests.support import emf_documents, emf_points, load_event
 
 REGION, OTHER, HOME = "eu-west-1", "ap-southeast-2", "us-east-1"
 ACCOUNT, MEMBER = "123456789012", "111122223333"  # the home account, another one
@@ -466,3 +467,10 @@ def test_the_sweep_cli_prints_each_accounts_findings_and_the_accounts_it_could_n
     assert f"    {MEMBER} {REGION}: rule missing" in lines
     assert f"    999999999999 {REGION}: not checked: ExecutionRoleUnavailable: x" in lines
     assert "unreadable account: 999999999999: ExecutionRoleUnavailable: x" in lines
+
+
+def test_drift_metrics_count_findings_in_every_account(capsys: pytest.CaptureFixture[str]) -> None:
+    member_finding = {"account": MEMBER, "region": REGION, "resource": "rule", "kind": "missing", "fields": []}
+    drift_found({"prefixes": [{"prefix": "docker-hub", "drift": [], "targets": [member_finding]}]})
+    emitted = [document for _, document in emf_documents(capsys.readouterr().out)]
+    assert emf_points(emitted) == {("DriftFindings", (("resource", "rule"), ("kind", "missing"))): 1}
