@@ -18,7 +18,8 @@ EVERYTHING = frozenset({RULES, TEMPLATES, SECRETS})
 
 
 class Deployed(BaseModel):
-    """What the last finished rollout left in one region: the secret's ARN and its AWSCURRENT version id."""
+    """What the last finished rollout left in one target (account, region): the secret's ARN and its AWSCURRENT
+    version id."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
