@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from local.organization import Organization
 from local.stack import LocalStack
 from tests.e2e.conftest import ApiCall, wait_until
 
@@ -55,14 +54,8 @@ def by_target(rollout: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(t["account"], t["region"]): t for t in rollout["targets"]}
 
 
-def seeded(stack: LocalStack) -> Organization:
-    """The organization the running stack seeded."""
-    assert stack.organization is not None
-    return stack.organization
-
-
 def members_with_role(stack: LocalStack) -> list[str]:
-    org = seeded(stack)
+    org = stack.organization
     return sorted(a for a in org.members.values() if a != org.account_without_role)
 
 
@@ -120,7 +113,7 @@ def test_dropping_an_account_removes_the_prefix_there_only(
 def test_an_organizational_unit_expands_to_exactly_its_accounts(
     stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
-    org = seeded(stack)
+    org = stack.organization
     unit = org.ous["workloads"]
     expected = sorted(
         a["Id"]
@@ -141,7 +134,7 @@ def test_an_account_without_the_execution_role_fails_and_every_account_is_rolled
     stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     good = members_with_role(stack)[0]
-    bad = seeded(stack).account_without_role
+    bad = stack.organization.account_without_role
     finished = apply(api, wait_rollout, request("org-norole", ["eu-west-1", "us-west-2"], accounts=[good, bad]))
 
     assert finished["status"] == "ROLLED_BACK", finished
@@ -158,7 +151,7 @@ def test_an_account_without_the_execution_role_fails_and_every_account_is_rolled
 def test_an_account_moved_into_a_targeted_unit_receives_the_rule_and_loses_it_when_moved_out(
     stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
-    org = seeded(stack)
+    org = stack.organization
     sandbox, workloads = org.ous["sandbox"], org.ous["workloads"]
     mover = stack.create_member_account("mover", workloads, with_role=True)
     finished = apply(api, wait_rollout, request("org-move", ["eu-west-1"], organizationalUnits=[sandbox]))
@@ -182,7 +175,7 @@ def test_an_account_moved_into_a_targeted_unit_receives_the_rule_and_loses_it_wh
 def test_an_account_moved_out_keeps_the_rule_when_the_rule_retains_it(
     stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
-    org = seeded(stack)
+    org = stack.organization
     sandbox, workloads = org.ous["sandbox"], org.ous["workloads"]
     keeper = stack.create_member_account("keeper", sandbox, with_role=True)
     body = request("org-retain", ["eu-west-1"], organizationalUnits=[sandbox], retainOnAccountRemoval=True)
