@@ -26,8 +26,9 @@ def line(event: dict[str, Any]) -> str:
     parts += [f"{key}={'-' if detail[key] is None else detail[key]}" for key in SHOWN if key in detail]
     for error in detail.get("errors") or []:
         parts.append(f"{error.get('field')}: {error.get('message')}")
-    if detail.get("drift"):
-        parts.append(f"drift={json.dumps(detail['drift'])[:200]}")
+    found_drift = detail.get("targets", detail.get("drift"))  # every account's findings (older reports: drift)
+    if found_drift:
+        parts.append(f"drift={json.dumps(found_drift)[:200]}")
     return "  ".join(parts)
 
 

@@ -120,31 +120,45 @@ def run_sweep(
 
 
 def _drift_line(entry: dict[str, Any]) -> str:
-    """The finding's own sentence ("eu-west-1: secret value changed outside pullthrough")."""
+    """The finding's own sentence ("eu-west-1: secret value changed outside pullthrough"; in another account
+    "111122223333 eu-west-1: rule missing")."""
     return f"    {entry['message']}"
 
 
+def _unchecked_line(entry: dict[str, Any], home: bool) -> str:
+    where = entry["region"] if home else f"{entry['account']} {entry['region']}"
+    return f"    {where}: not checked: {entry['error']}"
+
+
 def render(summary: dict[str, Any]) -> str:
-    """The summary for people: one line per rule, one per drifted resource, then repairs and what was skipped."""
+    """The summary for people: one line per rule, one per drifted resource in any account, then repairs, what was
+    skipped and what could not be read."""
     reports = summary.get("prefixes", [])
     drifted = summary.get("drifted", [])
+    read = summary.get("checkedTargets", len(summary.get("checkedRegions", [])))
     lines = [
         f"drift sweep ({summary.get('mode')}) at {summary.get('checkedAt')}: "
-        f"{len(summary.get('checkedRegions', []))} region(s) read, {len(drifted)} of {len(reports)} rule(s) drifted"
+        f"{read} target(s) (account, region) read, {len(drifted)} of {len(reports)} rule(s) drifted"
     ]
     for report in reports:
-        state = "in sync" if report.get("inSync") else ("DRIFT" if report.get("drift") else "not fully checked")
+        found = report.get("targets", report.get("drift", []))
+        state = "in sync" if report.get("inSync") else ("DRIFT" if found else "not fully checked")
         lines.append(f"  {report['prefix']:<30} {state}")
-        lines.extend(_drift_line(entry) for entry in report.get("drift", []))
-        lines.extend(f"    {entry['region']}: not checked: {entry['error']}" for entry in report.get("unchecked", []))
+        lines.extend(_drift_line(entry) for entry in found)
+        if "uncheckedTargets" in report:
+            lines.extend(_unchecked_line(entry, False) for entry in report["uncheckedTargets"])
+        else:
+            lines.extend(_unchecked_line(entry, True) for entry in report.get("unchecked", []))
     for repair in summary.get("repairsStarted", []):
         rollout_id = repair["rolloutId"]
         lines.append(f"repair started: {repair['prefix']} -> rollout {rollout_id} (GET /rollouts/{rollout_id})")
     for skipped in summary.get("skipped", []):
         rollout = f" ({skipped['rolloutId']})" if skipped.get("rolloutId") else ""
         lines.append(f"skipped: {skipped['prefix']}: {skipped.get('reason', skipped.get('status'))}{rollout}")
-    for region, error in summary.get("unreadableRegions", {}).items():
-        lines.append(f"unreadable region: {region}: {error}")
+    for account, error in summary.get("unreadableAccounts", {}).items():
+        lines.append(f"unreadable account: {account}: {error}")
+    for entry in summary.get("unreadableTargets", []):
+        lines.append(f"unreadable target: {entry['account']} {entry['region']}: {entry['error']}")
     for failure in summary.get("errors", []):
         lines.append(f"not recorded: {failure['prefix']}: {failure['error']}")
     return "\n".join(lines)

@@ -57,13 +57,24 @@ def create_app_table(name: str) -> None:
 
 
 class CallLog:
-    """Every AWS call made through pullthrough.aws clients: (service, region, operation)."""
+    """Every AWS call made through pullthrough.aws clients: (service, region, operation), and in ``acting`` the
+    account each was made in (None: the home account's own credentials)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str]] = []
+        self.acting: list[str | None] = []
 
-    def record(self, service: str, region: str, operation: str) -> None:
+    def record(self, service: str, region: str, operation: str, account: str | None = None) -> None:
         self.calls.append((service, region, operation))
+        self.acting.append(account)
+
+    def per_target(self, services: tuple[str, ...], home: str) -> Counter[tuple[str, str]]:
+        """How many calls of ``services`` went to each (account, region); the home account's own as ``home``."""
+        return Counter(
+            (account or home, region)
+            for (service, region, _), account in zip(self.calls, self.acting, strict=True)
+            if service in services
+        )
 
     def writes(self) -> list[tuple[str, str, str]]:
         return [c for c in self.calls if c[2].startswith(WRITE_PREFIXES)]
@@ -73,6 +84,7 @@ class CallLog:
 
     def clear(self) -> None:
         self.calls.clear()
+        self.acting.clear()
 
 
 def count_app_calls(monkeypatch: Any) -> CallLog:
@@ -87,8 +99,10 @@ def count_app_calls(monkeypatch: Any) -> CallLog:
     def counting_client(service: str, region: str, **options: Any) -> Any:
         made = real_client(service, region, **options)
         if id(made) not in hooked:
+            account = options.get("account")
             made.meta.events.register(
-                "before-call.*.*", lambda model, **_: log.record(service, made.meta.region_name, model.name)
+                "before-call.*.*",
+                lambda model, **_: log.record(service, made.meta.region_name, model.name, account),
             )
             hooked.add(id(made))
         return made

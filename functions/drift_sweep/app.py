@@ -1,4 +1,5 @@
-"""DriftSweep: compare the desired rules with every region; record and emit drift, or repair it (DRIFT_MODE).
+"""DriftSweep: compare the desired rules with every target (account, region); record and emit drift, or repair it
+(DRIFT_MODE).
 
 Takes a scheduled EventBridge event (its content is ignored) or ``{"mode": "report"|"repair", "prefixes": [...]}``.
 """
@@ -25,6 +26,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         extra={
             "mode": mode,
             "regions": len(summary["checkedRegions"]),
+            "targets": summary["checkedTargets"],
+            "unreadableAccounts": sorted(summary["unreadableAccounts"]),
             "prefixes": len(summary["prefixes"]),
             "drifted": summary["drifted"],
             "repairsStarted": summary["repairsStarted"],

@@ -1,5 +1,6 @@
-"""Drift on the embedded stack: a rule deleted or a secret changed by hand in one region is found by the sweep, shown
-by the API, and put back by a repair rollout; ``python -m local.sweep`` runs the same sweep from the command line."""
+"""Drift on the embedded stack: a rule deleted or a secret changed by hand in one region (of the home account or of a
+member account of the seeded Organization) is found by the sweep, shown by the API, and put back by a repair
+rollout; ``python -m local.sweep`` runs the same sweep from the command line."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from local import sweep
 from local.stack import AWS_PORT_ENV, LocalStack
 from pullthrough.adapters.store import RolloutStore
 from tests.e2e.conftest import ApiCall
+from tests.support import count_app_calls
 
 pytestmark = pytest.mark.e2e
 
@@ -154,6 +156,123 @@ def test_a_region_left_holding_the_prefix_is_reported_and_emptied_by_repair(
     assert all(rule_in(stack, region, prefix) is not None for region in REGIONS[:2])
     again = report_for(sweep_once(stack, "report", prefix), prefix)
     assert (again["inSync"], again["drift"]) == (True, [])
+
+
+# -- many accounts -------------------------------------------------------------------------------------------------
+
+ORG_REGIONS = ["eu-west-1", "us-west-2"]
+
+
+def members_with_role(stack: LocalStack) -> list[str]:
+    org = stack.organization
+    assert org is not None
+    return sorted(a for a in org.members.values() if a != org.account_without_role)
+
+
+def rule_in_account(stack: LocalStack, account: str, region: str, prefix: str) -> dict[str, Any] | None:
+    """The account's rule for the prefix, read as its administrator."""
+    rules = stack.client("ecr", region, account=account).describe_pull_through_cache_rules()["pullThroughCacheRules"]
+    return next((rule for rule in rules if rule["ecrRepositoryPrefix"] == prefix), None)
+
+
+def rolled_out_to(api: ApiCall, wait_rollout: WaitRollout, prefix: str, accounts: list[str]) -> None:
+    """Given: a docker-hub rule for ``prefix`` in ORG_REGIONS of ``accounts``."""
+    body = {
+        "upstreamRegistry": "docker-hub",
+        "ecrRepositoryPrefix": prefix,
+        "credentials": {"username": "drift-user", "accessToken": f"drift-token-{prefix}"},
+        "regions": ORG_REGIONS,
+        "accounts": accounts,
+    }
+    status, started = api("POST", "/rules", body)
+    assert status == 202, started
+    finished = wait_rollout(started["rolloutId"])
+    assert finished["status"] == "SUCCEEDED", finished
+
+
+def test_a_rule_deleted_by_hand_in_one_member_account_region_is_reported_there_and_repaired(
+    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = "drift-org"
+    accounts = members_with_role(stack)[:2]
+    rolled_out_to(api, wait_rollout, prefix, accounts)
+    drifted_account, drifted_region = accounts[1], ORG_REGIONS[1]
+    expected_rule = rule_in_account(stack, drifted_account, drifted_region, prefix)
+    assert expected_rule is not None
+
+    # When: someone deletes the rule in one region of one member account
+    stack.client("ecr", drifted_region, account=drifted_account).delete_pull_through_cache_rule(
+        ecrRepositoryPrefix=prefix
+    )
+    calls = count_app_calls(monkeypatch)
+    summary = sweep_once(stack, "report", prefix)
+
+    # Then: the sweep reports exactly that target, naming its account, and nothing else
+    finding = {
+        "account": drifted_account,
+        "region": drifted_region,
+        "resource": "rule",
+        "kind": "missing",
+        "fields": [],
+        "message": f"{drifted_account} {drifted_region}: rule missing",
+    }
+    report = report_for(summary, prefix)
+    assert report["targets"] == [finding]
+    assert report["drift"] == []  # the home account's findings: the rule does not target it
+    assert report["inSync"] is False and summary["drifted"] == [prefix]
+    # 2 accounts x 2 regions, and the home region's source secret (its version is compared with the copied one)
+    assert summary["checkedTargets"] == 2 * 2 + 1 and summary["unreadableAccounts"] == {}
+    # ...reading each (account, region) in at most 3 calls, through the account's execution role
+    per_target = calls.per_target(("ecr", "secretsmanager"), stack.account_id)
+    source = (stack.account_id, "us-east-1")
+    assert set(per_target) == {(a, r) for a in accounts for r in ORG_REGIONS} | {source}, per_target
+    assert max(per_target.values()) <= 3, per_target
+    assert all(
+        acting in accounts
+        for (service, _, _), acting in zip(calls.calls, calls.acting, strict=True)
+        if service == "ecr"
+    )
+    # ...and GET /rules/{prefix} shows it
+    status, rule = api("GET", f"/rules/{prefix}")
+    assert status == 200, rule
+    assert rule["drift"]["targets"] == [finding]
+
+    # When: the sweep runs in repair mode, Then: its rollout puts the rule back in that account and region
+    (repair,) = sweep_once(stack, "repair", prefix)["repairsStarted"]
+    repaired = wait_rollout(repair["rolloutId"])
+    assert repaired["status"] == "SUCCEEDED", repaired
+    assert {(t["account"], t["region"]) for t in repaired["targets"]} == {(a, r) for a in accounts for r in ORG_REGIONS}
+    restored = rule_in_account(stack, drifted_account, drifted_region, prefix)
+    assert restored is not None
+    assert {k: v for k, v in restored.items() if k not in ("createdAt", "updatedAt")} == {
+        k: v for k, v in expected_rule.items() if k not in ("createdAt", "updatedAt")
+    }
+    again = report_for(sweep_once(stack, "report", prefix), prefix)
+    assert (again["inSync"], again["targets"]) == (True, [])
+    assert [d for d in stack.iam_denials if "DriftSweepFunction" in d] == []
+
+
+def test_an_account_whose_execution_role_cannot_be_assumed_is_reported_unreadable_not_a_failed_sweep(
+    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+) -> None:
+    prefix = "drift-norole"
+    good = members_with_role(stack)[0]
+    assert stack.organization is not None
+    bad = stack.organization.account_without_role
+    rolled_out_to(api, wait_rollout, prefix, [good])
+    # Given: the rule's desired accounts include one without the execution role (say its role was deleted since)
+    store = RolloutStore(stack.client("dynamodb"), stack.environment["TABLE_NAME"])
+    store.update_rule(prefix, targetAccounts=[good, bad])
+
+    summary = sweep_once(stack, "report", prefix)
+
+    error = summary["unreadableAccounts"][bad]
+    assert error.startswith(f"ExecutionRoleUnavailable: PullthroughExecutionRole cannot be assumed in {bad}")
+    report = report_for(summary, prefix)
+    assert report["targets"] == [] and report["inSync"] is False
+    assert report["uncheckedTargets"] == [{"account": bad, "region": r, "error": error} for r in ORG_REGIONS]
+    # the good account's regions were read all the same (and the home region's source secret)
+    assert summary["checkedTargets"] == len(ORG_REGIONS) + 1
 
 
 # -- python -m local.sweep -----------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from local import bus_log
+from local import sweep as local_sweep
 from pullthrough import exceptions as ex
 from pullthrough.adapters.secret_listing import ListedSecret, current_version
 from pullthrough.drift.compare import (
@@ -23,11 +25,13 @@ from pullthrough.drift.compare import (
 from pullthrough.drift.desired import Deployed, Desired
 from pullthrough.drift.inventory import RegionInventory
 from pullthrough.drift.request import SweepRequest, mode_from_env, parse_sweep_event
-from pullthrough.drift.sweep import region_reads
+from pullthrough.drift.sweep import target_reads
+from pullthrough.metrics import drift_found
 from pullthrough.models import CreationTemplate, Rule
-from tests.support import load_event
+from tests.support import emf_documents, emf_points, load_event
 
 REGION, OTHER, HOME = "eu-west-1", "ap-southeast-2", "us-east-1"
+ACCOUNT, MEMBER = "123456789012", "111122223333"  # the home account, another one
 NAME = "ecr-pullthroughcache/docker-hub"
 SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:123456789012:secret:{NAME}-AbCdEf"
 SOURCE_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/_source/docker-hub-XyZ123"
@@ -60,8 +64,13 @@ def desired(rule: Rule = DOCKER_HUB, **item: Any) -> Desired:
             "regions": [REGION],
             "sourceSecretArn": SOURCE_ARN,
             **item,
-        }
+        },
+        ACCOUNT,
     )
+
+
+def at(region: str, account: str = ACCOUNT) -> tuple[str, str]:
+    return (account, region)
 
 
 def deployed(version: str | None = V1, arn: str | None = SECRET_ARN) -> dict[str, Any]:
@@ -247,7 +256,9 @@ def test_a_report_lists_desired_regions_then_undesired_ones_then_the_source_in_p
     held_elsewhere = RegionInventory(rules={"docker-hub": actual_rule()}, templates={}, secrets={})
     home = RegionInventory(secrets={"src": secret(V2, SOURCE_ARN)})
     drifted = RegionInventory(rules={}, templates={"docker-hub": in_ecr()}, secrets={NAME: secret(V2)})
-    report = drift_report(rule, {REGION: drifted, OTHER: held_elsewhere, HOME: home}, "2026-11-30T00:00:00+00:00")
+    report = drift_report(
+        rule, {at(REGION): drifted, at(OTHER): held_elsewhere, at(HOME): home}, "2026-11-30T00:00:00+00:00"
+    )
     assert [entry["message"] for entry in report["drift"]] == [
         f"{REGION}: rule missing",
         f"{REGION}: secret value changed outside pullthrough",
@@ -265,9 +276,9 @@ def test_a_report_lists_desired_regions_then_undesired_ones_then_the_source_in_p
     clean = drift_report(
         rule,
         {
-            REGION: in_sync(),
-            OTHER: RegionInventory({}, {}, {}),
-            HOME: RegionInventory(secrets={"s": secret(V1, SOURCE_ARN)}),
+            at(REGION): in_sync(),
+            at(OTHER): RegionInventory({}, {}, {}),
+            at(HOME): RegionInventory(secrets={"s": secret(V1, SOURCE_ARN)}),
         },
         "now",
     )
@@ -276,37 +287,116 @@ def test_a_report_lists_desired_regions_then_undesired_ones_then_the_source_in_p
 
 def test_a_rule_recorded_before_deployments_were_kept_is_checked_in_its_desired_regions_without_versions() -> None:
     rule = desired(creationTemplate=WANTED)
-    assert rule.deployed == {REGION: Deployed()} and rule.undesired_regions == []
+    assert rule.deployed == {at(REGION): Deployed()} and rule.undesired_targets == []
     changed_by_hand = RegionInventory(
         rules={"docker-hub": actual_rule()}, templates={"docker-hub": in_ecr()}, secrets={NAME: secret(V2)}
     )
-    assert drift_report(rule, {REGION: changed_by_hand}, "now")["drift"] == []
+    assert drift_report(rule, {at(REGION): changed_by_hand}, "now")["drift"] == []
 
 
 def test_an_unreadable_region_is_unchecked_not_drifted() -> None:
     rule = desired(deployed={REGION: deployed(), OTHER: deployed()})
-    report = drift_report(rule, {REGION: in_sync(), OTHER: RegionInventory(error="AwsUnavailable: down")}, "now")
+    report = drift_report(
+        rule, {at(REGION): in_sync(), at(OTHER): RegionInventory(error="AwsUnavailable: down")}, "now"
+    )
     assert report["drift"] == [] and report["inSync"] is False
     assert report["unchecked"] == [{"region": OTHER, "error": "AwsUnavailable: down"}]
 
 
 def test_reads_cover_desired_regions_what_the_rule_uses_undesired_ones_everything_and_the_recorded_source() -> None:
-    assert desired(QUAY, sourceSecretArn=None).reads() == {REGION: {"rules"}}
-    assert desired().reads() == {REGION: {"rules", "secrets"}}  # no recorded source version: home not read
-    assert desired(sourceSecretVersionId=V1).reads() == {REGION: {"rules", "secrets"}, HOME: {"secrets"}}
-    assert desired(creationTemplate=WANTED).reads()[REGION] == {"rules", "templates", "secrets"}
+    assert desired(QUAY, sourceSecretArn=None).reads() == {at(REGION): {"rules"}}
+    assert desired().reads() == {at(REGION): {"rules", "secrets"}}  # no recorded source version: home not read
+    assert desired(sourceSecretVersionId=V1).reads() == {at(REGION): {"rules", "secrets"}, at(HOME): {"secrets"}}
+    assert desired(creationTemplate=WANTED).reads()[at(REGION)] == {"rules", "templates", "secrets"}
     left = desired(QUAY, sourceSecretArn=None, deployed={REGION: deployed(None, None), OTHER: deployed(None, None)})
-    assert left.reads() == {REGION: {"rules"}, OTHER: {"rules", "templates", "secrets"}}
+    assert left.reads() == {at(REGION): {"rules"}, at(OTHER): {"rules", "templates", "secrets"}}
 
 
 def test_one_read_per_region_whatever_the_number_of_rules() -> None:
     many = [
         desired(QUAY.model_copy(update={"ecrRepositoryPrefix": f"quay-{i}"}), sourceSecretArn=None) for i in range(50)
     ]
-    assert region_reads([*many, desired(sourceSecretVersionId=V1)]) == {
-        REGION: frozenset({"rules", "secrets"}),
-        HOME: frozenset({"secrets"}),
+    assert target_reads([*many, desired(sourceSecretVersionId=V1)]) == {
+        at(REGION): frozenset({"rules", "secrets"}),
+        at(HOME): frozenset({"secrets"}),
     }
+
+
+# Targets in other accounts
+def in_two_accounts(rule: Rule = DOCKER_HUB, **item: Any) -> Desired:
+    """The rule desired in eu-west-1 of the home account and MEMBER, deployed in both."""
+    fields: dict[str, Any] = {
+        "targetAccounts": [ACCOUNT, MEMBER],
+        "accounts": [ACCOUNT, MEMBER],
+        "deployed": {REGION: deployed()},
+        "deployedElsewhere": {MEMBER: {REGION: deployed(arn=SECRET_ARN.replace(ACCOUNT, MEMBER))}},
+    }
+    return desired(rule, **(fields | item))
+
+
+def member_in_sync() -> RegionInventory:
+    arn = SECRET_ARN.replace(ACCOUNT, MEMBER)
+    return RegionInventory(
+        rules={"docker-hub": actual_rule(credentialArn=arn)}, templates={}, secrets={NAME: secret(V1, arn)}
+    )
+
+
+def test_each_desired_account_is_read_and_compared_and_findings_there_name_the_account() -> None:
+    rule = in_two_accounts()
+    assert rule.targets == [at(REGION), at(REGION, MEMBER)]
+    assert rule.reads() == {at(REGION): {"rules", "secrets"}, at(REGION, MEMBER): {"rules", "secrets"}}
+    in_sync_both = drift_report(rule, {at(REGION): in_sync(), at(REGION, MEMBER): member_in_sync()}, "now")
+    assert (in_sync_both["inSync"], in_sync_both["drift"], in_sync_both["targets"]) == (True, [], [])
+
+    changed = RegionInventory(rules={}, templates={}, secrets={NAME: secret(V2, SECRET_ARN.replace(ACCOUNT, MEMBER))})
+    report = drift_report(rule, {at(REGION): in_sync(), at(REGION, MEMBER): changed}, "now")
+
+    assert [(f["account"], f["region"], f["resource"], f["kind"]) for f in report["targets"]] == [
+        (MEMBER, REGION, "rule", "missing"),
+        (MEMBER, REGION, "secret", "changed"),
+    ]
+    assert [f["message"] for f in report["targets"]] == [
+        f"{MEMBER} {REGION}: rule missing",
+        f"{MEMBER} {REGION}: secret value changed outside pullthrough",
+    ]
+    assert report["drift"] == [] and report["inSync"] is False  # ``drift``: the home account's, none here
+
+
+def test_an_account_no_longer_desired_is_read_for_everything_and_reported_if_it_still_holds_the_prefix() -> None:
+    rule = in_two_accounts(targetAccounts=[ACCOUNT])
+    assert rule.undesired_targets == [at(REGION, MEMBER)]
+    assert rule.reads()[at(REGION, MEMBER)] == {"rules", "templates", "secrets"}
+    report = drift_report(rule, {at(REGION): in_sync(), at(REGION, MEMBER): member_in_sync()}, "now")
+    assert [f["message"] for f in report["targets"]] == [
+        f"{MEMBER} {REGION}: holds the prefix but is not a desired target (rule, secret)"
+    ]
+
+
+def test_an_unreadable_member_target_is_unchecked_with_its_account_and_the_home_shape_stays_home_only() -> None:
+    refused = RegionInventory(error="ExecutionRoleUnavailable: no role", role_unavailable=True)
+    report = drift_report(in_two_accounts(), {at(REGION): in_sync(), at(REGION, MEMBER): refused}, "now")
+    assert report["inSync"] is False and report["targets"] == []
+    assert report["uncheckedTargets"] == [
+        {"account": MEMBER, "region": REGION, "error": "ExecutionRoleUnavailable: no role"}
+    ]
+    assert "unchecked" not in report
+
+
+def test_one_read_per_target_whatever_the_number_of_rules_in_many_accounts() -> None:
+    many = [in_two_accounts(QUAY.model_copy(update={"ecrRepositoryPrefix": f"q-{i}"})) for i in range(50)]
+    assert target_reads([*many, in_two_accounts()]) == {
+        at(REGION): frozenset({"rules", "secrets"}),
+        at(REGION, MEMBER): frozenset({"rules", "secrets"}),
+    }
+
+
+def test_the_repair_request_keeps_the_accounts_units_and_retention_of_the_desired_rule() -> None:
+    request = in_two_accounts(organizationalUnits=["ou-ab12-cdefgh34"], retainOnAccountRemoval=True).repair_request()
+    assert request.accounts == [ACCOUNT, MEMBER]
+    assert request.organizationalUnits == ["ou-ab12-cdefgh34"]
+    assert request.retainOnAccountRemoval is True
+    home_only = desired().repair_request()
+    assert (home_only.accounts, home_only.organizationalUnits, home_only.retainOnAccountRemoval) == (None, None, False)
 
 
 def test_a_desired_item_with_a_malformed_deployment_record_is_refused_naming_it() -> None:
@@ -341,3 +431,46 @@ def test_the_mode_comes_from_drift_mode(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(ex.InvalidRequest) as refused:
         mode_from_env()
     assert refused.value.field == "DRIFT_MODE"
+
+
+def test_make_locals_event_log_shows_findings_in_other_accounts() -> None:
+    finding = {"account": MEMBER, "region": REGION, "message": f"{MEMBER} {REGION}: rule missing"}
+    event = {
+        "detail-type": "Pull Through Cache Drift Detected",
+        "detail": {"prefix": "p", "drift": [], "targets": [finding]},
+    }
+    assert f"{MEMBER} {REGION}: rule missing" in bus_log.line(event)
+
+
+def test_the_sweep_cli_prints_each_accounts_findings_and_the_accounts_it_could_not_read() -> None:
+    summary = {
+        "mode": "report",
+        "checkedAt": "now",
+        "checkedTargets": 3,
+        "prefixes": [
+            {
+                "prefix": "docker-hub",
+                "inSync": False,
+                "drift": [],
+                "targets": [{"account": MEMBER, "region": REGION, "message": f"{MEMBER} {REGION}: rule missing"}],
+                "uncheckedTargets": [
+                    {"account": "999999999999", "region": REGION, "error": "ExecutionRoleUnavailable: x"}
+                ],
+            }
+        ],
+        "drifted": ["docker-hub"],
+        "unreadableAccounts": {"999999999999": "ExecutionRoleUnavailable: x"},
+        "unreadableTargets": [],
+    }
+    lines = local_sweep.render(summary).splitlines()
+    assert lines[0].endswith("3 target(s) (account, region) read, 1 of 1 rule(s) drifted")
+    assert f"    {MEMBER} {REGION}: rule missing" in lines
+    assert f"    999999999999 {REGION}: not checked: ExecutionRoleUnavailable: x" in lines
+    assert "unreadable account: 999999999999: ExecutionRoleUnavailable: x" in lines
+
+
+def test_drift_metrics_count_findings_in_every_account(capsys: pytest.CaptureFixture[str]) -> None:
+    member_finding = {"account": MEMBER, "region": REGION, "resource": "rule", "kind": "missing", "fields": []}
+    drift_found({"prefixes": [{"prefix": "docker-hub", "drift": [], "targets": [member_finding]}]})
+    emitted = [document for _, document in emf_documents(capsys.readouterr().out)]
+    assert emf_points(emitted) == {("DriftFindings", (("resource", "rule"), ("kind", "missing"))): 1}

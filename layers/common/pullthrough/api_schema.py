@@ -126,7 +126,7 @@ class RolloutAccepted(Rollout):
 
 
 class DriftFinding(_View):
-    """One thing not as pullthrough left it."""
+    """One thing not as pullthrough left it, in the home account."""
 
     region: str = Field(description="Where it was found.")
     resource: Literal["rule", "template", "secret", "sourceSecret", "region"] = Field(
@@ -138,6 +138,12 @@ class DriftFinding(_View):
     )
     fields: list[str] = Field(description="The fields that differ, when the resource differs.")
     message: str = Field(description="The finding in one sentence.")
+
+
+class TargetDriftFinding(DriftFinding):
+    """One thing not as pullthrough left it, in any target account."""
+
+    account: str = Field(description="The account where it was found (12 digits).")
 
 
 class DriftRepair(_View):
@@ -157,15 +163,31 @@ class UncheckedRegion(_View):
     error: str = Field(description="Why it could not be read.")
 
 
+class UncheckedTarget(UncheckedRegion):
+    """An account's region the sweep could not read."""
+
+    account: str = Field(description="The account (12 digits).")
+
+
 class DriftReport(_View):
     """The last drift sweep's findings for the rule."""
 
     prefix: str = Field(description="The rule's prefix.")
     checkedAt: str = Field(description="When the sweep read the regions (ISO 8601, UTC).")
-    inSync: bool = Field(description="True when nothing drifted and every region could be read.")
-    drift: list[DriftFinding] = Field(description="Each finding; empty when none.")
+    inSync: bool = Field(description="True when nothing drifted and every target (account and region) could be read.")
+    drift: list[DriftFinding] = Field(description="Each finding in pullthrough's own account; empty when none.")
+    targets: list[TargetDriftFinding] | None = Field(
+        default=None,
+        description="Each finding in every target account (pullthrough's own included), with its account; empty "
+        "when none.",
+    )
     unchecked: list[UncheckedRegion] | None = Field(
-        default=None, description="Regions that could not be read, and why."
+        default=None, description="Regions of pullthrough's own account that could not be read, and why."
+    )
+    uncheckedTargets: list[UncheckedTarget] | None = Field(
+        default=None,
+        description="Targets in any account that could not be read, and why (e.g. the account's "
+        "PullthroughExecutionRole cannot be assumed).",
     )
     repair: DriftRepair | None = Field(default=None, description="The repair a sweep in repair mode started.")
 
@@ -362,6 +384,16 @@ RESPONSE_EXAMPLES |= {
             "inSync": False,
             "drift": [
                 {
+                    "region": "eu-west-1",
+                    "resource": "rule",
+                    "kind": "missing",
+                    "fields": [],
+                    "message": "eu-west-1: rule missing",
+                }
+            ],
+            "targets": [
+                {
+                    "account": "123456789012",
                     "region": "eu-west-1",
                     "resource": "rule",
                     "kind": "missing",

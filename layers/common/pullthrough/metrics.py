@@ -128,7 +128,7 @@ def drift_found(summary: Mapping[str, Any]) -> None:
     found: Counter[tuple[str, str]] = Counter(
         (_name(finding.get("resource")), _name(finding.get("kind")))
         for report in summary.get("prefixes") or []
-        for finding in report.get("drift") or []
+        for finding in report.get("targets", report.get("drift")) or []
     )
     if not found:
         emit({"DriftFindings": (0, MetricUnit.Count)})

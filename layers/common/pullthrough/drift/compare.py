@@ -1,4 +1,6 @@
-"""Drift as pure functions: a desired rule and what its regions hold in, findings in plain words out. No AWS.
+"""Drift as pure functions: a desired rule and what its targets (account, region) hold in, findings in plain words
+out. No AWS. A finding in the home account is said as before ("eu-west-1: rule missing"); one in another account
+names it ("111122223333 eu-west-1: rule missing").
 
 A regional secret is compared by its AWSCURRENT version id with the one the last rollout left there, the source
 secret by its AWSCURRENT version id with the one that rollout copied: a value is never read, so a value changed and
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from pullthrough.adapters.secret_listing import ListedSecret
+from pullthrough.desired import Target
 from pullthrough.drift.desired import Deployed, Desired
 from pullthrough.drift.inventory import RegionInventory
 from pullthrough.models import Rule
@@ -52,9 +55,10 @@ class Finding:
     kind: str  # missing | differs | changed | replaced | notDesired
     message: str
     fields: tuple[str, ...] = ()
+    account: str | None = None  # None: the home account
 
     def record(self) -> dict[str, Any]:
-        """The finding as reports, the desired rule's ``drift`` and the Drift Detected event carry it."""
+        """The finding as the report's ``drift`` (the home account's findings) carries it."""
         return {
             "region": self.region,
             "resource": self.resource,
@@ -63,17 +67,27 @@ class Finding:
             "message": self.message,
         }
 
+    def target_record(self, home: str) -> dict[str, Any]:
+        """The finding as the report's ``targets`` (every account's findings) carries it: its account too."""
+        return {"account": self.account or home, **self.record()}
 
-def _differs(region: str, resource: str, differences: list[Difference]) -> list[Finding]:
+
+def where(region: str, account: str | None) -> str:
+    """How a finding names its target: the region in the home account (None), else the account and the region."""
+    return region if account is None else f"{account} {region}"
+
+
+def _differs(region: str, resource: str, differences: list[Difference], account: str | None = None) -> list[Finding]:
     if not differences:
         return []
     said = "; ".join(map(str, differences))
     fields = tuple(d.field for d in differences)
-    return [Finding(region, resource, "differs", f"{region}: {resource} differs: {said}", fields)]
+    message = f"{where(region, account)}: {resource} differs: {said}"
+    return [Finding(region, resource, "differs", message, fields, account)]
 
 
-def _missing(region: str, resource: str) -> list[Finding]:
-    return [Finding(region, resource, "missing", f"{region}: {resource} missing")]
+def _missing(region: str, resource: str, account: str | None = None) -> list[Finding]:
+    return [Finding(region, resource, "missing", f"{where(region, account)}: {resource} missing", (), account)]
 
 
 def names_secret(arn: str, listed_arn: str) -> bool:
@@ -132,12 +146,16 @@ def rule_differences(
 
 
 def rule_findings(
-    region: str, rule: Rule, actual: Mapping[str, Any] | None, secret: ListedSecret | None
+    region: str,
+    rule: Rule,
+    actual: Mapping[str, Any] | None,
+    secret: ListedSecret | None,
+    account: str | None = None,
 ) -> list[Finding]:
     """``rule missing`` or ``rule differs: <field> <have>, want <want>``."""
     if actual is None:
-        return _missing(region, "rule")
-    return _differs(region, "rule", rule_differences(rule, actual, region, secret))
+        return _missing(region, "rule", account)
+    return _differs(region, "rule", rule_differences(rule, actual, region, secret), account)
 
 
 # Templates
@@ -154,29 +172,33 @@ def template_differences(desired: Mapping[str, Any], actual: Mapping[str, Any]) 
     ]
 
 
-def template_findings(region: str, desired: Mapping[str, Any], actual: Mapping[str, Any] | None) -> list[Finding]:
+def template_findings(
+    region: str, desired: Mapping[str, Any], actual: Mapping[str, Any] | None, account: str | None = None
+) -> list[Finding]:
     """``template missing`` or ``template differs: imageTagMutability IMMUTABLE, want MUTABLE``."""
     if actual is None:
-        return _missing(region, "template")
-    return _differs(region, "template", template_differences(desired, actual))
+        return _missing(region, "template", account)
+    return _differs(region, "template", template_differences(desired, actual), account)
 
 
 # Secrets
-def secret_findings(region: str, listed: ListedSecret | None, deployed: Deployed | None) -> list[Finding]:
+def secret_findings(
+    region: str, listed: ListedSecret | None, deployed: Deployed | None, account: str | None = None
+) -> list[Finding]:
     """The region's secret against what the last rollout left: missing, replaced, or its value changed since.
 
     Without a recorded version (a rule recorded before versions were kept) only a missing secret is found.
     """
     if listed is None:
-        return _missing(region, "secret")
+        return _missing(region, "secret", account)
     if deployed is None or deployed.secretVersionId is None:
         return []
     if deployed.secretArn and not names_secret(deployed.secretArn, listed.arn):
-        message = f"{region}: secret deleted and created again outside pullthrough"
-        return [Finding(region, "secret", "replaced", message, ("ARN",))]
+        message = f"{where(region, account)}: secret deleted and created again outside pullthrough"
+        return [Finding(region, "secret", "replaced", message, ("ARN",), account)]
     if listed.current_version != deployed.secretVersionId:
-        message = f"{region}: secret value changed outside pullthrough"
-        return [Finding(region, "secret", "changed", message, ("versionId",))]
+        message = f"{where(region, account)}: secret value changed outside pullthrough"
+        return [Finding(region, "secret", "changed", message, ("versionId",), account)]
     return []
 
 
@@ -210,68 +232,89 @@ def held_resources(prefix: str, inventory: RegionInventory) -> list[str]:
     return held
 
 
-def undesired_region_findings(region: str, prefix: str, inventory: RegionInventory) -> list[Finding]:
-    """A region outside the desired ones that still holds anything for the prefix."""
+def undesired_region_findings(
+    region: str, prefix: str, inventory: RegionInventory, account: str | None = None
+) -> list[Finding]:
+    """A target outside the desired ones that still holds anything for the prefix: a region no longer desired, or
+    (in another account) an account or region no longer desired."""
     held = held_resources(prefix, inventory)
     if not held:
         return []
-    message = f"{region}: holds the prefix but is not a desired region ({', '.join(held)})"
-    return [Finding(region, "region", "notDesired", message, tuple(held))]
+    what = "region" if account is None else "target"
+    message = f"{where(region, account)}: holds the prefix but is not a desired {what} ({', '.join(held)})"
+    return [Finding(region, "region", "notDesired", message, tuple(held), account)]
 
 
-def desired_region_findings(desired: Desired, region: str, inventory: RegionInventory) -> list[Finding]:
-    """One desired region: rule, then secret, then template."""
+def desired_region_findings(desired: Desired, target: Target, inventory: RegionInventory) -> list[Finding]:
+    """One desired target: rule, then secret, then template."""
     prefix, rule = desired.prefix, desired.rule
+    region, account = target[1], _named(desired, target)
     secret = None
     secret_part: list[Finding] = []
     if rule.needs_secret:
         secret = (inventory.secrets or {}).get(secret_name_for(prefix))
-        secret_part = secret_findings(region, secret, desired.deployed.get(region))
+        secret_part = secret_findings(region, secret, desired.deployed.get(target), account)
     template_part = []
     if desired.template is not None:
-        template_part = template_findings(region, desired.template, (inventory.templates or {}).get(prefix))
+        template_part = template_findings(region, desired.template, (inventory.templates or {}).get(prefix), account)
     return [
-        *rule_findings(region, rule, (inventory.rules or {}).get(prefix), secret),
+        *rule_findings(region, rule, (inventory.rules or {}).get(prefix), secret, account),
         *secret_part,
         *template_part,
     ]
 
 
-def findings(desired: Desired, inventories: Mapping[str, RegionInventory]) -> tuple[list[Finding], dict[str, str]]:
-    """Every finding for one desired rule (desired regions in order, then the others, then the source secret) and
-    the regions that could not be read, with why."""
-    found: list[Finding] = []
-    unreadable: dict[str, str] = {}
+def _named(desired: Desired, target: Target) -> str | None:
+    """The target's account as findings name it: None for the home account."""
+    return None if target[0] == desired.home else target[0]
 
-    def readable(region: str) -> RegionInventory | None:
-        inventory = inventories.get(region) or RegionInventory(error="not read")
+
+def findings(
+    desired: Desired, inventories: Mapping[Target, RegionInventory]
+) -> tuple[list[Finding], dict[Target, str]]:
+    """Every finding for one desired rule (desired targets in order, then the others, then the source secret) and
+    the targets that could not be read, with why."""
+    found: list[Finding] = []
+    unreadable: dict[Target, str] = {}
+
+    def readable(target: Target) -> RegionInventory | None:
+        inventory = inventories.get(target) or RegionInventory(error="not read")
         if inventory.error is None:
             return inventory
-        unreadable[region] = inventory.error
+        unreadable[target] = inventory.error
         return None
 
-    for region in desired.regions:
-        if (inventory := readable(region)) is not None:
-            found.extend(desired_region_findings(desired, region, inventory))
-    for region in desired.undesired_regions:
-        if (inventory := readable(region)) is not None:
-            found.extend(undesired_region_findings(region, desired.prefix, inventory))
+    for target in desired.targets:
+        if (inventory := readable(target)) is not None:
+            found.extend(desired_region_findings(desired, target, inventory))
+    for target in desired.undesired_targets:
+        if (inventory := readable(target)) is not None:
+            found.extend(undesired_region_findings(target[1], desired.prefix, inventory, _named(desired, target)))
     source, home = desired.source_arn, desired.source_region
-    if source and home and (inventory := readable(home)) is not None:
+    if source and home and (inventory := readable((desired.home, home))) is not None:
         found.extend(source_findings(home, source, inventory.secrets or {}, desired.source_version))
     return found, unreadable
 
 
-def drift_report(desired: Desired, inventories: Mapping[str, RegionInventory], checked_at: str) -> dict[str, Any]:
-    """The drift report of one desired rule, as recorded on the rule and emitted: ``drift`` lists each finding
-    (region, resource, kind, fields, message); ``unchecked`` the regions that could not be read."""
+def drift_report(desired: Desired, inventories: Mapping[Target, RegionInventory], checked_at: str) -> dict[str, Any]:
+    """The drift report of one desired rule, as recorded on the rule and emitted.
+
+    ``targets`` lists every finding with its account (account, region, resource, kind, fields, message);
+    ``uncheckedTargets`` the targets that could not be read. ``drift`` and ``unchecked`` say the same of the home
+    account alone, in the shape they had before rules reached other accounts (region, no account). ``inSync``: no
+    finding and no unreadable target in any account.
+    """
     found, unreadable = findings(desired, inventories)
+    home = desired.home
     report: dict[str, Any] = {
         "prefix": desired.prefix,
         "checkedAt": checked_at,
         "inSync": not found and not unreadable,
-        "drift": [finding.record() for finding in found],
+        "drift": [finding.record() for finding in found if finding.account is None],
+        "targets": [finding.target_record(home) for finding in found],
     }
+    if any(account == home for account, _ in unreadable):
+        report["unchecked"] = [{"region": r, "error": e} for (a, r), e in unreadable.items() if a == home]
     if unreadable:
-        report["unchecked"] = [{"region": region, "error": error} for region, error in unreadable.items()]
+        report["uncheckedTargets"] = [{"account": a, "region": r, "error": e} for (a, r), e in unreadable.items()]
     return report

@@ -1,4 +1,6 @@
-"""What one region holds for pullthrough, read in a fixed number of calls whatever the number of rules.
+"""What one target (an account's region) holds for pullthrough, read in a fixed number of calls whatever the number
+of rules. In an account other than the home one the reads go through its execution role, in one session named
+``pullthrough-drift-sweep`` (reused by later sweeps of a warm function until its credentials near expiry).
 
 At most one paginated DescribePullThroughCacheRules, one DescribeRepositoryCreationTemplates and one ListSecrets on
 ``ecr-pullthroughcache/`` (whose SecretVersionsToStages gives each secret's AWSCURRENT version: no value is read).
@@ -25,20 +27,28 @@ class RegionInventory:
     templates: dict[str, dict[str, Any]] | None = None
     secrets: dict[str, ListedSecret] | None = None
     error: str | None = None
+    role_unavailable: bool = False  # the account's execution role could not be assumed: none of its regions is read
 
 
-def read_inventory(region: str, reads: frozenset[str]) -> RegionInventory:
-    """Read what ``reads`` asks for in ``region``: one paginated call per kind, none per rule."""
+SESSION_NAME = "pullthrough-drift-sweep"
+
+
+def read_inventory(region: str, reads: frozenset[str], account: str | None = None) -> RegionInventory:
+    """Read what ``reads`` asks for in ``region`` of ``account`` (None: the home account): one paginated call per
+    kind, none per rule."""
     rules = templates = secrets = None
     try:
         if RULES in reads or TEMPLATES in reads:
-            ecr = EcrRegistry(aws.client("ecr", region))
+            ecr = EcrRegistry(aws.client("ecr", region, account=account, session_name=SESSION_NAME))
             if RULES in reads:
                 rules = {rule["ecrRepositoryPrefix"]: rule for rule in ecr.list_rules()}
             if TEMPLATES in reads:
                 templates = ecr.list_templates()
         if SECRETS in reads:
-            secrets = SecretListing(aws.client("secretsmanager", region)).list_secrets(SECRET_PREFIX)
+            listing = SecretListing(aws.client("secretsmanager", region, account=account, session_name=SESSION_NAME))
+            secrets = listing.list_secrets(SECRET_PREFIX)
+    except ex.ExecutionRoleUnavailable as error:
+        return RegionInventory(error=f"{type(error).__name__}: {error.message}", role_unavailable=True)
     except ex.PullthroughError as error:
         return RegionInventory(error=f"{type(error).__name__}: {error.message}")
     return RegionInventory(rules, templates, secrets)

@@ -32,18 +32,19 @@ def record_report(rollouts: Rollouts, report: dict[str, Any], recorded: Any = No
     """
     if report_changed(recorded, report) or report.get("repair"):
         rollouts.store.update_rule(report["prefix"], drift=report, driftCheckedAt=report["checkedAt"])
-    if report["drift"]:
-        logger.warning("drift found", extra={"prefix": report["prefix"], "drift": report["drift"]})
+    if report["targets"]:
+        logger.warning("drift found", extra={"prefix": report["prefix"], "drift": report["targets"]})
         if rollouts.events is not None:
             rollouts.events.emit(DRIFT_DETECTED, report)
 
 
 def start_repair(rollouts: Rollouts, desired: Desired, sweep_id: str) -> dict[str, Any]:
-    """Start a normal rollout of the desired rule to its desired regions: STARTED, SKIPPED (busy) or FAILED.
+    """Start a normal rollout of the desired rule to its desired targets: STARTED, SKIPPED (busy) or FAILED.
 
     The rollout's steps compare before they write: a hand-changed secret gets the source's value back, a deleted or
-    changed rule or template is put back, and regions found in sync cost only reads. All desired regions, not only
-    the drifted ones: a rollout's regions become the rule's desired regions.
+    changed rule or template is put back, and targets found in sync cost only reads. All desired targets (the same
+    regions, accounts and organizational units), not only the drifted ones: a rollout's request becomes the rule's
+    desired state, and targets held but no longer desired are emptied by it.
     """
     # Its own idempotency key: a user's identical request (or an earlier repair) must not stand in for it.
     key = f"drift-repair:{sweep_id}:{desired.prefix}"

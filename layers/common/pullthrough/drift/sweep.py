@@ -1,7 +1,8 @@
-"""The sweep: read every region the desired rules concern, compare, then record, announce and repair.
+"""The sweep: read every target (account, region) the desired rules concern, compare, then record, announce and repair.
 
-Reads go region by region (``inventory``), never rule by rule; the comparison is pure (``compare``); the writes are
-the report on each rule, its event, and in repair mode a normal rollout per drifted rule (``outcome``).
+Reads go target by target (``inventory``), never rule by rule; the comparison is pure (``compare``); the writes are
+the report on each rule, its event, and in repair mode a normal rollout per drifted rule (``outcome``). An account
+whose execution role cannot be assumed is unreadable (its targets unchecked), not a failed sweep.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pullthrough import exceptions as ex
+from pullthrough.desired import Target
 from pullthrough.drift.compare import drift_report
 from pullthrough.drift.desired import Desired
 from pullthrough.drift.inventory import RegionInventory, read_inventory
@@ -22,7 +24,7 @@ from pullthrough.drift.request import Mode
 from pullthrough.observability import logger
 from pullthrough.rollouts import Rollouts, now_iso
 
-MAX_REGION_READERS = 16
+MAX_TARGET_READERS = 16
 MAX_REPORT_WRITERS = 10  # botocore's connection pool per client: more threads would only queue for it
 
 
@@ -33,21 +35,24 @@ def _instant(stamp: Any) -> datetime | None:
         return None
 
 
-def region_reads(desired: list[Desired]) -> dict[str, frozenset[str]]:
-    """What each region must be read for, merged over the rules: one read per region whatever the rule count."""
-    needs: dict[str, set[str]] = {}
+def target_reads(desired: list[Desired]) -> dict[Target, frozenset[str]]:
+    """What each target must be read for, merged over the rules: one read per target whatever the rule count."""
+    needs: dict[Target, set[str]] = {}
     for one in desired:
-        for region, reads in one.reads().items():
-            needs.setdefault(region, set()).update(reads)
-    return {region: frozenset(reads) for region, reads in needs.items()}
+        for target, reads in one.reads().items():
+            needs.setdefault(target, set()).update(reads)
+    return {target: frozenset(reads) for target, reads in needs.items()}
+
+
+Reader = Callable[[str, frozenset[str], str | None], RegionInventory]  # (region, reads, account or None: home)
 
 
 @dataclass
 class DriftSweep:
-    """Checks desired rules against their regions; records drift on the rule, emits it, and repairs on request."""
+    """Checks desired rules against their targets; records drift on the rule, emits it, and repairs on request."""
 
     rollouts: Rollouts
-    read: Callable[[str, frozenset[str]], RegionInventory] = read_inventory
+    read: Reader = read_inventory
 
     def run(self, mode: Mode, prefixes: list[str] | None = None) -> dict[str, Any]:
         """Sweep every desired rule (or those of ``prefixes``); the summary of what was found and started."""
@@ -59,11 +64,12 @@ class DriftSweep:
                 skipped.append({"prefix": one.prefix, "reason": "a rollout is in progress", "rolloutId": running})
             else:
                 to_check.append(one)
-        inventories = self._read_regions(region_reads(to_check))
+        home = self.rollouts.home_account
+        inventories = self._read_targets(target_reads(to_check), home)
         reports, repairs = [], []
         for one in to_check:
             report = drift_report(one, inventories, checked_at)
-            if report["drift"] and mode == "repair":
+            if report["targets"] and mode == "repair":
                 report["repair"] = start_repair(self.rollouts, one, sweep_id)
                 if report["repair"]["status"] == "STARTED":
                     repairs.append({"prefix": one.prefix, "rolloutId": report["repair"]["rolloutId"]})
@@ -74,10 +80,12 @@ class DriftSweep:
         return {
             "mode": mode,
             "checkedAt": checked_at,
-            "checkedRegions": sorted(r for r, s in inventories.items() if s.error is None),
-            "unreadableRegions": {r: s.error for r, s in sorted(inventories.items()) if s.error is not None},
+            # The home account's regions, as before rules reached other accounts; then every account's targets.
+            "checkedRegions": sorted(r for (a, r), s in inventories.items() if a == home and s.error is None),
+            "unreadableRegions": {r: s.error for (a, r), s in sorted(inventories.items()) if a == home and s.error},
+            **_by_target(inventories),
             "prefixes": reports,
-            "drifted": [r["prefix"] for r in reports if r["drift"]],
+            "drifted": [r["prefix"] for r in reports if r["targets"]],
             "repairsStarted": repairs,
             "skipped": skipped,
             **({"errors": errors} if errors else {}),
@@ -108,9 +116,10 @@ class DriftSweep:
                 raise ex.InvalidRequest(f"no desired rule for {', '.join(unknown)}", field="prefixes")
             items = [item for item in items if item["sk"] in prefixes]
         desired = []
+        home = self.rollouts.home_account
         for item in items:
             try:
-                desired.append(Desired.of(item))
+                desired.append(Desired.of(item, home))
             except ex.InvalidRequest as bad:
                 skipped.append({"prefix": item["sk"], "reason": f"the desired rule is unreadable: {bad.message}"})
         return desired
@@ -127,9 +136,45 @@ class DriftSweep:
             return None  # free, or held by a dead execution: the next rollout takes such a lock over
         return holder
 
-    def _read_regions(self, needs: dict[str, frozenset[str]]) -> dict[str, RegionInventory]:
-        if not needs:
+    def _read_targets(self, needs: dict[Target, frozenset[str]], home: str) -> dict[Target, RegionInventory]:
+        """Read every target, concurrently. One target of each other account first: an account whose execution
+        role cannot be assumed is not asked again for each of its regions, they are all unreadable for that reason."""
+        first: dict[str, Target] = {}
+        for account, region in needs:
+            if account != home:
+                first.setdefault(account, (account, region))
+        inventories = self._read_all(list(first.values()), needs, home)
+        refused = {
+            account: inventories[target] for account, target in first.items() if inventories[target].role_unavailable
+        }
+        rest = [target for target in needs if target not in inventories and target[0] not in refused]
+        inventories.update(self._read_all(rest, needs, home))
+        return {target: inventories.get(target) or refused[target[0]] for target in needs}
+
+    def _read_all(
+        self, targets: list[Target], needs: dict[Target, frozenset[str]], home: str
+    ) -> dict[Target, RegionInventory]:
+        if not targets:
             return {}
-        with ThreadPoolExecutor(max_workers=min(MAX_REGION_READERS, len(needs))) as pool:
-            inventories = pool.map(lambda region: self.read(region, needs[region]), needs)
-            return dict(zip(needs, inventories, strict=True))
+
+        def read(target: Target) -> RegionInventory:
+            account, region = target
+            return self.read(region, needs[target], None if account == home else account)
+
+        with ThreadPoolExecutor(max_workers=min(MAX_TARGET_READERS, len(targets))) as pool:
+            return dict(zip(targets, pool.map(read, targets), strict=True))
+
+
+def _by_target(inventories: dict[Target, RegionInventory]) -> dict[str, Any]:
+    """How many targets were read; those that could not be, by account when its execution role could not be
+    assumed (``unreadableAccounts``), else one by one (``unreadableTargets``)."""
+    accounts = {a: s.error for (a, _), s in sorted(inventories.items()) if s.role_unavailable}
+    return {
+        "checkedTargets": sum(1 for s in inventories.values() if s.error is None),
+        "unreadableAccounts": accounts,
+        "unreadableTargets": [
+            {"account": a, "region": r, "error": s.error}
+            for (a, r), s in sorted(inventories.items())
+            if s.error is not None and a not in accounts
+        ],
+    }
