@@ -18,6 +18,7 @@ help:
 	@echo "make test   - set up, then lint, type-check, validate template + ASL, run all tests"
 	@echo "make sweep  - run the drift sweep now against a running make local"
 	@echo "make build  - sam build (python3.13, arm64)   make bench - benchmarks (not part of make test)"
+	@echo "make bench-accounts - one rule to 200 accounts x 17 regions (issue 12 scale check; slow)"
 	@echo ""
 	@echo "Variables (make VAR=value target, or in the environment):"
 	@echo "  PULLTHROUGH_API_PORT=3000   port of the local API (make local, make demo: any free port when unset)"
