@@ -66,6 +66,7 @@ class Point:
 
     accounts: int
     regions: int
+    account_concurrency: int | None = None  # the rollout's accountConcurrency (None: the app's default)
     outcome: str = ""
     wall_seconds: float = 0.0  # POST /rules until GET /rollouts/{id} leaves RUNNING
     accounts_seconds: float = 0.0  # creating the member accounts with their execution role (not in wall time)
@@ -265,8 +266,9 @@ def _http(base: str, method: str, path: str, body: Any = None) -> tuple[int, byt
         return error.code, error.read()
 
 
-def _request(prefix: str, regions: list[str], accounts: list[str]) -> dict[str, Any]:
-    return {
+def _request(prefix: str, regions: list[str], accounts: list[str], concurrency: int | None) -> dict[str, Any]:
+    options = {"rollout": {"accountConcurrency": concurrency}} if concurrency else {}
+    return options | {
         "upstreamRegistry": "docker-hub",
         "ecrRepositoryPrefix": prefix,
         "credentials": {"username": "bench-user", "accessToken": "bench-token"},
@@ -276,11 +278,14 @@ def _request(prefix: str, regions: list[str], accounts: list[str]) -> dict[str, 
     }
 
 
-def measure(accounts: int, regions: int, *, child: bool = True, log: Any = print) -> Point:
-    """One rollout of one rule to ``accounts`` fresh member accounts x the first ``regions`` aws regions."""
+def measure(
+    accounts: int, regions: int, *, concurrency: int | None = None, child: bool = True, log: Any = print
+) -> Point:
+    """One rollout of one rule to ``accounts`` fresh member accounts x the first ``regions`` aws regions, with
+    ``concurrency`` as the rollout's accountConcurrency (None: the app's default)."""
     from local.stack import LocalStack
 
-    point = Point(accounts, regions)
+    point = Point(accounts, regions, account_concurrency=concurrency)
     names = list(aws_partition_ecr_regions()[:regions])
     if len(names) < regions:
         raise ValueError(f"the aws partition has only {len(names)} ECR regions the app accepts")
@@ -296,7 +301,7 @@ def measure(accounts: int, regions: int, *, child: bool = True, log: Any = print
         queue = _capture_finished(stack)
 
         started = time.monotonic()
-        status, raw = _http(stack.api_url, "POST", "/rules", _request(prefix, names, members))
+        status, raw = _http(stack.api_url, "POST", "/rules", _request(prefix, names, members, concurrency))
         if status != 202:
             raise RuntimeError(f"POST /rules answered {status}: {raw[:2000]!r}")
         point.post_rules_bytes = len(raw)
@@ -452,9 +457,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _arguments(argv)
     if str(LAYER) not in sys.path:
-        sys.path.insert(0, str(LAYER))
+        sys.path.insert(0, str(LAYER))  # the functions' layer, as the stack and Lambda put it
+    args = _arguments(argv)
     started = time.monotonic()
 
     def log(line: str) -> None:

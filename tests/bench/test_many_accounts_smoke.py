@@ -42,7 +42,7 @@ def test_the_section_is_written_after_the_rest_of_the_report(small_run: tuple[st
     assert report.startswith("# Benchmarks\n\n## 5. Drift sweep\n\nkept as it is\n")
     assert "## 6. Many accounts: 3 accounts x 2 regions" in report
     table = [line for line in report.split(ma.BEGIN, 1)[1].splitlines() if line.startswith("| ")][1:]
-    assert len(table) == 12
+    assert len(table) == 11
     assert all(line.endswith(" % |") for line in table), table
 
 
