@@ -190,7 +190,7 @@ def _capture_finished(stack: Any) -> str:
 
 
 def _finished_events(stack: Any, url: str) -> list[str]:
-    sqs, found = stack.client("sqs"), []
+    sqs, found = stack.client("sqs"), list[str]()
     for _ in range(10):
         answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
         messages = answer.get("Messages", [])
@@ -221,7 +221,9 @@ def _largest(items: list[dict[str, Any]], kind: str) -> Largest:
     return Largest(size, f"{kind} {sk}".strip())
 
 
-def _measure_child(stack: Any, parent_arn: str, events: list[dict[str, Any]], rollout_id: str, account: str) -> tuple[HistoryStats, int]:
+def _measure_child(
+    stack: Any, parent_arn: str, events: list[dict[str, Any]], rollout_id: str, account: str
+) -> tuple[HistoryStats, int]:
     """Run the child definition for ``account`` (not yet in the rollout), exactly as the parent's Map would."""
     from pullthrough.adapters.store import RolloutStore
 
@@ -258,7 +260,9 @@ def _measure_child(stack: Any, parent_arn: str, events: list[dict[str, Any]], ro
 def _http(base: str, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
     """One unsigned request to the local API: (status, raw body)."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method, headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        base + path, data=data, method=method, headers={"content-type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=300) as answer:
             return answer.status, answer.read()
@@ -360,12 +364,30 @@ def section(small: Point, full: Point, seconds_total: float | None = None) -> li
         rows.append((label, at_small, at_full, project((small.accounts, at_small), (full.accounts, at_full), n), quota))
 
     grows("parent execution: history events", small.parent.events, full.parent.events, HISTORY_EVENTS_QUOTA)
-    grows("parent execution: largest state input/output (bytes)", small.parent.largest.bytes,
-          full.parent.largest.bytes, STATE_PAYLOAD_QUOTA)
-    rows.append(("child execution (one account): history events", small.child.events if small.child else 0,
-                 full.child.events, None, HISTORY_EVENTS_QUOTA))
-    rows.append(("child execution: largest state input/output (bytes)",
-                 small.child.largest.bytes if small.child else 0, full.child.largest.bytes, None, STATE_PAYLOAD_QUOTA))
+    grows(
+        "parent execution: largest state input/output (bytes)",
+        small.parent.largest.bytes,
+        full.parent.largest.bytes,
+        STATE_PAYLOAD_QUOTA,
+    )
+    rows.append(
+        (
+            "child execution (one account): history events",
+            small.child.events if small.child else 0,
+            full.child.events,
+            None,
+            HISTORY_EVENTS_QUOTA,
+        )
+    )
+    rows.append(
+        (
+            "child execution: largest state input/output (bytes)",
+            small.child.largest.bytes if small.child else 0,
+            full.child.largest.bytes,
+            None,
+            STATE_PAYLOAD_QUOTA,
+        )
+    )
     for kind, label in (
         ("account", "DynamoDB ROLLOUT#<id>/ACCOUNT#<account> item (bytes)"),
         ("deployed", "DynamoDB DEPLOYED#<prefix>/<account> item (bytes)"),
@@ -373,8 +395,7 @@ def section(small: Point, full: Point, seconds_total: float | None = None) -> li
         ("rule", "DynamoDB RULES/<prefix> item (bytes)"),
     ):
         grows(label, small.items[kind].bytes, full.items[kind].bytes, ITEM_QUOTA)
-    grows("GET /rollouts/{id} response (bytes)", small.get_rollout_bytes, full.get_rollout_bytes,
-          LAMBDA_RESPONSE_QUOTA)
+    grows("GET /rollouts/{id} response (bytes)", small.get_rollout_bytes, full.get_rollout_bytes, LAMBDA_RESPONSE_QUOTA)
     grows("POST /rules 202 response (bytes)", small.post_rules_bytes, full.post_rules_bytes, LAMBDA_RESPONSE_QUOTA)
     grows("Finished event (bytes, whole event)", small.finished_event_bytes, full.finished_event_bytes, EVENT_QUOTA)
 

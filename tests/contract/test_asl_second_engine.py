@@ -47,7 +47,7 @@ class Started:
 @pytest.fixture(scope="module")
 def started() -> Iterator[dict[str, Started]]:
     """POST /rules through the API handler on moto, once per rollout option set used below."""
-    bodies = {
+    bodies: dict[str, dict[str, Any]] = {
         "default": {},
         "tolerant": {"rollout": {"failureTolerance": 1}},
         "sequential": {"rollout": {"maxConcurrency": 1, "failureTolerance": 0}},
@@ -349,7 +349,9 @@ def test_a_target_failing_in_one_account_rolls_back_every_account(
     begun, failing = started["accounts"], ACCOUNTS[1]
     create_rule = resource(subs, "CreateRuleFunctionArn")
     limit = throws(ex.RuleLimitExceeded.__name__)
-    execution = rollout(begun, subs, mocks={create_rule: in_account(failing, limit, STEP_OUTPUTS["CreateRuleFunctionArn"])})
+    execution = rollout(
+        begun, subs, mocks={create_rule: in_account(failing, limit, STEP_OUTPUTS["CreateRuleFunctionArn"])}
+    )
 
     assert execution.status == "SUCCEEDED", execution.describe()
     assert "RollbackAccounts" in {s["name"] for s in execution.states}
@@ -359,7 +361,9 @@ def test_a_target_failing_in_one_account_rolls_back_every_account(
     assert list(recorded(items).values()).count("FAILED") == 1
     # Every target of every account goes back to its snapshot (the failed one's own undo is the extra call).
     every = {(a, r) for a in ACCOUNTS for r in REGIONS}
-    rollback_calls = [c for c in execution.calls_to(resource(subs, "RollbackFunctionArn")) if c["state"] == "RollbackTarget"]
+    rollback_calls = [
+        c for c in execution.calls_to(resource(subs, "RollbackFunctionArn")) if c["state"] == "RollbackTarget"
+    ]
     assert {(c["input"]["account"], c["input"]["region"]) for c in rollback_calls} == every
     assert recorded(items, "rollback") == dict.fromkeys(every, "ROLLED_BACK")
 

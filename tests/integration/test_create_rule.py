@@ -164,5 +164,5 @@ def test_a_rule_someone_else_created_meanwhile_is_not_taken_for_ours(
     monkeypatch.setattr(aws, "session_hooks", [*aws.session_hooks, hook])
     aws.reset()
 
-    with pytest.raises(Exception, match="RuleAlreadyExists|already exists"):
+    with pytest.raises(ex.RuleAlreadyExists):
         run("create_rule", stored)

@@ -53,7 +53,8 @@ def hung_endpoint() -> Iterator[tuple[str, list[socket.socket]]]:
 
 def client_of(service: str, endpoint: str) -> Any:
     config = aws.CLIENT_CONFIG.merge(Config(connect_timeout=READ_TIMEOUT_S, read_timeout=READ_TIMEOUT_S))
-    return boto3.session.Session().client(service, region_name="eu-west-1", endpoint_url=endpoint, config=config)
+    session: Any = boto3.session.Session()
+    return session.client(service, region_name="eu-west-1", endpoint_url=endpoint, config=config)
 
 
 def test_a_hung_call_is_tried_total_max_attempts_times_then_raises_a_transient_error() -> None:
@@ -64,7 +65,7 @@ def test_a_hung_call_is_tried_total_max_attempts_times_then_raises_a_transient_e
             EcrRegistry(ecr).validate_rule("docker-hub")
         elapsed = time.monotonic() - started
 
-    attempts = ecr.meta.config.retries["total_max_attempts"]  # type: ignore[attr-defined]
+    attempts = ecr.meta.config.retries["total_max_attempts"]
     assert len(accepted) == attempts
     assert attempts * READ_TIMEOUT_S <= elapsed < attempts * READ_TIMEOUT_S + 2.0
 
