@@ -25,6 +25,7 @@ help:
 	@echo "  PULLTHROUGH_AWS_PORT=5000   port of the local AWS emulator (likewise)"
 	@echo "  SWEEP_ARGS=\"--mode repair\"  arguments of make sweep (python -m local.sweep --help)"
 	@echo "  BENCH_ARGS=\"--quick\"        arguments of make bench (python -m benchmarks.run --help)"
+	@echo "  BENCH_ACCOUNTS_ARGS=\"--accounts 50\"  arguments of make bench-accounts (python -m benchmarks.many_accounts --help)"
 	@echo "  PYTHON313=/path/python3.13  the Python 3.13 to build .venv and the SAM tools with (found: $(or $(PYTHON313),none))"
 
 check-python:
