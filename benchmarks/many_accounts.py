@@ -72,6 +72,7 @@ class Point:
     account_concurrency: int | None = None  # the rollout's accountConcurrency (None: the app's default)
     outcome: str = ""
     wall_seconds: float = 0.0  # POST /rules until GET /rollouts/{id} leaves RUNNING
+    cpu_seconds: float = 0.0  # this process's CPU meanwhile (the emulator, the engine and every step share it)
     accounts_seconds: float = 0.0  # creating the member accounts with their execution role (not in wall time)
     parent: HistoryStats | None = None
     child: HistoryStats | None = None
@@ -307,7 +308,7 @@ def measure(
         log(f"{accounts} member accounts with the execution role in {point.accounts_seconds:.1f} s")
         queue = _capture_finished(stack)
 
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         status, raw = _http(stack.api_url, "POST", "/rules", _request(prefix, names, members, concurrency))
         if status != 202:
             raise RuntimeError(f"POST /rules answered {status}: {raw[:2000]!r}")
@@ -323,6 +324,7 @@ def measure(
                 break
             time.sleep(1)
         point.wall_seconds = time.monotonic() - started
+        point.cpu_seconds = time.process_time() - cpu
         point.outcome = shown["status"]
         point.get_rollout_bytes = len(raw)
         log(f"rollout {point.outcome} in {point.wall_seconds:.1f} s ({len(shown['targets'])} targets)")
@@ -346,9 +348,32 @@ def measure(
     return point
 
 
+def point_of(saved: dict[str, Any]) -> Point:
+    """A Point from its ``asdict`` JSON form."""
+
+    def history(value: dict[str, Any] | None) -> HistoryStats | None:
+        return None if value is None else HistoryStats(**(value | {"largest": Largest(**value["largest"])}))
+
+    fields = {k: v for k, v in saved.items() if k in Point.__dataclass_fields__}
+    fields["parent"], fields["child"] = history(saved.get("parent")), history(saved.get("child"))
+    fields["items"] = {kind: Largest(**item) for kind, item in saved.get("items", {}).items()}
+    return Point(**fields)
+
+
 # -- the report section --------------------------------------------------------------------------------------------
 def _kb(size: int) -> str:
     return f"{size / 1024:,.1f} KB"
+
+
+def _cpu(point: Point) -> str:
+    if not point.cpu_seconds:
+        return ""
+    share = point.cpu_seconds / point.wall_seconds
+    return (
+        f"The stack's process used {point.cpu_seconds:,.0f} s of CPU in that time ({share:.0%} of one core: one "
+        "Python process, so at most one core's worth under the GIL; the rest of the time it waited for a core on a "
+        "machine other jobs shared, or for I/O)."
+    )
 
 
 def _share(size: int, quota: int) -> str:
@@ -412,7 +437,18 @@ def section(small: Point, full: Point, seconds_total: float | None = None) -> li
         grows(label, small.items[kind].bytes, full.items[kind].bytes, ITEM_QUOTA)
     grows("GET /rollouts/{id} response (bytes)", small.get_rollout_bytes, full.get_rollout_bytes, LAMBDA_RESPONSE_QUOTA)
     grows("POST /rules 202 response (bytes)", small.post_rules_bytes, full.post_rules_bytes, LAMBDA_RESPONSE_QUOTA)
-    grows("Finished event (bytes, whole event)", small.finished_event_bytes, full.finished_event_bytes, EVENT_QUOTA)
+    if full.finished_event_targets < full.accounts * full.regions:  # the event lists some targets, counts the rest
+        rows.append(
+            (
+                "Finished event (bytes, whole event; targets listed up to a cap)",
+                small.finished_event_bytes,
+                full.finished_event_bytes,
+                None,
+                EVENT_QUOTA,
+            )
+        )
+    else:
+        grows("Finished event (bytes, whole event)", small.finished_event_bytes, full.finished_event_bytes, EVENT_QUOTA)
 
     lines = [
         BEGIN,
@@ -423,7 +459,7 @@ def section(small: Point, full: Point, seconds_total: float | None = None) -> li
         f"**{full.wall_seconds:,.0f} s** wall time (POST /rules until GET /rollouts leaves RUNNING; the execution "
         f"itself {full.parent.seconds:,.0f} s by the engine's clock), {full.wall_seconds / targets * 1000:,.0f} ms "
         f"per target. The {small.accounts}-account run took {small.wall_seconds:,.1f} s. Creating the accounts "
-        f"({full.accounts_seconds:,.0f} s) is not counted.",
+        f"({full.accounts_seconds:,.0f} s) is not counted. {_cpu(full)}",
         "",
         "Run by `make bench-accounts` (python -m benchmarks.many_accounts), not by `make bench`: at this size it "
         "takes longer than all of `make bench`'s measurements together. `make bench` keeps this section as it is.",
@@ -436,8 +472,9 @@ def section(small: Point, full: Point, seconds_total: float | None = None) -> li
     ]
     for label, at_small, at_full, projected, quota in rows:
         value = at_full if projected is None else projected
-        shown = "same (per account)" if projected is None else f"{projected:,}"
-        lines.append(f"| {label} | {at_small:,} | {at_full:,} | {shown} | {quota:,} | {_share(value, quota)} |")
+        shown = "same (capped or per account)" if projected is None else f"{projected:,}"
+        share = _share(value, quota) if value <= quota else f"**{_share(value, quota)}: over the quota**"
+        lines.append(f"| {label} | {at_small:,} | {at_full:,} | {shown} | {quota:,} | {share} |")
     lines += [
         "",
         f"Largest parent state: {full.parent.largest.where}; largest child state: {full.child.largest.where}. "
@@ -448,8 +485,9 @@ def section(small: Point, full: Point, seconds_total: float | None = None) -> li
         "histories: its parent history shows only MapRunStarted/MapRunSucceeded).",
         "",
         f"Projection: linear in accounts between the {small.accounts}- and {full.accounts}-account runs; what one "
-        "child execution or one account's item holds depends on its regions only. The Finished event lists at most "
-        f"{full.finished_event_targets} targets (the rest are counted), so it stays constant past that. "
+        "child execution or one account's item holds depends on its regions only. The Finished event listed "
+        f"{full.finished_event_targets:,} of {full.accounts * full.regions:,} targets (it lists up to a cap and "
+        "counts the rest). "
         "Real Step Functions adds a few events to the parent (MapRunStarted/Succeeded and the Map state's own) "
         "but no per-account events: the parent's history does not grow with accounts there either.",
         "",
@@ -492,6 +530,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--small", type=int, default=2, help="accounts of the small run the projection starts from")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where REPORT.md is (default: benchmarks/)")
     parser.add_argument("--json", type=Path, help="also write the measurements to this JSON file")
+    parser.add_argument(
+        "--from-json", type=Path, help="write the section from measurements saved by --json (no new run)"
+    )
     args = parser.parse_args(argv)
     if not 2 <= args.small < args.accounts:
         parser.error("--small must be at least 2 (a rollout across accounts) and below --accounts")
@@ -510,8 +551,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:7.1f} s] {line}", flush=True)
 
     concurrency = args.account_concurrency or None
-    small = measure(args.small, args.regions, concurrency=concurrency, log=log)
-    full = measure(args.accounts, args.regions, concurrency=concurrency, log=log)
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        small, full = point_of(saved["small"]), point_of(saved["full"])
+    else:
+        small = measure(args.small, args.regions, concurrency=concurrency, log=log)
+        full = measure(args.accounts, args.regions, concurrency=concurrency, log=log)
     if args.json:
         args.json.write_text(json.dumps({"small": asdict(small), "full": asdict(full)}, indent=2) + "\n")
     path = write_section(args.out / "REPORT.md", section(small, full))

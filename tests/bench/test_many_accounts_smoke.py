@@ -5,6 +5,7 @@ the helpers it sizes and projects with are pinned on their own."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -43,7 +44,7 @@ def test_the_section_is_written_after_the_rest_of_the_report(small_run: tuple[st
     assert "## 6. Many accounts: 3 accounts x 2 regions" in report
     table = [line for line in report.split(ma.BEGIN, 1)[1].splitlines() if line.startswith("| ")][1:]
     assert len(table) == 11
-    assert all(line.endswith(" % |") for line in table), table
+    assert all(re.search(r" % \|$|over the quota\*\* \|$", line) for line in table), table
 
 
 def test_the_rollout_succeeds_and_the_histories_are_measured(small_run: tuple[str, dict[str, Any]]) -> None:
@@ -81,6 +82,19 @@ def test_dynamodb_sizes_follow_its_rules() -> None:
     assert ma.item_size({"pk": "ROLLOUT#r", "n": Decimal(1)}) == 2 + 9 + 1 + 2
     with pytest.raises(TypeError):
         ma.dynamodb_size(object())
+
+
+def test_a_size_past_its_quota_is_called_out() -> None:
+    point = ma.Point(2, 1, outcome="SUCCEEDED", wall_seconds=1.0)
+    point.parent = point.child = ma.HistoryStats(10, ma.Largest(100, "x"), "SUCCEEDED", 1.0)
+    point.items = {kind: ma.Largest(10, kind) for kind in ("account", "deployed", "rollout", "rule")}
+    big = ma.Point(**{**point.__dict__, "accounts": 200})
+    big.parent = ma.HistoryStats(10, ma.Largest(100_000, "FinishRollout"), "SUCCEEDED", 1.0)
+
+    lines = ma.section(point, big)
+
+    [row] = [line for line in lines if line.startswith("| parent execution: largest state")]
+    assert row.endswith("over the quota** |") and "| 503,636 |" in row  # 100,000 + (100,000 - 100) * 800 / 198
 
 
 def test_the_projection_is_linear_in_accounts() -> None:
