@@ -452,6 +452,7 @@ DYNAMODB_CALLS: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     ("getItem", {"Key": KEY, "ProjectionExpression": "failedCount, #s", "ExpressionAttributeNames": {"#s": "status"}}),
+    ("getItem", {"Key": KEY, "ProjectionExpression": "regions", "ConsistentRead": True}),  # as AccountTargets reads
 ]
 
 
