@@ -98,11 +98,22 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     if str(LAYER) not in sys.path:
         sys.path.insert(0, str(LAYER))  # the functions' layer, as the stack and Lambda put it
-    from benchmarks import api_calls, cold_start, drift_sweep, machine, plots, report, transitions, wall_time
+    from benchmarks import (
+        api_calls,
+        cold_start,
+        drift_sweep,
+        machine,
+        many_accounts,
+        plots,
+        report,
+        transitions,
+        wall_time,
+    )
     from benchmarks.driver import Bench
     from local.stack import LocalStack
 
     settings = Settings.for_run(out=args.out, quick=args.quick, latency_ms=args.latency_ms, repeats=args.repeats)
+    kept = many_accounts.kept_section(settings.out / "REPORT.md")  # `make bench-accounts` writes that one
     _clear(settings.out)
     started = time.monotonic()
     load_at_start = os.getloadavg()[0]
@@ -129,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     described["load average"] = f"{load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (1 minute)"
     results = report.Results(settings, described, wall, calls, flows, cold, drift, time.monotonic() - started)
     plots.write_all(settings.out, wall, calls, cold, drift)
-    path = report.write(results, settings.out)
+    path = report.write(results, settings.out, kept)
     numbers = headline(results)
     if args.json:
         args.json.write_text(json.dumps(numbers, indent=2, sort_keys=True) + "\n")

@@ -7,3 +7,11 @@ BENCH_ARGS ?=
 
 bench: setup sam-tools
 	$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
+
+# `make bench-accounts`: issue 12's scale check, one rule to 200 member accounts x 17 regions (tens of minutes here),
+# written into REPORT.md's many-accounts section (make bench keeps it). BENCH_ACCOUNTS_ARGS="--accounts 50".
+.PHONY: bench-accounts
+BENCH_ACCOUNTS_ARGS ?=
+
+bench-accounts: setup sam-tools
+	POWERTOOLS_METRICS_DISABLED=true $(VENV)/bin/python -m benchmarks.many_accounts $(BENCH_ACCOUNTS_ARGS)

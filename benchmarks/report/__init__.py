@@ -14,8 +14,8 @@ from benchmarks.report.results import Results
 __all__ = ["Results", "write"]
 
 
-def write(results: Results, out: Path) -> Path:
-    """REPORT.md into ``out``; its path."""
+def write(results: Results, out: Path, kept: list[str] | None = None) -> Path:
+    """REPORT.md into ``out``; its path. ``kept``: a section written by another command, carried over as it was."""
     lines = [
         *header.top(results),
         *header.targets(results),
@@ -24,6 +24,8 @@ def write(results: Results, out: Path) -> Path:
         *calls.transitions_section(results),
         *cold.section(results),
         *drift.section(results),
+        *(kept or []),
+        *([""] if kept else []),
         *header.method(),
     ]
     path = out / "REPORT.md"

@@ -16,6 +16,10 @@
 //                  outcome of its list; the last one repeats.
 //                  outcome: {"return": value} | {"throw": "ErrorName", "cause": "text"} | {"apply": true}
 //                  ("apply": run the DynamoDB call on `tables`; the default for dynamodb:*; Lambda default: {}).
+//                  {"finish": true} decides as FinishRollout does (rollback past the tolerance; across accounts, from
+//                  the account items); {"gate": true} refuses past the tolerance as SnapshotRegion does.
+// A Distributed Map (ProcessorConfig Mode DISTRIBUTED) runs here as an inline Map: this engine ignores
+// ProcessorConfig, ToleratedFailure* and Label, so its iterations are not child executions with their own context.
 // Retry intervals and Wait states are zeroed, so retries run at once.
 //
 // Prints {"status": "SUCCEEDED"|"FAILED", "error", "cause", "output", "states": [{"name", "index"}],
@@ -378,8 +382,17 @@ function makeMocks(scenario) {
         }
         let result;
         if (outcome?.finish) {
-          // FinishRollout's decision: past the tolerance (and not yet rolled back) it answers rollback=true.
-          const failed = (payload.regionResults ?? []).filter((r) => ['FAILED', 'ROLLBACK_FAILED'].includes(r.status));
+          // FinishRollout's decision: past the tolerance (and not yet rolled back) it answers rollback=true. Across
+          // accounts the results are in the account items (ROLLOUT#<id> / ACCOUNT#<account>), where a target still
+          // PENDING (its record lost) counts as failed, as Rollouts.finish counts it.
+          const accountItems = (Object.values(tables)[0] ?? []).filter(
+            (i) => i.pk?.S === `ROLLOUT#${payload.rolloutId}` && i.sk?.S?.startsWith('ACCOUNT#'),
+          );
+          const statuses = accountItems.length
+            ? accountItems.flatMap((i) => Object.values(i.regions?.M ?? {}).map((e) => e.M?.status?.S ?? 'PENDING'))
+            : (payload.regionResults ?? []).map((r) => r.status);
+          const counted = accountItems.length ? ['FAILED', 'ROLLBACK_FAILED', 'PENDING'] : ['FAILED', 'ROLLBACK_FAILED'];
+          const failed = statuses.filter((status) => counted.includes(status));
           result = { rollback: !payload.afterRollback && failed.length > (payload.failureTolerance ?? 0) };
         } else if (outcome?.gate) {
           // SnapshotRegion's gate: the rollout record's failedCount against the tolerance.

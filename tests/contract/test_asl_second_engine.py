@@ -31,6 +31,7 @@ from tests.support import HOME
 ASL = ROOT / "statemachine" / "rollout.asl.json"
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 FAILING = "eu-west-1"  # the region a scenario makes fail
+ACCOUNTS = ["111111111111", "222222222222"]  # a rollout across accounts (scale ACCOUNTS: the Distributed Map)
 LAMBDA_TIMEOUT = "Lambda.ClientExecutionTimeoutException"
 READ = TypeDeserializer()
 
@@ -46,10 +47,11 @@ class Started:
 @pytest.fixture(scope="module")
 def started() -> Iterator[dict[str, Started]]:
     """POST /rules through the API handler on moto, once per rollout option set used below."""
-    bodies = {
+    bodies: dict[str, dict[str, Any]] = {
         "default": {},
         "tolerant": {"rollout": {"failureTolerance": 1}},
         "sequential": {"rollout": {"maxConcurrency": 1, "failureTolerance": 0}},
+        "accounts": {"accounts": ACCOUNTS},
     }
     found: dict[str, Started] = {}
     with pytest.MonkeyPatch.context() as mp:
@@ -292,6 +294,102 @@ def test_past_the_tolerance_no_new_region_starts_and_the_touched_ones_roll_back(
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Across accounts (scale ACCOUNTS): RolloutAccounts, a Distributed Map. This engine ignores ProcessorConfig and runs
+# it as an inline Map (no child executions, no ToleratedFailure*), so these pin the states' logic and data flow: each
+# account's targets read from its item, results recorded there, FinishRollout deciding from the items.
+
+
+def account_items(execution: Execution, started: Started, subs: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The rollout's account items at the end of the execution, by account."""
+    prefix = f"ROLLOUT#{started.input['rolloutId']}"
+    items = [
+        {k: READ.deserialize(v) for k, v in item.items()} for item in execution.tables[resource(subs, "TableName")]
+    ]
+    return {
+        str(i["sk"]).removeprefix("ACCOUNT#"): i
+        for i in items
+        if i["pk"] == prefix and str(i["sk"]).startswith("ACCOUNT#")
+    }
+
+
+def targets_called(execution: Execution, arn: str) -> list[tuple[str, str]]:
+    return sorted((call["input"]["account"], call["input"]["region"]) for call in execution.calls_to(arn))
+
+
+def recorded(items: dict[str, dict[str, Any]], part: str = "regions") -> dict[tuple[str, str], str]:
+    return {(a, r): e["status"] for a, item in items.items() for r, e in item.get(part, {}).items()}
+
+
+def in_account(account: str, *outcomes: dict[str, Any]) -> dict[str, Any]:
+    """A mock whose calls for ``account`` (a property value of the task input) take ``outcomes`` in turn."""
+    return {"cases": [{"match": account, "outcomes": list(outcomes)}]}
+
+
+def test_a_rollout_across_two_accounts_runs_each_accounts_targets_and_succeeds(
+    started: dict[str, Started], subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    begun = started["accounts"]
+    assert begun.input["scale"] == "ACCOUNTS" and begun.input["accounts"] == ACCOUNTS
+    execution = rollout(begun, subs)
+
+    assert execution.status == "SUCCEEDED", execution.describe()
+    assert {"RolloutAccounts", "AccountTargets"} <= {s["name"] for s in execution.states}
+    assert not execution.failures_of("RolloutAccounts"), execution.describe()
+    every = sorted((a, r) for a in ACCOUNTS for r in REGIONS)
+    assert targets_called(execution, resource(subs, "CreateRuleFunctionArn")) == every
+    [finish] = execution.inputs_to(resource(subs, "FinishRolloutFunctionArn"))
+    assert finish["regionResults"] == [{"account": a} for a in ACCOUNTS], "one tiny output per account"
+    assert recorded(account_items(execution, begun, subs)) == dict.fromkeys(every, "SUCCEEDED")
+    assert not execution.calls_to(resource(subs, "RollbackFunctionArn"))
+
+
+def test_a_target_failing_in_one_account_rolls_back_every_account(
+    started: dict[str, Started], subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    begun, failing = started["accounts"], ACCOUNTS[1]
+    create_rule = resource(subs, "CreateRuleFunctionArn")
+    limit = throws(ex.RuleLimitExceeded.__name__)
+    execution = rollout(
+        begun, subs, mocks={create_rule: in_account(failing, limit, STEP_OUTPUTS["CreateRuleFunctionArn"])}
+    )
+
+    assert execution.status == "SUCCEEDED", execution.describe()
+    assert "RollbackAccounts" in {s["name"] for s in execution.states}
+    finish = resource(subs, "FinishRolloutFunctionArn")
+    assert [bool(f.get("afterRollback")) for f in execution.inputs_to(finish)] == [False, True]
+    items = account_items(execution, begun, subs)
+    assert list(recorded(items).values()).count("FAILED") == 1
+    # Every target of every account goes back to its snapshot (the failed one's own undo is the extra call).
+    every = {(a, r) for a in ACCOUNTS for r in REGIONS}
+    rollback_calls = [
+        c for c in execution.calls_to(resource(subs, "RollbackFunctionArn")) if c["state"] == "RollbackTarget"
+    ]
+    assert {(c["input"]["account"], c["input"]["region"]) for c in rollback_calls} == every
+    assert recorded(items, "rollback") == dict.fromkeys(every, "ROLLED_BACK")
+
+
+def test_a_record_write_failing_in_a_child_neither_fails_the_map_nor_passes_for_success(
+    started: dict[str, Started], subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    """Every record write of one account fails for good: the child still ends (its Catch), the Map and the
+    execution do not fail, and FinishRollout, finding those targets PENDING, has every account rolled back."""
+    begun, lossy = started["accounts"], ACCOUNTS[1]
+    update = integration(definition, "dynamodb:updateItem")
+    execution = rollout(
+        begun, subs, mocks={update: in_account(f"ACCOUNT#{lossy}", throws("DynamoDB.AmazonDynamoDBException"))}
+    )
+
+    assert execution.status == "SUCCEEDED", execution.describe()
+    assert not execution.failures_of("RolloutAccounts"), execution.describe()
+    lost = [c for c in execution.calls_to(update) if c["state"] == "RecordRegionInAccount" and c["error"]]
+    assert len(lost) == 4 * len(REGIONS), "each of the account's records is tried 4 times (its Retry: 3 more)"
+    items = account_items(execution, begun, subs)
+    assert {r: s for (a, r), s in recorded(items).items() if a == lossy} == dict.fromkeys(REGIONS, "PENDING")
+    assert {r: s for (a, r), s in recorded(items).items() if a != lossy} == dict.fromkeys(REGIONS, "SUCCEEDED")
+    assert "RollbackAccounts" in {s["name"] for s in execution.states}
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Static checks of the same definition
 
 
@@ -354,6 +452,7 @@ DYNAMODB_CALLS: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     ("getItem", {"Key": KEY, "ProjectionExpression": "failedCount, #s", "ExpressionAttributeNames": {"#s": "status"}}),
+    ("getItem", {"Key": KEY, "ProjectionExpression": "regions", "ConsistentRead": True}),  # as AccountTargets reads
 ]
 
 

@@ -9,15 +9,9 @@ from tests.support import ROOT
 
 def test_make_help_lists_the_targets_and_the_variables() -> None:
     shown = subprocess.run(["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    for target in ("make demo", "make local", "make setup", "make test", "make sweep", "make build", "make bench"):
+    targets = ("make demo", "make local", "make setup", "make test", "make sweep", "make build", "make bench-accounts")
+    for target in (*targets, "make bench"):
         assert target in shown
-    for variable in (
-        "PULLTHROUGH_API_PORT",
-        "PULLTHROUGH_AWS_PORT",
-        "SWEEP_ARGS",
-        "BENCH_ARGS",
-        "PYTHON313",
-        "PYTEST_WORKERS",
-        "PYTEST_ARGS",
-    ):
+    variables = ("PULLTHROUGH_API_PORT", "PULLTHROUGH_AWS_PORT", "SWEEP_ARGS", "BENCH_ARGS", "BENCH_ACCOUNTS_ARGS")
+    for variable in (*variables, "PYTHON313", "PYTEST_WORKERS", "PYTEST_ARGS"):
         assert f"{variable}=" in shown, variable

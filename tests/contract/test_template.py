@@ -261,7 +261,10 @@ def test_state_machine_role_allows_its_direct_service_integrations(template: dic
         asl = ROOT / props["DefinitionUri"]
         if not asl.is_file():
             pytest.skip(f"{asl.relative_to(ROOT)} does not exist yet")
-        integrations = set(re.findall(r'"arn:aws:states:::(dynamodb|events):(\w+)(?:\.\w+)?"', asl.read_text("utf-8")))
+        text = asl.read_text("utf-8")
+        pattern = r'"arn:(?:aws|\$\{Partition\}):states:::(dynamodb|events):(\w+)(?:\.\w+)?"'
+        integrations = set(re.findall(pattern, text))
+        assert integrations or ":states:::" not in text, f"{name}: the ASL's integrations were not recognised"
         needed = {f"{service}:{op[0].upper()}{op[1:]}" for service, op in integrations}
         granted = {
             action
@@ -275,6 +278,41 @@ def test_state_machine_role_allows_its_direct_service_integrations(template: dic
             if owner == name and policy == "EventBridgePutEventsPolicy"
         }
         assert needed <= granted, f"{name}: the ASL calls {sorted(needed - granted)} but the role may not"
+
+
+def _distributed_maps(machine: dict[str, Any]) -> list[str]:
+    """Names of the Distributed Map states at any depth of an ASL definition."""
+    found = []
+    for name, state in machine.get("States", {}).items():
+        processor = state.get("ItemProcessor") or {}
+        if processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
+            found.append(name)
+        for nested in [processor, *state.get("Branches", [])]:
+            found += _distributed_maps(nested)
+    return found
+
+
+def test_state_machine_role_may_start_follow_and_stop_its_distributed_map_children(template: dict[str, Any]) -> None:
+    """A Distributed Map runs each item as a child execution of the same state machine: Step Functions needs
+    states:StartExecution on the state machine, and states:DescribeExecution and StopExecution (a failed Map Run
+    stops the running children) on its child executions, whose ARNs are ``execution:<name>/<label>:<id>``. moto runs
+    the children without checking the role, so only this test holds the template to it."""
+    for name, machine in _state_machines(template).items():
+        props = machine["Properties"]
+        asl = ROOT / props["DefinitionUri"]
+        if not _distributed_maps(json.loads(asl.read_text("utf-8"))):
+            continue
+        state_machine = sub_string(props.get("Name"))
+        assert state_machine, f"{name}: a Distributed Map's role needs the state machine's name (set Name)"
+        prefix = "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}"
+        granted: dict[str, set[str | None]] = {}
+        for owner, statement in iam_statements(template):
+            if owner == name and statement.get("Effect") == "Allow":
+                for action in actions_of(statement):
+                    granted.setdefault(action, set()).update(sub_string(r) for r in as_list(statement["Resource"]))
+        assert f"{prefix}:stateMachine:{state_machine}" in granted.get("states:StartExecution", set())
+        for action in ("states:DescribeExecution", "states:StopExecution"):
+            assert granted.get(action) == {f"{prefix}:execution:{state_machine}/*"}, (action, granted.get(action))
 
 
 def test_state_machine_logs_no_execution_data(template: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -114,3 +115,54 @@ def test_a_replacement_whose_create_fails_puts_the_old_rule_back(stored: dict[st
     assert {k: after[k] for k in ("upstreamRepositoryPrefix", "credentialArn")} == {
         k: before[k] for k in ("upstreamRepositoryPrefix", "credentialArn")
     }
+
+
+def test_a_create_whose_answer_was_lost_is_retried_and_counts_as_created(
+    stored: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ECR created the rule but its answer never arrived (a read timeout; seen at 200 accounts x 17 regions on the
+    emulator): botocore's retry then meets PullThroughCacheRuleAlreadyExistsException for the rule it just made."""
+    from botocore.exceptions import ReadTimeoutError
+
+    from pullthrough import aws
+
+    lost: list[str] = []
+
+    def lose_the_first_answer(request: Any, **_: Any) -> None:
+        if not lost:  # ECR (moto, through a client of its own) creates the rule; its answer never arrives
+            boto3.client("ecr", region_name=TARGET).create_pull_through_cache_rule(**json.loads(request.body))
+            lost.append(rule_in_region()["ecrRepositoryPrefix"])
+            raise ReadTimeoutError(endpoint_url=request.url)
+
+    def hook(session: Any, _role: str | None) -> None:
+        session.events.register_last("before-send.ecr.CreatePullThroughCacheRule", lose_the_first_answer)
+
+    monkeypatch.setattr(aws, "session_hooks", [*aws.session_hooks, hook])
+    aws.reset()
+
+    out = run("create_rule", stored)
+
+    assert lost == ["docker-hub"], "the rule was created, then its answer lost"
+    assert out["action"] == "created"
+    assert rule_in_region()["credentialArn"] == stored["storeSecret"]["secretArn"]  # type: ignore[index]
+
+
+def test_a_rule_someone_else_created_meanwhile_is_not_taken_for_ours(
+    stored: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AlreadyExists for a rule that differs from the desired one is still an error: not ours to claim."""
+    from pullthrough import aws
+
+    def create_a_different_rule_first(**_: Any) -> None:
+        boto3.client("ecr", region_name=TARGET).create_pull_through_cache_rule(
+            ecrRepositoryPrefix="docker-hub", upstreamRegistryUrl="public.ecr.aws", upstreamRegistry="ecr-public"
+        )
+
+    def hook(session: Any, _role: str | None) -> None:
+        session.events.register_first("before-send.ecr.CreatePullThroughCacheRule", create_a_different_rule_first)
+
+    monkeypatch.setattr(aws, "session_hooks", [*aws.session_hooks, hook])
+    aws.reset()
+
+    with pytest.raises(ex.RuleAlreadyExists):
+        run("create_rule", stored)

@@ -66,8 +66,8 @@ def _snapshot_key(region: str, account: str | None) -> str:
 
 
 def _is_conditional_failure(error: ex.PullthroughError) -> bool:
-    cause = error.__cause__
-    return getattr(cause, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    response = getattr(error.__cause__, "response", None) or {}  # a botocore timeout has response None
+    return response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class RolloutStore:

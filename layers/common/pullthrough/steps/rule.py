@@ -45,7 +45,14 @@ def ensure_rule(ecr: EcrRegistry, wanted: dict[str, Any]) -> RuleChange:
     prefix = wanted["ecrRepositoryPrefix"]
     current = ecr.get_rule(prefix)
     if current is None:
-        ecr.create_rule(wanted)
+        try:
+            ecr.create_rule(wanted)
+        except ex.RuleAlreadyExists:
+            # A create whose answer was lost (a read timeout) is retried by the SDK and meets the rule it made:
+            # that one is ours only if it is exactly the desired rule.
+            made = ecr.get_rule(prefix)
+            if made is None or _comparable(made) != _comparable(wanted):
+                raise
         return RuleChange(action="created", rule=wanted)
     have, want = _comparable(current), _comparable(wanted)
     if have == want:
