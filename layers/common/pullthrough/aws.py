@@ -37,6 +37,7 @@ DEFAULT_EXECUTION_ROLE = "PullthroughExecutionRole"
 SOURCE_IDENTITY = "pullthrough"
 SESSION_SECONDS = 3600
 RENEW_BEFORE_SECONDS = 300
+MAX_ASSUMED_SESSIONS = 64  # (account, session) pairs kept warm; the drift sweep reads 16 accounts at a time
 # Calls a read-only client lets through: reads, and ECR's ValidatePullThroughCacheRule (it changes nothing).
 READ_PREFIXES = ("Describe", "Get", "List", "BatchGet", "Validate")
 
@@ -131,8 +132,22 @@ def _assumed_session(home: boto3.session.Session, account: str, session_name: st
     for hook in list(session_hooks):
         hook(session, role_arn)
     expires = granted["Expiration"].timestamp() if hasattr(granted["Expiration"], "timestamp") else time.time() + 900
+    _forget_sessions(keep=MAX_ASSUMED_SESSIONS - 1)
     _assumed[(account, session_name)] = (session, expires - RENEW_BEFORE_SECONDS)
     return session
+
+
+def _forget_sessions(keep: int) -> None:
+    """Drop expired assumed sessions, then the oldest beyond ``keep``, with their clients: a warm function serves
+    rollout after rollout (a session each), and the drift sweep every account, so the cache must not grow forever.
+    Called with ``_lock`` held."""
+    now = time.time()
+    stale = [key for key, (_, expires) in _assumed.items() if expires <= now]
+    stale += [key for key in _assumed if key not in stale][: max(0, len(_assumed) - len(stale) - keep)]
+    for account, name in stale:
+        del _assumed[(account, name)]
+        for key in [k for k in _clients if k[3] == account and k[4] == name]:
+            del _clients[key]
 
 
 def reset() -> None:

@@ -1,0 +1,42 @@
+"""Clients in other accounts act through an assumed execution role; a warm function keeps a bounded set of them."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pullthrough import aws
+
+MEMBER = "111122223333"
+
+
+@pytest.fixture
+def home(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME_ACCOUNT_ID", "123456789012")
+
+
+def test_a_client_in_another_account_acts_there_and_the_home_account_needs_no_role(home: None) -> None:
+    secrets = aws.client("secretsmanager", "eu-west-1", account=MEMBER, session_name="r-1")
+    created = secrets.create_secret(Name="ecr-pullthroughcache/x", SecretString="{}")
+    assert created["ARN"].split(":")[4] == MEMBER
+    assert aws.client("secretsmanager", "eu-west-1", account="123456789012") is aws.client(
+        "secretsmanager", "eu-west-1"
+    )
+    assert aws.client("secretsmanager", "eu-west-1", account=MEMBER, session_name="r-1") is secrets  # one session
+
+
+def test_sessions_are_bounded_and_expired_ones_dropped_with_their_clients(home: None) -> None:
+    for n in range(aws.MAX_ASSUMED_SESSIONS + 10):
+        aws.client("ecr", "eu-west-1", account=MEMBER, session_name=f"r-{n}")
+    assert len(aws._assumed) == aws.MAX_ASSUMED_SESSIONS
+    assert (MEMBER, "r-0") not in aws._assumed  # the oldest went first...
+    assert not [key for key in aws._clients if key[4] == "r-0"]  # ...with its clients
+    newest = (MEMBER, f"r-{aws.MAX_ASSUMED_SESSIONS + 9}")
+    session, _ = aws._assumed[newest]
+    aws._assumed[newest] = (session, time.time() - 1)  # its credentials are about to expire
+
+    renewed = aws.client("ecr", "eu-west-1", account=MEMBER, session_name=newest[1])
+
+    assert aws._assumed[newest][0] is not session and aws._assumed[newest][1] > time.time()
+    assert renewed is aws.client("ecr", "eu-west-1", account=MEMBER, session_name=newest[1])
