@@ -9,6 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
+from pullthrough.adapters.store import RolloutStore
+from pullthrough.exceptions import AwsTransientError
 from pullthrough.rollout_views import EVENT_TARGETS_MAX, event_summary
 from tests.integration.app_support import AppEnv, api, provision
 from tests.support import FakeContext, load_handler
@@ -129,3 +131,60 @@ def test_the_finished_event_lists_failed_targets_first_and_counts_every_one() ->
     assert summary["targetCounts"] == {"SUCCEEDED": EVENT_TARGETS_MAX + 49, "FAILED": 1}
     small = event_summary({"targets": targets[:3]})
     assert small["targets"] == targets[:3] and small["targetCounts"] == {"SUCCEEDED": 3}
+
+
+def rollback_record(app: AppEnv, rollout_id: str, account: str, region: str, status: str) -> None:
+    """What RecordRollback writes: the target's rollback outcome, in its account's item."""
+    result = {"rolloutId": rollout_id, "account": account, "region": region, "status": status, "error": None}
+    boto3.client("dynamodb", region_name="us-east-1").update_item(
+        TableName=app.table,
+        Key={"pk": {"S": f"ROLLOUT#{rollout_id}"}, "sk": {"S": f"ACCOUNT#{account}"}},
+        UpdateExpression="SET #rollback.#region = :result",
+        ExpressionAttributeNames={"#rollback": "rollback", "#region": region},
+        ExpressionAttributeValues={":result": {"M": {"status": {"S": status}, "detail": {"S": json.dumps(result)}}}},
+    )
+
+
+def test_a_rollback_that_did_not_reach_an_account_fails_and_keeps_its_targets_tracked(app: AppEnv) -> None:
+    started = start([ONE, TWO])
+    rollout_id = started["rolloutId"]
+    record(app, rollout_id, ONE, "us-east-1", "FAILED", error={"Error": "RuleValidationFailed", "Cause": "no"})
+    record(app, rollout_id, ONE, "eu-west-1", "SUCCEEDED")
+    for region in REGIONS:
+        record(app, rollout_id, TWO, region, "SUCCEEDED")
+    assert finish(rollout_id)["rollback"] is True
+    # RollbackAccounts: ONE's child recorded its outcomes; TWO's child failed before recording any
+    for region in REGIONS:
+        rollback_record(app, rollout_id, ONE, region, "ROLLED_BACK")
+
+    done = finish(rollout_id, afterRollback=True, rollbackResults=[])
+
+    assert done["status"] == "FAILED"  # not ROLLED_BACK: TWO may still hold the rule
+    _, shown = api("GET", f"/rollouts/{rollout_id}")
+    two = [t for t in shown["targets"] if t["account"] == TWO]
+    assert {t["status"] for t in two} == {"ROLLBACK_FAILED"}
+    assert two[0]["rollbackError"]["type"] == "RollbackNotRecorded"
+    _, rule = api("GET", "/rules/quay")
+    assert {(TWO, r) for r in REGIONS} <= {(t["account"], t["region"]) for t in rule["deployedTargets"]}
+
+
+def test_a_start_that_fails_writing_account_items_leaves_the_desired_rule_as_it_was(
+    app: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = start([ONE])
+    for region in REGIONS:
+        record(app, first["rolloutId"], ONE, region, "SUCCEEDED")
+    assert finish(first["rolloutId"])["status"] == "SUCCEEDED"
+
+    def unprocessed(*_: Any, **__: Any) -> None:
+        raise AwsTransientError("DynamoDB left items unprocessed after 8 attempts")
+
+    original = RolloutStore.put_account_targets
+    monkeypatch.setattr(RolloutStore, "put_account_targets", unprocessed)
+    status, _ = api("POST", "/rules", {"upstreamRegistry": "quay", "regions": ["us-west-2"], "accounts": [ONE, TWO]})
+
+    assert status == 503
+    _, rule = api("GET", "/rules/quay")
+    assert (rule["regions"], rule["accounts"], rule["lastRolloutId"]) == (REGIONS, [ONE], first["rolloutId"])
+    monkeypatch.setattr(RolloutStore, "put_account_targets", original)  # and the lock was released: the next starts
+    assert api("POST", "/rules", {"upstreamRegistry": "quay", "regions": REGIONS, "accounts": [ONE]})[0] == 202

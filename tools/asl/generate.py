@@ -332,9 +332,13 @@ ACCOUNT_ITEM = {
 DISTRIBUTED = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
 
 
-def accounts_map(comment, processor, result_path, catch_next, catch_path, nxt):
-    """One child execution per account (each with its own history), accountConcurrency at once."""
-    return {
+def accounts_map(comment, processor, result_path, catch_next, catch_path, nxt, *, tolerate_all=False):
+    """One child execution per account (each with its own history), accountConcurrency at once. ``tolerate_all``:
+    a failed child does not stop the others (a rollback must reach every account; FinishRolledBack counts a target
+    without a recorded outcome as not rolled back)."""
+    # ToleratedFailureCount, not Percentage 100: AWS's validator wants an integer percentage, moto's grammar a float.
+    extra = {"ToleratedFailureCount": 100000} if tolerate_all else {}  # more than any organization's accounts
+    return extra | {
         "Type": "Map",
         "Comment": comment,
         "ItemsPath": "$.accounts",
@@ -610,6 +614,7 @@ states = {
         "FinishRolledBack",
         "$.rollbackError",
         "FinishRolledBack",
+        tolerate_all=True,
     ),
     "Finished": {"Type": "Succeed"},
     "RollbackRegions": rollback_map(

@@ -419,18 +419,6 @@ class Rollouts:
         if only_accounts is not None:
             goals = [goal for goal in goals if goal["account"] in only_accounts]
         failure_tolerance = options.tolerated_failures(len(goals)) if options is not None else 0
-        if mode != PLAN:
-            carried = {
-                "deployed": deployed_regions(previous) if previous else {},
-                "deployedAccounts": (previous or {}).get("deployedAccounts") or [],
-            }
-            if operation == "DELETE":
-                self.store.update_rule(prefix, lastRolloutId=rollout_id, updatedAt=created)
-            else:
-                rule = desired | carried | {"lastRolloutId": rollout_id, "updatedAt": created}
-                if previous and previous.get("sourceSecretVersionId"):
-                    rule["sourceSecretVersionId"] = previous["sourceSecretVersionId"]
-                self.store.put_rule(prefix, rule)
         payload = execution_input(
             rollout_id,
             operation,
@@ -477,6 +465,20 @@ class Rollouts:
                 "requestId": request_id,
             }
         )
+        # The desired rule changes last before the execution starts: a start that fails before this point (the
+        # account items, the rollout item) leaves the previous desired rule as it was (see _undo_start).
+        if mode != PLAN:
+            carried = {
+                "deployed": deployed_regions(previous) if previous else {},
+                "deployedAccounts": (previous or {}).get("deployedAccounts") or [],
+            }
+            if operation == "DELETE":
+                self.store.update_rule(prefix, lastRolloutId=rollout_id, updatedAt=created)
+            else:
+                rule = desired | carried | {"lastRolloutId": rollout_id, "updatedAt": created}
+                if previous and previous.get("sourceSecretVersionId"):
+                    rule["sourceSecretVersionId"] = previous["sourceSecretVersionId"]
+                self.store.put_rule(prefix, rule)
         self.require_executions().start(rollout_id, payload)
         if self.metrics is not None:
             self.metrics.started(rollout_id, prefix, self.trigger)
@@ -554,7 +556,10 @@ class Rollouts:
             if live in ENDED_EARLY or never_started:
                 status = "FAILED"  # the execution died (or never began) before it could record its end
         if item.get("scale") == ACCOUNTS:
-            entries = self._entries(*self._outcomes(item))
+            results, undone = self._outcomes(item)
+            entries = self._entries(results, undone)
+            if undone and item["status"] != "RUNNING":  # as FinishRolledBack judged it
+                unrecorded_rollbacks(entries)
         else:  # the rollout item's entries: progress, then (once finished) the final ones, rollback included
             entries = {(self.home_account, r): e for r, e in (item.get("regions") or {}).items()}
         return {
@@ -598,6 +603,8 @@ class Rollouts:
             if failed > failure_tolerance:
                 return {"rolloutId": rollout_id, "rollback": True}
         entries = self._entries(results, undone)
+        if after_rollback and undone and item.get("scale") == ACCOUNTS:
+            unrecorded_rollbacks(entries)
         statuses = {e["status"] for e in entries.values()}
         if after_rollback:
             status = "ROLLED_BACK" if undone and "ROLLBACK_FAILED" not in statuses else "FAILED"
@@ -751,6 +758,21 @@ class Rollouts:
         except ex.ConcurrentModification:
             return {"rolloutId": rollout_id, "action": "none"}  # a duplicate event: the recovery already started
         return {"rolloutId": rollout_id, "action": "recovering"}
+
+
+NOT_ROLLED_BACK = json.dumps(
+    {"Error": "RollbackNotRecorded", "Cause": "no rollback outcome was recorded for this target: it may hold anything"}
+)
+
+
+def unrecorded_rollbacks(entries: dict[Target, dict[str, Any]]) -> None:
+    """After a rollback across accounts, a target that may have been written (SUCCEEDED, or PENDING: no result came)
+    but has no recorded rollback outcome (its account's rollback child failed, or its record was lost) is not known
+    to be put back: ROLLBACK_FAILED, so the rollout ends FAILED and the target stays tracked."""
+    for entry in entries.values():
+        if entry["status"] in ("SUCCEEDED", "PENDING"):
+            entry["status"] = "ROLLBACK_FAILED"
+            entry["rollbackError"] = NOT_ROLLED_BACK
 
 
 def _age(iso: Any) -> float:
