@@ -9,9 +9,11 @@ from typing import Any
 import boto3
 import pytest
 
-from pullthrough.adapters.store import RolloutStore
+from pullthrough.adapters.store import PrefixBusy, RolloutStore
 from pullthrough.exceptions import AwsTransientError
+from pullthrough.membership import AccountMembership
 from pullthrough.rollout_views import EVENT_TARGETS_MAX, event_summary
+from pullthrough.wiring import rollouts_from_env
 from tests.integration.app_support import AppEnv, api, provision
 from tests.support import FakeContext, load_handler
 
@@ -188,3 +190,31 @@ def test_a_start_that_fails_writing_account_items_leaves_the_desired_rule_as_it_
     assert (rule["regions"], rule["accounts"], rule["lastRolloutId"]) == (REGIONS, [ONE], first["rolloutId"])
     monkeypatch.setattr(RolloutStore, "put_account_targets", original)  # and the lock was released: the next starts
     assert api("POST", "/rules", {"upstreamRegistry": "quay", "regions": REGIONS, "accounts": [ONE]})[0] == 202
+
+
+def test_an_account_leaving_a_retaining_rule_waits_for_the_rule_to_be_free(
+    app: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = boto3.client("organizations", region_name="us-east-1")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    unit = org.create_organizational_unit(ParentId=root, Name="team")["OrganizationalUnit"]["Id"]
+    member = org.create_account(AccountName="m", Email="m@example.com")["CreateAccountStatus"]["AccountId"]
+    org.move_account(AccountId=member, SourceParentId=root, DestinationParentId=unit)
+    body = {
+        "upstreamRegistry": "quay",
+        "regions": REGIONS,
+        "organizationalUnits": [unit],
+        "retainOnAccountRemoval": True,
+    }
+    status, running = api("POST", "/rules", body)  # its execution stays RUNNING (this state machine does not run)
+    assert status == 202 and [t["account"] for t in running["targets"]] == [member, member]
+    org.move_account(AccountId=member, SourceParentId=unit, DestinationParentId=root)
+
+    with pytest.raises(PrefixBusy):  # the event is retried: the running rollout would record the account again
+        AccountMembership(rollouts_from_env(organization=True)).account_changed(member)
+
+    _, rule = api("GET", "/rules/quay")
+    assert rule["lastRolloutId"] == running["rolloutId"]
+    stored = RolloutStore(boto3.client("dynamodb", region_name="us-east-1"), app.table).get_rule("quay")
+    assert stored is not None and stored["targetAccounts"] == [member]  # still tracked: not forgotten behind its back

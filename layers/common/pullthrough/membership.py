@@ -82,17 +82,19 @@ class AccountMembership:
             started = self.rollouts.converge_accounts(prefix, sorted([*current, account]), only=[account])
             return {"action": "deploy", "rolloutId": started["rolloutId"]}
         if not targeted and account in current:
-            remaining = [a for a in current if a != account]
             if rule.get("retainOnAccountRemoval"):
-                self._forget(rule, account, remaining)
+                with self.rollouts.holding(prefix):  # no rollout may record the account again meanwhile
+                    self._forget(self.rollouts.store.get_rule(prefix) or rule, account)
                 return {"action": "retain"}
+            remaining = [a for a in current if a != account]
             started = self.rollouts.converge_accounts(prefix, remaining, only=[account])
             return {"action": "remove", "rolloutId": started["rolloutId"]}
         return {"action": "none"}
 
-    def _forget(self, rule: dict[str, Any], account: str, remaining: list[str]) -> None:
+    def _forget(self, rule: dict[str, Any], account: str) -> None:
         """Retained: the account keeps what it holds, and pullthrough stops tracking (or removing) it."""
         store, home = self.rollouts.store, self.rollouts.home_account
+        remaining = [a for a in rule.get("targetAccounts") or [] if a != account]
         held = {t: e for t, e in held_targets(rule, home).items() if t[0] != account}
         grouped = by_account(held)
         before = rule.get("deployedElsewhere") or {}

@@ -10,6 +10,8 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -492,6 +494,16 @@ class Rollouts:
             "regions": {r: region_view(entry) for (a, r), entry in pending.items() if a == home},
             "targets": [target_view(target, entry) for target, entry in pending.items()],
         }
+
+    @contextmanager
+    def holding(self, prefix: str) -> Iterator[None]:
+        """The prefix's lock for a change made outside any rollout; raises PrefixBusy while a rollout holds it."""
+        token = f"change-{uuid.uuid4().hex}"
+        self._lock(prefix, token)
+        try:
+            yield
+        finally:
+            self.store.release_lock(prefix, token)
 
     def _lock(self, prefix: str, rollout_id: str) -> None:
         try:
