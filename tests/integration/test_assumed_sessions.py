@@ -40,3 +40,12 @@ def test_sessions_are_bounded_and_expired_ones_dropped_with_their_clients(home: 
 
     assert aws._assumed[newest][0] is not session and aws._assumed[newest][1] > time.time()
     assert renewed is aws.client("ecr", "eu-west-1", account=MEMBER, session_name=newest[1])
+
+
+def test_every_assumed_session_shares_the_home_sessions_service_models(home: None) -> None:
+    aws.client("ecr", "eu-west-1")
+    aws.client("ecr", "eu-west-1", account=MEMBER, session_name="r-1")
+    aws.client("ecr", "eu-west-1", account="444455556666", session_name="r-1")
+    assert aws._session is not None
+    loader = aws._session._session.get_component("data_loader")
+    assert all(s._session.get_component("data_loader") is loader for s, _ in aws._assumed.values())

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -37,7 +38,7 @@ DEFAULT_EXECUTION_ROLE = "PullthroughExecutionRole"
 SOURCE_IDENTITY = "pullthrough"
 SESSION_SECONDS = 3600
 RENEW_BEFORE_SECONDS = 300
-MAX_ASSUMED_SESSIONS = 64  # (account, session) pairs kept warm; the drift sweep reads 16 accounts at a time
+MAX_ASSUMED_SESSIONS = 32  # (account, session) pairs kept warm (~1.6 MB each); the drift sweep reads 16 at a time
 # Calls a read-only client lets through: reads, and ECR's ValidatePullThroughCacheRule (it changes nothing).
 READ_PREFIXES = ("Describe", "Get", "List", "BatchGet", "Validate")
 
@@ -124,10 +125,15 @@ def _assumed_session(home: boto3.session.Session, account: str, session_name: st
         raise ExecutionRoleUnavailable(
             f"{role_arn.rsplit('/', 1)[-1]} cannot be assumed in {account} ({code or 'refused'})"
         ) from None
+    # One botocore data loader for every session: each would otherwise parse the service models again (~9 MB a
+    # session, against a 256 MB function).
+    core = botocore.session.Session()
+    core.register_component("data_loader", home._session.get_component("data_loader"))
     session = boto3.session.Session(
         aws_access_key_id=granted["AccessKeyId"],
         aws_secret_access_key=granted["SecretAccessKey"],
         aws_session_token=granted["SessionToken"],
+        botocore_session=core,
     )
     for hook in list(session_hooks):
         hook(session, role_arn)
