@@ -86,3 +86,48 @@ def api(
         return answer["statusCode"], json.loads(text)
     except ValueError:
         return answer["statusCode"], text
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member account of an organization the home account manages, with pullthrough's execution role."""
+
+    id: str
+
+    def client(self, service: str, region: str = HOME) -> Any:
+        """A client acting in the account as its administrator (Organizations' OrganizationAccountAccessRole)."""
+        granted = boto3.client("sts", region_name=HOME).assume_role(
+            RoleArn=f"arn:aws:iam::{self.id}:role/OrganizationAccountAccessRole", RoleSessionName="by-hand"
+        )["Credentials"]
+        session = boto3.session.Session(
+            aws_access_key_id=granted["AccessKeyId"],
+            aws_secret_access_key=granted["SecretAccessKey"],
+            aws_session_token=granted["SessionToken"],
+        )
+        return session.client(service, region_name=region)  # type: ignore[call-overload]
+
+
+def member_account(name: str = "member") -> Member:
+    """A member account of the moto organization (created if need be) whose PullthroughExecutionRole trusts the home
+    account, as target-account.yaml would make it (the function roles' path and the IAM check are the embedded
+    stack's business: tests/e2e/). moto refuses a missing role once the embedded stack's trust check is installed
+    in the process, as it is in make test."""
+    orgs = boto3.client("organizations", region_name=HOME)
+    try:
+        orgs.describe_organization()
+    except orgs.exceptions.AWSOrganizationsNotInUseException:
+        orgs.create_organization(FeatureSet="ALL")
+    made = orgs.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
+    account = Member(made["AccountId"])
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            }
+        ],
+    }
+    account.client("iam").create_role(RoleName="PullthroughExecutionRole", AssumeRolePolicyDocument=json.dumps(trust))
+    return account

@@ -7,8 +7,7 @@ import time
 import pytest
 
 from pullthrough import aws
-
-MEMBER = "111122223333"
+from tests.integration.app_support import member_account
 
 
 @pytest.fixture
@@ -16,36 +15,44 @@ def home(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME_ACCOUNT_ID", "123456789012")
 
 
-def test_a_client_in_another_account_acts_there_and_the_home_account_needs_no_role(home: None) -> None:
-    secrets = aws.client("secretsmanager", "eu-west-1", account=MEMBER, session_name="r-1")
+@pytest.fixture
+def member(home: None) -> str:
+    """A member account with the execution role."""
+    return member_account("first").id
+
+
+def test_a_client_in_another_account_acts_there_and_the_home_account_needs_no_role(member: str) -> None:
+    secrets = aws.client("secretsmanager", "eu-west-1", account=member, session_name="r-1")
     created = secrets.create_secret(Name="ecr-pullthroughcache/x", SecretString="{}")
-    assert created["ARN"].split(":")[4] == MEMBER
+    assert created["ARN"].split(":")[4] == member
     assert aws.client("secretsmanager", "eu-west-1", account="123456789012") is aws.client(
         "secretsmanager", "eu-west-1"
     )
-    assert aws.client("secretsmanager", "eu-west-1", account=MEMBER, session_name="r-1") is secrets  # one session
+    assert aws.client("secretsmanager", "eu-west-1", account=member, session_name="r-1") is secrets  # one session
 
 
-def test_sessions_are_bounded_and_expired_ones_dropped_with_their_clients(home: None) -> None:
+def test_sessions_are_bounded_and_expired_ones_dropped_with_their_clients(member: str) -> None:
     for n in range(aws.MAX_ASSUMED_SESSIONS + 10):
-        aws.client("ecr", "eu-west-1", account=MEMBER, session_name=f"r-{n}")
+        aws.client("ecr", "eu-west-1", account=member, session_name=f"r-{n}")
     assert len(aws._assumed) == aws.MAX_ASSUMED_SESSIONS
-    assert (MEMBER, "r-0") not in aws._assumed  # the oldest went first...
+    assert (member, "r-0") not in aws._assumed  # the oldest went first...
     assert not [key for key in aws._clients if key[4] == "r-0"]  # ...with its clients
-    newest = (MEMBER, f"r-{aws.MAX_ASSUMED_SESSIONS + 9}")
+    newest = (member, f"r-{aws.MAX_ASSUMED_SESSIONS + 9}")
     session, _ = aws._assumed[newest]
     aws._assumed[newest] = (session, time.time() - 1)  # its credentials are about to expire
 
-    renewed = aws.client("ecr", "eu-west-1", account=MEMBER, session_name=newest[1])
+    renewed = aws.client("ecr", "eu-west-1", account=member, session_name=newest[1])
 
     assert aws._assumed[newest][0] is not session and aws._assumed[newest][1] > time.time()
-    assert renewed is aws.client("ecr", "eu-west-1", account=MEMBER, session_name=newest[1])
+    assert renewed is aws.client("ecr", "eu-west-1", account=member, session_name=newest[1])
 
 
-def test_every_assumed_session_shares_the_home_sessions_service_models(home: None) -> None:
+def test_every_assumed_session_shares_the_home_sessions_service_models(member: str) -> None:
+    second = member_account("second").id
     aws.client("ecr", "eu-west-1")
-    aws.client("ecr", "eu-west-1", account=MEMBER, session_name="r-1")
-    aws.client("ecr", "eu-west-1", account="444455556666", session_name="r-1")
+    aws.client("ecr", "eu-west-1", account=member, session_name="r-1")
+    aws.client("ecr", "eu-west-1", account=second, session_name="r-1")
+    assert len(aws._assumed) == 2
     assert aws._session is not None
     loader = aws._session._session.get_component("data_loader")
     assert all(s._session.get_component("data_loader") is loader for s, _ in aws._assumed.values())

@@ -3,8 +3,6 @@ the account's execution role, in a fixed number of calls; findings name their ac
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -14,7 +12,7 @@ from pullthrough.adapters.store import RolloutStore
 from pullthrough.drift.inventory import RegionInventory, read_inventory
 from pullthrough.drift.sweep import DriftSweep
 from pullthrough.wiring import rollouts_from_env
-from tests.integration.app_support import AppEnv, api, provision
+from tests.integration.app_support import AppEnv, Member, api, member_account, provision
 from tests.integration.steps_support import run_all
 from tests.support import ACCOUNT, CANARY, HOME, CallLog, FakeContext, load_event, load_handler
 
@@ -31,45 +29,10 @@ def app(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> AppEnv:
     return provision(monkeypatch)
 
 
-@dataclass(frozen=True)
-class Member:
-    """A member account of an organization the home account manages, with pullthrough's execution role."""
-
-    id: str
-
-    def client(self, service: str, region: str = HOME) -> Any:
-        """A client acting in the account as its administrator (Organizations' OrganizationAccountAccessRole)."""
-        granted = boto3.client("sts", region_name=HOME).assume_role(
-            RoleArn=f"arn:aws:iam::{self.id}:role/OrganizationAccountAccessRole", RoleSessionName="by-hand"
-        )["Credentials"]
-        session = boto3.session.Session(
-            aws_access_key_id=granted["AccessKeyId"],
-            aws_secret_access_key=granted["SecretAccessKey"],
-            aws_session_token=granted["SessionToken"],
-        )
-        return session.client(service, region_name=region)  # type: ignore[call-overload]
-
-
 @pytest.fixture
 def member(app: AppEnv) -> Member:
-    """Given: a member account whose PullthroughExecutionRole trusts the home account (the function roles' path
-    and the IAM check are the embedded stack's business: tests/e2e/test_drift_e2e.py)."""
-    orgs = boto3.client("organizations", region_name=HOME)
-    orgs.create_organization(FeatureSet="ALL")
-    made = orgs.create_account(AccountName="member", Email="member@example.com")["CreateAccountStatus"]
-    account = Member(made["AccountId"])
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
-            }
-        ],
-    }
-    account.client("iam").create_role(RoleName="PullthroughExecutionRole", AssumeRolePolicyDocument=json.dumps(trust))
-    return account
+    """Given: a member account with pullthrough's execution role."""
+    return member_account()
 
 
 def store() -> RolloutStore:
