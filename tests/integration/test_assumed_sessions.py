@@ -38,6 +38,7 @@ def test_sessions_are_bounded_and_expired_ones_dropped_with_their_clients(member
     assert (member, "r-0") not in aws._assumed  # the oldest went first...
     assert not [key for key in aws._clients if key[4] == "r-0"]  # ...with its clients
     newest = (member, f"r-{aws.MAX_ASSUMED_SESSIONS + 9}")
+    old_secrets = aws.client("secretsmanager", "eu-west-1", account=member, session_name=newest[1])
     session, _ = aws._assumed[newest]
     aws._assumed[newest] = (session, time.time() - 1)  # its credentials are about to expire
 
@@ -45,6 +46,8 @@ def test_sessions_are_bounded_and_expired_ones_dropped_with_their_clients(member
 
     assert aws._assumed[newest][0] is not session and aws._assumed[newest][1] > time.time()
     assert renewed is aws.client("ecr", "eu-west-1", account=member, session_name=newest[1])
+    # every client of the renewed session is new: one made before holds the old credentials
+    assert aws.client("secretsmanager", "eu-west-1", account=member, session_name=newest[1]) is not old_secrets
 
 
 def test_every_assumed_session_shares_the_home_sessions_service_models(member: str) -> None:

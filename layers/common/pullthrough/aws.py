@@ -139,8 +139,14 @@ def _assumed_session(home: boto3.session.Session, account: str, session_name: st
         hook(session, role_arn)
     expires = granted["Expiration"].timestamp() if hasattr(granted["Expiration"], "timestamp") else time.time() + 900
     _forget_sessions(keep=MAX_ASSUMED_SESSIONS - 1)
+    _drop_clients(account, session_name)  # a renewed session's clients: those of the old one hold old credentials
     _assumed[(account, session_name)] = (session, expires - RENEW_BEFORE_SECONDS)
     return session
+
+
+def _drop_clients(account: str, session_name: str) -> None:
+    for key in [k for k in _clients if k[3] == account and k[4] == session_name]:
+        del _clients[key]
 
 
 def _forget_sessions(keep: int) -> None:
@@ -152,8 +158,7 @@ def _forget_sessions(keep: int) -> None:
     stale += [key for key in _assumed if key not in stale][: max(0, len(_assumed) - len(stale) - keep)]
     for account, name in stale:
         del _assumed[(account, name)]
-        for key in [k for k in _clients if k[3] == account and k[4] == name]:
-            del _clients[key]
+        _drop_clients(account, name)
 
 
 def reset() -> None:
