@@ -139,26 +139,22 @@ def _assumed_session(home: boto3.session.Session, account: str, session_name: st
         hook(session, role_arn)
     expires = granted["Expiration"].timestamp() if hasattr(granted["Expiration"], "timestamp") else time.time() + 900
     _forget_sessions(keep=MAX_ASSUMED_SESSIONS - 1)
-    _drop_clients(account, session_name)  # a renewed session's clients: those of the old one hold old credentials
     _assumed[(account, session_name)] = (session, expires - RENEW_BEFORE_SECONDS)
     return session
-
-
-def _drop_clients(account: str, session_name: str) -> None:
-    for key in [k for k in _clients if k[3] == account and k[4] == session_name]:
-        del _clients[key]
 
 
 def _forget_sessions(keep: int) -> None:
     """Drop expired assumed sessions, then the oldest beyond ``keep``, with their clients: a warm function serves
     rollout after rollout (a session each), and the drift sweep every account, so the cache must not grow forever.
-    Called with ``_lock`` held."""
+    A session being renewed has expired, so the clients made with its old credentials go too. Called with ``_lock``
+    held."""
     now = time.time()
     stale = [key for key, (_, expires) in _assumed.items() if expires <= now]
     stale += [key for key in _assumed if key not in stale][: max(0, len(_assumed) - len(stale) - keep)]
     for account, name in stale:
         del _assumed[(account, name)]
-        _drop_clients(account, name)
+        for key in [k for k in _clients if k[3] == account and k[4] == name]:
+            del _clients[key]
 
 
 def reset() -> None:
