@@ -525,21 +525,26 @@ class RuleRequest(_Strict):
             )
         return self
 
+    def role_arns(self) -> list[tuple[str, str]]:
+        """(field, ARN) of each role the request names for ECR to use: the rule's and the template's."""
+        template_role = self.creationTemplate.customRoleArn if self.creationTemplate else None
+        named = (("customRoleArn", self.customRoleArn), ("creationTemplate.customRoleArn", template_role))
+        return [(field, arn) for field, arn in named if arn is not None]
+
     def check_account(self, account_id: str, role_path: str = "/") -> None:
         """Refuse a customRoleArn (rule or template) outside ``account_id``, the deployment's account, or outside
         ``role_path``, the IAM path of the roles this deployment may pass to ECR.
 
         ECR: "This role must be in the same account as the registry that you are configuring".
         """
-        template_role = self.creationTemplate.customRoleArn if self.creationTemplate else None
-        for field, arn in (("customRoleArn", self.customRoleArn), ("creationTemplate.customRoleArn", template_role)):
-            if arn is not None and arn.split(":")[4] != account_id:
+        for field, arn in self.role_arns():
+            if arn.split(":")[4] != account_id:
                 raise InvalidRequest(
                     f"must be a role of account {account_id}, where pullthrough runs (ECR takes only roles of the "
                     "registry's own account)",
                     field=field,
                 )
-            if arn is not None and not arn.split(":", 5)[5].startswith("role" + role_path):
+            if not arn.split(":", 5)[5].startswith("role" + role_path):
                 raise InvalidRequest(
                     f"must be a role under the path {role_path} (this deployment passes no other role to ECR)",
                     field=field,

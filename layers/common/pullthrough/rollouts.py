@@ -51,7 +51,7 @@ from pullthrough.tasks import SecretChange
 if TYPE_CHECKING:  # FinishRollout imports this module: the request models (pydantic) would double its cold start
     from pullthrough.adapters.organizations import Organization
     from pullthrough.metrics import RolloutMetrics
-    from pullthrough.models import Credentials, RuleRequest
+    from pullthrough.models import Credentials, RolloutOptions, RuleRequest
 
 RULE_REQUESTED = "Pull Through Cache Rule Requested"
 ROLLOUT_STARTED = "Pull Through Cache Rollout Started"  # emitted by the EventBridge trigger
@@ -222,18 +222,13 @@ class Rollouts:
             )
         # OUs with no active account yet are fine: accounts that join them later get the rule (AccountMembership).
         accounts = request.target_accounts(self.home_account, self.organization)  # type: ignore[arg-type]
-        if accounts != [self.home_account]:
-            template_role = request.creationTemplate.customRoleArn if request.creationTemplate else None
-            for field, arn in (
-                ("customRoleArn", request.customRoleArn),
-                ("creationTemplate.customRoleArn", template_role),
-            ):
-                if arn is not None:
-                    raise InvalidRequest(
-                        "names a role of one account, but ECR takes only roles of the registry's own account and "
-                        f"this rule targets {len(accounts)} accounts",
-                        field=field,
-                    )
+        roles = request.role_arns()
+        if roles and accounts != [self.home_account]:
+            raise InvalidRequest(
+                "names a role of one account, but ECR takes only roles of the registry's own account and "
+                f"this rule targets {len(accounts)} accounts",
+                field=roles[0][0],
+            )
         return accounts
 
     def check_source_secret(self, arn: str) -> None:
@@ -305,7 +300,6 @@ class Rollouts:
                 prefix,
                 "APPLY",
                 self._desired(request, source_arn, accounts),
-                request.rollout.maxConcurrency,
                 request.rollout,
                 source_change=source_change,
                 request_id=request_id,
@@ -341,7 +335,7 @@ class Rollouts:
         rollout_id = new_rollout_id()
         self._lock(prefix, rollout_id)
         try:
-            return self._launch(rollout_id, prefix, "APPLY", desired, None, None, only_accounts=only)
+            return self._launch(rollout_id, prefix, "APPLY", desired, None, only_accounts=only)
         except BaseException:
             self._undo_start(prefix, rollout_id, None)
             raise
@@ -357,7 +351,6 @@ class Rollouts:
             desired["rule"]["ecrRepositoryPrefix"],
             "APPLY",
             desired,
-            request.rollout.maxConcurrency,
             request.rollout,
             mode=PLAN,
             inline_credentials=request.credentials is not None,
@@ -381,11 +374,11 @@ class Rollouts:
             raise UnknownRule(f"no rule with prefix {prefix!r}", field="prefix")
         target = {k: desired.get(k) for k in ("rule", "regions")} | {"creationTemplate": None, "sourceSecretArn": None}
         if plan:
-            return self._launch(new_rollout_id(), prefix, "DELETE", target, None, None, mode=PLAN)
+            return self._launch(new_rollout_id(), prefix, "DELETE", target, None, mode=PLAN)
         rollout_id = new_rollout_id()
         self._lock(prefix, rollout_id)
         try:
-            return self._launch(rollout_id, prefix, "DELETE", target, None, None)
+            return self._launch(rollout_id, prefix, "DELETE", target, None)
         except BaseException:
             self._undo_start(prefix, rollout_id, None)
             raise
@@ -396,8 +389,7 @@ class Rollouts:
         prefix: str,
         operation: str,
         desired: dict[str, Any],
-        max_concurrency: int | None,
-        options: Any,
+        options: RolloutOptions | None,
         *,
         source_change: SecretChange | None = None,
         mode: str = APPLY_MODE,
@@ -427,8 +419,8 @@ class Rollouts:
             desired,
             goals,
             home=home,
-            max_concurrency=max_concurrency,
-            account_concurrency=getattr(options, "accountConcurrency", None),
+            max_concurrency=options.maxConcurrency if options else None,
+            account_concurrency=options.accountConcurrency if options else None,
             failure_tolerance=failure_tolerance,
             mode=mode,
             inline_credentials=inline_credentials,
