@@ -33,19 +33,26 @@ def account_item(app: AppEnv, rollout_id: str, account: str) -> dict[str, Any]:
     return ddb.get_item(Key={"pk": f"ROLLOUT#{rollout_id}", "sk": f"ACCOUNT#{account}"}).get("Item") or {}
 
 
-def record(app: AppEnv, rollout_id: str, account: str, region: str, status: str, **more: Any) -> None:
-    """What RecordRegionInAccount writes: the target's result as JSON, in its account's item."""
-    result: dict[str, Any] = {"rolloutId": rollout_id, "account": account, "region": region, "status": status}
-    result["action"] = "APPLY"
-    result |= {"step": None, "error": None, "changes": {"secret": "created", "rule": "created", "template": "created"}}
-    result |= more
+def set_entry(app: AppEnv, rollout_id: str, account: str, entries: str, result: dict[str, Any]) -> None:
+    """What the state machine's record states write: ``result`` as JSON, under ``entries`` (regions | rollback) of
+    the account's item."""
     boto3.client("dynamodb", region_name="us-east-1").update_item(
         TableName=app.table,
         Key={"pk": {"S": f"ROLLOUT#{rollout_id}"}, "sk": {"S": f"ACCOUNT#{account}"}},
-        UpdateExpression="SET #regions.#region = :result",
-        ExpressionAttributeNames={"#regions": "regions", "#region": region},
-        ExpressionAttributeValues={":result": {"M": {"status": {"S": status}, "detail": {"S": json.dumps(result)}}}},
+        UpdateExpression="SET #entries.#region = :result",
+        ExpressionAttributeNames={"#entries": entries, "#region": result["region"]},
+        ExpressionAttributeValues={
+            ":result": {"M": {"status": {"S": result["status"]}, "detail": {"S": json.dumps(result)}}}
+        },
     )
+
+
+def record(app: AppEnv, rollout_id: str, account: str, region: str, status: str, **more: Any) -> None:
+    """What RecordRegionInAccount writes: the target's result."""
+    result: dict[str, Any] = {"rolloutId": rollout_id, "account": account, "region": region, "status": status}
+    result["action"] = "APPLY"
+    result |= {"step": None, "error": None, "changes": {"secret": "created", "rule": "created", "template": "created"}}
+    set_entry(app, rollout_id, account, "regions", result | more)
 
 
 def finish(rollout_id: str, **more: Any) -> dict[str, Any]:
@@ -136,15 +143,9 @@ def test_the_finished_event_lists_failed_targets_first_and_counts_every_one() ->
 
 
 def rollback_record(app: AppEnv, rollout_id: str, account: str, region: str, status: str) -> None:
-    """What RecordRollback writes: the target's rollback outcome, in its account's item."""
+    """What RecordRollback writes: the target's rollback outcome."""
     result = {"rolloutId": rollout_id, "account": account, "region": region, "status": status, "error": None}
-    boto3.client("dynamodb", region_name="us-east-1").update_item(
-        TableName=app.table,
-        Key={"pk": {"S": f"ROLLOUT#{rollout_id}"}, "sk": {"S": f"ACCOUNT#{account}"}},
-        UpdateExpression="SET #rollback.#region = :result",
-        ExpressionAttributeNames={"#rollback": "rollback", "#region": region},
-        ExpressionAttributeValues={":result": {"M": {"status": {"S": status}, "detail": {"S": json.dumps(result)}}}},
-    )
+    set_entry(app, rollout_id, account, "rollback", result)
 
 
 def test_a_rollback_that_did_not_reach_an_account_fails_and_keeps_its_targets_tracked(app: AppEnv) -> None:
