@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,14 +60,17 @@ class InvocationRecord:
     task_region: str | None
     started: float
     ended: float
-    cpu: float  # thread CPU seconds spent in the handler (its SDK calls' client side included)
+    cpu: float  # thread CPU seconds spent in the handler (its SDK calls' client side included; not its pool's)
     errored: bool
 
 
 class _Context(threading.local):
-    function: str | None = None
-    task_region: str | None = None
     cpu_started: float = 0.0
+
+
+# The invocation a call belongs to: a context variable, so a handler's thread pool (the snapshot's reads) carries it
+# (local.invocation_scope makes ThreadPoolExecutor.submit run the worker in a copy of the submitter's context).
+_invocation: ContextVar[tuple[str | None, str | None]] = ContextVar("bench_invocation", default=(None, None))
 
 
 class Counters:
@@ -107,7 +111,7 @@ class Counters:
         made = self._real_client(service, region, **options)
 
         def record(model: Any, **_: Any) -> None:
-            call = Call(self._context.function, self._context.task_region, service, region, model.name)
+            call = Call(*_invocation.get(), service, region, model.name)
             with self._lock:
                 self.calls.append(call)
 
@@ -116,20 +120,19 @@ class Counters:
         return made
 
     def _before(self, function: str, event: Any) -> None:
-        self._context.function = function
-        self._context.task_region = event.get("region") if isinstance(event, dict) else None
+        _invocation.set((function, event.get("region") if isinstance(event, dict) else None))
         self._context.cpu_started = time.thread_time()
 
     def _after(self, done: lambda_runner.Invocation) -> None:
         record = InvocationRecord(
             function=done.function_name,
-            task_region=self._context.task_region,
+            task_region=_invocation.get()[1],
             started=done.started,
             ended=done.ended,
             cpu=time.thread_time() - self._context.cpu_started,
             errored=done.errored,
         )
-        self._context.function = self._context.task_region = None
+        _invocation.set((None, None))
         with self._lock:
             self.invocations.append(record)
 

@@ -11,8 +11,9 @@ each one an ``os.environ`` of its own by setting variables per call. Instead:
   over the process environment; reads outside any scope see the process environment alone. Code reading
   ``os.environ`` or ``os.getenv`` (the layer, Powertools, botocore) needs no change. Writes go to the process
   environment, as before.
-- ``install()`` also makes ``ThreadPoolExecutor.submit`` carry the submitter's scope into the worker (Lambda's
-  threads share their process's environment and role), so calls a handler makes from a pool stay its own.
+- ``install()`` also makes ``ThreadPoolExecutor.submit`` carry the submitter's context (its scope) into the
+  worker (Lambda's threads share their process's environment and role), so calls a handler makes from a pool stay
+  its own.
 
 ``uninstall()`` puts both back. Nothing here changes how the app's code behaves on Lambda.
 """
@@ -20,6 +21,7 @@ each one an ``os.environ`` of its own by setting variables per call. Instead:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
@@ -103,17 +105,10 @@ _process_environ: MutableMapping[str, str] | None = None
 _original_submit: Callable[..., Future[Any]] | None = None
 
 
-def _run_as(scope: FunctionScope, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-    with entered(scope):
-        return fn(*args, **kwargs)
-
-
 def _submit(self: ThreadPoolExecutor, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+    """The worker runs in a copy of the submitter's context: its scope (and every other context variable)."""
     assert _original_submit is not None
-    scope = _current.get()
-    if scope is None:
-        return _original_submit(self, fn, *args, **kwargs)
-    return _original_submit(self, _run_as, scope, fn, *args, **kwargs)
+    return _original_submit(self, contextvars.copy_context().run, fn, *args, **kwargs)
 
 
 def install() -> None:

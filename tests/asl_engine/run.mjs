@@ -395,11 +395,12 @@ function makeMocks(scenario) {
           const failed = statuses.filter((status) => counted.includes(status));
           result = { rollback: !payload.afterRollback && failed.length > (payload.failureTolerance ?? 0) };
         } else if (outcome?.gate) {
-          // SnapshotRegion's gate: the rollout record's failedCount against the tolerance.
+          // SnapshotRegion's gate: the rollout record's failedCount against the tolerance (not read when every
+          // target starts at once: checkTolerance false).
           const table = Object.values(tables)[0] ?? [];
           const item = table.find((i) => i.pk?.S === `ROLLOUT#${payload.rolloutId}` && i.sk?.S === 'ROLLOUT');
           const failed = Number(item?.failedCount?.N ?? 0);
-          if (failed > (payload.failureTolerance ?? 0)) {
+          if (payload.checkTolerance !== false && failed > (payload.failureTolerance ?? 0)) {
             record.error = 'PastFailureTolerance';
             throwOutcome({ throw: 'PastFailureTolerance' }, true);
           }

@@ -42,6 +42,7 @@ def test_post_rules_stores_credentials_in_a_source_secret_and_starts_a_rollout_w
         "maxConcurrency": 0,
         "accountConcurrency": 20,
         "failureTolerance": 0,
+        "checkTolerance": False,  # both regions start at once
         "settleSeconds": 35,
     }
     assert started["scale"] == "REGIONS" and started["accounts"] == []

@@ -587,6 +587,7 @@ states = {
             "dropTemplate.$": "$.dropTemplate",
             "creationTemplate.$": "$.creationTemplate",
             "failureTolerance.$": "$.rollout.failureTolerance",
+            "checkTolerance.$": "$.rollout.checkTolerance",
         },
         "MaxConcurrencyPath": "$.rollout.maxConcurrency",
         "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "SnapshotRegion", "States": region},

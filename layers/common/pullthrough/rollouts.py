@@ -70,6 +70,7 @@ SETTLE_SECONDS = 35
 ONE_ACCOUNT = "REGIONS"
 ACCOUNTS = "ACCOUNTS"
 ACCOUNT_CONCURRENCY = 20  # accounts worked on at once by default (StackSets' MaxConcurrentCount is 1 by default)
+INLINE_MAP_CONCURRENCY = 40  # iterations an inline Map runs at once on AWS, whatever MaxConcurrency says
 
 
 # A rule item's desired fields (the rest is where it is deployed and its last rollout).
@@ -132,6 +133,7 @@ def execution_input(
     """
     accounts = list(dict.fromkeys(goal.get("account") or home for goal in goals))
     one_account = accounts in ([home], [None], [])
+    at_once = min(max_concurrency or INLINE_MAP_CONCURRENCY, INLINE_MAP_CONCURRENCY)
     return {
         "rolloutId": rollout_id,
         "operation": operation,
@@ -149,6 +151,9 @@ def execution_input(
             "maxConcurrency": max_concurrency or 0,
             "accountConcurrency": account_concurrency or ACCOUNT_CONCURRENCY,
             "failureTolerance": failure_tolerance,
+            # The tolerance gate (a GetItem before each target's first read) can only stop a target that starts
+            # after another failed: when every target starts at once, there is none to stop.
+            "checkTolerance": not (one_account and len(goals) <= at_once),
             "settleSeconds": settle_seconds,
         },
     }

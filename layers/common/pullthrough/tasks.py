@@ -200,6 +200,7 @@ class RegionTask:
     inlineCredentials: bool = False  # a plan of a request with inline credentials (never stored, so no ARN)
     dropTemplate: bool = False  # no template desired any more, but the previous desired state applied one
     failureTolerance: int = 0
+    checkTolerance: bool = True  # False: every target started at once, so none can start after another failed
     sourceSecretArn: str | None = None
     creationTemplate: TaskTemplate | None = None  # None: leave creation templates alone
     storeSecret: SecretChange | None = None
@@ -232,6 +233,7 @@ class RegionTask:
             inlineCredentials=flag_field(data, "inlineCredentials"),
             dropTemplate=flag_field(data, "dropTemplate"),
             failureTolerance=tolerance,
+            checkTolerance=flag_field(data, "checkTolerance", True),
             sourceSecretArn=text_field(data, "sourceSecretArn", "", pattern=SECRET_ARN_PATTERN),
             creationTemplate=None if template is None else TaskTemplate.parse(template),
             storeSecret=None if secret is None else SecretChange.parse(secret, "storeSecret"),

@@ -16,11 +16,13 @@ def snapshot_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, st
     """Snapshot step: record the region's state before the rollout's first write (a retry keeps the first one).
 
     Raises PastFailureTolerance when the rollout already counts more failed regions than it tolerates (nothing is
-    read or written in the region then: it is skipped, like StackSets stops starting accounts).
+    read or written in the region then: it is skipped, like StackSets stops starting accounts). A rollout whose
+    targets all start at once has no target to skip (``checkTolerance`` false) and does not read the count.
     """
-    failed = store.failed_count(task.rolloutId)
-    if failed > task.failureTolerance:
-        raise ex.PastFailureTolerance(f"{failed} region(s) failed, more than the {task.failureTolerance} tolerated")
+    if task.checkTolerance:
+        failed = store.failed_count(task.rolloutId)
+        if failed > task.failureTolerance:
+            raise ex.PastFailureTolerance(f"{failed} region(s) failed, more than the {task.failureTolerance} tolerated")
     snapshot = take_snapshot(task.prefix, ecr, secrets)
     kept = store.put_snapshot(task.rolloutId, task.region, snapshot.dumps(), task.account)
     return {"recorded": kept}

@@ -8,6 +8,7 @@ what an earlier attempt changed. It holds ARNs and version ids, never a secret v
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,13 +46,21 @@ class RegionSnapshot(Record):
 
 
 def take_snapshot(prefix: str, ecr: EcrRegistry, secrets: SecretStore) -> RegionSnapshot:
-    """Read (never write) what the region holds for ``prefix``."""
-    found = secrets.describe(secret_name_for(prefix))
+    """Read (never write) what the region holds for ``prefix``.
+
+    The three reads run at once: one round trip to the region instead of three, on every target's critical path
+    (boto3 clients are thread-safe). The first read to fail raises, once the others have ended.
+    """
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="snapshot") as reads:
+        secret_read = reads.submit(secrets.describe, secret_name_for(prefix))
+        rule_read = reads.submit(ecr.get_rule, prefix)
+        template_read = reads.submit(ecr.get_template, prefix)
+    found = secret_read.result()
     secret = None
     if found is not None:
         version, scheduled = found
         secret = SecretSnapshot(arn=version.arn, versionId=version.version_id, scheduledForDeletion=scheduled)
-    return RegionSnapshot(rule=ecr.get_rule(prefix), template=ecr.get_template(prefix), secret=secret)
+    return RegionSnapshot(rule=rule_read.result(), template=template_read.result(), secret=secret)
 
 
 def restore_snapshot(
