@@ -605,6 +605,14 @@ class LocalStack:
             **self.table_names,
             **self.bus_names,
         }
+        # ``!Ref <Fn>.Alias``: the alias's ARN (the function's, qualified by the alias name), made in _publish.
+        refs.update(
+            {
+                f"{lid}.Alias": f"{arn}:{fn.alias}"
+                for lid, arn in self.function_arns.items()
+                if (fn := self.template.functions[lid]).alias
+            }
+        )
         attrs = {f"{lid}.Arn": arn for lid, arn in self.function_arns.items()}
         attrs.update(
             {
@@ -708,6 +716,11 @@ class LocalStack:
             }
             name = self.function_names[fn.logical_id]
             lam.update_function_configuration(FunctionName=name, Environment={"Variables": env})
+            if fn.alias:
+                # What SAM's AutoPublishAlias deploys: a version of the configured function, behind the alias (the
+                # state machine invokes that, as on AWS).
+                version = lam.publish_version(FunctionName=name)["Version"]
+                lam.create_alias(FunctionName=name, Name=fn.alias, FunctionVersion=version)
             self.function_environments[fn.logical_id] = env
             # What Lambda adds to a function's environment: its role's session credentials.
             own = {**env, **_session_credentials(self.function_role_arns[fn.logical_id], name, self.account_id)}

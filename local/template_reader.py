@@ -58,6 +58,7 @@ class FunctionDef:
     environment: dict[str, Any]  # raw (unresolved) values
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     role_path: str | None = None  # RolePath: the IAM path of the role SAM creates for it
+    alias: str | None = None  # AutoPublishAlias: the alias SAM publishes each version behind (``!Ref <Fn>.Alias``)
 
     @property
     def env_names(self) -> list[str]:
@@ -142,6 +143,7 @@ def _function(lid: str, props: dict[str, Any], globals_: dict[str, Any], base: P
         environment=env,
         events=dict(props.get("Events") or {}),
         role_path=str(pick("RolePath")) if isinstance(pick("RolePath"), str) else None,
+        alias=str(pick("AutoPublishAlias")) if isinstance(pick("AutoPublishAlias"), str) else None,
     )
 
 

@@ -205,3 +205,11 @@ def requested_event(detail: Any) -> dict[str, Any]:
         "resources": [],
         "detail": detail,
     }
+
+
+def invoked_function(value: Any) -> str | None:
+    """The function a state machine's DefinitionSubstitutions value invokes: ``!Ref <Function>.Alias`` (its alias
+    ``live``, what SnapStart restores) names ``<Function>``; any other value, None."""
+    if isinstance(value, dict) and isinstance(value.get("Ref"), str) and value["Ref"].endswith(".Alias"):
+        return str(value["Ref"]).removesuffix(".Alias")
+    return None

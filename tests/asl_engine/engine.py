@@ -44,6 +44,7 @@ def definition_substitutions(table_name: str, template_path: Path = ROOT / "temp
             if logical_id in template.functions
             else f"arn:aws:{kind.split('::')[1].lower()}:{REGION}:{ACCOUNT}:{logical_id}"
         )
+    refs |= {f"{lid}.Alias": f"{attrs[lid + '.Arn']}:{fn.alias}" for lid, fn in template.functions.items() if fn.alias}
     resolver = Resolver(refs=refs, attrs=attrs)
     return {
         name: str(resolver.resolve(value, where=f"DefinitionSubstitutions.{name}"))

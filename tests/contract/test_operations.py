@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from pullthrough.metrics import CATALOG, NAMESPACE
+from tests.support import invoked_function
 
 ROOT = Path(__file__).resolve().parents[2]
 ALARM = "AWS::CloudWatch::Alarm"
@@ -108,11 +109,8 @@ def functions(template: dict[str, Any]) -> set[str]:
 def state_machine_functions(template: dict[str, Any]) -> set[str]:
     """The functions the rollout state machine invokes (its DefinitionSubstitutions)."""
     (machine,) = resources_of(template, "AWS::Serverless::StateMachine").values()
-    return {
-        value["Fn::GetAtt"][0]
-        for value in machine["Properties"]["DefinitionSubstitutions"].values()
-        if isinstance(value, dict) and "Fn::GetAtt" in value and value["Fn::GetAtt"][0] in functions(template)
-    }
+    named = {invoked_function(value) for value in machine["Properties"]["DefinitionSubstitutions"].values()}
+    return {name for name in named if name in functions(template)}
 
 
 def summed_functions(properties: dict[str, Any], metric: str) -> set[str]:

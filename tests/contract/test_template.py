@@ -22,6 +22,7 @@ from cfnlint.helpers import load_resource
 from local.iam_check import Call, needs_of
 from local.iam_policies import function_statements, translate
 from local.template_reader import Resolver
+from tests.support import invoked_function
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -241,10 +242,12 @@ def test_state_machine_may_invoke_exactly_the_functions_it_is_given(template: di
         given = set()
         for key, value in props.get("DefinitionSubstitutions", {}).items():
             if isinstance(value, dict) and "Fn::GetAtt" in value:
-                target, attribute = as_list(value["Fn::GetAtt"])
-                if target in functions:
-                    assert attribute == "Arn", f"{name}: {key} must be the function's Arn"
-                    given.add(target)
+                assert as_list(value["Fn::GetAtt"])[0] not in functions, (
+                    f"{name}: {key} must be the alias (!Ref .Alias)"
+                )
+            target = invoked_function(value)
+            if target in functions:
+                given.add(target)
         invokable = {
             params["FunctionName"]["Ref"]
             for owner, policy, params in sam_policy_templates(template)
@@ -576,7 +579,7 @@ def test_rule_requests_come_only_from_the_apps_own_bus_and_only_from_named_princ
     assert template["Outputs"]["EventBusName"]["Value"] == {"Ref": "AppEventBus"}
 
 
-def test_snapstart_is_an_option_off_by_default_and_the_triggers_invoke_the_published_alias(
+def test_snapstart_is_an_option_off_by_default_and_triggers_and_steps_invoke_the_published_alias(
     template: dict[str, Any],
 ) -> None:
     assert template["Parameters"]["SnapStart"]["Default"] == "false"
@@ -600,3 +603,8 @@ def test_snapstart_is_an_option_off_by_default_and_the_triggers_invoke_the_publi
     ]
     assert targets and permissions
     assert all(ref["Ref"].endswith("Aliaslive") for ref in [*targets, *permissions])
+    # ...and so does every step of the state machine (with $LATEST, SnapStart would never reach them).
+    (machine,) = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    steps = {k: v for k, v in machine["Properties"]["DefinitionSubstitutions"].items() if k.endswith("FunctionArn")}
+    assert len(steps) >= 9
+    assert all(value == {"Ref": key.removesuffix("Arn") + "Aliaslive"} for key, value in steps.items()), steps

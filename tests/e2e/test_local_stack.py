@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -148,9 +149,36 @@ def test_the_state_machine_has_every_substitution_resolved(stack: LocalStack) ->
         "definition"
     ]
     assert "${" not in definition
-    assert stack.function_arns["StoreSecretFunction"] in definition
-    assert stack.function_arns["FinishRolloutFunction"] in definition
     assert stack.environment["TABLE_NAME"] in definition
+
+
+def test_every_step_invokes_its_functions_published_alias_not_latest(stack: LocalStack) -> None:
+    """As SAM deploys AutoPublishAlias (what SnapStart needs): each Task's resource is the alias `live`, which
+    points at a published version of the configured function."""
+    definition = json.loads(
+        stack.client("stepfunctions").describe_state_machine(stateMachineArn=stack.state_machine_arn)["definition"]
+    )
+    invoked = {state["Resource"] for state in task_states(definition) if ":lambda:" in state["Resource"]}
+    unqualified = {name.rsplit(":", 1)[0] for name in invoked}
+    steps = {lid for lid, arn in stack.function_arns.items() if arn in unqualified}
+    assert {"SnapshotRegionFunction", "StoreSecretFunction", "FinishRolloutFunction", "RollbackFunction"} <= steps
+    assert invoked == {f"{stack.function_arns[lid]}:live" for lid in steps}
+    lam = stack.client("lambda")
+    for lid in steps:
+        alias = lam.get_alias(FunctionName=stack.function_names[lid], Name="live")
+        assert alias["FunctionVersion"] not in ("$LATEST", ""), lid
+        published = lam.get_function_configuration(FunctionName=stack.function_names[lid], Qualifier="live")
+        assert published["Environment"]["Variables"] == stack.function_environments[lid], lid
+
+
+def task_states(machine: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every Task state at any depth (Map iterations, Parallel branches)."""
+    for state in machine.get("States", {}).values():
+        if state["Type"] == "Task":
+            yield state
+        for nested in [state.get("ItemProcessor"), state.get("Iterator"), *state.get("Branches", [])]:
+            if nested:
+                yield from task_states(nested)
 
 
 def test_the_rule_requested_rule_targets_its_function(stack: LocalStack) -> None:
