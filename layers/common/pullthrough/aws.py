@@ -55,6 +55,8 @@ def _refuse_writes(model: Any, **_: Any) -> None:
 _session: boto3.session.Session | None = None
 # (account, session name) -> (session, when its credentials expire)
 _assumed: dict[tuple[str, str], tuple[boto3.session.Session, float]] = {}
+# (account, session name) -> the lock its AssumeRole call holds, while one is under way
+_assuming: dict[tuple[str, str], threading.Lock] = {}
 
 #: Called with each new session before its first client is made, and the role it acts as: None for the function's
 #: own role, else the target account's execution role ARN. Empty on Lambda; the embedded stack registers its IAM
@@ -92,13 +94,11 @@ def client(
     found = _clients.get(key)
     if found is not None and (where is None or _assumed.get((where, session_name), (None, 0.0))[1] > time.time()):
         return found
-    global _session
+    session = _home_session() if where is None else _assumed_session(where, session_name)
     with _lock:
-        if _session is None:
-            _session = boto3.session.Session()
-            for hook in list(session_hooks):
-                hook(_session, None)
-        session = _session if where is None else _assumed_session(_session, where, session_name)
+        found = _clients.get(key)  # made by another thread meanwhile, with this very session
+        if found is not None and (where is None or _valid_assumed((where, session_name)) is session):
+            return found
         made = session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
         if read_only:
             made.meta.events.register("before-call", _refuse_writes)
@@ -106,25 +106,72 @@ def client(
         return made
 
 
-def _assumed_session(home: boto3.session.Session, account: str, session_name: str) -> boto3.session.Session:
-    """A session acting as ``account``'s execution role, reused until shortly before its credentials expire."""
-    cached = _assumed.get((account, session_name))
-    if cached is not None and cached[1] > time.time():
-        return cached[0]
+def _home_session() -> boto3.session.Session:
+    """The function's own session (its role), made once."""
+    global _session
+    with _lock:
+        if _session is None:
+            _session = boto3.session.Session()
+            for hook in list(session_hooks):
+                hook(_session, None)
+        return _session
+
+
+def _valid_assumed(key: tuple[str, str]) -> boto3.session.Session | None:
+    cached = _assumed.get(key)
+    return cached[0] if cached is not None and cached[1] > time.time() else None
+
+
+def _assumed_session(account: str, session_name: str) -> boto3.session.Session:
+    """A session acting as ``account``'s execution role, reused until shortly before its credentials expire.
+
+    The AssumeRole call holds only this (account, session)'s lock, never the one that guards every client: a slow
+    or hung STS answer for one account (up to 18 s) must not stop threads working in other accounts.
+    """
+    key = (account, session_name)
+    home = _home_session()
+    with _lock:
+        if (found := _valid_assumed(key)) is not None:
+            return found
+        assuming = _assuming.setdefault(key, threading.Lock())
+        sts = home.client("sts", region_name=home_region(), config=CLIENT_CONFIG)
+    with assuming:  # one AssumeRole per (account, session), however many threads need it at once
+        try:
+            with _lock:
+                if (found := _valid_assumed(key)) is not None:
+                    return found
+            granted = _assume(sts, account, session_name)
+            with _lock:
+                session = _session_as(home, granted, execution_role_arn(account))
+                _forget_sessions(keep=MAX_ASSUMED_SESSIONS - 1)
+                _assumed[key] = (session, _expires(granted) - RENEW_BEFORE_SECONDS)
+                return session
+        finally:
+            with _lock:
+                _assuming.pop(key, None)
+
+
+def _assume(sts: Any, account: str, session_name: str) -> dict[str, Any]:
+    """The execution role's credentials in ``account``; ExecutionRoleUnavailable when STS refuses them."""
     role_arn = execution_role_arn(account)
-    sts = home.client("sts", region_name=home_region(), config=CLIENT_CONFIG)
     try:
-        granted = sts.assume_role(
-            RoleArn=role_arn,
-            RoleSessionName=session_name[:64],
-            SourceIdentity=SOURCE_IDENTITY,
-            DurationSeconds=SESSION_SECONDS,
-        )["Credentials"]
+        return dict(
+            sts.assume_role(
+                RoleArn=role_arn,
+                RoleSessionName=session_name[:64],
+                SourceIdentity=SOURCE_IDENTITY,
+                DurationSeconds=SESSION_SECONDS,
+            )["Credentials"]
+        )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         raise ExecutionRoleUnavailable(
             f"{role_arn.rsplit('/', 1)[-1]} cannot be assumed in {account} ({code or 'refused'})"
         ) from None
+
+
+def _session_as(home: boto3.session.Session, granted: dict[str, Any], role_arn: str) -> boto3.session.Session:
+    """A session with ``granted`` credentials. Called with ``_lock`` held."""
     # One botocore data loader for every session: each would otherwise parse the service models again (~9 MB a
     # session, against a 256 MB function).
     core = botocore.session.Session()
@@ -137,10 +184,12 @@ def _assumed_session(home: boto3.session.Session, account: str, session_name: st
     )
     for hook in list(session_hooks):
         hook(session, role_arn)
-    expires = granted["Expiration"].timestamp() if hasattr(granted["Expiration"], "timestamp") else time.time() + 900
-    _forget_sessions(keep=MAX_ASSUMED_SESSIONS - 1)
-    _assumed[(account, session_name)] = (session, expires - RENEW_BEFORE_SECONDS)
     return session
+
+
+def _expires(granted: dict[str, Any]) -> float:
+    expiration = granted["Expiration"]
+    return float(expiration.timestamp()) if hasattr(expiration, "timestamp") else time.time() + 900
 
 
 def _forget_sessions(keep: int) -> None:
@@ -163,4 +212,5 @@ def reset() -> None:
     with _lock:
         _clients.clear()
         _assumed.clear()
+        _assuming.clear()
         _session = None
