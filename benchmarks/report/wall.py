@@ -136,6 +136,44 @@ def critical_path(results: Results) -> list[str]:
         f"{len(path.per_region)} in the region's own iteration ({own}). The four named steps are 4 of them; the "
         "rest is orchestration.",
         "",
+        *step_times(results),
+    ]
+
+
+# The same table from the report of 2026-11-30 02:17 UTC (commit 42f8ed0), before SnapshotRegion made its three reads
+# at once and dropped the tolerance gate's read when every region starts together: an earlier run, for comparison.
+BEFORE = {
+    "one region (af-south-1): ours 2.59 s, ours / limit": "1.79x",
+    "all regions: ours / limit": "4.01x, sequential / ours 5.16x",
+    "SnapshotRegion": "GetItem, then 3 reads one after another (3 round trips)",
+}
+
+
+def step_times(results: Results) -> list[str]:
+    """Each Task state's time on the one-region rollout's chain under the latency model, in round trips to the
+    region (Lambda's invoke overhead taken off first)."""
+    wall = results.wall
+    run = wall.model_runs.get(1)
+    if run is None:
+        return []
+    region = run.regions[0]
+    rtt = rtt_ms(wall.model.home, region) * wall.model.scale
+    overhead = wall.model.lambda_invoke_ms * wall.model.scale
+    rows = []
+    for seg in history.timeline(wall.model_histories[1], run.regions):
+        took = (seg.end - seg.start) * 1000
+        lambda_step = seg.state not in ("RecordRegion", "RecordFailedRegion")
+        trips = max(0.0, took - (overhead if lambda_step else 0.0)) / rtt
+        where = "home region" if seg.lane == "(shared)" or not lambda_step else f"{trips:.1f}"
+        rows.append([seg.state, f"{took:.0f} ms", where])
+    return [
+        f"Where the one-region rollout's time goes (to {region}, round trip {rtt:.0f} ms; last repetition under the "
+        "model; round trips = (step time - Lambda's invoke overhead) / the region's round trip, so CPU and the "
+        "home-region calls a step makes count as a fraction):",
+        "",
+        *table(["Task state", "time", "round trips to the region"], rows),
+        "Before (an earlier run): " + "; ".join(f"{k} {v}" for k, v in BEFORE.items()) + ".",
+        "",
     ]
 
 
