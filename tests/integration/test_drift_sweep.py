@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from typing import Any
 
@@ -21,6 +22,7 @@ SWEEP = load_handler("drift_sweep")
 FINISH = load_handler("finish_rollout")
 REGIONS = ["eu-west-1", "ap-southeast-2"]
 DRIFT_DETECTED = "Pull Through Cache Drift Detected"
+PUBLIC_ECR = {"upstreamRegistry": "ecr-public", "upstreamRegistryUrl": "public.ecr.aws"}  # no secret
 
 
 @pytest.fixture
@@ -499,6 +501,42 @@ def test_calls_per_region_do_not_grow_with_the_number_of_rules(app: AppEnv, call
     expected = {region: three for region in REGIONS} | {HOME: Counter({"ListSecrets": 1})}  # home: source secrets
     assert per_region[1] == per_region[10] == per_region[50] == expected
     assert max(c.total() for c in per_region[50].values()) <= 3
+
+
+def test_every_new_report_is_written_at_once_not_ten_at_a_time(
+    app: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One write's latency for the sweep's bookkeeping, whatever the number of rules (10 at a time, 50 rules cost
+    five writes' latency one after another)."""
+    # Never rolled out: each region reports the rule missing, and each report is new.
+    rules = 12  # more than botocore's default connection pool (10) and the sweep's former 10 writers
+    for index in range(rules):
+        store().put_rule(
+            f"hub-{index:02d}",
+            {"rule": {"ecrRepositoryPrefix": f"hub-{index:02d}", **PUBLIC_ECR}, "regions": REGIONS},
+        )
+    in_flight = most = 0
+    all_in = threading.Condition()
+    record = RolloutStore.update_rule
+
+    def counted(self: RolloutStore, prefix: str, **fields: Any) -> None:
+        nonlocal in_flight, most
+        with all_in:
+            in_flight += 1
+            most = max(most, in_flight)
+            all_in.notify_all()
+            all_in.wait_for(lambda: in_flight == rules, timeout=2)  # the writes that are not sent now never come
+        try:
+            record(self, prefix, **fields)
+        finally:
+            with all_in:
+                in_flight -= 1
+
+    monkeypatch.setattr(RolloutStore, "update_rule", counted)
+    summary = sweep()
+    assert len(summary["prefixes"]) == rules and "errors" not in summary
+    assert most == rules
+    assert all(item.get("drift") for item in store().list_rules())
 
 
 def test_prefixes_limit_an_on_demand_sweep(app: AppEnv) -> None:
