@@ -11,8 +11,11 @@ import boto3
 import pytest
 
 from pullthrough import exceptions as ex
+from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secret_listing import SecretListing
 from pullthrough.adapters.store import RolloutStore
+from pullthrough.drift.desired import EVERYTHING
+from pullthrough.drift.inventory import read_inventory
 from pullthrough.rollouts import now_iso
 from tests.integration.app_support import AppEnv, api, provision
 from tests.integration.steps_support import run_all
@@ -537,6 +540,29 @@ def test_every_new_report_is_written_at_once_not_ten_at_a_time(
     assert len(summary["prefixes"]) == rules and "errors" not in summary
     assert most == rules
     assert all(item.get("drift") for item in store().list_rules())
+
+
+def test_a_regions_rules_templates_and_secrets_are_read_at_once(
+    app: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One round trip to each region, not three one after another (from the home region to Sydney, ~200 ms each)."""
+    rolled_out(app, docker_hub())
+    all_three = threading.Barrier(3, timeout=2)  # broken (an error) unless the three reads are in flight together
+
+    def together(read: Any) -> Any:
+        def wait_then_read(*args: Any) -> Any:
+            all_three.wait()
+            return read(*args)
+
+        return wait_then_read
+
+    for owner, name in ((EcrRegistry, "list_rules"), (EcrRegistry, "list_templates"), (SecretListing, "list_secrets")):
+        monkeypatch.setattr(owner, name, together(getattr(owner, name)))
+    inventory = read_inventory("eu-west-1", EVERYTHING)
+    assert inventory.error is None
+    assert inventory.rules is not None and set(inventory.rules) == {"docker-hub"}
+    assert inventory.templates is not None and set(inventory.templates) == {"docker-hub"}
+    assert inventory.secrets is not None and set(inventory.secrets) == {"ecr-pullthroughcache/docker-hub"}
 
 
 def test_prefixes_limit_an_on_demand_sweep(app: AppEnv) -> None:
