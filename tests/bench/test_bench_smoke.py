@@ -91,6 +91,7 @@ def test_the_numbers_are_sane(quick_run: tuple[Path, dict[str, Any], str]) -> No
     assert all(10 < mb < 1024 for mb in numbers["peak_rss_mb"].values())
     sweep = numbers["sweep_calls_per_region"]
     assert set(sweep) == {"1", "10", "50"} and len(set(sweep.values())) == 1
+    assert set(numbers["sweep_seconds"]) == set(sweep) and all(s > 0 for s in numbers["sweep_seconds"].values())
 
 
 def test_the_metrics_codes_cost_is_reported_and_no_region_step_loads_it(

@@ -506,9 +506,7 @@ def test_calls_per_region_do_not_grow_with_the_number_of_rules(app: AppEnv, call
     assert max(c.total() for c in per_region[50].values()) <= 3
 
 
-def test_every_new_report_is_written_at_once_not_ten_at_a_time(
-    app: AppEnv, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_every_new_report_is_written_at_once_not_ten_at_a_time(app: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """One write's latency for the sweep's bookkeeping, whatever the number of rules (10 at a time, 50 rules cost
     five writes' latency one after another)."""
     # Never rolled out: each region reports the rule missing, and each report is new.
@@ -542,9 +540,7 @@ def test_every_new_report_is_written_at_once_not_ten_at_a_time(
     assert all(item.get("drift") for item in store().list_rules())
 
 
-def test_a_regions_rules_templates_and_secrets_are_read_at_once(
-    app: AppEnv, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_regions_rules_templates_and_secrets_are_read_at_once(app: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """One round trip to each region, not three one after another (from the home region to Sydney, ~200 ms each)."""
     rolled_out(app, docker_hub())
     all_three = threading.Barrier(3, timeout=2)  # broken (an error) unless the three reads are in flight together
