@@ -561,6 +561,35 @@ def test_a_regions_rules_templates_and_secrets_are_read_at_once(app: AppEnv, mon
     assert inventory.secrets is not None and set(inventory.secrets) == {"ecr-pullthroughcache/docker-hub"}
 
 
+def test_where_other_accounts_hold_each_rule_is_read_for_all_rules_at_once(
+    app: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep (and GET /rules) list every rule: the items of the accounts each holds are one Query per rule,
+    sent together (one after another, 50 rules held elsewhere cost 50 round trips)."""
+    accounts: dict[str, dict[str, dict[str, Any]]] = {
+        "111122223333": {"eu-west-1": {"secretArn": None}},
+        "444455556666": {"eu-west-1": {}},
+    }
+    held = ["hub-00", "hub-01", "hub-02"]
+    for prefix in [*held, "home-only"]:
+        store().put_rule(prefix, {"rule": {"ecrRepositoryPrefix": prefix, **PUBLIC_ECR}, "regions": REGIONS})
+    for prefix in held:
+        store().save_deployed(prefix, {}, accounts, {})
+    all_three = threading.Barrier(len(held), timeout=2)  # broken (an error) unless the reads are in flight together
+    query = RolloutStore._query
+
+    def together(self: RolloutStore, pk: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
+        if pk.startswith("DEPLOYED#"):
+            all_three.wait()
+        return query(self, pk, sk_prefix)
+
+    monkeypatch.setattr(RolloutStore, "_query", together)
+    rules = {rule["sk"]: rule for rule in store().list_rules()}
+    assert sorted(rules) == sorted([*held, "home-only"])
+    assert all(rules[prefix]["deployedElsewhere"] == accounts for prefix in held)
+    assert "deployedElsewhere" not in rules["home-only"]
+
+
 def test_prefixes_limit_an_on_demand_sweep(app: AppEnv) -> None:
     rolled_out(app, docker_hub())
     rolled_out(app, {"upstreamRegistry": "quay", "regions": ["eu-west-1"]})
