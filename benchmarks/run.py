@@ -80,6 +80,7 @@ def headline(results: Any) -> dict[str, Any]:
         "metrics_first_lines_ms": _number(cold.metrics.first_ms),
         "imports_metrics": {lid: fn.imports_metrics for lid, fn in cold.functions.items()},
         "sweep_calls_per_region": {str(p.rules): p.max_per_region for p in drift.points},
+        "sweep_seconds": {str(p.rules): _number(p.seconds) for p in drift.points},
         "targets_met": {
             "over_limit": wall.limit_met,
             "sequential_speedup": wall.speedup_met,
@@ -88,6 +89,7 @@ def headline(results: Any) -> dict[str, Any]:
             "fresh_calls": calls.fresh_extra == 0,
             "cold_start": cold.met,
             "drift_sweep": drift.met,
+            "drift_sweep_time": drift.time_met,
         },
     }
 

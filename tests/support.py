@@ -6,6 +6,7 @@ import copy
 import importlib.util
 import json
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
@@ -63,10 +64,12 @@ class CallLog:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str]] = []
         self.acting: list[str | None] = []
+        self._lock = threading.Lock()  # the drift sweep calls from many threads: both lists stay in step
 
     def record(self, service: str, region: str, operation: str, account: str | None = None) -> None:
-        self.calls.append((service, region, operation))
-        self.acting.append(account)
+        with self._lock:
+            self.calls.append((service, region, operation))
+            self.acting.append(account)
 
     def per_target(self, services: tuple[str, ...], home: str) -> Counter[tuple[str, str]]:
         """How many calls of ``services`` went to each (account, region); the home account's own as ``home``."""
@@ -95,10 +98,13 @@ def count_app_calls(monkeypatch: Any) -> CallLog:
     log = CallLog()
     real_client = aws.client
     hooked: set[int] = set()
+    hooking = threading.Lock()  # two threads handed the same client must not both hook it (each call counted twice)
 
     def counting_client(service: str, region: str, **options: Any) -> Any:
         made = real_client(service, region, **options)
-        if id(made) not in hooked:
+        with hooking:
+            if id(made) in hooked:
+                return made
             account = options.get("account")
             made.meta.events.register(
                 "before-call.*.*",

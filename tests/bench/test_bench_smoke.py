@@ -63,7 +63,7 @@ def test_every_target_has_a_verdict(quick_run: tuple[Path, dict[str, Any], str])
     report = (out / "REPORT.md").read_text()
     targets = report.split("## Targets", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in targets.splitlines() if line.startswith("| ") and not line.startswith("| target")]
-    assert len(rows) == len(numbers["targets_met"]) == 7
+    assert len(rows) == len(numbers["targets_met"]) == 8  # issue 13: the sweep time too
     assert all(re.search(r"\| (met|\*\*not met\*\*) \|$", row) for row in rows), rows
 
 
@@ -91,6 +91,7 @@ def test_the_numbers_are_sane(quick_run: tuple[Path, dict[str, Any], str]) -> No
     assert all(10 < mb < 1024 for mb in numbers["peak_rss_mb"].values())
     sweep = numbers["sweep_calls_per_region"]
     assert set(sweep) == {"1", "10", "50"} and len(set(sweep.values())) == 1
+    assert set(numbers["sweep_seconds"]) == set(sweep) and all(s > 0 for s in numbers["sweep_seconds"].values())
 
 
 def test_the_metrics_codes_cost_is_reported_and_no_region_step_loads_it(

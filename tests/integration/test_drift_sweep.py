@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from typing import Any
 
@@ -10,8 +11,11 @@ import boto3
 import pytest
 
 from pullthrough import exceptions as ex
+from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secret_listing import SecretListing
 from pullthrough.adapters.store import RolloutStore
+from pullthrough.drift.desired import EVERYTHING
+from pullthrough.drift.inventory import read_inventory
 from pullthrough.rollouts import now_iso
 from tests.integration.app_support import AppEnv, api, provision
 from tests.integration.steps_support import run_all
@@ -21,6 +25,7 @@ SWEEP = load_handler("drift_sweep")
 FINISH = load_handler("finish_rollout")
 REGIONS = ["eu-west-1", "ap-southeast-2"]
 DRIFT_DETECTED = "Pull Through Cache Drift Detected"
+PUBLIC_ECR = {"upstreamRegistry": "ecr-public", "upstreamRegistryUrl": "public.ecr.aws"}  # no secret
 
 
 @pytest.fixture
@@ -499,6 +504,90 @@ def test_calls_per_region_do_not_grow_with_the_number_of_rules(app: AppEnv, call
     expected = {region: three for region in REGIONS} | {HOME: Counter({"ListSecrets": 1})}  # home: source secrets
     assert per_region[1] == per_region[10] == per_region[50] == expected
     assert max(c.total() for c in per_region[50].values()) <= 3
+
+
+def test_every_new_report_is_written_at_once_not_ten_at_a_time(app: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One write's latency for the sweep's bookkeeping, whatever the number of rules (10 at a time, 50 rules cost
+    five writes' latency one after another)."""
+    # Never rolled out: each region reports the rule missing, and each report is new.
+    rules = 12  # more than botocore's default connection pool (10) and the sweep's former 10 writers
+    for index in range(rules):
+        store().put_rule(
+            f"hub-{index:02d}",
+            {"rule": {"ecrRepositoryPrefix": f"hub-{index:02d}", **PUBLIC_ECR}, "regions": REGIONS},
+        )
+    in_flight = most = 0
+    all_in = threading.Condition()
+    record = RolloutStore.update_rule
+
+    def counted(self: RolloutStore, prefix: str, **fields: Any) -> None:
+        nonlocal in_flight, most
+        with all_in:
+            in_flight += 1
+            most = max(most, in_flight)
+            all_in.notify_all()
+            all_in.wait_for(lambda: in_flight == rules, timeout=2)  # the writes that are not sent now never come
+        try:
+            record(self, prefix, **fields)
+        finally:
+            with all_in:
+                in_flight -= 1
+
+    monkeypatch.setattr(RolloutStore, "update_rule", counted)
+    summary = sweep()
+    assert len(summary["prefixes"]) == rules and "errors" not in summary
+    assert most == rules
+    assert all(item.get("drift") for item in store().list_rules())
+
+
+def test_a_regions_rules_templates_and_secrets_are_read_at_once(app: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One round trip to each region, not three one after another (from the home region to Sydney, ~200 ms each)."""
+    rolled_out(app, docker_hub())
+    all_three = threading.Barrier(3, timeout=2)  # broken (an error) unless the three reads are in flight together
+
+    def together(read: Any) -> Any:
+        def wait_then_read(*args: Any) -> Any:
+            all_three.wait()
+            return read(*args)
+
+        return wait_then_read
+
+    for owner, name in ((EcrRegistry, "list_rules"), (EcrRegistry, "list_templates"), (SecretListing, "list_secrets")):
+        monkeypatch.setattr(owner, name, together(getattr(owner, name)))
+    inventory = read_inventory("eu-west-1", EVERYTHING)
+    assert inventory.error is None
+    assert inventory.rules is not None and set(inventory.rules) == {"docker-hub"}
+    assert inventory.templates is not None and set(inventory.templates) == {"docker-hub"}
+    assert inventory.secrets is not None and set(inventory.secrets) == {"ecr-pullthroughcache/docker-hub"}
+
+
+def test_where_other_accounts_hold_each_rule_is_read_for_all_rules_at_once(
+    app: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep (and GET /rules) list every rule: the items of the accounts each holds are one Query per rule,
+    sent together (one after another, 50 rules held elsewhere cost 50 round trips)."""
+    accounts: dict[str, dict[str, dict[str, Any]]] = {
+        "111122223333": {"eu-west-1": {"secretArn": None}},
+        "444455556666": {"eu-west-1": {}},
+    }
+    held = ["hub-00", "hub-01", "hub-02"]
+    for prefix in [*held, "home-only"]:
+        store().put_rule(prefix, {"rule": {"ecrRepositoryPrefix": prefix, **PUBLIC_ECR}, "regions": REGIONS})
+    for prefix in held:
+        store().save_deployed(prefix, {}, accounts, {})
+    all_three = threading.Barrier(len(held), timeout=2)  # broken (an error) unless the reads are in flight together
+    query = RolloutStore._query
+
+    def together(self: RolloutStore, pk: str, sk_prefix: str | None = None) -> list[dict[str, Any]]:
+        if pk.startswith("DEPLOYED#"):
+            all_three.wait()
+        return query(self, pk, sk_prefix)
+
+    monkeypatch.setattr(RolloutStore, "_query", together)
+    rules = {rule["sk"]: rule for rule in store().list_rules()}
+    assert sorted(rules) == sorted([*held, "home-only"])
+    assert all(rules[prefix]["deployedElsewhere"] == accounts for prefix in held)
+    assert "deployedElsewhere" not in rules["home-only"]
 
 
 def test_prefixes_limit_an_on_demand_sweep(app: AppEnv) -> None:

@@ -26,10 +26,14 @@ from pullthrough.regions import home_region
 # before the function's own timeout. Worst case 2 attempts x (2 s connect + 4 s read) + one backoff (at most 1 s, plus
 # 5 s when AWS sends Retry-After) = 18 s, with 10 s to spare in a 29-30 s function: tests/contract/test_sdk_timeouts.py.
 # total_max_attempts counts the first attempt; the older "max_attempts" counts retries only (2 there means 3 attempts).
+# A client's connection pool (botocore's default 10) bounds the calls it can have in flight: the drift sweep records
+# up to 50 reports (ECR's rules per region) with one client at once. Connections are opened only as calls need them.
+MAX_POOL_CONNECTIONS = 50
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": 2},
     connect_timeout=2,
     read_timeout=4,
+    max_pool_connections=MAX_POOL_CONNECTIONS,
     user_agent_extra="pullthrough",
 )
 _lock = threading.Lock()

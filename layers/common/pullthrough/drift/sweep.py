@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from pullthrough import exceptions as ex
+from pullthrough.aws import MAX_POOL_CONNECTIONS
 from pullthrough.desired import Target
 from pullthrough.drift.compare import drift_report
 from pullthrough.drift.desired import Desired
@@ -25,7 +26,8 @@ from pullthrough.observability import logger
 from pullthrough.rollouts import Rollouts, now_iso
 
 MAX_TARGET_READERS = 16
-MAX_REPORT_WRITERS = 10  # botocore's connection pool per client: more threads would only queue for it
+# Every changed report at once (one write's latency, not one per 10 rules): as many as the table client's pool holds.
+MAX_REPORT_WRITERS = MAX_POOL_CONNECTIONS
 
 
 def _instant(stamp: Any) -> datetime | None:
@@ -92,8 +94,8 @@ class DriftSweep:
         }
 
     def _record(self, checked: list[Desired], reports: list[dict[str, Any]]) -> list[dict[str, str]]:
-        """Record every report, concurrently (one write's latency per rule, one after another, made the sweep's time
-        grow with the rules); the errors of those that could not be, the others recorded all the same."""
+        """Record every report, all at once (written one after another, or 10 at a time, the writes made the sweep's
+        time grow with the rules); the errors of those that could not be, the others recorded all the same."""
 
         def record(one: Desired, report: dict[str, Any]) -> dict[str, str] | None:
             try:
