@@ -54,6 +54,8 @@ class Sample:
     clients: list[str]
     peak_mb: float
     imports_metrics: bool = False
+    cpu: float = 0.0  # the child's own CPU seconds (user + system) over init and invoke: less sensitive to load
+
 
     @property
     def total(self) -> float:
@@ -78,6 +80,10 @@ class FunctionColdStart:
     @property
     def total(self) -> float:
         return median(s.total for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return median(s.cpu for s in self.samples)
 
     @property
     def peak_mb(self) -> float:
@@ -180,6 +186,7 @@ def _child(spec: dict[str, Any], environment: dict[str, str] | None = None) -> t
         result["clients"],
         result["peak_rss_kb"] / 1024,
         result.get("imports_metrics", False),
+        result["cpu"],
     )
     return sample, result["output"]
 
@@ -297,9 +304,14 @@ def _put_rollout(bench: Bench, rollout_id: str, prefix: str) -> None:
     )
 
 
-def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str]) -> Sample:
-    """One baseline and one cold start of every function in ``order``; the baseline's sample."""
-    baseline, _ = _child({"mode": "baseline", "region": REGION})
+def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str], baseline_at: int = 0) -> Sample:
+    """One baseline and one cold start of every function in ``order``; the baseline's sample.
+
+    The baseline runs before ``order[baseline_at]`` (after them all when that is past the end): the rounds move it
+    through every position, so whatever the emulator or the machine is doing at one point of a round falls on it no
+    more and no less than on the functions.
+    """
+    baseline: Sample | None = None
     prefix = bench.prefix("cold")
     rollout_id = f"r-cold{uuid.uuid4().hex[:12]}"
     source_arn = bench.source_secret(prefix)
@@ -311,13 +323,17 @@ def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str])
         "CreateRuleFunction": "createRule",
         "ApplyTemplateFunction": "applyTemplate",
     }
-    for logical_id in order:
+    for position, logical_id in enumerate(order):
+        if position == baseline_at:
+            baseline, _ = _child({"mode": "baseline", "region": REGION})
         event = task if logical_id in (*CHAIN, "RollbackFunction") else events[logical_id]
         sample, output = _child(_spec(bench, logical_id, event), bench.stack.function_environments[logical_id])
         if logical_id in outputs:
             task[outputs[logical_id]] = output
         if logical_id in result:
             result[logical_id].samples.append(sample)
+    if baseline is None:
+        baseline, _ = _child({"mode": "baseline", "region": REGION})
     bench.cleanup(prefix, [REGION])
     return baseline
 
@@ -353,8 +369,9 @@ def _median_imports(runs: list[dict[str, float]]) -> dict[str, float]:
     return dict(sorted(((p, median(run.get(p, 0.0) for run in runs)) for p in packages), key=lambda kv: -kv[1]))
 
 
-def measure(bench: Bench) -> ColdResult:
-    """Interleaved rounds of every function's cold start and the baseline, then the import-time breakdown."""
+def measure(bench: Bench, *, profile: bool = True) -> ColdResult:
+    """Interleaved rounds of every function's cold start and the baseline, then (``profile``) the import-time
+    breakdown and the metrics code's cost."""
     stack = bench.stack
     definition = (ROOT / "statemachine" / "rollout.asl.json").read_text()
     wanted = list(CHAIN) + ["RollbackFunction"] + ([] if bench.settings.quick else list(OTHERS))
@@ -365,8 +382,10 @@ def measure(bench: Bench) -> ColdResult:
     baseline = FunctionColdStart("baseline", 0, False)
     with bench.latency(0):
         _round(bench, {}, wanted)  # warm the disk cache; not counted
-        for _ in range(bench.settings.cold_rounds):
-            baseline.samples.append(_round(bench, functions, wanted))
+        for number in range(bench.settings.cold_rounds):
+            baseline.samples.append(_round(bench, functions, wanted, baseline_at=number % (len(wanted) + 1)))
+    if not profile:
+        return ColdResult(baseline, functions, {}, {}, CHAIN[0], MetricsCost())
     fn = stack.template.functions[CHAIN[0]]
     handler_import = [
         "-c",
@@ -381,3 +400,27 @@ def measure(bench: Bench) -> ColdResult:
         importtime_function=CHAIN[0],
         metrics=measure_metrics(stack.template.layer_dirs[0], max(3, bench.settings.cold_rounds)),
     )
+
+
+def summary(cold: ColdResult) -> list[str]:
+    """A plain-text table of the medians and each function's spread of per-round ratios (``--only cold-start``)."""
+    rounds = len(cold.baseline.samples)
+    lines = [
+        f"{rounds} interleaved round(s); ratio = median total / median baseline total (target <= {TARGET_RATIO}x "
+        "for the steps); per-round ratios min..max",
+        f"{'function':26s} {'import':>8s} {'invoke':>8s} {'total':>8s} {'ratio':>7s} {'cpu':>8s} {'ratio':>7s}  "
+        "per round",
+        f"{'baseline':26s} {cold.baseline.init * 1000:6.0f}ms {cold.baseline.invoke * 1000:6.0f}ms "
+        f"{cold.baseline.total * 1000:6.0f}ms {1:6.2f}x {cold.baseline.cpu * 1000:6.0f}ms {1:6.2f}x",
+    ]
+    for lid, fn in cold.functions.items():
+        per_round = [s.total / b.total for s, b in zip(fn.samples, cold.baseline.samples, strict=True)]
+        name = lid.removesuffix("Function") + ("" if fn.step else " (not a step)")
+        verdict = "" if not fn.step else ("  ok" if cold.ratio(lid) <= TARGET_RATIO else "  OVER")
+        lines.append(
+            f"{name:26s} {fn.init * 1000:6.0f}ms {fn.invoke * 1000:6.0f}ms {fn.total * 1000:6.0f}ms "
+            f"{cold.ratio(lid):6.2f}x {fn.cpu * 1000:6.0f}ms {fn.cpu / cold.baseline.cpu:6.2f}x  "
+            f"{min(per_round):.2f}..{max(per_round):.2f}{verdict}  "
+            f"[{', '.join(fn.clients)}]"
+        )
+    return lines
