@@ -32,6 +32,9 @@ from pullthrough.adapters.store import RolloutStore
 
 CHILD = Path(__file__).with_name("cold_child.py")
 METRICS_OFF = "POWERTOOLS_METRICS_DISABLED"  # the harness's own stack keeps its console quiet with it
+# Set, it would keep every child compiling every module from source (the "warm" round could write no cache): that
+# cost falls on the side that imports more, the handlers, and is not what a cold start pays where caches exist.
+NO_BYTECODE = "PYTHONDONTWRITEBYTECODE"
 TARGET_RATIO = 1.25  # handler cold start / bare boto3 baseline, at most
 REGION = "eu-west-1"
 CHAIN = (
@@ -157,6 +160,11 @@ class ColdStartError(RuntimeError):
     """A cold-start child failed or its handler raised."""
 
 
+def _environment(*without: str) -> dict[str, str]:
+    """This process's environment for a child, without ``without`` and with bytecode caches allowed."""
+    return {key: value for key, value in os.environ.items() if key not in (NO_BYTECODE, *without)}
+
+
 def _run_child(spec: dict[str, Any], environment: dict[str, str] | None = None) -> dict[str, Any]:
     """Run one child; ``environment``: the function's own variables (the stack keeps them per function)."""
     done = subprocess.run(  # -P: the script's directory (benchmarks/) stays off sys.path
@@ -165,7 +173,7 @@ def _run_child(spec: dict[str, Any], environment: dict[str, str] | None = None) 
         text=True,
         timeout=120,
         # As on Lambda, the handler writes its metric lines (the harness's own stack keeps them off its console)
-        env={**{k: v for k, v in os.environ.items() if k != METRICS_OFF}, **(environment or {})},
+        env={**_environment(METRICS_OFF), **(environment or {})},
         check=False,
     )
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("COLD-START-RESULT ")), None)
@@ -341,7 +349,12 @@ def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str],
 def _importtime(args: list[str]) -> dict[str, float]:
     """Self import time (ms) per top-level package, from ``python -X importtime``."""
     done = subprocess.run(
-        [sys.executable, "-P", "-X", "importtime", *args], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-P", "-X", "importtime", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_environment(),
+        check=False,
     )
     found: dict[str, float] = {}
     for line in done.stderr.splitlines():
@@ -356,7 +369,12 @@ def _importtime(args: list[str]) -> dict[str, float]:
 def _cumulative_import_ms(args: list[str], module: str) -> float:
     """Cumulative import time (ms) of ``module`` in ``python -X importtime`` (0 when it is not imported)."""
     done = subprocess.run(
-        [sys.executable, "-P", "-X", "importtime", *args], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-P", "-X", "importtime", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_environment(),
+        check=False,
     )
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and line.split("|")[-1].strip() == module:
