@@ -59,7 +59,6 @@ class Sample:
     imports_metrics: bool = False
     cpu: float = 0.0  # the child's own CPU seconds (user + system) over init and invoke: less sensitive to load
 
-
     @property
     def total(self) -> float:
         return self.init + self.invoke

@@ -38,9 +38,7 @@ def missing_bytecode(site: Path) -> list[str]:
 def compiled_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the layer's package, compiled by the Makefile's rule."""
     site = tmp_path_factory.mktemp("layer") / "python"
-    shutil.copytree(
-        LAYER_SOURCE / "pullthrough", site / "pullthrough", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    shutil.copytree(LAYER_SOURCE / "pullthrough", site / "pullthrough", ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
         ["make", "--no-print-directory", "-C", str(LAYER_SOURCE), "compile-bytecode", f"SITE={site}",
          f"PYTHON={sys.executable}"],
