@@ -2,12 +2,14 @@
 on sys.path, as Lambda lays them out) and serves a first invocation against the emulator, next to a bare baseline
 in the same run: ``import boto3``, an ECR and a Secrets Manager client, one call each.
 
-Rounds interleave the baseline and every function, so drift in the machine's speed hits both alike. The emulator
-answers without added latency here: the comparison is about code, not the network. Each round is one region's
-life cycle (StoreSecret -> CreateRule -> ValidateRule -> ApplyTemplate -> Rollback, which undoes it all), then
-RemoveRule on the now empty prefix, FinishRollout, the API, the EventBridge trigger and the drift sweep.
-Peak RSS is the child's own high-water mark (VmHWM: Linux's ru_maxrss survives exec); python -X importtime says which packages the import time goes to. Bytecode
-caches are warm (the unmeasured first round writes them), as on a machine that has run the code before.
+Rounds interleave the baseline and every function, so drift in the machine's speed hits both alike, and the
+baseline moves through every position of a round. The emulator answers without added latency here: the comparison is
+about code, not the network. Each round is one region's life cycle (StoreSecret -> CreateRule -> ValidateRule ->
+ApplyTemplate -> Rollback, which undoes it all), then RemoveRule on the now empty prefix, FinishRollout, the API, the
+EventBridge trigger and the drift sweep. Each child's own CPU time is kept beside its wall time: load from other
+processes stretches the one, hardly the other. Peak RSS is the child's own high-water mark (VmHWM: Linux's ru_maxrss
+survives exec); python -X importtime says which packages the import time goes to. Bytecode caches are warm (the
+unmeasured first round writes them, whatever PYTHONDONTWRITEBYTECODE says here), as in the layer, which ships them.
 
 The metrics code's own cost is measured apart, in fresh interpreters that have imported what every function imports
 (the Logger): importing ``pullthrough.metrics``, then writing a rolled-back rollout's lines, the first time and again.
@@ -144,6 +146,9 @@ class ColdResult:
 
     def ratio(self, logical_id: str) -> float:
         return ratio(self.functions[logical_id].total, self.baseline.total)
+
+    def cpu_ratio(self, logical_id: str) -> float:
+        return ratio(self.functions[logical_id].cpu, self.baseline.cpu)
 
     @property
     def worst_step(self) -> tuple[str, float]:
@@ -311,13 +316,19 @@ def _put_rollout(bench: Bench, rollout_id: str, prefix: str) -> None:
     )
 
 
-def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str], baseline_at: int = 0) -> Sample:
-    """One baseline and one cold start of every function in ``order``; the baseline's sample.
+BASELINE = "baseline"
 
-    The baseline runs before ``order[baseline_at]`` (after them all when that is past the end): the rounds move it
-    through every position, so whatever the emulator or the machine is doing at one point of a round falls on it no
-    more and no less than on the functions.
-    """
+
+def round_order(functions: list[str], number: int) -> list[str]:
+    """Round ``number``'s children: ``functions`` in their order (the chain feeds each step the last one's output)
+    with the baseline before a different one each round, after them all every ``len(functions) + 1``-th round, so
+    whatever the emulator or the machine does at one point of a round falls on the baseline no more than on them."""
+    at = number % (len(functions) + 1)
+    return [*functions[:at], BASELINE, *functions[at:]]
+
+
+def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str]) -> Sample:
+    """One baseline and one cold start of every function, in ``order`` (round_order's); the baseline's sample."""
     baseline: Sample | None = None
     prefix = bench.prefix("cold")
     rollout_id = f"r-cold{uuid.uuid4().hex[:12]}"
@@ -330,18 +341,19 @@ def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str],
         "CreateRuleFunction": "createRule",
         "ApplyTemplateFunction": "applyTemplate",
     }
-    for position, logical_id in enumerate(order):
-        if position == baseline_at:
+    for logical_id in order:
+        if logical_id == BASELINE:
             baseline, _ = _child({"mode": "baseline", "region": REGION})
+            continue
         event = task if logical_id in (*CHAIN, "RollbackFunction") else events[logical_id]
         sample, output = _child(_spec(bench, logical_id, event), bench.stack.function_environments[logical_id])
         if logical_id in outputs:
             task[outputs[logical_id]] = output
         if logical_id in result:
             result[logical_id].samples.append(sample)
-    if baseline is None:
-        baseline, _ = _child({"mode": "baseline", "region": REGION})
     bench.cleanup(prefix, [REGION])
+    if baseline is None:
+        raise ColdStartError(f"no baseline in the round {order}")
     return baseline
 
 
@@ -398,9 +410,9 @@ def measure(bench: Bench, *, profile: bool = True) -> ColdResult:
     }
     baseline = FunctionColdStart("baseline", 0, False)
     with bench.latency(0):
-        _round(bench, {}, wanted)  # warm the disk cache; not counted
+        _round(bench, {}, round_order(wanted, 0))  # warm the disk and bytecode caches; not counted
         for number in range(bench.settings.cold_rounds):
-            baseline.samples.append(_round(bench, functions, wanted, baseline_at=number % (len(wanted) + 1)))
+            baseline.samples.append(_round(bench, functions, round_order(wanted, number)))
     if not profile:
         return ColdResult(baseline, functions, {}, {}, CHAIN[0], MetricsCost())
     fn = stack.template.functions[CHAIN[0]]
@@ -436,7 +448,7 @@ def summary(cold: ColdResult) -> list[str]:
         verdict = "" if not fn.step else ("  ok" if cold.ratio(lid) <= TARGET_RATIO else "  OVER")
         lines.append(
             f"{name:26s} {fn.init * 1000:6.0f}ms {fn.invoke * 1000:6.0f}ms {fn.total * 1000:6.0f}ms "
-            f"{cold.ratio(lid):6.2f}x {fn.cpu * 1000:6.0f}ms {fn.cpu / cold.baseline.cpu:6.2f}x  "
+            f"{cold.ratio(lid):6.2f}x {fn.cpu * 1000:6.0f}ms {cold.cpu_ratio(lid):6.2f}x  "
             f"{min(per_round):.2f}..{max(per_round):.2f}{verdict}  "
             f"[{', '.join(fn.clients)}]"
         )
