@@ -4,7 +4,7 @@
 
 ``--quick`` is the smoke test's mode: two regions, one repetition, no latency. The output directory's REPORT.md and
 the figures are deleted first and written anew. ``--json FILE`` also writes the headline numbers as JSON.
-``--only cold-start`` measures every function's cold start alone (``--repeats`` rounds, default 5) and prints the
+``--only cold-start`` measures every function's cold start alone (``--repeats`` rounds, default 9) and prints the
 ratios to the baseline, leaving REPORT.md as it is: a quick check while working on imports.
 """
 
@@ -77,6 +77,7 @@ def headline(results: Any) -> dict[str, Any]:
         "fresh_calls_beyond_need": calls.fresh_extra,
         "transitions_per_region": {row.label: row.per_region for row in results.transitions.rows},
         "cold_start_ratio": {lid: _number(cold.ratio(lid)) for lid in cold.functions},
+        "cold_start_cpu_ratio": {lid: _number(cold.cpu_ratio(lid)) for lid in cold.functions},
         "cold_start_baseline_seconds": _number(cold.baseline.total),
         "peak_rss_mb": {lid: fn.peak_mb for lid, fn in cold.functions.items()},
         "metrics_import_ms": _number(cold.metrics.import_ms),
