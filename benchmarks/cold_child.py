@@ -1,9 +1,10 @@
 """One cold start, in a fresh interpreter: run as ``python cold_child.py '<json spec>'`` by cold_start.py.
 
 Mode ``handler``: put the function's directory and the layer on sys.path (as Lambda puts /var/task and /opt/python),
-import the handler module (noting whether that imported the metrics code), then serve one invocation. Mode ``baseline``: ``import boto3``, make an ECR and a
-Secrets Manager client, and make one call with each. Prints one JSON line: seconds to import, seconds to serve, the
-API operations called and clients made after the import, peak RSS (VmHWM; ru_maxrss where there is none), and the handler's output or error.
+import the handler module (noting whether that imported the metrics code), then serve one invocation. Mode
+``baseline``: ``import boto3``, make an ECR and a Secrets Manager client, and make one call with each. Prints one JSON
+line: seconds to import, seconds to serve, the process's own CPU seconds over both, the API operations called and
+clients made after the import, peak RSS (VmHWM; ru_maxrss where there is none), and the handler's output or error.
 
 Only the standard library is imported before the clock starts; this file imports nothing of the harness.
 """
@@ -11,6 +12,7 @@ Only the standard library is imported before the clock starts; this file imports
 import time
 
 _STARTED = time.perf_counter()
+_CPU_STARTED = time.process_time()
 
 import contextlib  # noqa: E402
 import importlib  # noqa: E402
@@ -77,7 +79,8 @@ def handler_run(spec: dict[str, Any]) -> dict[str, Any]:
         error = f"{type(exc).__name__}: {exc}"
     done = time.perf_counter()
     return {"init": imported - _STARTED, "invoke": done - imported, "operations": operations, "clients": clients,
-            "output": output, "error": error, "imports_metrics": imports_metrics}  # fmt: skip
+            "cpu": time.process_time() - _CPU_STARTED, "output": output, "error": error,
+            "imports_metrics": imports_metrics}  # fmt: skip
 
 
 def metrics_run(spec: dict[str, Any]) -> dict[str, Any]:
@@ -112,7 +115,7 @@ def baseline_run(spec: dict[str, Any]) -> dict[str, Any]:
     secrets.list_secrets(MaxResults=1)
     done = time.perf_counter()
     return {"init": imported - _STARTED, "invoke": done - imported, "operations": operations, "clients": clients,
-            "output": None, "error": None}  # fmt: skip
+            "cpu": time.process_time() - _CPU_STARTED, "output": None, "error": None}  # fmt: skip
 
 
 def peak_rss_kb() -> int:

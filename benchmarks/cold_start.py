@@ -2,12 +2,14 @@
 on sys.path, as Lambda lays them out) and serves a first invocation against the emulator, next to a bare baseline
 in the same run: ``import boto3``, an ECR and a Secrets Manager client, one call each.
 
-Rounds interleave the baseline and every function, so drift in the machine's speed hits both alike. The emulator
-answers without added latency here: the comparison is about code, not the network. Each round is one region's
-life cycle (StoreSecret -> CreateRule -> ValidateRule -> ApplyTemplate -> Rollback, which undoes it all), then
-RemoveRule on the now empty prefix, FinishRollout, the API, the EventBridge trigger and the drift sweep.
-Peak RSS is the child's own high-water mark (VmHWM: Linux's ru_maxrss survives exec); python -X importtime says which packages the import time goes to. Bytecode
-caches are warm (the unmeasured first round writes them), as on a machine that has run the code before.
+Rounds interleave the baseline and every function, so drift in the machine's speed hits both alike, and the
+baseline moves through every position of a round. The emulator answers without added latency here: the comparison is
+about code, not the network. Each round is one region's life cycle (StoreSecret -> CreateRule -> ValidateRule ->
+ApplyTemplate -> Rollback, which undoes it all), then RemoveRule on the now empty prefix, FinishRollout, the API, the
+EventBridge trigger and the drift sweep. Each child's own CPU time is kept beside its wall time: load from other
+processes stretches the one, hardly the other. Peak RSS is the child's own high-water mark (VmHWM: Linux's ru_maxrss
+survives exec); python -X importtime says which packages the import time goes to. Bytecode caches are warm (the
+unmeasured first round writes them, whatever PYTHONDONTWRITEBYTECODE says here), as in the layer, which ships them.
 
 The metrics code's own cost is measured apart, in fresh interpreters that have imported what every function imports
 (the Logger): importing ``pullthrough.metrics``, then writing a rolled-back rollout's lines, the first time and again.
@@ -32,6 +34,9 @@ from pullthrough.adapters.store import RolloutStore
 
 CHILD = Path(__file__).with_name("cold_child.py")
 METRICS_OFF = "POWERTOOLS_METRICS_DISABLED"  # the harness's own stack keeps its console quiet with it
+# Set, it would keep every child compiling every module from source (the "warm" round could write no cache): that
+# cost falls on the side that imports more, the handlers, and is not what a cold start pays where caches exist.
+NO_BYTECODE = "PYTHONDONTWRITEBYTECODE"
 TARGET_RATIO = 1.25  # handler cold start / bare boto3 baseline, at most
 REGION = "eu-west-1"
 CHAIN = (
@@ -54,6 +59,7 @@ class Sample:
     clients: list[str]
     peak_mb: float
     imports_metrics: bool = False
+    cpu: float = 0.0  # the child's own CPU seconds (user + system) over init and invoke: less sensitive to load
 
     @property
     def total(self) -> float:
@@ -78,6 +84,10 @@ class FunctionColdStart:
     @property
     def total(self) -> float:
         return median(s.total for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return median(s.cpu for s in self.samples)
 
     @property
     def peak_mb(self) -> float:
@@ -137,6 +147,9 @@ class ColdResult:
     def ratio(self, logical_id: str) -> float:
         return ratio(self.functions[logical_id].total, self.baseline.total)
 
+    def cpu_ratio(self, logical_id: str) -> float:
+        return ratio(self.functions[logical_id].cpu, self.baseline.cpu)
+
     @property
     def worst_step(self) -> tuple[str, float]:
         steps = [(lid, self.ratio(lid)) for lid, fn in self.functions.items() if fn.step]
@@ -151,6 +164,11 @@ class ColdStartError(RuntimeError):
     """A cold-start child failed or its handler raised."""
 
 
+def _environment(*without: str) -> dict[str, str]:
+    """This process's environment for a child, without ``without`` and with bytecode caches allowed."""
+    return {key: value for key, value in os.environ.items() if key not in (NO_BYTECODE, *without)}
+
+
 def _run_child(spec: dict[str, Any], environment: dict[str, str] | None = None) -> dict[str, Any]:
     """Run one child; ``environment``: the function's own variables (the stack keeps them per function)."""
     done = subprocess.run(  # -P: the script's directory (benchmarks/) stays off sys.path
@@ -159,7 +177,7 @@ def _run_child(spec: dict[str, Any], environment: dict[str, str] | None = None) 
         text=True,
         timeout=120,
         # As on Lambda, the handler writes its metric lines (the harness's own stack keeps them off its console)
-        env={**{k: v for k, v in os.environ.items() if k != METRICS_OFF}, **(environment or {})},
+        env={**_environment(METRICS_OFF), **(environment or {})},
         check=False,
     )
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("COLD-START-RESULT ")), None)
@@ -180,6 +198,7 @@ def _child(spec: dict[str, Any], environment: dict[str, str] | None = None) -> t
         result["clients"],
         result["peak_rss_kb"] / 1024,
         result.get("imports_metrics", False),
+        result["cpu"],
     )
     return sample, result["output"]
 
@@ -297,9 +316,20 @@ def _put_rollout(bench: Bench, rollout_id: str, prefix: str) -> None:
     )
 
 
+BASELINE = "baseline"
+
+
+def round_order(functions: list[str], number: int) -> list[str]:
+    """Round ``number``'s children: ``functions`` in their order (the chain feeds each step the last one's output)
+    with the baseline before a different one each round, after them all every ``len(functions) + 1``-th round, so
+    whatever the emulator or the machine does at one point of a round falls on the baseline no more than on them."""
+    at = number % (len(functions) + 1)
+    return [*functions[:at], BASELINE, *functions[at:]]
+
+
 def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str]) -> Sample:
-    """One baseline and one cold start of every function in ``order``; the baseline's sample."""
-    baseline, _ = _child({"mode": "baseline", "region": REGION})
+    """One baseline and one cold start of every function, in ``order`` (round_order's); the baseline's sample."""
+    baseline: Sample | None = None
     prefix = bench.prefix("cold")
     rollout_id = f"r-cold{uuid.uuid4().hex[:12]}"
     source_arn = bench.source_secret(prefix)
@@ -312,6 +342,9 @@ def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str])
         "ApplyTemplateFunction": "applyTemplate",
     }
     for logical_id in order:
+        if logical_id == BASELINE:
+            baseline, _ = _child({"mode": "baseline", "region": REGION})
+            continue
         event = task if logical_id in (*CHAIN, "RollbackFunction") else events[logical_id]
         sample, output = _child(_spec(bench, logical_id, event), bench.stack.function_environments[logical_id])
         if logical_id in outputs:
@@ -319,13 +352,20 @@ def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str])
         if logical_id in result:
             result[logical_id].samples.append(sample)
     bench.cleanup(prefix, [REGION])
+    if baseline is None:
+        raise ColdStartError(f"no baseline in the round {order}")
     return baseline
 
 
 def _importtime(args: list[str]) -> dict[str, float]:
     """Self import time (ms) per top-level package, from ``python -X importtime``."""
     done = subprocess.run(
-        [sys.executable, "-P", "-X", "importtime", *args], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-P", "-X", "importtime", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_environment(),
+        check=False,
     )
     found: dict[str, float] = {}
     for line in done.stderr.splitlines():
@@ -340,7 +380,12 @@ def _importtime(args: list[str]) -> dict[str, float]:
 def _cumulative_import_ms(args: list[str], module: str) -> float:
     """Cumulative import time (ms) of ``module`` in ``python -X importtime`` (0 when it is not imported)."""
     done = subprocess.run(
-        [sys.executable, "-P", "-X", "importtime", *args], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, "-P", "-X", "importtime", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_environment(),
+        check=False,
     )
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and line.split("|")[-1].strip() == module:
@@ -353,8 +398,9 @@ def _median_imports(runs: list[dict[str, float]]) -> dict[str, float]:
     return dict(sorted(((p, median(run.get(p, 0.0) for run in runs)) for p in packages), key=lambda kv: -kv[1]))
 
 
-def measure(bench: Bench) -> ColdResult:
-    """Interleaved rounds of every function's cold start and the baseline, then the import-time breakdown."""
+def measure(bench: Bench, *, profile: bool = True) -> ColdResult:
+    """Interleaved rounds of every function's cold start and the baseline, then (``profile``) the import-time
+    breakdown and the metrics code's cost."""
     stack = bench.stack
     definition = (ROOT / "statemachine" / "rollout.asl.json").read_text()
     wanted = list(CHAIN) + ["RollbackFunction"] + ([] if bench.settings.quick else list(OTHERS))
@@ -364,9 +410,11 @@ def measure(bench: Bench) -> ColdResult:
     }
     baseline = FunctionColdStart("baseline", 0, False)
     with bench.latency(0):
-        _round(bench, {}, wanted)  # warm the disk cache; not counted
-        for _ in range(bench.settings.cold_rounds):
-            baseline.samples.append(_round(bench, functions, wanted))
+        _round(bench, {}, round_order(wanted, 0))  # warm the disk and bytecode caches; not counted
+        for number in range(bench.settings.cold_rounds):
+            baseline.samples.append(_round(bench, functions, round_order(wanted, number)))
+    if not profile:
+        return ColdResult(baseline, functions, {}, {}, CHAIN[0], MetricsCost())
     fn = stack.template.functions[CHAIN[0]]
     handler_import = [
         "-c",
@@ -381,3 +429,27 @@ def measure(bench: Bench) -> ColdResult:
         importtime_function=CHAIN[0],
         metrics=measure_metrics(stack.template.layer_dirs[0], max(3, bench.settings.cold_rounds)),
     )
+
+
+def summary(cold: ColdResult) -> list[str]:
+    """A plain-text table of the medians and each function's spread of per-round ratios (``--only cold-start``)."""
+    rounds = len(cold.baseline.samples)
+    lines = [
+        f"{rounds} interleaved round(s); ratio = median total / median baseline total (target <= {TARGET_RATIO}x "
+        "for the steps); per-round ratios min..max",
+        f"{'function':26s} {'import':>8s} {'invoke':>8s} {'total':>8s} {'ratio':>7s} {'cpu':>8s} {'ratio':>7s}  "
+        "per round",
+        f"{'baseline':26s} {cold.baseline.init * 1000:6.0f}ms {cold.baseline.invoke * 1000:6.0f}ms "
+        f"{cold.baseline.total * 1000:6.0f}ms {1:6.2f}x {cold.baseline.cpu * 1000:6.0f}ms {1:6.2f}x",
+    ]
+    for lid, fn in cold.functions.items():
+        per_round = [s.total / b.total for s, b in zip(fn.samples, cold.baseline.samples, strict=True)]
+        name = lid.removesuffix("Function") + ("" if fn.step else " (not a step)")
+        verdict = "" if not fn.step else ("  ok" if cold.ratio(lid) <= TARGET_RATIO else "  OVER")
+        lines.append(
+            f"{name:26s} {fn.init * 1000:6.0f}ms {fn.invoke * 1000:6.0f}ms {fn.total * 1000:6.0f}ms "
+            f"{cold.ratio(lid):6.2f}x {fn.cpu * 1000:6.0f}ms {cold.cpu_ratio(lid):6.2f}x  "
+            f"{min(per_round):.2f}..{max(per_round):.2f}{verdict}  "
+            f"[{', '.join(fn.clients)}]"
+        )
+    return lines

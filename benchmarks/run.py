@@ -1,9 +1,11 @@
 """Run every measurement on the embedded stack and write REPORT.md and the plots.
 
-    python -m benchmarks.run [--quick] [--out DIR] [--latency-ms N] [--repeats N]
+    python -m benchmarks.run [--quick] [--out DIR] [--latency-ms N] [--repeats N] [--only cold-start]
 
 ``--quick`` is the smoke test's mode: two regions, one repetition, no latency. The output directory's REPORT.md and
 the figures are deleted first and written anew. ``--json FILE`` also writes the headline numbers as JSON.
+``--only cold-start`` measures every function's cold start alone (``--repeats`` rounds, default 9) and prints the
+ratios to the baseline, leaving REPORT.md as it is: a quick check while working on imports.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, help="latency per AWS API call (default 50; quick: 0)")
     parser.add_argument("--repeats", type=int, help="repetitions of each measurement (default 5; quick: 1)")
     parser.add_argument("--json", type=Path, help="also write the headline numbers to this JSON file")
+    parser.add_argument("--only", choices=["cold-start"], help="measure only this and print it (REPORT.md untouched)")
     args = parser.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -74,6 +77,7 @@ def headline(results: Any) -> dict[str, Any]:
         "fresh_calls_beyond_need": calls.fresh_extra,
         "transitions_per_region": {row.label: row.per_region for row in results.transitions.rows},
         "cold_start_ratio": {lid: _number(cold.ratio(lid)) for lid in cold.functions},
+        "cold_start_cpu_ratio": {lid: _number(cold.cpu_ratio(lid)) for lid in cold.functions},
         "cold_start_baseline_seconds": _number(cold.baseline.total),
         "peak_rss_mb": {lid: fn.peak_mb for lid, fn in cold.functions.items()},
         "metrics_import_ms": _number(cold.metrics.import_ms),
@@ -94,12 +98,32 @@ def headline(results: Any) -> dict[str, Any]:
     }
 
 
+def cold_start_only(repeats: int | None) -> int:
+    """Every function's cold start and the baseline, ``repeats`` interleaved rounds, printed; 0 when the target is met."""
+    from benchmarks import cold_start
+    from benchmarks.driver import Bench
+    from local.stack import LocalStack
+
+    settings = Settings(cold_rounds=repeats or Settings.cold_rounds)
+    print(f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())}", flush=True)
+    with (
+        LocalStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as stack,
+        Bench(stack, settings) as bench,
+    ):
+        cold = cold_start.measure(bench, profile=False)
+    print("\n".join(cold_start.summary(cold)))
+    print(f"load average after: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+    return 0 if cold.met else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     # The functions' metric lines would bury the progress lines (the cold-start children still write theirs).
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     if str(LAYER) not in sys.path:
         sys.path.insert(0, str(LAYER))  # the functions' layer, as the stack and Lambda put it
+    if args.only == "cold-start":
+        return cold_start_only(args.repeats)
     from benchmarks import (
         api_calls,
         cold_start,

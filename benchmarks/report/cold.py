@@ -24,7 +24,14 @@ def section(results: Results) -> list[str]:
         "measured in the same rounds: `import boto3`, then an ECR and a Secrets Manager client and one call each "
         "(DescribePullThroughCacheRules, ListSecrets), so both sides make their clients and a few calls; the calls "
         f"each handler made are listed. No emulator latency here. Medians of {results.settings.cold_rounds} "
-        "interleaved round(s); ratio = median total / median baseline total. Peak RSS is the child's VmHWM.",
+        "interleaved round(s), the baseline at a different place in each round (so what the emulator or the machine "
+        "does at one point of a round falls on both sides alike); ratio = median total / median baseline total. "
+        "Bytecode caches are warm on both sides, as the layer ships them (layers/common/Makefile compiles it: "
+        "Lambda's /opt is read-only, and without them every cold start compiled boto3, botocore, Powertools and "
+        "pullthrough from source, more CPU than the imports themselves). CPU is the child's own (user + system): "
+        "other processes on the machine stretch the wall time of each child, not its CPU time, so the CPU ratio "
+        "says what the code costs when the wall-time ratio is noisy (the emulator's work for the calls is in the "
+        "wall time only). Peak RSS is the child's VmHWM.",
         "",
     ]
     rows = [
@@ -33,6 +40,8 @@ def section(results: Results) -> list[str]:
             millis(base.init),
             millis(base.invoke),
             millis(base.total),
+            "1.00x",
+            millis(base.cpu),
             "1.00x",
             ops(Counter(base.operations)),
             ", ".join(base.clients),
@@ -50,6 +59,8 @@ def section(results: Results) -> list[str]:
                 millis(fn.invoke),
                 millis(fn.total),
                 times(cold.ratio(lid)),
+                millis(fn.cpu),
+                times(cold.cpu_ratio(lid)),
                 ops(Counter(fn.operations)),
                 ", ".join(fn.clients),
                 f"{fn.peak_mb:.0f}",
@@ -65,6 +76,8 @@ def section(results: Results) -> list[str]:
             "first invocation",
             "total",
             "/ baseline",
+            "CPU",
+            "CPU / baseline",
             "calls in the first invocation",
             "clients made",
             "peak RSS, MB",
@@ -149,11 +162,14 @@ def _imports(cold: ColdResult) -> list[str]:
             "by pullthrough.fields); pydantic and its companions "
             f"({', '.join(PYDANTIC_PACKAGES)}) take {pydantic_ms:.0f} ms in the profiled handler, `pullthrough` "
             f"{cold.imports_handler.get('pullthrough', 0.0):.0f} ms and Powertools "
-            f"{cold.imports_handler.get('aws_lambda_powertools', 0.0):.0f} ms. What is left to cut: clients a step "
-            "makes beyond its calls' needs (the home-region DynamoDB client of SnapshotRegion and Rollback could be "
-            "one shared with FinishRollout's bookkeeping; FinishRollout already makes its Secrets Manager client only "
-            "when it restores a source secret), the Powertools Logger (a stdlib JSON formatter would do), and Lambda "
-            "SnapStart, which resumes an initialised snapshot instead of importing: template.yaml offers it "
+            f"{cold.imports_handler.get('aws_lambda_powertools', 0.0):.0f} ms. By CPU time, which load from other "
+            f"processes hardly stretches, it takes {times(cold.cpu_ratio(worst_id))} the baseline's: where that is "
+            "well under the wall-time ratio, the difference is the machine's load and the emulator's work for the "
+            "step's calls, not the step's code. What is left to cut: the clients and calls themselves (each step "
+            "makes only those its work needs: a Rollback reads its snapshot from the home-region table before it "
+            "opens the region; FinishRollout makes its Secrets Manager client only when it restores a source secret), "
+            "the Powertools Logger's import (Powertools' package imports its metrics and tracer modules with it), "
+            "and Lambda SnapStart, which resumes an initialised snapshot instead of importing: template.yaml offers it "
             "(parameter `SnapStart`; python3.12+ runtimes, x86_64 and arm64, not in every region) on the versions "
             "published behind the alias `live`. The API and event triggers invoke that alias; for the step "
             "functions the state machine must invoke it too (`!Ref <Function>.Alias` in DefinitionSubstitutions, "

@@ -46,6 +46,18 @@ def test_removal_takes_everything_out_and_rollback_puts_it_back_exactly(source_s
     assert region_snapshot(TARGET, "docker-hub") == before
 
 
+def test_removal_never_reads_the_credential_value_it_schedules_for_deletion(
+    source_secret: str, call_log: CallLog
+) -> None:
+    state = run_all(task(sourceSecretArn=source_secret))
+    removal = removal_task(state)
+    call_log.clear()
+    removed = run("remove_rule", removal)
+    assert removed["storeSecret"]["action"] == "deleted"
+    secrets_calls = [op for service, _, op in call_log.calls if service == "secretsmanager"]
+    assert secrets_calls == ["DescribeSecret", "DeleteSecret"]
+
+
 def test_a_template_with_other_uses_only_loses_pull_through_cache(source_secret: str) -> None:
     state = run_all(task(sourceSecretArn=source_secret))
     ecr = boto3.client("ecr", region_name=TARGET)

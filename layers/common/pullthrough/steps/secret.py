@@ -114,12 +114,10 @@ def restore_secret(change: SecretChange | None, target: SecretStore) -> str:
 
 def remove_secret(prefix: str, target: SecretStore) -> SecretChange:
     """Schedule the region's secret for deletion (recoverable, so rollback can restore it)."""
-    name = secret_name_for(prefix)
-    try:
-        found = target.read(name)
-    except ex.SecretScheduledForDeletion:
+    # DescribeSecret, not GetSecretValue: the ARN and version are all a removal needs, never the credential value.
+    found = target.describe(secret_name_for(prefix))
+    if found is None or found[1]:  # none, or already scheduled for deletion
         return SecretChange(action="unchanged")
-    if found is None:
-        return SecretChange(action="unchanged")
-    target.schedule_deletion(found[0].arn)
-    return SecretChange(action="deleted", secretArn=found[0].arn, priorVersionId=found[0].version_id)
+    version = found[0]
+    target.schedule_deletion(version.arn)
+    return SecretChange(action="deleted", secretArn=version.arn, priorVersionId=version.version_id)
