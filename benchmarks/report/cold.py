@@ -171,9 +171,9 @@ def _imports(cold: ColdResult) -> list[str]:
             "the Powertools Logger's import (Powertools' package imports its metrics and tracer modules with it), "
             "and Lambda SnapStart, which resumes an initialised snapshot instead of importing: template.yaml offers it "
             "(parameter `SnapStart`; python3.12+ runtimes, x86_64 and arm64, not in every region) on the versions "
-            "published behind the alias `live`. The API and event triggers invoke that alias; for the step "
-            "functions the state machine must invoke it too (`!Ref <Function>.Alias` in DefinitionSubstitutions, "
-            "not `!GetAtt <Function>.Arn`, which is $LATEST and never restored from a snapshot). The handlers make "
+            "published behind the alias `live`. The API, the event triggers and every step of the state machine "
+            "invoke that alias (`!Ref <Function>.Alias` in DefinitionSubstitutions; $LATEST is never restored from "
+            "a snapshot; tests/e2e/test_local_stack.py checks the steps do). The handlers make "
             "their clients and sessions on first use, so no credentials or connections are frozen in a snapshot.",
             "",
         ]
