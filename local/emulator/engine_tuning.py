@@ -93,21 +93,24 @@ def _patch(target: Any, name: str, value: Any) -> None:
 
 
 def _cached_clients(original: Callable[..., Any]) -> Callable[..., Any]:
-    """``boto_client_for`` that makes one client per (region, service, endpoint): botocore clients are thread-safe,
-    and the engine's Task states make the same few calls (Lambda Invoke, DynamoDB) thousands of times."""
+    """``boto_client_for`` that makes one client per (region, service, role, endpoint): botocore clients are
+    thread-safe, and the engine's Task states make the same few calls (Lambda Invoke, DynamoDB) thousands of times.
+
+    The engine passes every Task's credentials (the execution role, or the Task's own ``Credentials``); moto's
+    function ignores them today, but the role stays in the key so a moto that honours it gets one client per role.
+    """
     clients: dict[tuple[Any, ...], Any] = {}
     lock = threading.Lock()
 
     def cached(region: str, service: str, state_credentials: Any = None) -> Any:
-        if state_credentials is not None:  # a Task with its own Credentials: a client of its own
-            return original(region, service, state_credentials)
         from moto.core.models import botocore_stubber
         from moto.settings import moto_server_port
 
-        key = (region, service, bool(botocore_stubber.enabled), moto_server_port())
+        role = None if state_credentials is None else state_credentials.role_arn
+        key = (region, service, role, bool(botocore_stubber.enabled), moto_server_port())
         with lock:
             if key not in clients:
-                clients[key] = original(region, service)
+                clients[key] = original(region, service, state_credentials)
             return clients[key]
 
     return cached

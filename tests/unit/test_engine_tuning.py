@@ -38,3 +38,21 @@ def test_each_definition_is_parsed_once_and_moto_gets_its_own_functions_back() -
     assert ExecutionWorker._get_evaluation_entrypoint is original_entrypoint
     assert boto_client.boto_client_for is original_client
     assert not engine_tuning.is_installed()
+
+
+def test_task_clients_are_cached_per_role_too() -> None:
+    """The engine passes every Task's credentials (the execution role at least): those calls are cached as well."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials import StateCredentials
+
+    execution_role = StateCredentials(role_arn="arn:aws:iam::123456789012:role/exec")
+    task_role = StateCredentials(role_arn="arn:aws:iam::123456789012:role/task")
+    engine_tuning.install()
+    try:
+        client_for = boto_client.boto_client_for
+        first = client_for("eu-west-1", "lambda", execution_role)
+        assert client_for("eu-west-1", "lambda", StateCredentials(role_arn=execution_role.role_arn)) is first
+        assert client_for("eu-west-1", "lambda", task_role) is not first
+        assert client_for("eu-west-1", "dynamodb", execution_role) is not first
+        assert client_for("eu-west-1", "lambda") is not first
+    finally:
+        engine_tuning.uninstall()
