@@ -53,10 +53,13 @@ def install() -> None:
         for module_name in _JSON_PATH_MODULES:
             module = sys.modules[module_name]
             _patch(module, "parse", functools.lru_cache(maxsize=4096)(module.parse))
-        cached_client = _cached_clients(boto_client.boto_client_for)
+        original_client = boto_client.boto_client_for
+        cached_client = _cached_clients(original_client)
+        # Every module that imported moto's function by name (compared with the original: the loop patches
+        # boto_client itself on the way, and the modules after it must still match).
         for module in list(sys.modules.values()):
             if getattr(module, "__name__", "").startswith("moto.stepfunctions") and (
-                getattr(module, "boto_client_for", None) is boto_client.boto_client_for
+                getattr(module, "boto_client_for", None) is original_client
             ):
                 _patch(module, "boto_client_for", cached_client)
         programs = functools.lru_cache(maxsize=64)(lambda definition: AmazonStateLanguageParser.parse(definition)[0])

@@ -56,3 +56,17 @@ def test_task_clients_are_cached_per_role_too() -> None:
         assert client_for("eu-west-1", "lambda") is not first
     finally:
         engine_tuning.uninstall()
+
+
+def test_every_engine_module_that_imported_the_client_function_gets_the_cached_one() -> None:
+    """The Lambda and DynamoDB task modules import ``boto_client_for`` by name: they must call the cached one."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_dynamodb
+
+    engine_tuning.install()
+    try:
+        assert lambda_eval_utils.boto_client_for is boto_client.boto_client_for
+        assert state_task_service_dynamodb.boto_client_for is boto_client.boto_client_for
+    finally:
+        engine_tuning.uninstall()
+    assert lambda_eval_utils.boto_client_for is boto_client.boto_client_for  # moto's own again
