@@ -73,6 +73,8 @@ def _function(frame: str) -> tuple[str, str]:
     if match is None:
         return frame, frame
     path = match["file"].split("site-packages/")[-1].removeprefix(str(ROOT) + "/")
+    if path.startswith("/"):  # the standard library (or another absolute path outside the venv)
+        return f"{match['func']} ({path.rsplit('/', 1)[-1]})", "stdlib"
     parts = path.split("/")
     package = (
         "/".join(parts[:2]) if parts[0] in ("moto", "local", "layers", "functions") and len(parts) > 2 else parts[0]
@@ -124,6 +126,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--regions", type=int, help="regions per rollout (default: all)")
     parser.add_argument("--profile", action="store_true", help="sample with py-spy during the measured rollouts")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples per second (default 250)")
+    parser.add_argument("--raw", type=Path, help="also write py-spy's raw stacks (collapsed, with counts) here")
     parser.add_argument("--top", type=int, default=30, help="rows per profile table (default 30)")
     args = parser.parse_args(argv)
     if args.runs < 1:
@@ -180,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         + (" [py-spy attached: it slows the process]" if spy else "")
     )
     profile = spy.profile() if spy else Profile()
+    if spy and args.raw:
+        args.raw.write_text("\n".join(path.read_text() for path in spy.outputs))
     shutil.rmtree(scratch, ignore_errors=True)
     if profile.total:
         print(f"samples holding the GIL: {profile.total} over {args.runs} rollout(s) at {args.rate}/s")

@@ -2,12 +2,13 @@
 
 moto's Step Functions engine parses the state machine's definition again (ANTLR, about 0.2 s of CPU for ours) at
 the start of every execution; its ASL interpreter builds a new jsonpath-ng parser (a yacc table) for every JSONPath
-it evaluates and a new boto3 client for every Task state it runs; moto's server lists its own package directory on every request; and the
-embedded stack's process holds millions of long-lived objects (moto's backends, botocore's service models) that
-every full garbage collection walks again while holding the GIL. None of that exists on AWS, but in one GIL-bound
-process it adds up per region. ``install()`` caches the first four (``uninstall()`` puts moto's back; the parsed
-program is shared by executions of one definition: its components keep no state of their own while evaluating,
-that lives in each execution's Environment);
+it evaluates and a new boto3 client for every Task state it runs; moto's server lists its own package directory,
+and lists a response class's methods (``inspect.getmembers``), on every request; and the embedded stack's process
+holds millions of long-lived objects (moto's backends, botocore's service models) that every full garbage
+collection walks again while holding the GIL. None of that exists on AWS, but in one GIL-bound process it adds up
+per region. ``install()`` caches the first five (``uninstall()`` puts moto's back; the parsed program is shared by
+executions of one definition: its components keep no state of their own while evaluating, that lives in each
+execution's Environment);
 ``freeze_heap()`` moves every object alive now out of the collector's reach (``gc.freeze()``) and
 ``thaw_heap()`` gives them back, so a stopped stack's objects can be freed.
 
@@ -41,6 +42,7 @@ def install() -> None:
     """Cache moto's parsed definitions, JSONPath parsers, its engine's per-task SDK clients and its module list
     (idempotent)."""
     import moto.backends
+    import moto.core.responses
     import moto.stepfunctions.parser.asl.component.common.path.result_path
     import moto.stepfunctions.parser.asl.utils.boto_client as boto_client
     import moto.stepfunctions.parser.asl.utils.json_path  # its parse is cached below
@@ -68,6 +70,11 @@ def install() -> None:
             return programs(worker._evaluation_details.state_machine_details.definition)
 
         _patch(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint)
+        _patch(
+            moto.core.responses,
+            "method_names_from_class",
+            _cached_method_names(moto.core.responses.method_names_from_class),
+        )
         modules = tuple(moto.backends.list_of_moto_modules())
         _patch(moto.backends, "list_of_moto_modules", lambda: iter(modules))
 
@@ -93,6 +100,26 @@ def thaw_heap() -> None:
 def _patch(target: Any, name: str, value: Any) -> None:
     _saved.append((target, name, getattr(target, name)))
     setattr(target, name, value)
+
+
+def _cached_method_names(original: Callable[[type], list[str]]) -> Callable[[type], list[str]]:
+    """``method_names_from_class`` (``inspect.getmembers`` over a whole response class, on every request) computed
+    once per class, and again whenever a class on its MRO gained or lost an attribute since (compared by name sets:
+    a C-speed set comparison instead of getattr on every name)."""
+    found: dict[type, tuple[list[str], list[frozenset[str]]]] = {}
+
+    def cached(clazz: type) -> list[str]:
+        entry = found.get(clazz)
+        mro = clazz.__mro__
+        if (
+            entry is None
+            or len(entry[1]) != len(mro)
+            or any(vars(base).keys() != names for base, names in zip(mro, entry[1], strict=True))
+        ):
+            entry = found[clazz] = (original(clazz), [frozenset(vars(base)) for base in mro])
+        return list(entry[0])
+
+    return cached
 
 
 def _cached_clients(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -70,3 +70,27 @@ def test_every_engine_module_that_imported_the_client_function_gets_the_cached_o
     finally:
         engine_tuning.uninstall()
     assert lambda_eval_utils.boto_client_for is boto_client.boto_client_for  # moto's own again
+
+
+def test_a_response_class_method_list_is_computed_once_and_sees_methods_added_later() -> None:
+    """moto's dispatcher asks for a response class's methods on every request: cached, but never stale."""
+    import moto.core.responses
+    from moto.core.utils import method_names_from_class
+
+    class Response(moto.core.responses.BaseResponse):
+        def list_things(self) -> str:
+            return "[]"
+
+    engine_tuning.install()
+    try:
+        cached = moto.core.responses.method_names_from_class
+        assert cached is not method_names_from_class
+        assert cached(Response) == method_names_from_class(Response)
+        assert "list_things" in cached(Response) and "put_thing" not in cached(Response)
+        Response.put_thing = lambda self: "{}"  # type: ignore[attr-defined]
+        assert "put_thing" in cached(Response)
+        del Response.list_things
+        assert "list_things" not in cached(Response)
+    finally:
+        engine_tuning.uninstall()
+    assert moto.core.responses.method_names_from_class is method_names_from_class
