@@ -3,10 +3,11 @@
 moto's Step Functions engine parses the state machine's definition again (ANTLR, about 0.2 s of CPU for ours) at
 the start of every execution; its ASL interpreter builds a new jsonpath-ng parser (a yacc table) for every JSONPath
 it evaluates and a new boto3 client for every Task state it runs; moto's server lists its own package directory,
-and lists a response class's methods (``inspect.getmembers``), on every request; and the embedded stack's process
+and lists a response class's methods (``inspect.getmembers``), on every request, and builds a service's table of
+error shapes again for every error it serialises; and the embedded stack's process
 holds millions of long-lived objects (moto's backends, botocore's service models) that every full garbage
 collection walks again while holding the GIL. None of that exists on AWS, but in one GIL-bound process it adds up
-per region. ``install()`` caches the first five (``uninstall()`` puts moto's back; the parsed program is shared by
+per region. ``install()`` caches the first six (``uninstall()`` puts moto's back; the parsed program is shared by
 executions of one definition: its components keep no state of their own while evaluating, that lives in each
 execution's Environment);
 ``freeze_heap()`` moves every object alive now out of the collector's reach (``gc.freeze()``) and
@@ -42,6 +43,7 @@ def install() -> None:
     """Cache moto's parsed definitions, JSONPath parsers, its engine's per-task SDK clients and its module list
     (idempotent)."""
     import moto.backends
+    import moto.core.errors
     import moto.core.responses
     import moto.stepfunctions.parser.asl.component.common.path.result_path
     import moto.stepfunctions.parser.asl.utils.boto_client as boto_client
@@ -75,6 +77,8 @@ def install() -> None:
             "method_names_from_class",
             _cached_method_names(moto.core.responses.method_names_from_class),
         )
+        shared_errors = moto.core.errors.ErrorLookupFactory()  # its cache is per instance; moto makes one per error
+        _patch(moto.core.errors, "ErrorLookupFactory", lambda: shared_errors)
         modules = tuple(moto.backends.list_of_moto_modules())
         _patch(moto.backends, "list_of_moto_modules", lambda: iter(modules))
 

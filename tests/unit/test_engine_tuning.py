@@ -94,3 +94,27 @@ def test_a_response_class_method_list_is_computed_once_and_sees_methods_added_la
     finally:
         engine_tuning.uninstall()
     assert moto.core.responses.method_names_from_class is method_names_from_class
+
+
+def test_error_shapes_are_looked_up_in_one_table_per_service() -> None:
+    """moto builds a service's error table for every error it serialises: one table, the same answers."""
+    import moto.core.errors
+    from moto.core.utils import get_service_model
+    from moto.secretsmanager.exceptions import ResourceNotFoundException
+
+    original = moto.core.errors.ErrorLookupFactory
+    model = get_service_model("secretsmanager")
+    expected = original().for_service(model).from_code("ResourceNotFoundException")
+    error = ResourceNotFoundException("gone")
+    before = moto.core.errors.get_error_model(error, model)
+    engine_tuning.install()
+    try:
+        factory = moto.core.errors.ErrorLookupFactory
+        assert factory().for_service(model) is factory().for_service(model)
+        assert factory().for_service(model).from_code("ResourceNotFoundException") is not None
+        assert expected is not None and expected.name == "ResourceNotFoundException"
+        assert moto.core.errors.get_error_model(error, model).name == before.name
+        assert factory().for_service(get_service_model("ecr")) is not factory().for_service(model)
+    finally:
+        engine_tuning.uninstall()
+    assert moto.core.errors.ErrorLookupFactory is original
