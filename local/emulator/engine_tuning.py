@@ -4,10 +4,11 @@ moto's Step Functions engine parses the state machine's definition again (ANTLR,
 the start of every execution; its ASL interpreter builds a new jsonpath-ng parser (a yacc table) for every JSONPath
 it evaluates and a new boto3 client for every Task state it runs; moto's server lists its own package directory,
 and lists a response class's methods (``inspect.getmembers``), on every request, and builds a service's table of
-error shapes again for every error it serialises; and the embedded stack's process
+error shapes again for every error it serialises (and Flask, moto's apps being in debug mode, a new class per
+request); and the embedded stack's process
 holds millions of long-lived objects (moto's backends, botocore's service models) that every full garbage
 collection walks again while holding the GIL. None of that exists on AWS, but in one GIL-bound process it adds up
-per region. ``install()`` caches the first six (``uninstall()`` puts moto's back; the parsed program is shared by
+per region. ``install()`` caches the first seven (``uninstall()`` puts moto's back; the parsed program is shared by
 executions of one definition: its components keep no state of their own while evaluating, that lives in each
 execution's Environment);
 ``freeze_heap()`` moves every object alive now out of the collector's reach (``gc.freeze()``) and
@@ -42,6 +43,7 @@ def is_installed() -> bool:
 def install() -> None:
     """Cache moto's parsed definitions, JSONPath parsers, its engine's per-task SDK clients and its module list
     (idempotent)."""
+    import flask.debughelpers
     import moto.backends
     import moto.core.errors
     import moto.core.responses
@@ -77,6 +79,7 @@ def install() -> None:
             "method_names_from_class",
             _cached_method_names(moto.core.responses.method_names_from_class),
         )
+        _patch(flask.debughelpers, "attach_enctype_error_multidict", _attach_files_error)
         shared_errors = moto.core.errors.ErrorLookupFactory()  # its cache is per instance; moto makes one per error
         _patch(moto.core.errors, "ErrorLookupFactory", lambda: shared_errors)
         modules = tuple(moto.backends.list_of_moto_modules())
@@ -124,6 +127,31 @@ def _cached_method_names(original: Callable[[type], list[str]]) -> Callable[[typ
         return list(entry[0])
 
     return cached
+
+
+def _attach_files_error(request: Any) -> None:
+    """Flask's debug-mode helper (moto's apps run in debug mode) that makes ``request.files[key]`` explain a
+    missing ``enctype`` when ``key`` is a form field: Flask builds a new class for it on every request; this one
+    reuses one class per files class, and finds the request through Flask's context instead of a closure."""
+    request.files.__class__ = _files_class(request.files.__class__)
+
+
+@functools.cache
+def _files_class(base: type) -> type:
+    from flask import request as current
+    from flask.debughelpers import DebugFilesKeyError
+
+    class Files(base):  # type: ignore[misc, valid-type]
+        def __getitem__(self, key: str) -> Any:
+            try:
+                return super().__getitem__(key)
+            except KeyError as error:
+                if key not in current.form:
+                    raise
+                raise DebugFilesKeyError(current, key).with_traceback(error.__traceback__) from None
+
+    Files.__name__, Files.__qualname__ = base.__name__, base.__qualname__
+    return Files
 
 
 def _cached_clients(original: Callable[..., Any]) -> Callable[..., Any]:

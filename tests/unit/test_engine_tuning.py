@@ -118,3 +118,35 @@ def test_error_shapes_are_looked_up_in_one_table_per_service() -> None:
     finally:
         engine_tuning.uninstall()
     assert moto.core.errors.ErrorLookupFactory is original
+
+
+def test_flask_debug_files_error_keeps_its_message_with_one_class() -> None:
+    """moto's apps run in Flask's debug mode: ``files[key]`` for a form field still explains the enctype."""
+    import flask
+    import flask.debughelpers
+    import pytest
+
+    app = flask.Flask("probe")
+    app.debug = True
+    seen: list[type] = []
+
+    @app.post("/")
+    def upload() -> str:
+        seen.append(type(flask.request.files))
+        with pytest.raises(KeyError) as missing:
+            flask.request.files["other"]
+        assert not isinstance(missing.value, flask.debughelpers.DebugFilesKeyError)
+        with pytest.raises(flask.debughelpers.DebugFilesKeyError, match="enctype"):
+            flask.request.files["upload"]
+        return "ok"
+
+    original = flask.debughelpers.attach_enctype_error_multidict
+    engine_tuning.install()
+    try:
+        client = app.test_client()
+        for _ in range(2):
+            assert client.post("/", data={"upload": "x"}).text == "ok"
+    finally:
+        engine_tuning.uninstall()
+    assert flask.debughelpers.attach_enctype_error_multidict is original
+    assert len(seen) == 2 and seen[0] is seen[1]
