@@ -48,6 +48,7 @@ class Profile:
     cumulative: Counter[str] = field(default_factory=Counter)
     packages: Counter[str] = field(default_factory=Counter)
     total: int = 0
+    no_frames: int = 0  # GIL held but no Python frame (a thread starting or ending, C code): not in the shares
 
     @classmethod
     def from_raw(cls, text: str) -> Profile:
@@ -55,7 +56,10 @@ class Profile:
         profile = cls()
         for line in text.splitlines():
             stack, _, count = line.rpartition(" ")
-            if not stack or not count.isdigit():
+            if not count.isdigit():
+                continue
+            if not stack.strip():
+                profile.no_frames += int(count)
                 continue
             frames = [_function(frame) for frame in stack.split(";")]
             samples = int(count)
@@ -111,7 +115,7 @@ class Spy:
             self.outputs.append(output)
 
     def profile(self) -> Profile:
-        return Profile.from_raw("\n".join(path.read_text() for path in self.outputs))
+        return Profile.from_raw("\n".join(path.read_text(errors="replace") for path in self.outputs))
 
 
 def _print_top(title: str, counts: Counter[str], total: int, top: int) -> None:
@@ -184,10 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     profile = spy.profile() if spy else Profile()
     if spy and args.raw:
-        args.raw.write_text("\n".join(path.read_text() for path in spy.outputs))
+        args.raw.write_text("\n".join(path.read_text(errors="replace") for path in spy.outputs))
     shutil.rmtree(scratch, ignore_errors=True)
     if profile.total:
-        print(f"samples holding the GIL: {profile.total} over {args.runs} rollout(s) at {args.rate}/s")
+        print(
+            f"samples holding the GIL: {profile.total} with Python frames (+{profile.no_frames} without) over "
+            f"{args.runs} rollout(s) at {args.rate}/s"
+        )
         _print_top("By package of the innermost frame", profile.packages, profile.total, args.top)
         _print_top("By own CPU (innermost Python frame)", profile.own, profile.total, args.top)
         _print_top("By cumulative CPU (anywhere on the stack)", profile.cumulative, profile.total, args.top)

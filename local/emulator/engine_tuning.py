@@ -141,7 +141,7 @@ def _files_class(base: type) -> type:
     from flask import request as current
     from flask.debughelpers import DebugFilesKeyError
 
-    class Files(base):  # type: ignore[misc, valid-type]
+    class Files(base):
         def __getitem__(self, key: str) -> Any:
             try:
                 return super().__getitem__(key)
