@@ -41,11 +41,11 @@ from typing import Any
 import boto3
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
 
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner, organization
 from local.api_server import ApiServer, Route
 from local.emulator import ecr_extension, engine_tuning, secretsmanager_fixes, sts_trust
-from local.emulator.request_workers import PooledWSGIServer
 from local.execution_events import ExecutionEvents
 from local.iam_check import IamCheck
 from local.iam_policies import PolicyError, function_statements, translate
@@ -177,8 +177,7 @@ class RequestLog:
 
 
 class EmulatorServer(ThreadedMotoServer):
-    """moto's ThreadedMotoServer that reports a failed bind (instead of hanging), applies the latency knob and
-    serves connections on reused threads (``local.emulator.request_workers``)."""
+    """moto's ThreadedMotoServer that reports a failed bind (instead of hanging) and applies the latency knob."""
 
     def __init__(self, ip_address: str, port: int) -> None:
         super().__init__(ip_address=ip_address, port=port, verbose=False)
@@ -191,19 +190,15 @@ class EmulatorServer(ThreadedMotoServer):
             app = DomainDispatcherApplication(create_backend_app)
             self.latency = EmulatorLatency(app)
             self.requests = RequestLog(self.latency)
-            self._server = PooledWSGIServer(self._ip_address, self._port, self.requests, handler=MotoRequestHandler)
+            self._server = make_server(
+                self._ip_address, self._port, self.requests, True, request_handler=MotoRequestHandler
+            )
         except BaseException as error:
             self.error = error
             self._server_ready_event.set()
             return
         self._server_ready_event.set()
         self._server.serve_forever()
-
-    def stop(self) -> None:
-        server = self._server
-        super().stop()
-        if server is not None:
-            server.server_close()  # the listening socket, and the idle request workers
 
     def start(self) -> None:
         super().start()
