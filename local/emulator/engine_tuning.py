@@ -5,9 +5,8 @@ the start of every execution; its ASL interpreter builds a new jsonpath-ng parse
 it evaluates and a new boto3 client for every Task state it runs; moto's server lists its own package directory,
 and lists a response class's methods (``inspect.getmembers``), on every request, and builds a service's table of
 error shapes again for every error it serialises (and Flask, moto's apps being in debug mode, a new class per
-request); and the embedded stack's process
-holds millions of long-lived objects (moto's backends, botocore's service models) that every full garbage
-collection walks again while holding the GIL. None of that exists on AWS, but in one GIL-bound process it adds up
+request); and the embedded stack's process holds millions of long-lived objects (moto's backends, botocore's
+service models) that every full garbage collection walks again while holding the GIL. None of that exists on AWS, but in one GIL-bound process it adds up
 per region. ``install()`` caches the first seven (``uninstall()`` puts moto's back; the parsed program is shared by
 executions of one definition: its components keep no state of their own while evaluating, that lives in each
 execution's Environment);
