@@ -202,9 +202,12 @@ def analysis(results: Results) -> list[str]:
         f"{flat_cpu * 1000:.0f} ms), and the iterations queue for the GIL instead of overlapping their waits. The "
         f"handlers' own code is {handler_share:.0%} of the CPU; the rest is the emulator (moto's HTTP server and "
         "dispatch, its ASL interpreter). Already cut in the stack as shipped (local/emulator/engine_tuning.py): "
-        "JSONPath parsers and the engine's SDK clients cached, moto's module list cached, the heap frozen after "
-        "provisioning; the IAM check decides each (function, action, resource, conditions) once. What would cut "
-        "the rest: the Lambda handlers in worker processes, so their CPU spreads over the cores.",
+        "JSONPath parsers and the engine's SDK clients (one per region, service and role) cached, moto's module "
+        "list, response-method lists and error tables cached, the heap frozen after provisioning; the IAM check "
+        "decides each (function, action, resource, conditions) once. Where the rest goes: `python -m "
+        "benchmarks.cpu_profile --profile` (py-spy across every thread). What would cut it: keep-alive "
+        "connections to the emulator (its werkzeug server opens a connection and a thread per request), the "
+        "Lambda handlers in worker processes, so their CPU spreads over the cores.",
         f"- **Garbage collection.** After the warm-up {wall.frozen_objects / 1e6:.1f} million objects are frozen "
         f"(gc.freeze: never walked again); what the rollouts allocate is collected as usual: GC pauses per "
         f"all-region rollout at flat latency {secs(median(every.gc))} ({median(every.gc_full):.0f} full "
