@@ -8,7 +8,7 @@ emulator latency, printing this process's CPU seconds per rollout (``time.proces
 emulator, the engine and the handlers share the process) and their median. The machine is shared: compare medians
 of CPU time, not wall time.
 
-``--profile`` also attaches py-spy (``pip install py-spy``; it samples from outside, across every thread) while
+``--profile`` also attaches py-spy (a dev dependency; it samples from outside, across every thread) while
 the measured rollouts run, keeping only samples of the thread that holds the GIL: the Python code on the CPU (C code
 that releases the GIL, e.g. socket I/O, is not counted). It prints the top functions by own share (the innermost
 Python frame: C code called with the GIL held counts for its caller) and by cumulative share (the function anywhere
