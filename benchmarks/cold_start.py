@@ -357,8 +357,8 @@ def _round(bench: Bench, result: dict[str, FunctionColdStart], order: list[str])
     return baseline
 
 
-def _importtime(args: list[str]) -> dict[str, float]:
-    """Self import time (ms) per top-level package, from ``python -X importtime``."""
+def _importtime_lines(args: list[str]) -> list[str]:
+    """What ``python -X importtime`` writes for ``args`` (stderr), line by line."""
     done = subprocess.run(
         [sys.executable, "-P", "-X", "importtime", *args],
         capture_output=True,
@@ -367,8 +367,13 @@ def _importtime(args: list[str]) -> dict[str, float]:
         env=_environment(),
         check=False,
     )
+    return done.stderr.splitlines()
+
+
+def _importtime(args: list[str]) -> dict[str, float]:
+    """Self import time (ms) per top-level package, from ``python -X importtime``."""
     found: dict[str, float] = {}
-    for line in done.stderr.splitlines():
+    for line in _importtime_lines(args):
         if not line.startswith("import time:") or "self [us]" in line:
             continue
         own, _, name = line.split(":", 1)[1].split("|")
@@ -379,15 +384,7 @@ def _importtime(args: list[str]) -> dict[str, float]:
 
 def _cumulative_import_ms(args: list[str], module: str) -> float:
     """Cumulative import time (ms) of ``module`` in ``python -X importtime`` (0 when it is not imported)."""
-    done = subprocess.run(
-        [sys.executable, "-P", "-X", "importtime", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_environment(),
-        check=False,
-    )
-    for line in done.stderr.splitlines():
+    for line in _importtime_lines(args):
         if line.startswith("import time:") and line.split("|")[-1].strip() == module:
             return int(line.split("|")[1]) / 1000
     return 0.0

@@ -8,11 +8,13 @@ import json
 import sys
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import boto3
+import pytest
 
 from pullthrough import aws
 
@@ -219,3 +221,19 @@ def invoked_function(value: Any) -> str | None:
     if isinstance(value, dict) and isinstance(value.get("Ref"), str) and value["Ref"].endswith(".Alias"):
         return str(value["Ref"]).removesuffix(".Alias")
     return None
+
+
+def all_at_once(monkeypatch: pytest.MonkeyPatch, methods: list[tuple[type, str]], timeout: float = 5) -> None:
+    """Make each of ``methods`` wait, before it runs, until all of them are in flight: a barrier that breaks (an
+    error in each) after ``timeout`` seconds when they are called one after another instead of together."""
+    together = threading.Barrier(len(methods), timeout=timeout)
+
+    def waiting(method: Callable[..., Any]) -> Callable[..., Any]:
+        def wait_then_call(*args: Any, **kwargs: Any) -> Any:
+            together.wait()
+            return method(*args, **kwargs)
+
+        return wait_then_call
+
+    for owner, name in methods:
+        monkeypatch.setattr(owner, name, waiting(getattr(owner, name)))

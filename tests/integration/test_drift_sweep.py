@@ -19,7 +19,7 @@ from pullthrough.drift.inventory import read_inventory
 from pullthrough.rollouts import now_iso
 from tests.integration.app_support import AppEnv, api, provision
 from tests.integration.steps_support import run_all
-from tests.support import CANARY, HOME, CallLog, FakeContext, load_event, load_handler
+from tests.support import CANARY, HOME, CallLog, FakeContext, all_at_once, load_event, load_handler
 
 SWEEP = load_handler("drift_sweep")
 FINISH = load_handler("finish_rollout")
@@ -543,17 +543,9 @@ def test_every_new_report_is_written_at_once_not_ten_at_a_time(app: AppEnv, monk
 def test_a_regions_rules_templates_and_secrets_are_read_at_once(app: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     """One round trip to each region, not three one after another (from the home region to Sydney, ~200 ms each)."""
     rolled_out(app, docker_hub())
-    all_three = threading.Barrier(3, timeout=2)  # broken (an error) unless the three reads are in flight together
-
-    def together(read: Any) -> Any:
-        def wait_then_read(*args: Any) -> Any:
-            all_three.wait()
-            return read(*args)
-
-        return wait_then_read
-
-    for owner, name in ((EcrRegistry, "list_rules"), (EcrRegistry, "list_templates"), (SecretListing, "list_secrets")):
-        monkeypatch.setattr(owner, name, together(getattr(owner, name)))
+    all_at_once(
+        monkeypatch, [(EcrRegistry, "list_rules"), (EcrRegistry, "list_templates"), (SecretListing, "list_secrets")]
+    )
     inventory = read_inventory("eu-west-1", EVERYTHING)
     assert inventory.error is None
     assert inventory.rules is not None and set(inventory.rules) == {"docker-hub"}

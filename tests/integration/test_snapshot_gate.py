@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from typing import Any
-
 import boto3
 import pytest
 
@@ -14,7 +10,7 @@ from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
 from tests.integration.steps_support import run, task
-from tests.support import HOME, CallLog
+from tests.support import HOME, CallLog, all_at_once
 
 ROLLOUT = "r-0123456789abcdef0123456789abcdef"  # the sample event's
 
@@ -56,16 +52,5 @@ def test_a_check_tolerance_that_is_not_a_flag_is_refused_by_name(moto_aws: None)
 def test_the_three_reads_run_at_once(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """One round trip to the region, not three: each read waits until all three are in flight (a barrier that
     breaks after 5 s if they were made one after another)."""
-    together = threading.Barrier(3, timeout=5)
-
-    def in_flight_with_the_others(read: Callable[..., Any]) -> Callable[..., Any]:
-        def wait_then_read(*args: Any) -> Any:
-            together.wait()
-            return read(*args)
-
-        return wait_then_read
-
-    for adapter, name in ((EcrRegistry, "get_rule"), (EcrRegistry, "get_template"), (SecretStore, "describe")):
-        monkeypatch.setattr(adapter, name, in_flight_with_the_others(getattr(adapter, name)))
-
+    all_at_once(monkeypatch, [(EcrRegistry, "get_rule"), (EcrRegistry, "get_template"), (SecretStore, "describe")])
     assert run("snapshot_region", task("snapshot_region", checkTolerance=False)) == {"recorded": True}
