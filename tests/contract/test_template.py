@@ -608,3 +608,23 @@ def test_snapstart_is_an_option_off_by_default_and_triggers_and_steps_invoke_the
     steps = {k: v for k, v in machine["Properties"]["DefinitionSubstitutions"].items() if k.endswith("FunctionArn")}
     assert len(steps) >= 9
     assert all(value == {"Ref": key.removesuffix("Arn") + "Aliaslive"} for key, value in steps.items()), steps
+
+
+def test_a_deploy_that_changes_only_the_layer_publishes_a_new_version_of_every_function(
+    template: dict[str, Any], tmp_path: Path
+) -> None:
+    """The steps and triggers invoke the alias `live`, and the code lives in the layer: a layer-only change must move
+    every alias to a new version (SAM names a version after a hash of what it covers), or they keep the old code."""
+    layer = "      Description: pullthrough domain model"
+    assert TEMPLATE.read_text().count(layer) == 1
+
+    def versions(change: str) -> set[str]:
+        # A new layer version (local.iam_policies.translate sets every ContentUri alike: the description stands in)
+        copy = tmp_path / f"{change}.yaml"
+        copy.write_text(TEMPLATE.read_text().replace(layer, f"{layer} ({change})"))
+        resources = translate(copy)["Resources"]
+        return {lid for lid, r in resources.items() if r["Type"] == "AWS::Lambda::Version"}
+
+    before, after = versions("layer-a"), versions("layer-b")
+    assert len(before) == len(resources_of(template, "AWS::Serverless::Function"))
+    assert not before & after, "a function kept its version when the layer changed"
