@@ -11,7 +11,6 @@ import pytest
 
 from pullthrough import aws
 from tests.integration.app_support import member_account
-from tests.support import CallLog
 
 
 @pytest.fixture
@@ -97,10 +96,94 @@ def test_a_slow_assume_role_in_one_account_does_not_hold_up_another(member: str)
         aws.session_hooks.remove(hooked)
 
 
-def test_threads_needing_the_same_session_at_once_assume_the_role_once(member: str, call_log: CallLog) -> None:
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        made = list(
-            pool.map(lambda n: aws.client("ecr", f"eu-west-{1 + n % 3}", account=member, session_name="r-1"), range(8))
-        )
+def test_threads_needing_the_same_session_at_once_assume_the_role_once(member: str) -> None:
+    assumed: list[str] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        assumed.append(params["RoleArn"])
+
+    def hooked(session: Any, role_arn: str | None) -> None:
+        if role_arn is None:
+            session.events.register("provide-client-params.sts.AssumeRole", count)
+
+    aws.reset()
+    aws.session_hooks.append(hooked)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            made = list(
+                pool.map(
+                    lambda n: aws.client("ecr", f"eu-west-{1 + n % 3}", account=member, session_name="r-1"), range(8)
+                )
+            )
+    finally:
+        aws.session_hooks.remove(hooked)
     assert len({id(c) for c in made}) == 3
-    assert len(aws._assumed) == 1 and not aws._assuming
+    assert len(assumed) == 1 and len(aws._assumed) == 1 and not aws._assuming
+
+
+def access_key(client: Any) -> str:
+    return str(client._request_signer._credentials.get_frozen_credentials().access_key)
+
+
+def test_a_session_renewed_while_a_client_is_being_made_does_not_leave_the_old_credentials_cached(
+    member: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thread 1 gets the session; before it makes its client, the session reaches its renewal time and another
+    thread renews it. The client thread 1 makes (old credentials) must not become the cached one."""
+    aws.client("ecr", "eu-west-1", account=member, session_name="r-1")
+    real = aws._assumed_session
+
+    def renewed_meanwhile(account: str, name: str) -> Any:
+        got = real(account, name)
+        if threading.current_thread().name == "first":
+            session, _ = aws._assumed[(account, name)]
+            aws._assumed[(account, name)] = (session, time.time() - 1)  # its renewal time has come
+            other = threading.Thread(
+                target=aws.client,
+                args=("secretsmanager", "eu-west-1"),
+                kwargs={"account": account, "session_name": name},
+            )
+            other.start()
+            other.join()
+        return got
+
+    monkeypatch.setattr(aws, "_assumed_session", renewed_meanwhile)
+    first = threading.Thread(
+        target=aws.client,
+        args=("secretsmanager", "eu-west-1"),
+        kwargs={"account": member, "session_name": "r-1"},
+        name="first",
+    )
+    first.start()
+    first.join()
+    monkeypatch.setattr(aws, "_assumed_session", real)
+
+    current = aws._assumed[(member, "r-1")][0]
+    cached = aws.client("secretsmanager", "eu-west-1", account=member, session_name="r-1")
+    assert access_key(cached) == current.get_credentials().access_key
+
+
+def test_a_session_dropped_while_a_client_is_being_made_does_not_serve_its_client_later(
+    member: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session is evicted (more accounts than MAX_ASSUMED_SESSIONS) between getting it and making the client:
+    a later call assumes the role again and gets a client of the new session."""
+    real = aws._assumed_session
+    seen: list[Any] = []
+
+    def evicted_meanwhile(account: str, name: str) -> Any:
+        got = real(account, name)
+        seen.append(got)
+        with aws._lock:
+            aws._forget_sessions(keep=0)
+        return got
+
+    monkeypatch.setattr(aws, "_assumed_session", evicted_meanwhile)
+    aws.client("ecr", "eu-west-1", account=member, session_name="r-1")
+    monkeypatch.setattr(aws, "_assumed_session", real)
+
+    later = aws.client("ecr", "eu-west-1", account=member, session_name="r-1")
+    renewed = aws._assumed[(member, "r-1")][0]
+    assert renewed is not seen[0]
+    assert access_key(later) == renewed.get_credentials().access_key
+    assert aws.client("ecr", "eu-west-1", account=member, session_name="r-1") is later

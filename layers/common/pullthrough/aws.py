@@ -38,6 +38,7 @@ CLIENT_CONFIG = Config(
 )
 _lock = threading.Lock()
 _clients: dict[tuple[str, str, bool, str | None, str], Any] = {}
+_made_with: dict[tuple[str, str, bool, str | None, str], boto3.session.Session] = {}  # the session of each client
 DEFAULT_EXECUTION_ROLE = "PullthroughExecutionRole"
 SOURCE_IDENTITY = "pullthrough"
 SESSION_SECONDS = 3600
@@ -95,19 +96,32 @@ def client(
     """
     where = None if is_home(account) else account
     key = (service, region, read_only, where, session_name if where else "")
-    found = _clients.get(key)
-    if found is not None and (where is None or _assumed.get((where, session_name), (None, 0.0))[1] > time.time()):
+    found = _cached(key)
+    if found is not None:
         return found
     session = _home_session() if where is None else _assumed_session(where, session_name)
     with _lock:
-        found = _clients.get(key)  # made by another thread meanwhile, with this very session
-        if found is not None and (where is None or _valid_assumed((where, session_name)) is session):
+        found = _cached(key)  # made by another thread meanwhile
+        if found is not None:
             return found
         made = session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
         if read_only:
             made.meta.events.register("before-call", _refuse_writes)
-        _clients[key] = made
+        # Cached only while its session is the current one: renewed or dropped since this thread got it, the
+        # client serves this call (its credentials are still good for minutes) and is not kept.
+        if where is None or _valid_assumed((where, session_name)) is session:
+            _clients[key] = made
+            _made_with[key] = session
         return made
+
+
+def _cached(key: tuple[str, str, bool, str | None, str]) -> Any:
+    """The cached client for ``key``, if it was made with its account's current session (None otherwise)."""
+    found = _clients.get(key)
+    if found is None or key[3] is None:
+        return found
+    current = _valid_assumed((key[3], key[4]))
+    return found if current is not None and _made_with.get(key) is current else None
 
 
 def _home_session() -> boto3.session.Session:
@@ -152,7 +166,8 @@ def _assumed_session(account: str, session_name: str) -> boto3.session.Session:
                 return session
         finally:
             with _lock:
-                _assuming.pop(key, None)
+                if _assuming.get(key) is assuming:  # not the lock of a later attempt
+                    del _assuming[key]
 
 
 def _assume(sts: Any, account: str, session_name: str) -> dict[str, Any]:
@@ -208,6 +223,7 @@ def _forget_sessions(keep: int) -> None:
         del _assumed[(account, name)]
         for key in [k for k in _clients if k[3] == account and k[4] == name]:
             del _clients[key]
+            _made_with.pop(key, None)
 
 
 def reset() -> None:
@@ -215,6 +231,7 @@ def reset() -> None:
     global _session
     with _lock:
         _clients.clear()
+        _made_with.clear()
         _assumed.clear()
         _assuming.clear()
         _session = None
