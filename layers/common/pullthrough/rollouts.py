@@ -151,8 +151,11 @@ def execution_input(
             "maxConcurrency": max_concurrency or 0,
             "accountConcurrency": account_concurrency or ACCOUNT_CONCURRENCY,
             "failureTolerance": failure_tolerance,
-            # The tolerance gate (a GetItem before each target's first read) can only stop a target that starts
-            # after another failed: when every target starts at once, there is none to stop.
+            # The tolerance gate (a GetItem before each target's first read) stops targets that wait for a slot
+            # (maxConcurrency, or more than an inline Map runs at once). When every target starts at once, all are
+            # under way from the start (like StackSets with every account at once): none waits, none is gated, and
+            # past the tolerance all are rolled back. A throttled first attempt that Step Functions retries is
+            # under way too: it is not gated either.
             "checkTolerance": not (one_account and len(goals) <= at_once),
             "settleSeconds": settle_seconds,
         },
