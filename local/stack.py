@@ -605,7 +605,7 @@ class LocalStack:
             **self.table_names,
             **self.bus_names,
         }
-        # ``!Ref <Fn>.Alias``: the alias's ARN (the function's, qualified by the alias name), made in _publish.
+        # ``!Ref <Fn>.Alias``: the alias's ARN (the function's, qualified by the alias name), made in _configure_functions.
         refs.update(
             {
                 f"{lid}.Alias": f"{arn}:{fn.alias}"

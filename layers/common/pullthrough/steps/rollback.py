@@ -17,7 +17,7 @@ def snapshot_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, st
 
     Raises PastFailureTolerance when the rollout already counts more failed regions than it tolerates (nothing is
     read or written in the region then: it is skipped, like StackSets stops starting accounts). A rollout whose
-    targets all start at once has no target to skip (``checkTolerance`` false) and does not read the count.
+    targets all start at once has them all under way from the start (``checkTolerance`` false): none is gated.
     """
     if task.checkTolerance:
         failed = store.failed_count(task.rolloutId)

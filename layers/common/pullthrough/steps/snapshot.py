@@ -49,7 +49,7 @@ def take_snapshot(prefix: str, ecr: EcrRegistry, secrets: SecretStore) -> Region
     """Read (never write) what the region holds for ``prefix``.
 
     The three reads run at once: one round trip to the region instead of three, on every target's critical path
-    (boto3 clients are thread-safe). The first read to fail raises, once the others have ended.
+    (boto3 clients are thread-safe). A failed read raises once all three have ended.
     """
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="snapshot") as reads:
         secret_read = reads.submit(secrets.describe, secret_name_for(prefix))
