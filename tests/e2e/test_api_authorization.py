@@ -76,7 +76,7 @@ def test_each_team_changes_its_own_prefixes_and_is_refused_the_other_teams(
     stack: LocalStack, teams: dict[str, dict[str, str]], wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     team_a, team_b = signer(stack, teams["team-a"]), signer(stack, teams["team-b"])
-    for own, other, mine, theirs in ((team_a, team_b, "team-a", "team-b"), (team_b, team_a, "team-b", "team-a")):
+    for own, mine, theirs in ((team_a, "team-a", "team-b"), (team_b, "team-b", "team-a")):
         status, started = own("PUT", f"/rules/{mine}/quay", quay())
         assert status == 202, started
         assert wait_rollout(started["rolloutId"])["status"] == "SUCCEEDED"
