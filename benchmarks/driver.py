@@ -24,7 +24,8 @@ from benchmarks.counters import Call, Counters, InvocationRecord
 from benchmarks.latency_model import LatencyModel
 from benchmarks.settings import HOME_REGION, Settings
 from local import lambda_runner
-from local.stack import LATENCY_ENV, LocalStack
+from local.emulator.server import LATENCY_ENV
+from local.stack import LocalStack
 
 SECRET_PREFIX = "ecr-pullthroughcache/"
 SOURCE_PREFIX = "ecr-pullthroughcache/_source/"

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from local.stack import API_PORT_ENV, AWS_PORT_ENV, LocalStack, StackError, port_from_env
+from local.settings import API_PORT_ENV, AWS_PORT_ENV, StackError, port_from_env
+from local.stack import LocalStack
 from local.template_reader import ROOT, TemplateError
 
 SAMPLE_EVENT = ROOT / "events" / "api_post_rules.json"

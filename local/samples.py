@@ -13,7 +13,8 @@ import json
 import time
 
 from local.emulator import secret_arns
-from local.stack import HOME_REGION, LocalStack
+from local.settings import HOME_REGION
+from local.stack import LocalStack
 from local.template_reader import ROOT
 
 EVENTS = ROOT / "events"

@@ -10,7 +10,8 @@ from typing import Any
 
 from local import bus_log, samples
 from local.organization import ADMIN_ROLE
-from local.stack import ACCOUNT_ID, HOME_REGION, LocalStack, StackError
+from local.settings import ACCOUNT_ID, HOME_REGION, StackError
+from local.stack import LocalStack
 from local.template_reader import TemplateError
 
 SAMPLE = {

@@ -26,8 +26,6 @@ import io
 import json
 import logging
 import os
-import re
-import socket
 import sys
 import threading
 import time
@@ -39,30 +37,32 @@ from types import TracebackType
 from typing import Any
 
 import boto3
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
 
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner, organization
 from local.api_server import ApiServer, Route
 from local.emulator import ecr_extension, engine_tuning, secretsmanager_fixes, sts_trust
+from local.emulator.server import EmulatorServer, LatencyModel, RequestLog
 from local.execution_events import ExecutionEvents
 from local.iam_check import IamCheck
 from local.iam_policies import PolicyError, function_statements, translate
 from local.invocation_scope import FunctionScope
 from local.organization import Organization
+from local.settings import (
+    ACCESS_KEY,
+    ACCOUNT_ID,
+    API_PORT_ENV,
+    AWS_PORT_ENV,
+    HOME_REGION,
+    HOST,
+    PARTITION,
+    StackError,
+    check_port_free,
+    port_from_env,
+)
 from local.target_account import DeployedRole, deployed_role
 from local.template_reader import DEFAULT_TEMPLATE, Resolver, Template, load_template, substitute
 
-HOME_REGION = "us-east-1"
-ACCOUNT_ID = "123456789012"  # moto's default account
-PARTITION = "aws"
-HOST = "127.0.0.1"
-AWS_PORT_ENV = "PULLTHROUGH_AWS_PORT"
-API_PORT_ENV = "PULLTHROUGH_API_PORT"
-LATENCY_ENV = "PULLTHROUGH_EMULATOR_LATENCY_MS"
 ROLE_NAME = "pullthrough-local"
-ACCESS_KEY = "testing"  # the stack's own credentials on the emulator: the home (management) account's root
 # The IAM path of the functions' roles when template.yaml sets no RolePath: the one target-account.yaml trusts.
 FUNCTION_ROLE_PATH = "/pullthrough/"
 EXECUTION_ROLE_NAME = "PullthroughExecutionRole"  # when template.yaml has no ExecutionRoleName parameter
@@ -82,130 +82,8 @@ _TRUST_POLICY = {
         }
     ],
 }
-_CONTROL_PATHS = ("/moto-api", "/_pullthrough")
 _active_lock = threading.Lock()
 _active: LocalStack | None = None
-
-
-class StackError(RuntimeError):
-    """The local stack cannot start as configured."""
-
-
-def port_from_env(name: str, default: int) -> int:
-    """A TCP port from environment variable ``name`` (0: any free port)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        port = int(raw)
-    except ValueError:
-        raise StackError(f"{name}={raw!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise StackError(f"{name}={port} is out of range (0..65535)")
-    return port
-
-
-def check_port_free(port: int, env_name: str) -> None:
-    """Raise StackError naming ``env_name`` when 127.0.0.1:``port`` is taken."""
-    if port == 0:
-        return
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # Like the servers: a port left in TIME_WAIT by a stopped stack is free, one with a listener is not.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError as error:
-            raise StackError(
-                f"{HOST}:{port} is already in use ({error.strerror}): set {env_name} to a free port "
-                f"(e.g. {env_name}={port + 1}) or stop what listens there"
-            ) from None
-
-
-#: A per-request latency in milliseconds from the request's (region, service), e.g. a benchmark's latency model.
-LatencyModel = Callable[[str, str], float]
-_SIGNED_SCOPE = re.compile(r"Credential=[^/]*/\d{8}/([^/]+)/([^/]+)/aws4_request")
-
-
-class EmulatorLatency:
-    """WSGI middleware: wait before each AWS call. With a ``model`` set, the model's milliseconds for the request's
-    region and service (read from its SigV4 credential scope; empty strings when unsigned); otherwise
-    PULLTHROUGH_EMULATOR_LATENCY_MS (read per request, default 0). Control paths never wait."""
-
-    def __init__(self, app: Callable[..., Any]) -> None:
-        self._app = app
-        self.model: LatencyModel | None = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if not str(environ.get("PATH_INFO", "")).startswith(_CONTROL_PATHS):
-            delay = self._delay_ms(environ)
-            if delay > 0:
-                time.sleep(delay / 1000)
-        return self._app(environ, start_response)
-
-    def _delay_ms(self, environ: dict[str, Any]) -> float:
-        model = self.model
-        if model is not None:
-            scope = _SIGNED_SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
-            return model(*(scope.groups() if scope else ("", "")))
-        raw = os.environ.get(LATENCY_ENV)
-        if raw:
-            with contextlib.suppress(ValueError):
-                return float(raw)
-        return 0.0
-
-
-class RequestLog:
-    """WSGI middleware: the JSON-protocol operations (``X-Amz-Target``: ECR, Secrets Manager, DynamoDB, Step
-    Functions, EventBridge) the emulator received, in order. What reached the server, whoever sent it."""
-
-    def __init__(self, app: Callable[..., Any]) -> None:
-        self._app = app
-        self._lock = threading.Lock()
-        self.operations: list[str] = []
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        target = environ.get("HTTP_X_AMZ_TARGET")
-        if target:
-            with self._lock:
-                self.operations.append(str(target))
-        return self._app(environ, start_response)
-
-    def since(self, mark: int) -> list[str]:
-        """Operations received after ``mark`` (a length of ``operations`` taken earlier)."""
-        with self._lock:
-            return self.operations[mark:]
-
-
-class EmulatorServer(ThreadedMotoServer):
-    """moto's ThreadedMotoServer that reports a failed bind (instead of hanging) and applies the latency knob."""
-
-    def __init__(self, ip_address: str, port: int) -> None:
-        super().__init__(ip_address=ip_address, port=port, verbose=False)
-        self.error: BaseException | None = None
-        self.requests: RequestLog | None = None
-        self.latency: EmulatorLatency | None = None
-
-    def _server_entry(self) -> None:
-        try:
-            app = DomainDispatcherApplication(create_backend_app)
-            self.latency = EmulatorLatency(app)
-            self.requests = RequestLog(self.latency)
-            self._server = make_server(
-                self._ip_address, self._port, self.requests, True, request_handler=MotoRequestHandler
-            )
-        except BaseException as error:
-            self.error = error
-            self._server_ready_event.set()
-            return
-        self._server_ready_event.set()
-        self._server.serve_forever()
-
-    def start(self) -> None:
-        super().start()
-        if self.error is not None:
-            assert self._thread is not None
-            self._thread.join()
-            raise self.error
 
 
 def _dummy_zip() -> bytes:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from local import sweep
-from local.stack import AWS_PORT_ENV, LocalStack
+from local.settings import AWS_PORT_ENV
+from local.stack import LocalStack
 from pullthrough.adapters.store import RolloutStore
 from tests.e2e.conftest import ApiCall
 from tests.support import count_app_calls

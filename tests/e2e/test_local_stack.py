@@ -20,7 +20,9 @@ import pytest
 from local import events_bridge, lambda_runner
 from local.api_server import ApiServer, Route
 from local.emulator import ecr_extension
-from local.stack import API_PORT_ENV, AWS_PORT_ENV, LATENCY_ENV, LocalStack, StackError
+from local.emulator.server import LATENCY_ENV
+from local.settings import API_PORT_ENV, AWS_PORT_ENV, StackError
+from local.stack import LocalStack
 from local.template_reader import Resolver, TemplateError, load_template, substitute
 from tests.e2e.conftest import (
     ApiCall,
