@@ -11,7 +11,7 @@ from typing import Any
 from local import bus_log, samples
 from local.organization import ADMIN_ROLE
 from local.settings import ACCOUNT_ID, HOME_REGION, StackError
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from local.template_reader import TemplateError
 
 SAMPLE = {
@@ -21,7 +21,7 @@ SAMPLE = {
 }
 
 
-def banner(stack: LocalStack, seeded: list[str]) -> str:
+def banner(stack: EmbeddedStack, seeded: list[str]) -> str:
     """What is where, and how to try it."""
     api, aws = stack.api_url, stack.endpoint_url
     return "\n".join(
@@ -61,7 +61,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        stack = LocalStack().start()
+        stack = EmbeddedStack().start()
     except (StackError, TemplateError) as error:
         print(f"local stack: {error}", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """The embedded stack: moto server on loopback + ECR pull-through extension + in-process Lambda runner + local API.
 
-    with LocalStack() as stack:          # ports from PULLTHROUGH_AWS_PORT / PULLTHROUGH_API_PORT (5000 / 3000)
+    with EmbeddedStack() as stack:          # ports from PULLTHROUGH_AWS_PORT / PULLTHROUGH_API_PORT (5000 / 3000)
         stack.client("ecr", "eu-west-1").describe_pull_through_cache_rules()
 
 Everything is provisioned from template.yaml through plain boto3 against the emulator: the functions (their code
@@ -83,7 +83,7 @@ _TRUST_POLICY = {
     ],
 }
 _active_lock = threading.Lock()
-_active: LocalStack | None = None
+_active: EmbeddedStack | None = None
 
 
 def _dummy_zip() -> bytes:
@@ -93,7 +93,7 @@ def _dummy_zip() -> bytes:
     return buffer.getvalue()
 
 
-class LocalStack:
+class EmbeddedStack:
     """The app on the embedded emulator. Use as a context manager, or start()/stop()."""
 
     def __init__(
@@ -152,7 +152,7 @@ class LocalStack:
         self._saved_levels: dict[str, int] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------------------
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> EmbeddedStack:
         self.start()
         return self
 
@@ -161,14 +161,14 @@ class LocalStack:
     ) -> None:
         self.stop()
 
-    def start(self) -> LocalStack:
+    def start(self) -> EmbeddedStack:
         """Start the emulator, provision the template on it, start the API."""
         global _active
         check_port_free(self.aws_port, AWS_PORT_ENV)
         check_port_free(self.api_port, API_PORT_ENV)
         with _active_lock:
             if _active is not None:
-                raise StackError("a LocalStack is already running in this process (they share os.environ)")
+                raise StackError("an EmbeddedStack is already running in this process (they share os.environ)")
             _active = self
         try:
             if self._iam_wanted:
