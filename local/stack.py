@@ -24,12 +24,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
-import os
 import sys
 import threading
 import time
-import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -40,8 +37,8 @@ import boto3
 
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner, organization
 from local.api_server import ApiServer, Route
-from local.emulator import ecr_extension, engine_tuning, secretsmanager_fixes, sts_trust
-from local.emulator.server import EmulatorServer, LatencyModel, RequestLog
+from local.emulator import engine_tuning
+from local.emulator.server import Emulator, LatencyModel, RequestLog
 from local.execution_events import ExecutionEvents
 from local.iam_check import IamCheck
 from local.iam_policies import PolicyError, function_statements, translate
@@ -115,6 +112,7 @@ class EmbeddedStack:
         """
         self.aws_port = port_from_env(AWS_PORT_ENV, 5000) if aws_port is None else aws_port
         self.api_port = port_from_env(API_PORT_ENV, 3000) if api_port is None else api_port
+        self._emulator = Emulator(self.aws_port, verbose=verbose)
         self.region = HOME_REGION
         self.account_id = ACCOUNT_ID
         self.stack_name = stack_name
@@ -141,15 +139,11 @@ class EmbeddedStack:
         self.iam: IamCheck | None = None
         self._iam_wanted = iam_check
         self._translated: dict[str, Any] | None = None
-        self._server: EmulatorServer | None = None
         self._api: ApiServer | None = None
-        self._saved_env: dict[str, str | None] = {}
-        self._saved_sfn_config: dict[str, Any] | None = None
         self._clients: dict[tuple[str, str, str | None], Any] = {}
         self._clients_lock = threading.Lock()  # also guards _boto: boto3 sessions are not thread-safe
         self._boto = boto3.session.Session()  # one session for all of the stack's clients: models load once
         self._added_paths: list[str] = []
-        self._saved_levels: dict[str, int] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------------------
     def __enter__(self) -> EmbeddedStack:
@@ -205,14 +199,7 @@ class EmbeddedStack:
             self._execution_events.stop()
             self._execution_events = None
         events_bridge.wait_idle(timeout=5)
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                self._moto_api("reset")
-            if self._saved_sfn_config is not None:
-                with contextlib.suppress(Exception):
-                    self._moto_api("config", {"stepfunctions": self._saved_sfn_config})
-            self._server.stop()
-            self._server = None
+        self._emulator.stop()
         lambda_runner.unregister_all()
         lambda_runner.uninstall()
         events_bridge.uninstall()
@@ -221,22 +208,12 @@ class EmbeddedStack:
         with contextlib.suppress(ImportError, ValueError):
             _session_hooks().remove(function_credentials.attach)
         invocation_scope.uninstall()
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved_env.clear()
-        for name, level in self._saved_levels.items():
-            logging.getLogger(name).setLevel(level)
-        self._saved_levels.clear()
         for entry in self._added_paths:
             with contextlib.suppress(ValueError):
                 sys.path.remove(entry)
         self._added_paths.clear()
         self._clients.clear()
         _reset_app_clients()
-        engine_tuning.uninstall()
         engine_tuning.thaw_heap()
         with _active_lock:
             _active = None
@@ -245,17 +222,15 @@ class EmbeddedStack:
     @property
     def requests(self) -> RequestLog:
         """Every JSON-protocol operation the emulator has received (for tests that count writes)."""
-        assert self._server is not None and self._server.requests is not None, "the stack is not running"
-        return self._server.requests
+        return self._emulator.requests
 
     def set_latency_model(self, model: LatencyModel | None) -> None:
         """Price each AWS request by ``model(region, service)`` milliseconds (None: back to the flat knob)."""
-        assert self._server is not None and self._server.latency is not None, "the stack is not running"
-        self._server.latency.model = model
+        self._emulator.set_latency_model(model)
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{HOST}:{self.aws_port}"
+        return self._emulator.endpoint_url
 
     @property
     def api_url(self) -> str:
@@ -411,65 +386,14 @@ class EmbeddedStack:
         return (json.loads(payload) if payload else None), "FunctionError" in answer
 
     # -- start-up -----------------------------------------------------------------------------------------
-    def _set_env(self, values: dict[str, str | None]) -> None:
-        for key, value in values.items():
-            if key not in self._saved_env:
-                self._saved_env[key] = os.environ.get(key)
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
     def _start_emulator(self) -> None:
-        if not self.verbose:
-            # One line per request, and moto's dumps of every ASL evaluation error (the history has them too).
-            for name, level in (("werkzeug", logging.WARNING), ("moto.stepfunctions.parser", logging.CRITICAL)):
-                self._saved_levels[name] = logging.getLogger(name).level
-                logging.getLogger(name).setLevel(level)
-        # Installed before the server handles its first request (moto builds a service's routes on first use).
+        # The app's own patches of moto, installed before the server handles its first request.
         invocation_scope.install()
-        ecr_extension.install()
-        sts_trust.install()
-        secretsmanager_fixes.install()
         lambda_runner.install()
         events_bridge.install()
-        engine_tuning.install()
-        server = EmulatorServer(HOST, self.aws_port)
-        try:
-            server.start()
-        except OSError as error:
-            raise StackError(
-                f"cannot listen on {HOST}:{self.aws_port} ({error.strerror}): set {AWS_PORT_ENV} to a free port"
-            ) from None
-        self._server = server
-        self.aws_port = server.get_host_and_port()[1]
-        stray = [key for key in os.environ if key.startswith("AWS_ENDPOINT_URL_")]
-        self._set_env(
-            {
-                "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_SESSION_TOKEN": None,
-                "AWS_PROFILE": None,
-                "AWS_DEFAULT_REGION": HOME_REGION,
-                "AWS_REGION": HOME_REGION,
-                "MOTO_PORT": str(self.aws_port),
-                "AWS_ENDPOINT_URL": self.endpoint_url,
-                **dict.fromkeys(stray),
-            }
-        )
+        self._emulator.start()
+        self.aws_port = self._emulator.aws_port
         _reset_app_clients()
-        from moto.core.config import default_user_config
-
-        self._saved_sfn_config = dict(default_user_config.get("stepfunctions", {}))
-        self._moto_api("reset")  # moto's state is process-wide: start from a clean slate
-        self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
-
-    def _moto_api(self, action: str, body: dict[str, Any] | None = None) -> None:
-        request = urllib.request.Request(  # noqa: S310 - loopback URL built here
-            f"{self.endpoint_url}/moto-api/{action}", data=json.dumps(body or {}).encode(), method="POST"
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            response.read()
 
     def _resolver(self) -> Resolver:
         refs = {
@@ -608,7 +532,7 @@ class EmbeddedStack:
         envs = list(self.function_environments.values())
         self.environment = {key: value for key, value in envs[0].items() if all(e.get(key) == value for e in envs)}
         # No function may read another's variables from the process environment.
-        self._set_env(dict.fromkeys({key for env in envs for key in env}))
+        self._emulator.set_env(dict.fromkeys({key for env in envs for key in env}))
         _session_hooks().append(function_credentials.attach)
         if self._translated is not None:
             statements = function_statements(self._translated, resolver)

@@ -1,21 +1,33 @@
-"""The emulator's HTTP server: moto's server on loopback, with a latency knob and a log of the operations it received.
+"""The AWS emulator: moto's server on loopback with our extensions of it, a latency knob and a request log.
 
-moto's state is process-wide: whatever the server answers, the in-process backends hold.
+    emulator = Emulator(port=0)      # 0: any free port
+    emulator.start()                 # ECR pull-through, Secrets Manager fixes, STS trust installed; moto reset
+    boto3.client("ecr", endpoint_url=emulator.endpoint_url, ...)
+    emulator.stop()                  # the process's environment and logging levels given back
+
+It knows nothing of our app: ``local.stack`` runs the app on it. moto's state and ``os.environ`` are process-wide:
+one emulator at a time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import os
 import re
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
+
+from local.emulator import ecr_extension, engine_tuning, secretsmanager_fixes, sts_trust
+from local.settings import ACCESS_KEY, AWS_PORT_ENV, HOME_REGION, HOST, StackError
 
 LATENCY_ENV = "PULLTHROUGH_EMULATOR_LATENCY_MS"
 _CONTROL_PATHS = ("/moto-api", "/_pullthrough")
@@ -105,3 +117,109 @@ class EmulatorServer(ThreadedMotoServer):
             assert self._thread is not None
             self._thread.join()
             raise self.error
+
+
+class Emulator:
+    """moto's server on ``HOST``:``port`` with ECR pull-through, the Secrets Manager fixes and STS trust installed, and
+    the process environment pointed at it (AWS_ENDPOINT_URL, the home account's credentials). Start, then stop."""
+
+    def __init__(self, port: int, *, verbose: bool = False) -> None:
+        self.aws_port = port
+        self.verbose = verbose
+        self._server: EmulatorServer | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._saved_sfn_config: dict[str, Any] | None = None
+        self._saved_levels: dict[str, int] = {}
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{HOST}:{self.aws_port}"
+
+    @property
+    def requests(self) -> RequestLog:
+        """Every JSON-protocol operation the emulator has received (for tests that count writes)."""
+        assert self._server is not None and self._server.requests is not None, "the stack is not running"
+        return self._server.requests
+
+    def set_latency_model(self, model: LatencyModel | None) -> None:
+        """Price each AWS request by ``model(region, service)`` milliseconds (None: back to the flat knob)."""
+        assert self._server is not None and self._server.latency is not None, "the stack is not running"
+        self._server.latency.model = model
+
+    def set_env(self, values: dict[str, str | None]) -> None:
+        """Set (None: remove) process environment variables until ``stop()``, which gives their old values back."""
+        for key, value in values.items():
+            if key not in self._saved_env:
+                self._saved_env[key] = os.environ.get(key)
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def start(self) -> None:
+        if not self.verbose:
+            # One line per request, and moto's dumps of every ASL evaluation error (the history has them too).
+            for name, level in (("werkzeug", logging.WARNING), ("moto.stepfunctions.parser", logging.CRITICAL)):
+                self._saved_levels[name] = logging.getLogger(name).level
+                logging.getLogger(name).setLevel(level)
+        # Installed before the server handles its first request (moto builds a service's routes on first use).
+        ecr_extension.install()
+        sts_trust.install()
+        secretsmanager_fixes.install()
+        engine_tuning.install()
+        server = EmulatorServer(HOST, self.aws_port)
+        try:
+            server.start()
+        except OSError as error:
+            raise StackError(
+                f"cannot listen on {HOST}:{self.aws_port} ({error.strerror}): set {AWS_PORT_ENV} to a free port"
+            ) from None
+        self._server = server
+        self.aws_port = server.get_host_and_port()[1]
+        stray = [key for key in os.environ if key.startswith("AWS_ENDPOINT_URL_")]
+        self.set_env(
+            {
+                "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_SESSION_TOKEN": None,
+                "AWS_PROFILE": None,
+                "AWS_DEFAULT_REGION": HOME_REGION,
+                "AWS_REGION": HOME_REGION,
+                "MOTO_PORT": str(self.aws_port),
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                **dict.fromkeys(stray),
+            }
+        )
+        from moto.core.config import default_user_config
+
+        self._saved_sfn_config = dict(default_user_config.get("stepfunctions", {}))
+        self.moto_api("reset")  # moto's state is process-wide: start from a clean slate
+        self.moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
+
+    def stop(self) -> None:
+        """Reset moto, stop the server, give the process its environment and logging levels back (safe twice)."""
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                self.moto_api("reset")
+            if self._saved_sfn_config is not None:
+                with contextlib.suppress(Exception):
+                    self.moto_api("config", {"stepfunctions": self._saved_sfn_config})
+            self._server.stop()
+            self._server = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        for name, level in self._saved_levels.items():
+            logging.getLogger(name).setLevel(level)
+        self._saved_levels.clear()
+        engine_tuning.uninstall()
+
+    def moto_api(self, action: str, body: dict[str, Any] | None = None) -> None:
+        request = urllib.request.Request(  # noqa: S310 - loopback URL built here
+            f"{self.endpoint_url}/moto-api/{action}", data=json.dumps(body or {}).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            response.read()
