@@ -22,12 +22,10 @@ the app's bus, as org-events.yaml forwards them.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import sys
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -37,12 +35,12 @@ import boto3
 
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner, organization
 from local.api_server import ApiServer, Route
+from local.deploy import FUNCTION_ROLE_PATH, Deployment, dummy_zip
 from local.emulator import engine_tuning
 from local.emulator.server import Emulator, LatencyModel, RequestLog
 from local.execution_events import ExecutionEvents
 from local.iam_check import IamCheck
 from local.iam_policies import PolicyError, function_statements, translate
-from local.invocation_scope import FunctionScope
 from local.organization import Organization
 from local.settings import (
     ACCESS_KEY,
@@ -57,37 +55,11 @@ from local.settings import (
     port_from_env,
 )
 from local.target_account import DeployedRole, deployed_role
-from local.template_reader import DEFAULT_TEMPLATE, Resolver, Template, load_template, substitute
+from local.template_reader import DEFAULT_TEMPLATE, Template, load_template
 
-ROLE_NAME = "pullthrough-local"
-# The IAM path of the functions' roles when template.yaml sets no RolePath: the one target-account.yaml trusts.
-FUNCTION_ROLE_PATH = "/pullthrough/"
 EXECUTION_ROLE_NAME = "PullthroughExecutionRole"  # when template.yaml has no ExecutionRoleName parameter
-CREDENTIAL_SECONDS = 43200  # the functions' session credentials outlast any test run
-
-_LAMBDA_TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-_TRUST_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 _active_lock = threading.Lock()
 _active: EmbeddedStack | None = None
-
-
-def _dummy_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "# the local stack runs the code from its source directory\n")
-    return buffer.getvalue()
 
 
 class EmbeddedStack:
@@ -123,19 +95,25 @@ class EmbeddedStack:
             raise StackError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
         # Locally no step outlives its call, so a failed region Map needs no long settle before its rollback.
         self.parameters = {**self.template.parameters, "InFlightSettleSeconds": "1", **(parameters or {})}
-        self.function_names: dict[str, str] = {}  # logical id -> name
-        self.bus_names: dict[str, str] = {}  # logical id -> name of the template's own event buses
-        self.function_arns: dict[str, str] = {}
-        self.table_names: dict[str, str] = {}
-        self.state_machine_arn = ""
+        self.deployment = Deployment(
+            self.template,
+            self.parameters,
+            stack_name=stack_name,
+            region=self.region,
+            account_id=self.account_id,
+            client=self.client,
+        )
+        # What the deployment made, under the names the stack has always had (the same dicts, filled at start()).
+        self.function_names = self.deployment.function_names  # logical id -> name
+        self.bus_names = self.deployment.bus_names  # logical id -> name of the template's own event buses
+        self.function_arns = self.deployment.function_arns
+        self.table_names = self.deployment.table_names
+        self.rule_names = self.deployment.rule_names
+        self.function_environments = self.deployment.function_environments  # logical id -> its resolved environment
+        self.function_scopes = self.deployment.function_scopes  # logical id -> what its invocations run as
+        self.function_role_arns = self.deployment.function_role_arns  # logical id -> its own role
         self._execution_events: ExecutionEvents | None = None
-        self._role_arn = ""
-        self.rule_names: list[str] = []
-        self.function_environments: dict[str, dict[str, str]] = {}  # logical id -> its resolved environment
-        self.function_scopes: dict[str, FunctionScope] = {}  # logical id -> what its invocations run as
-        self.function_role_arns: dict[str, str] = {}  # logical id -> its own role (under FUNCTION_ROLE_PATH)
         self.organization: Organization | None = None
-        self.environment: dict[str, str] = {}  # the variables every function has, with the same value (Globals)
         self.iam: IamCheck | None = None
         self._iam_wanted = iam_check
         self._translated: dict[str, Any] | None = None
@@ -240,7 +218,16 @@ class EmbeddedStack:
     def role_arn(self) -> str:
         """The IAM role the stack's state machine and extra functions (``add_function``) use; each template function
         has a role of its own (``function_role_arns``)."""
-        return self._role_arn
+        return self.deployment.role_arn
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.deployment.state_machine_arn
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The variables every function has, with the same value (the template's Globals)."""
+        return self.deployment.environment
 
     def client(self, service: str, region: str = HOME_REGION, account: str | None = None) -> Any:
         """A boto3 client of ``service`` in ``region`` pointed at the emulator (cached).
@@ -369,9 +356,9 @@ class EmbeddedStack:
         made = self.client("lambda").create_function(
             FunctionName=name,
             Runtime="python3.13",
-            Role=self._role_arn,
+            Role=self.deployment.role_arn,
             Handler=code.handler,
-            Code={"ZipFile": _dummy_zip()},
+            Code={"ZipFile": dummy_zip()},
             Timeout=timeout,
         )
         lambda_runner.register(name, code, account_id=self.account_id, region=self.region)
@@ -395,168 +382,23 @@ class EmbeddedStack:
         self.aws_port = self._emulator.aws_port
         _reset_app_clients()
 
-    def _resolver(self) -> Resolver:
-        refs = {
-            **self.parameters,
-            "AWS::Region": self.region,
-            "AWS::AccountId": self.account_id,
-            "AWS::Partition": PARTITION,
-            "AWS::StackName": self.stack_name,
-            "AWS::URLSuffix": "amazonaws.com",
-            **self.function_names,
-            **self.table_names,
-            **self.bus_names,
-        }
-        # ``!Ref <Fn>.Alias``: the alias's ARN (the function's, qualified by the alias name), made in _configure_functions.
-        refs.update(
-            {
-                f"{lid}.Alias": f"{arn}:{fn.alias}"
-                for lid, arn in self.function_arns.items()
-                if (fn := self.template.functions[lid]).alias
-            }
-        )
-        attrs = {f"{lid}.Arn": arn for lid, arn in self.function_arns.items()}
-        attrs.update(
-            {
-                f"{lid}.Arn": f"arn:{PARTITION}:dynamodb:{self.region}:{self.account_id}:table/{name}"
-                for lid, name in self.table_names.items()
-            }
-        )
-        if self.state_machine_arn:
-            sm = self.template.state_machine.logical_id
-            refs[sm] = self.state_machine_arn
-            attrs[f"{sm}.Arn"] = self.state_machine_arn
-            attrs[f"{sm}.Name"] = self.state_machine_arn.rsplit(":", 1)[1]
-        return Resolver(refs=refs, attrs=attrs)
-
     def _provision(self) -> None:
-        iam = self.client("iam")
-        role = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY))
-        self._role_arn = role_arn = role["Role"]["Arn"]
-        self._create_tables()
-        self._create_event_buses()
-        self._create_functions()
-        self._create_state_machine(role_arn)
-        self._configure_functions()
-        self._create_event_rules()
+        self.deployment.provision()
+        envs = list(self.function_environments.values())
+        # No function may read another's variables from the process environment.
+        self._emulator.set_env(dict.fromkeys({key for env in envs for key in env}))
+        _session_hooks().append(function_credentials.attach)
+        if self._translated is not None:
+            statements = function_statements(self._translated, self.deployment.resolver())
+            self.iam = IamCheck(statements, account_id=self.account_id, role_statements=self._execution_role_statements)
+            _session_hooks().append(self.iam.attach)
+        _reset_app_clients()
         self.organization = organization.seed(self._org_clients, self._deployed_role)
-
-    def _create_event_buses(self) -> None:
-        """The template's own buses (their policies are IAM, which the emulator does not enforce on PutEvents)."""
-        resolver = self._resolver()
-        for lid, raw in self.template.event_buses.items():
-            name = str(resolver.resolve(raw, where=f"{lid}.Name")) if raw else f"{self.stack_name}-{lid}"
-            self.client("events").create_event_bus(Name=name)
-            self.bus_names[lid] = name
 
     @property
     def event_bus_name(self) -> str:
         """The app's own bus (where rule requests go and the app's events come out)."""
         return self.parameters.get("EventBusName", "default")
-
-    def _create_tables(self) -> None:
-        ddb = self.client("dynamodb")
-        for table in self.template.tables.values():
-            name = f"{self.stack_name}-{table.logical_id}"
-            ddb.create_table(
-                TableName=name,
-                AttributeDefinitions=table.attribute_definitions,
-                KeySchema=table.key_schema,
-                BillingMode=table.billing_mode,
-            )
-            self.table_names[table.logical_id] = name
-
-    def _create_functions(self) -> None:
-        lam = self.client("lambda")
-        iam = self.client("iam")
-        code = _dummy_zip()
-        for fn in self.template.functions.values():
-            if not fn.code_dir.is_dir():
-                raise StackError(f"{fn.logical_id}: CodeUri {fn.code_dir} is not a directory")
-            name = f"{self.stack_name}-{fn.logical_id}"[:64]
-            # One role per function, as SAM creates <Function>Role, under the path target-account.yaml trusts.
-            role = iam.create_role(
-                RoleName=f"{self.stack_name}-{fn.logical_id}Role"[:64],
-                Path=fn.role_path or FUNCTION_ROLE_PATH,
-                AssumeRolePolicyDocument=json.dumps(_LAMBDA_TRUST),
-            )
-            self.function_role_arns[fn.logical_id] = role["Role"]["Arn"]
-            made = lam.create_function(
-                FunctionName=name,
-                Runtime=fn.runtime,
-                Role=role["Role"]["Arn"],
-                Handler=fn.handler,
-                Code={"ZipFile": code},
-                Timeout=fn.timeout,
-                MemorySize=fn.memory_size,
-            )
-            self.function_names[fn.logical_id] = name
-            self.function_arns[fn.logical_id] = made["FunctionArn"]
-
-    def _create_state_machine(self, role_arn: str) -> None:
-        sm = self.template.state_machine
-        resolver = self._resolver()
-        values = {
-            key: str(resolver.resolve(raw, where=f"{sm.logical_id}.DefinitionSubstitutions.{key}"))
-            for key, raw in sm.substitutions.items()
-        }
-        definition = substitute(sm.definition_path.read_text(), values, where=sm.definition_path.name)
-        name = str(resolver.resolve(sm.name, where=f"{sm.logical_id}.Name")) if sm.name else None
-        made = self.client("stepfunctions").create_state_machine(
-            name=name or f"{self.stack_name}-{sm.logical_id}", definition=definition, roleArn=role_arn, type=sm.type
-        )
-        self.state_machine_arn = made["stateMachineArn"]
-
-    def _configure_functions(self) -> None:
-        """Resolve each function's environment and policies; register its code to run in its own scope."""
-        resolver = self._resolver()
-        lam = self.client("lambda")
-        for fn in self.template.functions.values():
-            env = {
-                key: str(resolver.resolve(raw, where=f"{fn.logical_id}.Environment.{key}"))
-                for key, raw in fn.environment.items()
-            }
-            name = self.function_names[fn.logical_id]
-            lam.update_function_configuration(FunctionName=name, Environment={"Variables": env})
-            if fn.alias:
-                # What SAM's AutoPublishAlias deploys: a version of the configured function, behind the alias (the
-                # state machine invokes that, as on AWS).
-                version = lam.publish_version(FunctionName=name)["Version"]
-                lam.create_alias(FunctionName=name, Name=fn.alias, FunctionVersion=version)
-            self.function_environments[fn.logical_id] = env
-            # What Lambda adds to a function's environment: its role's session credentials.
-            own = {**env, **_session_credentials(self.function_role_arns[fn.logical_id], name, self.account_id)}
-            self.function_scopes[fn.logical_id] = scope = FunctionScope(fn.logical_id, name, own)
-            code = lambda_runner.FunctionCode(fn.code_dir, fn.handler)
-            lambda_runner.register(name, code, account_id=self.account_id, region=self.region, scope=scope)
-        envs = list(self.function_environments.values())
-        self.environment = {key: value for key, value in envs[0].items() if all(e.get(key) == value for e in envs)}
-        # No function may read another's variables from the process environment.
-        self._emulator.set_env(dict.fromkeys({key for env in envs for key in env}))
-        _session_hooks().append(function_credentials.attach)
-        if self._translated is not None:
-            statements = function_statements(self._translated, resolver)
-            self.iam = IamCheck(statements, account_id=self.account_id, role_statements=self._execution_role_statements)
-            _session_hooks().append(self.iam.attach)
-        _reset_app_clients()
-
-    def _create_event_rules(self) -> None:
-        resolver = self._resolver()
-        for rule in self.template.event_rules:
-            where = f"{rule.function}.Events.{rule.event_id}"
-            name = (
-                str(resolver.resolve(rule.rule_name, where=where))
-                if rule.rule_name
-                else f"{self.stack_name}-{rule.event_id}"
-            )
-            bus = str(resolver.resolve(rule.event_bus, where=where))
-            events = self.client("events")
-            pattern = resolver.resolve(rule.pattern, where=f"{where}.Pattern")
-            events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
-            events.put_targets(
-                Rule=name, EventBusName=bus, Targets=[{"Id": rule.function, "Arn": self.function_arns[rule.function]}]
-            )
-            self.rule_names.append(name)
 
     def _routes(self) -> Iterable[Route]:
         for route in self.template.api_routes:
@@ -589,26 +431,6 @@ class EmbeddedStack:
         if name != self.execution_role_name:
             return None
         return self.execution_role(account).statements()
-
-
-def _session_credentials(role_arn: str, session_name: str, account: str) -> dict[str, str]:
-    """Session credentials of ``role_arn`` from the emulator's STS, as the Lambda service gets them for a function
-    (in process: the Lambda service, not the function, is the principal its trust policy names)."""
-    from moto.sts.models import sts_backends
-
-    granted = sts_backends[account][PARTITION].assume_role(
-        region_name=HOME_REGION,
-        role_session_name=session_name,
-        role_arn=role_arn,
-        policy="",
-        duration=CREDENTIAL_SECONDS,
-        external_id="",
-    )
-    return {
-        "AWS_ACCESS_KEY_ID": granted.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": granted.secret_access_key,
-        "AWS_SESSION_TOKEN": granted.session_token,
-    }
 
 
 def _session_hooks() -> list[Callable[[Any, str | None], None]]:
