@@ -1,22 +1,17 @@
-"""The embedded stack: moto server on loopback + ECR pull-through extension + in-process Lambda runner + local API.
+"""The embedded stack: our app on the embedded AWS emulator, as one object.
 
     with EmbeddedStack() as stack:          # ports from PULLTHROUGH_AWS_PORT / PULLTHROUGH_API_PORT (5000 / 3000)
         stack.client("ecr", "eu-west-1").describe_pull_through_cache_rules()
 
-Everything is provisioned from template.yaml through plain boto3 against the emulator: the functions (their code
-runs in this process), the table, the state machine (DefinitionSubstitutions resolved to the emulator's ARNs), the
-EventBridge rules and the API routes. Each function sees only its own environment (the template's Globals and its
-own Environment, ``local.invocation_scope``), and with ``iam_check`` on (the default) every AWS call its handler
-makes is checked against its own policies as SAM expands them (``local.iam_check``): a call the template does not
-grant fails with AccessDeniedException and lands in ``iam_denials``. moto's state and ``os.environ`` are
-process-wide: one stack at a time.
-
-Each function has a role of its own under the IAM path target-account.yaml trusts (``/pullthrough/``) and signs its
-calls with that role's session credentials (``local.function_credentials``), so the emulator's STS
-(``local.emulator.sts_trust``) can refuse an AssumeRole like AWS. The stack's account is the management account of
-a seeded Organization (``stack.organization``, ``local.organization``) whose members hold the execution role of
-target-account.yaml; ``move_account`` and ``create_member_account`` change it and deliver Organizations' events to
-the app's bus, as org-events.yaml forwards them.
+The parts: the AWS emulator (``local.emulator.server``: moto's server with ECR pull-through, STS trust, the Secrets
+Manager fixes); template.yaml deployed on it through plain boto3 (``local.deploy``); the host, here: the functions'
+code runs in this process (``local.lambda_runner``), each function seeing only its own environment
+(``local.invocation_scope``) and signing its calls with its own role's session credentials
+(``local.function_credentials``), every AWS call a handler makes checked against its own policies as SAM expands
+them (``local.iam_check``, with ``iam_check`` on, the default: a call the template does not grant fails with
+AccessDeniedException and lands in ``iam_denials``), executions' status events (``local.execution_events``), the
+local API (``local.api_server``) and the seeded Organization (``local.organization_host``). moto's state and
+``os.environ`` are process-wide: one stack at a time.
 """
 
 from __future__ import annotations
@@ -31,33 +26,30 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import boto3
-
-from local import events_bridge, function_credentials, invocation_scope, lambda_runner, organization
+from local import events_bridge, function_credentials, invocation_scope, lambda_runner
 from local.api_server import ApiServer, Route
-from local.deploy import FUNCTION_ROLE_PATH, Deployment, dummy_zip
+from local.deploy import Deployment, dummy_zip
 from local.emulator import engine_tuning
 from local.emulator.server import Emulator, LatencyModel, RequestLog
+from local.emulator_clients import EmulatorClients
 from local.execution_events import ExecutionEvents
 from local.iam_check import IamCheck
 from local.iam_policies import PolicyError, function_statements, translate
 from local.organization import Organization
+from local.organization_host import StackOrganization
 from local.settings import (
-    ACCESS_KEY,
     ACCOUNT_ID,
     API_PORT_ENV,
     AWS_PORT_ENV,
     HOME_REGION,
     HOST,
-    PARTITION,
     StackError,
     check_port_free,
     port_from_env,
 )
-from local.target_account import DeployedRole, deployed_role
+from local.target_account import DeployedRole
 from local.template_reader import DEFAULT_TEMPLATE, Template, load_template
 
-EXECUTION_ROLE_NAME = "PullthroughExecutionRole"  # when template.yaml has no ExecutionRoleName parameter
 _active_lock = threading.Lock()
 _active: EmbeddedStack | None = None
 
@@ -113,14 +105,14 @@ class EmbeddedStack:
         self.function_scopes = self.deployment.function_scopes  # logical id -> what its invocations run as
         self.function_role_arns = self.deployment.function_role_arns  # logical id -> its own role
         self._execution_events: ExecutionEvents | None = None
-        self.organization: Organization | None = None
+        self.org = StackOrganization(
+            self.template, self.parameters, region=self.region, account_id=self.account_id, client=self.client
+        )
         self.iam: IamCheck | None = None
         self._iam_wanted = iam_check
         self._translated: dict[str, Any] | None = None
         self._api: ApiServer | None = None
-        self._clients: dict[tuple[str, str, str | None], Any] = {}
-        self._clients_lock = threading.Lock()  # also guards _boto: boto3 sessions are not thread-safe
-        self._boto = boto3.session.Session()  # one session for all of the stack's clients: models load once
+        self._clients = EmulatorClients(lambda: self.endpoint_url, self.account_id, self.region)
         self._added_paths: list[str] = []
 
     # -- lifecycle ----------------------------------------------------------------------------------------
@@ -236,95 +228,40 @@ class EmbeddedStack:
         OrganizationAccountAccessRole that Organizations creates in each account it creates, so it works in an
         account without the execution role too); None or the home account: the home account's root.
         """
-        acting = None if account in (None, self.account_id) else account
-        key = (service, region, acting)
-        with self._clients_lock:
-            if key not in self._clients:
-                credentials = {"aws_access_key_id": ACCESS_KEY, "aws_secret_access_key": "testing"}
-                if acting is not None:
-                    credentials = self._admin_credentials(acting)
-                self._clients[key] = self._boto.client(
-                    service,  # type: ignore[call-overload]
-                    region_name=region,
-                    endpoint_url=self.endpoint_url,
-                    **credentials,
-                )
-            return self._clients[key]
+        return self._clients.client(service, region, account)
 
-    def _admin_credentials(self, account: str) -> dict[str, str]:
-        """Session credentials of ``account``'s OrganizationAccountAccessRole, assumed from the management account."""
-        sts = self._boto.client(
-            "sts",
-            region_name=self.region,
-            endpoint_url=self.endpoint_url,
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key="testing",
-        )
-        role = f"arn:{PARTITION}:iam::{account}:role/{organization.ADMIN_ROLE}"
-        granted = sts.assume_role(RoleArn=role, RoleSessionName="embedded-stack")["Credentials"]
-        return {
-            "aws_access_key_id": granted["AccessKeyId"],
-            "aws_secret_access_key": granted["SecretAccessKey"],
-            "aws_session_token": granted["SessionToken"],
-        }
+    # -- the organization (local.organization_host) --------------------------------------------------------------
+    @property
+    def organization(self) -> Organization | None:
+        """The seeded Organization (None until the stack started)."""
+        return self.org.organization
 
-    # -- the organization -------------------------------------------------------------------------------------
+    @property
+    def event_bus_name(self) -> str:
+        """The app's own bus (where rule requests go and the app's events come out)."""
+        return self.org.event_bus_name
+
     @property
     def execution_role_name(self) -> str:
         """The role pullthrough assumes in target accounts (template parameter ExecutionRoleName)."""
-        return self.parameters.get("ExecutionRoleName") or EXECUTION_ROLE_NAME
+        return self.org.execution_role_name
 
     def execution_role(self, account: str) -> DeployedRole:
         """target-account.yaml's role as this stack's StackSets deployment creates it in ``account``."""
-        return self._deployed_role(account, self._org().id)
-
-    def _deployed_role(self, account: str, organization_id: str) -> DeployedRole:
-        """The role deployed with this stack's parameters, trusting only principals of ``organization_id``."""
-        parameters = {
-            "HomeAccountId": self.account_id,
-            "ExecutionRoleName": self.execution_role_name,
-            "FunctionRolePath": self.function_role_path,
-            "PassableRolePath": self.parameters.get("PassableRolePath", "/"),
-            "OrganizationId": organization_id,
-        }
-        return deployed_role(parameters, account, region=self.region, partition=PARTITION)
+        return self.org.execution_role(account)
 
     @property
     def function_role_path(self) -> str:
         """The IAM path of the functions' roles: template.yaml's RolePath (Globals), else FUNCTION_ROLE_PATH."""
-        paths = {fn.role_path for fn in self.template.functions.values() if fn.role_path}
-        return paths.pop() if len(paths) == 1 else FUNCTION_ROLE_PATH
-
-    def _org(self) -> Organization:
-        if self.organization is None:
-            raise StackError("the stack is not running: it has no organization")
-        return self.organization
-
-    def _org_clients(self, service: str, account: str | None) -> Any:
-        return self.client(service, self.region, account)
+        return self.org.function_role_path
 
     def move_account(self, account_id: str, destination_ou_id: str) -> None:
-        """Move a member account to an OU (or the root) and deliver Organizations' MoveAccount event to the app's
-        bus, as org-events.yaml forwards it."""
-        event = organization.move_account(self._org_clients, self._org(), account_id, destination_ou_id)
-        self._deliver_org_events([event])
+        """Move a member account to an OU (or the root); delivers Organizations' MoveAccount event to the app's bus."""
+        self.org.move_account(account_id, destination_ou_id)
 
     def create_member_account(self, name: str, ou_id: str, with_role: bool = True) -> str:
-        """A new member account in OU ``ou_id`` (the root id: stays in the root), with the execution role unless
-        ``with_role`` is False; delivers CreateAccountResult (and MoveAccount when moved out of the root) to the
-        app's bus. Its id."""
-        account, events = organization.create_member_account(
-            self._org_clients, self._org(), self._deployed_role, name, ou_id, with_role=with_role
-        )
-        self._deliver_org_events(events)
-        return account
-
-    def _deliver_org_events(self, entries: list[dict[str, Any]]) -> None:
-        answer = self.client("events").put_events(
-            Entries=[{**entry, "EventBusName": self.event_bus_name} for entry in entries]
-        )
-        if answer.get("FailedEntryCount"):
-            raise StackError(f"the app's bus refused Organizations events: {answer['Entries']}")
+        """A new member account in OU ``ou_id``, with the execution role unless ``with_role`` is False; its id."""
+        return self.org.create_member_account(name, ou_id, with_role)
 
     def wait_for_execution(self, execution_arn: str, timeout: float = 60.0) -> dict[str, Any]:
         """Poll DescribeExecution until the execution leaves RUNNING; its description. TimeoutError otherwise."""
@@ -390,15 +327,12 @@ class EmbeddedStack:
         _session_hooks().append(function_credentials.attach)
         if self._translated is not None:
             statements = function_statements(self._translated, self.deployment.resolver())
-            self.iam = IamCheck(statements, account_id=self.account_id, role_statements=self._execution_role_statements)
+            self.iam = IamCheck(
+                statements, account_id=self.account_id, role_statements=self.org.execution_role_statements
+            )
             _session_hooks().append(self.iam.attach)
         _reset_app_clients()
-        self.organization = organization.seed(self._org_clients, self._deployed_role)
-
-    @property
-    def event_bus_name(self) -> str:
-        """The app's own bus (where rule requests go and the app's events come out)."""
-        return self.parameters.get("EventBusName", "default")
+        self.org.seed()
 
     def _routes(self) -> Iterable[Route]:
         for route in self.template.api_routes:
@@ -424,13 +358,6 @@ class EmbeddedStack:
         api.start()
         self._api = api
         self.api_port = api.port
-
-    def _execution_role_statements(self, role_arn: str) -> list[Any] | None:
-        """The statements of the execution role ``role_arn`` names (None: not the execution role)."""
-        account, name = role_arn.split(":", 5)[4], role_arn.rsplit("/", 1)[-1]
-        if name != self.execution_role_name:
-            return None
-        return self.execution_role(account).statements()
 
 
 def _session_hooks() -> list[Callable[[Any, str | None], None]]:
