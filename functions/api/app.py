@@ -31,12 +31,15 @@ from pullthrough.api_schema import (
     RuleList,
     RuleView,
 )
-from pullthrough.desired import rule_view
 from pullthrough.metrics import api_response
 from pullthrough.models import RuleRequest
 from pullthrough.observability import logger
 from pullthrough.prefixes import canonical_prefix
-from pullthrough.rollouts import UnknownRule
+from pullthrough.rollouts.delete import start_delete
+from pullthrough.rollouts.deps import UnknownRule
+from pullthrough.rollouts.plan import plan
+from pullthrough.rollouts.start import start
+from pullthrough.rollouts.view import rule_of, rule_views, view
 from pullthrough.validation import field_errors
 from pullthrough.wiring import rollouts_from_env
 
@@ -155,7 +158,10 @@ def post_rule(
         ),
     ] = None,
 ) -> Response[dict[str, Any]]:
-    return _started(rollouts_from_env(organization=True).start(request, idempotency_key=idempotency_key, plan=dryRun))
+    deps = rollouts_from_env(organization=True)
+    if dryRun:
+        return _started(plan(deps, request))
+    return _started(start(deps, request, idempotency_key=idempotency_key))
 
 
 @app.get(
@@ -165,8 +171,7 @@ def post_rule(
     responses={200: _response("Every desired rule", RuleList, "rules"), 502: FAILED, 503: UNAVAILABLE},
 )
 def list_rules() -> dict[str, Any]:
-    rollouts = rollouts_from_env()
-    return {"rules": [rule_view(item, rollouts.home_account) for item in rollouts.store.list_rules()]}
+    return {"rules": rule_views(rollouts_from_env())}
 
 
 @app.get(
@@ -182,11 +187,10 @@ def list_rules() -> dict[str, Any]:
 )
 def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
     wanted = _rule_prefix(prefix)
-    rollouts = rollouts_from_env()
-    found = rollouts.store.get_rule(wanted)
+    found = rule_of(rollouts_from_env(), wanted)
     if found is None:
         raise _no_rule(wanted)
-    return rule_view(found, rollouts.home_account)
+    return found
 
 
 @app.delete(
@@ -203,7 +207,7 @@ def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
     },
 )
 def delete_rule(prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, DRY_RUN] = False) -> Response[dict[str, Any]]:
-    return _started(rollouts_from_env().start_delete(_rule_prefix(prefix), plan=dryRun))
+    return _started(start_delete(rollouts_from_env(), _rule_prefix(prefix), plan=dryRun))
 
 
 @app.get(
@@ -221,7 +225,7 @@ def get_rollout(rolloutId: Annotated[str, Path(description="The rolloutId a POST
     missing = NotFound(f"no rollout with id {rolloutId[:64]!r}", field="rolloutId")
     if not ROLLOUT_ID_SHAPE.fullmatch(rolloutId):
         raise missing
-    found = rollouts_from_env().view(rolloutId)
+    found = view(rollouts_from_env(), rolloutId)
     if found is None:
         raise missing
     return found

@@ -23,7 +23,7 @@ from local.emulator import ecr_extension
 from local.stack import EmbeddedStack
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.desired import targets
-from pullthrough.rollouts import execution_input
+from pullthrough.rollouts.execution import execution_input
 
 HOME_ACCOUNT = "123456789012"  # the embedded stack's (moto's default account)
 ROLLOUT_TIMEOUT = 120.0  # generous: a loaded 2-core machine, Retry backoff in the state machine
