@@ -31,13 +31,16 @@ from pullthrough.api_schema import (
     RuleList,
     RuleView,
 )
-from pullthrough.desired import rule_view
 from pullthrough.metrics import api_response
 from pullthrough.models import RuleRequest
 from pullthrough.observability import logger
 from pullthrough.path_rules import for_path_prefix
 from pullthrough.prefixes import canonical_prefix
-from pullthrough.rollouts import UnknownRule
+from pullthrough.rollouts.delete import start_delete
+from pullthrough.rollouts.deps import UnknownRule
+from pullthrough.rollouts.plan import plan
+from pullthrough.rollouts.start import start
+from pullthrough.rollouts.view import rule_of, rule_views, view
 from pullthrough.validation import field_errors
 from pullthrough.wiring import rollouts_from_env
 
@@ -162,7 +165,10 @@ def post_rule(
     dryRun: Annotated[bool, DRY_RUN] = False,
     idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY] = None,
 ) -> Response[dict[str, Any]]:
-    return _started(rollouts_from_env(organization=True).start(request, idempotency_key=idempotency_key, plan=dryRun))
+    deps = rollouts_from_env(organization=True)
+    if dryRun:
+        return _started(plan(deps, request))
+    return _started(start(deps, request, idempotency_key=idempotency_key))
 
 
 @app.put(
@@ -198,8 +204,7 @@ def put_rule(
     responses={200: _response("Every desired rule", RuleList, "rules"), 502: FAILED, 503: UNAVAILABLE},
 )
 def list_rules() -> dict[str, Any]:
-    rollouts = rollouts_from_env()
-    return {"rules": [rule_view(item, rollouts.home_account) for item in rollouts.store.list_rules()]}
+    return {"rules": rule_views(rollouts_from_env())}
 
 
 @app.get(
@@ -215,11 +220,10 @@ def list_rules() -> dict[str, Any]:
 )
 def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
     wanted = _rule_prefix(prefix)
-    rollouts = rollouts_from_env()
-    found = rollouts.store.get_rule(wanted)
+    found = rule_of(rollouts_from_env(), wanted)
     if found is None:
         raise _no_rule(wanted)
-    return rule_view(found, rollouts.home_account)
+    return found
 
 
 @app.delete(
@@ -236,7 +240,7 @@ def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
     },
 )
 def delete_rule(prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, DRY_RUN] = False) -> Response[dict[str, Any]]:
-    return _started(rollouts_from_env().start_delete(_rule_prefix(prefix), plan=dryRun))
+    return _started(start_delete(rollouts_from_env(), _rule_prefix(prefix), plan=dryRun))
 
 
 @app.get(
@@ -254,7 +258,7 @@ def get_rollout(rolloutId: Annotated[str, Path(description="The rolloutId a POST
     missing = NotFound(f"no rollout with id {rolloutId[:64]!r}", field="rolloutId")
     if not ROLLOUT_ID_SHAPE.fullmatch(rolloutId):
         raise missing
-    found = rollouts_from_env().view(rolloutId)
+    found = view(rollouts_from_env(), rolloutId)
     if found is None:
         raise missing
     return found
