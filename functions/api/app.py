@@ -165,8 +165,13 @@ def post_rule(
     dryRun: Annotated[bool, DRY_RUN] = False,
     idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY] = None,
 ) -> Response[dict[str, Any]]:
+    return _roll_out(request, dryRun, idempotency_key)
+
+
+def _roll_out(request: RuleRequest, dry_run: bool, idempotency_key: str | None) -> Response[dict[str, Any]]:
+    """POST and PUT: plan the request, or start its rollout."""
     deps = rollouts_from_env(organization=True)
-    if dryRun:
+    if dry_run:
         return _started(plan(deps, request))
     return _started(start(deps, request, idempotency_key=idempotency_key))
 
@@ -194,7 +199,7 @@ def put_rule(
     idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY] = None,
 ) -> Response[dict[str, Any]]:
     request = for_path_prefix(request, _path_prefix(prefix), app.current_event.json_body)
-    return _started(rollouts_from_env(organization=True).start(request, idempotency_key=idempotency_key, plan=dryRun))
+    return _roll_out(request, dryRun, idempotency_key)
 
 
 @app.get(

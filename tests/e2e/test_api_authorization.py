@@ -16,7 +16,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from tests.e2e.conftest import call_api
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +44,7 @@ def team_policy(team: str) -> dict[str, Any]:
 Signed = Callable[..., tuple[int, Any]]
 
 
-def signer(stack: LocalStack, key: dict[str, str]) -> Signed:
+def signer(stack: EmbeddedStack, key: dict[str, str]) -> Signed:
     def call(method: str, path: str, body: Any = None, secret: str | None = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
         credentials = Credentials(key["AccessKeyId"], secret or key["SecretAccessKey"])
@@ -58,7 +58,7 @@ def signer(stack: LocalStack, key: dict[str, str]) -> Signed:
 
 
 @pytest.fixture(scope="module")
-def teams(stack: LocalStack) -> dict[str, dict[str, str]]:
+def teams(stack: EmbeddedStack) -> dict[str, dict[str, str]]:
     iam = stack.client("iam")
     keys = {}
     for team in ("team-a", "team-b"):
@@ -73,7 +73,7 @@ def quay() -> dict[str, Any]:
 
 
 def test_each_team_changes_its_own_prefixes_and_is_refused_the_other_teams(
-    stack: LocalStack, teams: dict[str, dict[str, str]], wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, teams: dict[str, dict[str, str]], wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     team_a, team_b = signer(stack, teams["team-a"]), signer(stack, teams["team-b"])
     for own, mine, theirs in ((team_a, "team-a", "team-b"), (team_b, "team-b", "team-a")):
@@ -95,7 +95,7 @@ def test_each_team_changes_its_own_prefixes_and_is_refused_the_other_teams(
 
 
 def test_a_bad_signature_or_an_unknown_key_is_refused_before_anything_runs(
-    stack: LocalStack, teams: dict[str, dict[str, str]]
+    stack: EmbeddedStack, teams: dict[str, dict[str, str]]
 ) -> None:
     team_a = signer(stack, teams["team-a"])
     status, refused = team_a("PUT", "/rules/team-a/bad", quay(), secret="not-the-secret")
@@ -106,7 +106,7 @@ def test_a_bad_signature_or_an_unknown_key_is_refused_before_anything_runs(
     assert call_api(stack.api_url, "GET", "/rules/team-a/bad")[0] == 404  # nothing was started
 
 
-def test_an_explicit_deny_wins_over_an_allow(stack: LocalStack, teams: dict[str, dict[str, str]]) -> None:
+def test_an_explicit_deny_wins_over_an_allow(stack: EmbeddedStack, teams: dict[str, dict[str, str]]) -> None:
     iam = stack.client("iam")
     deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": "*"}]}
     iam.put_user_policy(UserName="team-b", PolicyName="frozen", PolicyDocument=json.dumps(deny))
