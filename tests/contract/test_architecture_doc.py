@@ -53,9 +53,3 @@ def test_every_row_of_the_change_table_points_at_a_path() -> None:
     for row in rows:
         where = row.strip("|").split(" | ", 1)[1]
         assert _paths(where), row
-
-
-def test_the_doc_names_every_module_of_the_local_host_and_the_emulator_server() -> None:
-    text = DOC.read_text(encoding="utf-8")
-    local = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "local").glob("*.py") if p.name != "__init__.py")
-    assert [module for module in local if module not in text] == []
