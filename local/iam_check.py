@@ -19,7 +19,9 @@ Evaluation, as IAM's for one identity-based policy set: an explicit Deny wins, t
 - Conditions: ``String*``, ``Arn*``, ``Null`` and ``Bool`` operators, with ``...IfExists`` and the
   ``ForAnyValue:``/``ForAllValues:`` set prefixes, on the keys this check knows for a request:
   ``aws:RequestTag/<key>``, ``aws:TagKeys``, ``aws:RequestedRegion``, ``iam:PassedToService``,
-  ``iam:AWSServiceName``. Any other key (``aws:ResourceTag/...``, ``aws:SourceArn``, ...) or operator is unknown:
+  ``iam:AWSServiceName``, and for a resource whose ARN is known ``aws:ResourceAccount`` (its account) and
+  ``aws:ResourceOrgID`` (its account's Organization, as the emulator's Organizations has it; absent outside any,
+  so a condition on it fails there). Any other key (``aws:ResourceTag/...``, ``aws:SourceArn``, ...) or operator is unknown:
   conservatively, an Allow that depends on it grants nothing and a Deny that depends on it applies. A policy value
   the stack cannot resolve counts as unknown too.
 - Dependent actions (what AWS checks besides the call's own action):
@@ -66,6 +68,8 @@ KNOWN_CONDITION_KEYS = (
     "aws:requestedregion",
     "iam:passedtoservice",
     "iam:awsservicename",
+    "aws:resourceaccount",
+    "aws:resourceorgid",
 )
 _PARAMS = "pullthrough_iam_params"
 
@@ -483,8 +487,10 @@ class IamCheck:
         *,
         account_id: str,
         role_statements: RoleStatements | None = None,
+        organization_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self.statements = statements
+        self.organization_of = organization_of
         self.account_id = account_id
         self.role_statements = role_statements
         self.denials: list[str] = []
@@ -529,9 +535,20 @@ class IamCheck:
             return [f"IAM check: {logical_id} has no role in the template: {needs[0].describe()} is not allowed"]
         return self._denied(logical_id, self.statements[logical_id], needs)
 
+    def _with_resource_keys(self, need: Need) -> Need:
+        """``need`` with aws:ResourceAccount and aws:ResourceOrgID of its resource, when its ARN names an account."""
+        parts = (need.resource or "").split(":", 5)
+        if len(parts) != 6 or not parts[4].isdigit():
+            return need
+        context = {**need.context, "aws:resourceaccount": (parts[4],)}
+        org = self.organization_of(parts[4]) if self.organization_of is not None else None
+        if org:
+            context["aws:resourceorgid"] = (org,)
+        return Need(need.action, need.resource, context, need.because, need.shown)
+
     def _denied(self, who: str, statements: Sequence[Statement], needs: Iterable[Need]) -> list[str]:
         denied = []
-        for need in needs:
+        for need in map(self._with_resource_keys, needs):
             # Remembered per (identity, action, resource, condition values): ``who`` names one statement set.
             key = (who, need.action, need.resource, tuple(sorted(need.context.items())))
             decision = self._decisions.get(key)

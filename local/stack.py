@@ -52,7 +52,7 @@ from local.iam_policies import PolicyError, function_statements, translate
 from local.invocation_scope import FunctionScope
 from local.organization import Organization
 from local.target_account import DeployedRole, deployed_role
-from local.template_reader import DEFAULT_TEMPLATE, Resolver, Template, load_template, substitute
+from local.template_reader import DEFAULT_TEMPLATE, Conditions, Resolver, Template, load_template, substitute
 
 HOME_REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -443,11 +443,19 @@ class LocalStack:
         parameters = {
             "HomeAccountId": self.account_id,
             "ExecutionRoleName": self.execution_role_name,
-            "FunctionRolePath": self.function_role_path,
+            "FunctionRoleArns": ",".join(self.trusted_function_role_arns),
             "PassableRolePath": self.parameters.get("PassableRolePath", "/"),
             "OrganizationId": organization_id,
         }
         return deployed_role(parameters, account, region=self.region, partition=PARTITION)
+
+    @property
+    def trusted_function_role_arns(self) -> list[str]:
+        """The template's FunctionRoleArns output: the exact roles target-account.yaml's execution role trusts."""
+        output = self.template.outputs.get("FunctionRoleArns") or {}
+        if "Value" not in output:
+            raise StackError(f"{self.template.path.name} has no FunctionRoleArns output (target-account.yaml needs it)")
+        return str(self._resolver().resolve(output["Value"], where="Outputs.FunctionRoleArns")).split(",")
 
     @property
     def function_role_path(self) -> str:
@@ -614,6 +622,7 @@ class LocalStack:
             }
         )
         attrs = {f"{lid}.Arn": arn for lid, arn in self.function_arns.items()}
+        attrs.update({f"{lid}Role.Arn": arn for lid, arn in self.function_role_arns.items()})  # SAM's <Function>Role
         attrs.update(
             {
                 f"{lid}.Arn": f"arn:{PARTITION}:dynamodb:{self.region}:{self.account_id}:table/{name}"
@@ -625,7 +634,9 @@ class LocalStack:
             refs[sm] = self.state_machine_arn
             attrs[f"{sm}.Arn"] = self.state_machine_arn
             attrs[f"{sm}.Name"] = self.state_machine_arn.rsplit(":", 1)[1]
-        return Resolver(refs=refs, attrs=attrs)
+        resolver = Resolver(refs=refs, attrs=attrs, lists=self.template.list_parameters)
+        resolver.condition = Conditions(self.template.conditions, resolver, template=self.template.path.name).holds
+        return resolver
 
     def _provision(self) -> None:
         iam = self.client("iam")
@@ -634,10 +645,13 @@ class LocalStack:
         self._create_tables()
         self._create_event_buses()
         self._create_functions()
+        self.organization = organization.seed(self._org_clients, self._deployed_role)
+        organization.seed_outside_account(self.organization, self.execution_role_name, PARTITION)
+        if not self.parameters.get("OrganizationId") and self.parameters.get("TargetAccountIds", "") == "":
+            self.parameters["OrganizationId"] = self.organization.id  # what the deploy recipe discovers
         self._create_state_machine(role_arn)
         self._configure_functions()
         self._create_event_rules()
-        self.organization = organization.seed(self._org_clients, self._deployed_role)
 
     def _create_event_buses(self) -> None:
         """The template's own buses (their policies are IAM, which the emulator does not enforce on PutEvents)."""
@@ -734,7 +748,12 @@ class LocalStack:
         _session_hooks().append(function_credentials.attach)
         if self._translated is not None:
             statements = function_statements(self._translated, resolver)
-            self.iam = IamCheck(statements, account_id=self.account_id, role_statements=self._execution_role_statements)
+            self.iam = IamCheck(
+                statements,
+                account_id=self.account_id,
+                role_statements=self._execution_role_statements,
+                organization_of=sts_trust.organization_of,
+            )
             _session_hooks().append(self.iam.attach)
         _reset_app_clients()
 

@@ -1,0 +1,184 @@
+"""The trust boundary on the embedded stack (issue 18): pullthrough's functions act only inside the Organization, and
+a target account's execution role lets in only the exact function roles of the one stack it was deployed for.
+
+The attempts an attacker would make are tried for real: a step invoked directly for an account outside the
+Organization that holds a look-alike execution role trusting the whole home account (``local.organization``), and a
+second stack's function role (samconfig's ``prod``) in the same home account.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from local import organization
+from local.iam_check import Call
+from local.stack import LocalStack
+from tests.e2e.conftest import HOME_ACCOUNT, source_secret
+
+REGION = "eu-west-1"
+ROOT_KEYS = {"AccessKeyId": "testing", "SecretAccessKey": "testing"}  # the stack's own: the home account's root
+
+
+@pytest.fixture(scope="module")
+def org(stack: LocalStack) -> organization.Organization:
+    assert stack.organization is not None
+    return stack.organization
+
+
+@pytest.fixture
+def own_denials(stack: LocalStack) -> Iterator[list[str]]:
+    """The denials a test provokes on purpose, taken out of the module's no-denial check."""
+    assert stack.iam is not None
+    before = len(stack.iam.denials)
+    made: list[str] = []
+    yield made
+    made.extend(stack.iam.denials[before:])
+    del stack.iam.denials[before:]
+
+
+def client_as(stack: LocalStack, service: str, credentials: dict[str, Any], region: str = REGION) -> Any:
+    return boto3.session.Session().client(  # type: ignore[call-overload]
+        service,
+        region_name=region,
+        endpoint_url=stack.endpoint_url,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials.get("SessionToken"),
+    )
+
+
+def outside_secrets(stack: LocalStack, org: organization.Organization) -> list[str]:
+    """The secret names in the outside account, seen through its look-alike role (which trusts the home account)."""
+    assert org.outside_account is not None
+    role = f"arn:aws:iam::{org.outside_account}:role/{stack.execution_role_name}"
+    granted = client_as(stack, "sts", ROOT_KEYS, stack.region).assume_role(RoleArn=role, RoleSessionName="look")
+    secrets = client_as(stack, "secretsmanager", granted["Credentials"])
+    return [s["Name"] for s in secrets.list_secrets()["SecretList"]]
+
+
+def test_an_account_outside_the_organization_holds_a_look_alike_role_that_trusts_the_home_account(
+    stack: LocalStack, org: organization.Organization
+) -> None:
+    assert org.outside_account == organization.OUTSIDE_ACCOUNT
+    assert org.outside_account not in org.members.values()
+    accounts = stack.client("organizations").list_accounts()["Accounts"]
+    assert org.outside_account not in {a["Id"] for a in accounts}
+    assert outside_secrets(stack, org) == []  # the role lets the home account in: nothing but IAM stops a copy
+    assert any("outside the organization: " + org.outside_account in line for line in org.summary())
+
+
+def test_store_secret_invoked_directly_for_an_account_outside_the_organization_is_denied_and_writes_nothing(
+    stack: LocalStack, org: organization.Organization, own_denials: list[str]
+) -> None:
+    # Given: a team's source secret, and a task forged past the API (which refuses such an account)
+    arn = source_secret(stack, "trust-outside", {"username": "team-user", "accessToken": "canary-outside-token"})
+    task = {
+        "rolloutId": "forged-outside-1",
+        "region": REGION,
+        "account": org.outside_account,
+        "rule": {
+            "ecrRepositoryPrefix": "trust-outside",
+            "upstreamRegistry": "docker-hub",
+            "upstreamRegistryUrl": "registry-1.docker.io",
+        },
+        "sourceSecretArn": arn,
+    }
+    # When: StoreSecret runs it
+    answer, errored = stack.invoke("StoreSecretFunction", task)
+    # Then: its AssumeRole is refused by its own policy (aws:ResourceOrgID), and no secret exists there
+    assert errored, answer
+    assert answer["errorType"] == "ExecutionRoleUnavailable", answer
+    assert answer["errorMessage"] == (
+        f"PullthroughExecutionRole cannot be assumed in {org.outside_account} (AccessDenied)"
+    )
+    assert "canary-outside-token" not in json.dumps(answer)
+    assert outside_secrets(stack, org) == []
+    assert stack.iam is not None
+    outside = f"arn:aws:iam::{org.outside_account}:role/PullthroughExecutionRole"
+    expected = f"IAM check: StoreSecretFunction is not allowed sts:AssumeRole on {outside}: no statement allows it"
+    assert expected in stack.iam.denials
+
+
+def test_every_function_that_acts_in_target_accounts_may_assume_the_role_in_members_only(
+    stack: LocalStack, org: organization.Organization
+) -> None:
+    assert stack.iam is not None
+    member = stack.execution_role(org.members["payments-a"]).arn
+    outside = f"arn:aws:iam::{org.outside_account}:role/{stack.execution_role_name}"
+    for role_arn in stack.trusted_function_role_arns:
+        (logical_id,) = [lid for lid, arn in stack.function_role_arns.items() if arn == role_arn]
+
+        def assume(role: str) -> Call:
+            return Call(
+                "sts", "AssumeRole", {"RoleArn": role, "SourceIdentity": "pullthrough"}, stack.region, HOME_ACCOUNT
+            )
+
+        assert stack.iam.check(logical_id, assume(member)) == [], logical_id
+        refused = stack.iam.check(logical_id, assume(outside))
+        assert [m.split(": ", 2)[1] for m in refused] == [
+            f"{logical_id} is not allowed sts:AssumeRole on {outside}",
+            f"{logical_id} is not allowed sts:SetSourceIdentity on {outside} (needed by sts:AssumeRole)",
+        ], refused
+
+
+def role_credentials(stack: LocalStack, name: str, path: str = "/pullthrough/") -> dict[str, Any]:
+    """Session credentials of a new home-account role ``path``+``name`` (made trusting the home account's root)."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HOME_ACCOUNT}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    made = stack.client("iam").create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(trust))
+    granted = client_as(stack, "sts", ROOT_KEYS, stack.region).assume_role(
+        RoleArn=made["Role"]["Arn"], RoleSessionName="second-stack"
+    )
+    return dict(granted["Credentials"])
+
+
+def test_a_second_stacks_function_role_cannot_assume_this_stacks_execution_role(
+    stack: LocalStack, org: organization.Organization
+) -> None:
+    # Given: another pullthrough stack in the same account (samconfig's prod), its roles under the same path
+    prod = role_credentials(stack, "pullthrough-prod-StoreSecretFunctionRole")
+    role = stack.execution_role(org.members["sandbox-b"]).arn
+    # When: it assumes this stack's execution role exactly as the functions do
+    with pytest.raises(ClientError) as refused:
+        client_as(stack, "sts", prod, stack.region).assume_role(
+            RoleArn=role, RoleSessionName="rollout-prod", SourceIdentity="pullthrough"
+        )
+    # Then: AccessDenied; this stack's own function gets in
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert "assumed-role/pullthrough-prod-StoreSecretFunctionRole/second-stack" in str(refused.value)
+    with stack.running_as("StoreSecretFunction"):
+        sts = boto3.session.Session().client("sts", region_name=stack.region, endpoint_url=stack.endpoint_url)
+        granted = sts.assume_role(RoleArn=role, RoleSessionName="rollout-own", SourceIdentity="pullthrough")
+    assert granted["AssumedRoleUser"]["Arn"].endswith(":assumed-role/PullthroughExecutionRole/rollout-own")
+
+
+def test_the_functions_own_roles_without_the_source_identity_are_refused(
+    stack: LocalStack, org: organization.Organization
+) -> None:
+    role = stack.execution_role(org.members["sandbox-b"]).arn
+    with stack.running_as("StoreSecretFunction"), pytest.raises(ClientError) as refused:
+        sts = boto3.session.Session().client("sts", region_name=stack.region, endpoint_url=stack.endpoint_url)
+        sts.assume_role(RoleArn=role, RoleSessionName="no-source-identity")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_the_execution_role_trusts_exactly_the_stacks_function_roles_output(
+    stack: LocalStack, org: organization.Organization
+) -> None:
+    trusted = stack.trusted_function_role_arns
+    assert len(trusted) == 8 and len(set(trusted)) == 8
+    assert set(trusted) <= set(stack.function_role_arns.values())
+    assert stack.function_role_arns["ApiFunction"] not in trusted  # the API never acts in target accounts
+    (statement,) = stack.execution_role(org.members["workload-a"]).trust_policy["Statement"]
+    assert statement["Condition"]["ArnEquals"] == {"aws:PrincipalArn": trusted}
+    assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": org.id, "sts:SourceIdentity": "pullthrough"}
