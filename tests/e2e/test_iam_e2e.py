@@ -77,3 +77,45 @@ def test_a_rollout_on_a_template_lacking_a_grant_fails_naming_the_function_and_t
     assert any(message.startswith(denied) for message in stack.iam_denials), stack.iam_denials
     assert all(FUNCTION in message and ACTION in message for message in stack.iam_denials), stack.iam_denials
     assert f"AccessDeniedException: {denied}" in view["regions"][REGION]["error"]["message"]
+
+
+@pytest.fixture
+def stack_where_create_rule_may_not_assume_the_execution_role(tmp_path: Path) -> Iterator[LocalStack]:
+    template = template_without(tmp_path, FUNCTION, "sts:AssumeRole")
+    with LocalStack(aws_port=0, api_port=0, template=template, parameters={"LogLevel": "WARNING"}) as running:
+        yield running
+
+
+def test_each_step_assumes_the_execution_role_with_its_own_grant(
+    stack_where_create_rule_may_not_assume_the_execution_role: LocalStack,
+) -> None:
+    """The steps share one process here: a session another step assumed must not serve CreateRule, whose own grant
+    is what AWS checks (one process per function there)."""
+    stack = stack_where_create_rule_may_not_assume_the_execution_role
+    assert stack.organization is not None
+    member = stack.organization.members["workload-a"]
+    body = {
+        "upstreamRegistry": "docker-hub",
+        "ecrRepositoryPrefix": "iam-no-assume",
+        "credentials": {"username": "iam-user", "accessToken": "iam-token"},
+        "regions": [REGION],
+        "accounts": [member],
+    }
+    status, started = call_api(stack.api_url, "POST", "/rules", body)
+    assert status == 202, started
+
+    def finished() -> dict[str, Any] | None:
+        view = call_api(stack.api_url, "GET", f"/rollouts/{started['rolloutId']}")[1]
+        return view if view["status"] != "RUNNING" else None
+
+    view = wait_until(finished, 120, "the rollout to end")
+
+    # Then: SnapshotRegion and StoreSecret got in with their own grants; CreateRule, without one, did not
+    assert view["status"] == "ROLLED_BACK", view
+    (target,) = view["targets"]
+    assert (target["account"], target["step"]) == (member, "CreateRule"), target
+    assert target["error"]["type"] == "ExecutionRoleUnavailable", target
+    denied = (
+        f"IAM check: {FUNCTION} is not allowed sts:AssumeRole on arn:aws:iam::{member}:role/PullthroughExecutionRole"
+    )
+    assert any(message.startswith(denied) for message in stack.iam_denials), stack.iam_denials
