@@ -21,7 +21,8 @@ Evaluation, as IAM's for one identity-based policy set: an explicit Deny wins, t
   ``aws:RequestTag/<key>``, ``aws:TagKeys``, ``aws:RequestedRegion``, ``iam:PassedToService``,
   ``iam:AWSServiceName``, and for a resource whose ARN is known ``aws:ResourceAccount`` (its account) and
   ``aws:ResourceOrgID`` (its account's Organization, as the emulator's Organizations has it; absent outside any,
-  so a condition on it fails there). Any other key (``aws:ResourceTag/...``, ``aws:SourceArn``, ...) or operator is unknown:
+  so a condition on it fails there), and for a secret ``aws:ResourceTag/<key>`` (its tags on the emulator when the
+  call is made; none for a secret that does not exist, as in IAM). Any other key (``aws:ResourceTag/...``, ``aws:SourceArn``, ...) or operator is unknown:
   conservatively, an Allow that depends on it grants nothing and a Deny that depends on it applies. A policy value
   the stack cannot resolve counts as unknown too.
 - Dependent actions (what AWS checks besides the call's own action):
@@ -70,6 +71,7 @@ KNOWN_CONDITION_KEYS = (
     "iam:awsservicename",
     "aws:resourceaccount",
     "aws:resourceorgid",
+    "aws:resourcetag/",
 )
 _PARAMS = "pullthrough_iam_params"
 
@@ -488,9 +490,11 @@ class IamCheck:
         account_id: str,
         role_statements: RoleStatements | None = None,
         organization_of: Callable[[str], str | None] | None = None,
+        secret_tags: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
         self.statements = statements
         self.organization_of = organization_of
+        self.secret_tags = secret_tags
         self.account_id = account_id
         self.role_statements = role_statements
         self.denials: list[str] = []
@@ -536,7 +540,8 @@ class IamCheck:
         return self._denied(logical_id, self.statements[logical_id], needs)
 
     def _with_resource_keys(self, need: Need) -> Need:
-        """``need`` with aws:ResourceAccount and aws:ResourceOrgID of its resource, when its ARN names an account."""
+        """``need`` with aws:ResourceAccount and aws:ResourceOrgID of its resource, when its ARN names an account,
+        and a secret's aws:ResourceTag keys."""
         parts = (need.resource or "").split(":", 5)
         if len(parts) != 6 or not parts[4].isdigit():
             return need
@@ -544,6 +549,9 @@ class IamCheck:
         org = self.organization_of(parts[4]) if self.organization_of is not None else None
         if org:
             context["aws:resourceorgid"] = (org,)
+        if parts[2] == "secretsmanager" and self.secret_tags is not None:
+            for key, value in self.secret_tags(need.shown or str(need.resource)).items():
+                context[f"aws:resourcetag/{key.lower()}"] = (value,)
         return Need(need.action, need.resource, context, need.because, need.shown)
 
     def _denied(self, who: str, statements: Sequence[Statement], needs: Iterable[Need]) -> list[str]:

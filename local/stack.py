@@ -45,7 +45,7 @@ from werkzeug.serving import make_server
 
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner, organization
 from local.api_server import ApiServer, Route
-from local.emulator import ecr_extension, engine_tuning, secretsmanager_fixes, sts_trust
+from local.emulator import ecr_extension, engine_tuning, resource_tags, secretsmanager_fixes, sts_trust
 from local.execution_events import ExecutionEvents
 from local.iam_check import IamCheck
 from local.iam_policies import PolicyError, function_statements, translate
@@ -445,6 +445,7 @@ class LocalStack:
             "ExecutionRoleName": self.execution_role_name,
             "FunctionRoleArns": ",".join(self.trusted_function_role_arns),
             "PassableRolePath": self.parameters.get("PassableRolePath", "/"),
+            "ManagedRepositories": self.parameters.get("ManagedRepositories", "*"),
             "OrganizationId": organization_id,
         }
         return deployed_role(parameters, account, region=self.region, partition=PARTITION)
@@ -753,6 +754,7 @@ class LocalStack:
                 account_id=self.account_id,
                 role_statements=self._execution_role_statements,
                 organization_of=sts_trust.organization_of,
+                secret_tags=resource_tags.secret_tags,
             )
             _session_hooks().append(self.iam.attach)
         _reset_app_clients()

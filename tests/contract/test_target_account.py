@@ -141,6 +141,72 @@ def test_secrets_are_scoped_to_ecr_pullthroughcache_and_roles_passed_only_to_ecr
     }
 
 
+REPOSITORY_WRITES = {"ecr:CreateRepository", "ecr:PutLifecyclePolicy", "ecr:SetRepositoryPolicy"}
+SECRET_WRITES = {
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:RestoreSecret",
+}
+MANAGED_REPOSITORIES = {
+    "Fn::Split": [
+        ",",
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:*:ecr:*:*:repository/",
+                    {"Fn::Join": [",arn:*:ecr:*:*:repository/", {"Ref": "ManagedRepositories"}]},
+                ],
+            ]
+        },
+    ]
+}
+
+
+@pytest.mark.parametrize("template_path", [TARGET_ACCOUNT_TEMPLATE, DEFAULT_TEMPLATE], ids=lambda p: p.name)
+def test_repository_writes_only_on_managed_repositories_of_this_account(template_path: Path) -> None:
+    doc = load(template_path)
+    assert doc["Parameters"]["ManagedRepositories"]["Type"] == "CommaDelimitedList"
+    seen = 0
+    for statement in every_statement(doc):
+        if not REPOSITORY_WRITES & set(as_list(statement.get("Action", []))):
+            continue
+        seen += 1
+        assert statement["Resource"] == MANAGED_REPOSITORIES, statement
+        assert statement["Condition"] == {"StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert seen
+
+
+def test_as_deployed_repository_writes_cover_exactly_the_listed_prefixes() -> None:
+    deployed = deployed_role(
+        {"HomeAccountId": HOME, "FunctionRoleArns": STACK_ROLES[0], "ManagedRepositories": "docker-hub/*,ghcr/*"},
+        TARGET,
+    )
+    (statement,) = [
+        s for s in deployed.policies["pullthrough-region-steps"]["Statement"] if s["Sid"] == "GrantWhatTemplatesApply"
+    ]
+    assert statement["Resource"] == ["arn:*:ecr:*:*:repository/docker-hub/*", "arn:*:ecr:*:*:repository/ghcr/*"]
+    assert statement["Condition"] == {"StringEquals": {"aws:ResourceAccount": TARGET}}
+
+
+def test_secret_writes_and_deletes_only_on_secrets_tagged_as_pullthroughs(role: dict[str, Any]) -> None:
+    held = role_grants(role)
+    own = ("StringEquals", "aws:ResourceTag/managed-by", "pullthrough")
+    for action in SECRET_WRITES:
+        assert held[action][1] == {own}, action
+    assert held["secretsmanager:CreateSecret"][1] == {("StringEquals", "aws:RequestTag/managed-by", "pullthrough")}
+    assert held["secretsmanager:TagResource"][1] == {("StringEquals", "aws:RequestTag/managed-by", "pullthrough")}
+
+
+def every_statement(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every statement of the roles' inline policies and the functions' inline Policies."""
+    for resource in doc["Resources"].values():
+        for policy in (resource.get("Properties") or {}).get("Policies") or []:
+            if isinstance(policy, dict):
+                yield from as_list(policy.get("PolicyDocument", policy).get("Statement") or [])
+
+
 # -- who may assume it ---------------------------------------------------------------------------------------------
 
 

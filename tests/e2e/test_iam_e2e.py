@@ -119,3 +119,34 @@ def test_each_step_assumes_the_execution_role_with_its_own_grant(
         f"IAM check: {FUNCTION} is not allowed sts:AssumeRole on arn:aws:iam::{member}:role/PullthroughExecutionRole"
     )
     assert any(message.startswith(denied) for message in stack.iam_denials), stack.iam_denials
+
+
+@pytest.fixture
+def stack_managing_only_team_a(tmp_path: Path) -> Iterator[LocalStack]:
+    parameters = {"LogLevel": "WARNING", "ManagedRepositories": "team-a/*"}
+    with LocalStack(aws_port=0, api_port=0, parameters=parameters) as running:
+        yield running
+
+
+def test_creation_templates_reach_only_the_managed_repositories(stack_managing_only_team_a: LocalStack) -> None:
+    stack = stack_managing_only_team_a
+
+    def rollout(prefix: str) -> dict[str, Any]:
+        body = {"upstreamRegistry": "quay", "ecrRepositoryPrefix": prefix, "regions": [REGION]}
+        status, started = call_api(stack.api_url, "POST", "/rules", {**body, "creationTemplate": {"description": "t"}})
+        assert status == 202, started
+
+        def finished() -> dict[str, Any] | None:
+            view = call_api(stack.api_url, "GET", f"/rollouts/{started['rolloutId']}")[1]
+            return view if view["status"] != "RUNNING" else None
+
+        return wait_until(finished, 120, "the rollout to end")
+
+    assert rollout("team-a")["status"] == "SUCCEEDED"
+    outside = rollout("team-b")
+    assert outside["status"] == "ROLLED_BACK", outside
+    assert outside["regions"][REGION]["step"] == "ApplyTemplate"
+    denied = "IAM check: ApplyTemplateFunction is not allowed ecr:CreateRepository on "
+    assert any(m.startswith(denied) and "repository/team-b/*" in m for m in stack.iam_denials), stack.iam_denials
+    templates = stack.client("ecr", REGION).describe_repository_creation_templates()["repositoryCreationTemplates"]
+    assert [t["prefix"] for t in templates] == ["team-a"]

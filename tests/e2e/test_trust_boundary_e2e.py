@@ -182,3 +182,40 @@ def test_the_execution_role_trusts_exactly_the_stacks_function_roles_output(
     (statement,) = stack.execution_role(org.members["workload-a"]).trust_policy["Statement"]
     assert statement["Condition"]["ArnEquals"] == {"aws:PrincipalArn": trusted}
     assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": org.id, "sts:SourceIdentity": "pullthrough"}
+
+
+def test_the_execution_role_changes_only_secrets_tagged_as_pullthroughs(
+    stack: LocalStack, org: organization.Organization, own_denials: list[str]
+) -> None:
+    # Given: in a member account, a secret a team made by hand under pullthrough's name, and one pullthrough made
+    account = org.members["workload-b"]
+    admin = stack.client("secretsmanager", REGION, account=account)
+    admin.create_secret(Name="ecr-pullthroughcache/hand-made", SecretString='{"username": "team", "accessToken": "t"}')
+    ours = [{"Key": "managed-by", "Value": "pullthrough"}]
+    admin.create_secret(Name="ecr-pullthroughcache/ours", SecretString="{}", Tags=ours)
+    # When: the execution role, as StoreSecret assumes it, writes to and deletes each
+    assert stack.iam is not None
+    role = stack.execution_role(account).arn
+    with stack.running_as("StoreSecretFunction"):
+        sts = boto3.session.Session().client("sts", region_name=stack.region, endpoint_url=stack.endpoint_url)
+        keys = sts.assume_role(RoleArn=role, RoleSessionName="tags", SourceIdentity="pullthrough")["Credentials"]
+    session = boto3.session.Session(keys["AccessKeyId"], keys["SecretAccessKey"], keys["SessionToken"])
+    stack.iam.attach(session, role)  # what pullthrough.aws does with each session it assumes
+    secrets = session.client("secretsmanager", region_name=REGION, endpoint_url=stack.endpoint_url)
+    with stack.running_as("StoreSecretFunction"):
+        secrets.put_secret_value(SecretId="ecr-pullthroughcache/ours", SecretString='{"changed": "yes"}')
+        with pytest.raises(ClientError) as put:
+            secrets.put_secret_value(SecretId="ecr-pullthroughcache/hand-made", SecretString='{"taken": "over"}')
+        with pytest.raises(ClientError) as deleted:
+            secrets.delete_secret(SecretId="ecr-pullthroughcache/hand-made")
+        assert secrets.describe_secret(SecretId="ecr-pullthroughcache/hand-made")["Name"]  # reads stay allowed
+    # Then: pullthrough's own secret changed; the hand-made one is refused both ways and left as it was
+    assert put.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert deleted.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "secretsmanager:PutSecretValue on" in put.value.response["Error"]["Message"]
+    hand_made = admin.get_secret_value(SecretId="ecr-pullthroughcache/hand-made")
+    assert json.loads(hand_made["SecretString"]) == {"username": "team", "accessToken": "t"}
+    assert "DeletedDate" not in admin.describe_secret(SecretId="ecr-pullthroughcache/hand-made")
+    assert json.loads(admin.get_secret_value(SecretId="ecr-pullthroughcache/ours")["SecretString"]) == {
+        "changed": "yes"
+    }
