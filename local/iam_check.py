@@ -101,6 +101,7 @@ class Need:
 class Decision:
     allowed: bool
     reason: str  # which statement allowed or denied it, or why nothing did
+    statement: str | None = None  # the Sid of the statement that allowed it
 
 
 # -- matching ------------------------------------------------------------------------------------------------------
@@ -249,7 +250,7 @@ def decide(statements: Iterable[Statement], need: Need) -> Decision:
         elif covers is True and holds is True and allowed_by is None:
             allowed_by = statement
     if allowed_by is not None:
-        return Decision(True, f"allowed by {allowed_by.name}")
+        return Decision(True, f"allowed by {allowed_by.name}", allowed_by.sid)
     return Decision(False, "no statement allows it")
 
 
@@ -392,7 +393,8 @@ def _events_needs(call: Call, action: str, base: Mapping[str, tuple[str, ...]]) 
 def _iam_needs(call: Call, action: str, base: Mapping[str, tuple[str, ...]]) -> list[Need]:
     if call.operation == "CreateServiceLinkedRole":
         service = str(call.params.get("AWSServiceName", ""))
-        role = f"arn:{call.partition}:iam::{call.account}:role/aws-service-role/{service}/*"
+        name = SERVICE_LINKED_ROLES.get(service, "*")  # the role the call creates, when the service has one
+        role = f"arn:{call.partition}:iam::{call.account}:role/aws-service-role/{service}/{name}"
         return [Need(action, role, {**base, "iam:awsservicename": (service,)})]
     if isinstance(call.params.get("RoleArn"), str):  # sts:AssumeRole
         role = call.params["RoleArn"]
@@ -401,6 +403,12 @@ def _iam_needs(call: Call, action: str, base: Mapping[str, tuple[str, ...]]) -> 
         return [Need(action, role, base)]
     return [Need(action, None, base)]
 
+
+#: The service-linked role CreateServiceLinkedRole makes for a service (ECR user guide, "Using service-linked roles").
+SERVICE_LINKED_ROLES = {
+    "pullthroughcache.ecr.amazonaws.com": "AWSServiceRoleForECRPullThroughCache",
+    "ecr.amazonaws.com": "AWSServiceRoleForECRTemplate",
+}
 
 _BY_SERVICE = {
     "secretsmanager": _secrets_needs,
@@ -457,6 +465,7 @@ def _action_only(call: Call, action: str, base: Mapping[str, tuple[str, ...]]) -
 
 # -- the check -----------------------------------------------------------------------------------------------------
 RoleStatements = Callable[[str], Sequence[Statement] | None]
+EXECUTION_ROLE = "ExecutionRole"  # who ``IamCheck.exercised`` names for target-account.yaml's role
 
 
 @dataclass(frozen=True)
@@ -498,6 +507,8 @@ class IamCheck:
         self.account_id = account_id
         self.role_statements = role_statements
         self.denials: list[str] = []
+        # (function logical id, or EXECUTION_ROLE, Sid) of every statement that allowed a call: what tests exercise
+        self.exercised: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         # A rollout asks the same questions over and over (one per call, the same few per region): each answer
         # depends only on the function's statements and the need, so it is worked out once.
@@ -526,7 +537,7 @@ class IamCheck:
             return []
         if role.statements is None:
             return [f"IAM check: {who} is not a role this stack created: {needs[0].describe()} is not allowed"]
-        return self._denied(who, role.statements, needs)
+        return self._denied(who, role.statements, needs, EXECUTION_ROLE)
 
     def check(self, logical_id: str | None, call: Call) -> list[str]:
         """The denial messages for ``call`` made by ``logical_id`` (empty: allowed)."""
@@ -537,7 +548,7 @@ class IamCheck:
             return [f"IAM check: {needs[0].describe()} was called outside any function invocation (no policy applies)"]
         if logical_id not in self.statements:
             return [f"IAM check: {logical_id} has no role in the template: {needs[0].describe()} is not allowed"]
-        return self._denied(logical_id, self.statements[logical_id], needs)
+        return self._denied(logical_id, self.statements[logical_id], needs, logical_id)
 
     def _with_resource_keys(self, need: Need) -> Need:
         """``need`` with aws:ResourceAccount and aws:ResourceOrgID of its resource, when its ARN names an account,
@@ -554,7 +565,7 @@ class IamCheck:
                 context[f"aws:resourcetag/{key.lower()}"] = (value,)
         return Need(need.action, need.resource, context, need.because, need.shown)
 
-    def _denied(self, who: str, statements: Sequence[Statement], needs: Iterable[Need]) -> list[str]:
+    def _denied(self, who: str, statements: Sequence[Statement], needs: Iterable[Need], owner: str) -> list[str]:
         denied = []
         for need in map(self._with_resource_keys, needs):
             # Remembered per (identity, action, resource, condition values): ``who`` names one statement set.
@@ -562,6 +573,8 @@ class IamCheck:
             decision = self._decisions.get(key)
             if decision is None:
                 decision = self._decisions[key] = decide(statements, need)
+            if decision.allowed and decision.statement:
+                self.exercised.add((owner, decision.statement))
             if not decision.allowed:
                 denied.append(f"IAM check: {who} is not allowed {need.describe()}: {decision.reason}")
         return denied

@@ -8,6 +8,7 @@ def test_something(stack, api, wait_rollout):
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from local import faults, lambda_runner
+from local import faults, iam_coverage, lambda_runner
 from local.emulator import ecr_extension
 from local.stack import LocalStack
 from pullthrough.adapters.store import RolloutStore
@@ -49,6 +50,8 @@ def stack() -> Iterator[LocalStack]:
     """
     with LocalStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as running:
         yield running
+        if os.environ.get(iam_coverage.ENV) and running.iam is not None:  # what this module exercised
+            iam_coverage.record(Path(os.environ[iam_coverage.ENV]), running.iam.exercised)
         denials = running.iam_denials
         assert not denials, "calls template.yaml does not grant:\n" + "\n".join(sorted(set(denials)))
 

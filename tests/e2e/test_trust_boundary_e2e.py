@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local import organization
-from local.iam_check import Call
+from local.iam_check import Call, ExecutionRole
 from local.stack import LocalStack
 from tests.e2e.conftest import HOME_ACCOUNT, source_secret
 
@@ -219,3 +219,80 @@ def test_the_execution_role_changes_only_secrets_tagged_as_pullthroughs(
     assert json.loads(admin.get_secret_value(SecretId="ecr-pullthroughcache/ours")["SecretString"]) == {
         "changed": "yes"
     }
+
+
+# -- every grant no rollout here exercises: what it allows, and a misuse it refuses --------------------------------
+
+ECR_UPSTREAM_ROLE = "role/ecr-upstream"  # under PassableRolePath (default /)
+
+
+def home_call(stack: LocalStack, service: str, operation: str, **params: Any) -> Call:
+    return Call(service, operation, params, stack.region, HOME_ACCOUNT)
+
+
+def rule_with_role(account: str, role_account: str) -> Call:
+    params = {
+        "ecrRepositoryPrefix": "ecr-upstream",
+        "upstreamRegistryUrl": f"{role_account}.dkr.ecr.eu-west-1.amazonaws.com",
+        "customRoleArn": f"arn:aws:iam::{role_account}:{ECR_UPSTREAM_ROLE}",
+    }
+    return Call("ecr", "CreatePullThroughCacheRule", params, REGION, account)
+
+
+def linked_role(service: str, account: str = HOME_ACCOUNT) -> Call:
+    return Call("iam", "CreateServiceLinkedRole", {"AWSServiceName": service}, "us-east-1", account)
+
+
+@pytest.mark.parametrize("function", ["CreateRuleFunction", "RollbackFunction"])
+def test_a_step_passes_only_this_accounts_roles_and_only_to_ecr(stack: LocalStack, function: str) -> None:
+    assert stack.iam is not None
+    assert stack.iam.check(function, rule_with_role(HOME_ACCOUNT, HOME_ACCOUNT)) == []
+    refused = stack.iam.check(function, rule_with_role(HOME_ACCOUNT, "210987654321"))  # another account's role
+    assert [m.split(" on ")[0] for m in refused] == [f"IAM check: {function} is not allowed iam:PassRole"]
+
+
+def test_the_steps_create_only_ecrs_service_linked_roles(stack: LocalStack) -> None:
+    assert stack.iam is not None
+    check = stack.iam.check
+    assert check("CreateRuleFunction", linked_role("pullthroughcache.ecr.amazonaws.com")) == []
+    assert check("ApplyTemplateFunction", linked_role("ecr.amazonaws.com")) == []
+    assert check("CreateRuleFunction", linked_role("ecr.amazonaws.com")) != []  # each step its own
+    assert check("ApplyTemplateFunction", linked_role("pullthroughcache.ecr.amazonaws.com")) != []
+    assert check("CreateRuleFunction", linked_role("ecs.amazonaws.com")) != []
+
+
+def test_the_execution_role_passes_its_own_accounts_roles_and_creates_only_ecrs_linked_roles(
+    stack: LocalStack, org: organization.Organization
+) -> None:
+    assert stack.iam is not None
+    member = org.members["sandbox-a"]
+    role = ExecutionRole(stack.execution_role(member).arn, stack.execution_role(member).statements())
+    check = stack.iam.check_role
+    assert check(role, "CreateRuleFunction", rule_with_role(member, member)) == []
+    assert check(role, "CreateRuleFunction", rule_with_role(member, HOME_ACCOUNT)) != []  # the home account's role
+    assert check(role, "CreateRuleFunction", linked_role("pullthroughcache.ecr.amazonaws.com", member)) == []
+    assert check(role, "ApplyTemplateFunction", linked_role("ecr.amazonaws.com", member)) == []
+    assert check(role, "ApplyTemplateFunction", linked_role("ecs.amazonaws.com", member)) != []
+
+
+@pytest.mark.parametrize("function", ["RuleRequestedFunction", "DriftSweepFunction"])
+def test_the_organization_is_read_never_changed(stack: LocalStack, function: str) -> None:
+    assert stack.iam is not None
+    check = stack.iam.check
+    assert check(function, home_call(stack, "organizations", "DescribeOrganization")) == []
+    assert (
+        check(function, home_call(stack, "organizations", "ListChildren", ParentId="r-ab12", ChildType="ACCOUNT")) == []
+    )
+    assert check(function, home_call(stack, "organizations", "ListParents", ChildId="111122223333")) == []
+    moved = home_call(stack, "organizations", "MoveAccount", AccountId="1", SourceParentId="r", DestinationParentId="o")
+    assert check(function, moved) != []
+
+
+@pytest.mark.parametrize("function", ["RuleRequestedFunction", "DriftSweepFunction"])
+def test_only_the_rollouts_executions_are_read(stack: LocalStack, function: str) -> None:
+    assert stack.iam is not None
+    machine = stack.state_machine_arn.rsplit(":", 1)[1]
+    ours = f"arn:aws:states:{stack.region}:{HOME_ACCOUNT}:execution:{machine}:r-1"
+    other = f"arn:aws:states:{stack.region}:{HOME_ACCOUNT}:execution:someone-elses:r-1"
+    assert stack.iam.check(function, home_call(stack, "states", "DescribeExecution", executionArn=ours)) == []
+    assert stack.iam.check(function, home_call(stack, "states", "DescribeExecution", executionArn=other)) != []
