@@ -11,8 +11,8 @@ makes is checked against its own policies as SAM expands them (``local.iam_check
 grant fails with AccessDeniedException and lands in ``iam_denials``. moto's state and ``os.environ`` are
 process-wide: one stack at a time.
 
-Each function has a role of its own under the IAM path target-account.yaml trusts (``/pullthrough/``) and signs its
-calls with that role's session credentials (``local.function_credentials``), so the emulator's STS
+Each function has a role of its own (under ``/pullthrough/``; target-account.yaml trusts exactly the roles of the
+template's FunctionRoleArns output) and signs its calls with that role's session credentials (``local.function_credentials``), so the emulator's STS
 (``local.emulator.sts_trust``) can refuse an AssumeRole like AWS. The stack's account is the management account of
 a seeded Organization (``stack.organization``, ``local.organization``) whose members hold the execution role of
 target-account.yaml; ``move_account`` and ``create_member_account`` change it and deliver Organizations' events to
@@ -63,7 +63,7 @@ API_PORT_ENV = "PULLTHROUGH_API_PORT"
 LATENCY_ENV = "PULLTHROUGH_EMULATOR_LATENCY_MS"
 ROLE_NAME = "pullthrough-local"
 ACCESS_KEY = "testing"  # the stack's own credentials on the emulator: the home (management) account's root
-# The IAM path of the functions' roles when template.yaml sets no RolePath: the one target-account.yaml trusts.
+# The IAM path of the functions' roles when template.yaml sets no RolePath (as SAM's RolePath in Globals).
 FUNCTION_ROLE_PATH = "/pullthrough/"
 EXECUTION_ROLE_NAME = "PullthroughExecutionRole"  # when template.yaml has no ExecutionRoleName parameter
 CREDENTIAL_SECONDS = 43200  # the functions' session credentials outlast any test run

@@ -42,6 +42,18 @@ def template_without(tmp_path: Path, function: str, action: str) -> Path:
     return copy
 
 
+def rolled_out(stack: LocalStack, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /rules ``body`` (202) and wait for the rollout to end; its view."""
+    status, started = call_api(stack.api_url, "POST", "/rules", body)
+    assert status == 202, started
+
+    def finished() -> dict[str, Any] | None:
+        view = call_api(stack.api_url, "GET", f"/rollouts/{started['rolloutId']}")[1]
+        return view if view["status"] != "RUNNING" else None
+
+    return wait_until(finished, 120, "the rollout to end")
+
+
 @pytest.fixture
 def stack_lacking_a_grant(tmp_path: Path) -> Iterator[LocalStack]:
     template = template_without(tmp_path, FUNCTION, ACTION)
@@ -60,14 +72,7 @@ def test_a_rollout_on_a_template_lacking_a_grant_fails_naming_the_function_and_t
         "credentials": {"username": "iam-user", "accessToken": "iam-token"},
         "regions": [REGION],
     }
-    status, started = call_api(stack.api_url, "POST", "/rules", body)
-    assert status == 202, started
-
-    def finished() -> dict[str, Any] | None:
-        view = call_api(stack.api_url, "GET", f"/rollouts/{started['rolloutId']}")[1]
-        return view if view["status"] != "RUNNING" else None
-
-    view = wait_until(finished, 120, "the rollout to end")
+    view = rolled_out(stack, body)
 
     # Then: it did not succeed, nothing is left behind, and the denial names the function, the action and the region
     assert view["status"] == "ROLLED_BACK", view
@@ -101,14 +106,7 @@ def test_each_step_assumes_the_execution_role_with_its_own_grant(
         "regions": [REGION],
         "accounts": [member],
     }
-    status, started = call_api(stack.api_url, "POST", "/rules", body)
-    assert status == 202, started
-
-    def finished() -> dict[str, Any] | None:
-        view = call_api(stack.api_url, "GET", f"/rollouts/{started['rolloutId']}")[1]
-        return view if view["status"] != "RUNNING" else None
-
-    view = wait_until(finished, 120, "the rollout to end")
+    view = rolled_out(stack, body)
 
     # Then: SnapshotRegion and StoreSecret got in with their own grants; CreateRule, without one, did not
     assert view["status"] == "ROLLED_BACK", view
@@ -133,14 +131,7 @@ def test_creation_templates_reach_only_the_managed_repositories(stack_managing_o
 
     def rollout(prefix: str) -> dict[str, Any]:
         body = {"upstreamRegistry": "quay", "ecrRepositoryPrefix": prefix, "regions": [REGION]}
-        status, started = call_api(stack.api_url, "POST", "/rules", {**body, "creationTemplate": {"description": "t"}})
-        assert status == 202, started
-
-        def finished() -> dict[str, Any] | None:
-            view = call_api(stack.api_url, "GET", f"/rollouts/{started['rolloutId']}")[1]
-            return view if view["status"] != "RUNNING" else None
-
-        return wait_until(finished, 120, "the rollout to end")
+        return rolled_out(stack, {**body, "creationTemplate": {"description": "t"}})
 
     assert rollout("team-a")["status"] == "SUCCEEDED"
     outside = rollout("team-b")

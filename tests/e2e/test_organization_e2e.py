@@ -229,17 +229,6 @@ def test_a_trusted_function_gets_credentials_that_act_in_the_member_account(
 # -- the IAM check on assumed sessions -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def own_denials(stack: LocalStack) -> Iterator[list[str]]:
-    """The denials a test provokes on purpose, taken out of the module's no-denial check."""
-    assert stack.iam is not None
-    before = len(stack.iam.denials)
-    made: list[str] = []
-    yield made
-    made.extend(stack.iam.denials[before:])
-    del stack.iam.denials[before:]
-
-
 def test_a_call_outside_the_execution_roles_policy_is_denied_and_recorded(
     stack: LocalStack, org: organization.Organization, own_denials: list[str]
 ) -> None:

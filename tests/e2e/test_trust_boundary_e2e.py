@@ -9,7 +9,6 @@ second stack's function role (samconfig's ``prod``) in the same home account.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -29,17 +28,6 @@ ROOT_KEYS = {"AccessKeyId": "testing", "SecretAccessKey": "testing"}  # the stac
 def org(stack: LocalStack) -> organization.Organization:
     assert stack.organization is not None
     return stack.organization
-
-
-@pytest.fixture
-def own_denials(stack: LocalStack) -> Iterator[list[str]]:
-    """The denials a test provokes on purpose, taken out of the module's no-denial check."""
-    assert stack.iam is not None
-    before = len(stack.iam.denials)
-    made: list[str] = []
-    yield made
-    made.extend(stack.iam.denials[before:])
-    del stack.iam.denials[before:]
 
 
 def client_as(stack: LocalStack, service: str, credentials: dict[str, Any], region: str = REGION) -> Any:
