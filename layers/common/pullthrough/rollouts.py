@@ -125,6 +125,7 @@ def execution_input(
     inline_credentials: bool = False,
     settle_seconds: int = 35,
     drop_template: bool = False,
+    adopt: bool = False,
 ) -> dict[str, Any]:
     """The state machine's input: the desired rule, its targets and options; ARNs only, never a credential value.
 
@@ -144,6 +145,7 @@ def execution_input(
         "inlineCredentials": inline_credentials,
         "creationTemplate": desired.get("creationTemplate"),
         "dropTemplate": drop_template,
+        "adopt": adopt,
         "targets": [{"region": g["region"], "action": g["action"]} for g in goals] if one_account else [],
         "regions": [goal["region"] for goal in goals] if one_account else [],
         "accounts": [] if one_account else accounts,
@@ -166,7 +168,9 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def save_source_credentials(secrets: SecretStore, name: str, credentials: Credentials) -> SecretChange:
+def save_source_credentials(
+    secrets: SecretStore, name: str, credentials: Credentials, *, prefix: str | None = None
+) -> SecretChange:
     """Keep inline credentials in the home region's source secret ``name`` without ever reading it back.
 
     The change record (ARN and prior version id) lets a rolled-back or refused rollout restore it.
@@ -174,7 +178,7 @@ def save_source_credentials(secrets: SecretStore, name: str, credentials: Creden
     value = credentials.secret_string()
     found = secrets.describe(name)
     if found is None:
-        made = secrets.create(name, value, description="Upstream credentials given to pullthrough's API")
+        made = secrets.create(name, value, description="Upstream credentials given to pullthrough's API", prefix=prefix)
         return SecretChange(action="created", secretArn=made.arn, versionId=made.version_id)
     version, scheduled = found
     if scheduled:
@@ -301,7 +305,7 @@ class Rollouts:
             if request.credentials is not None:
                 assert self.home_secrets is not None, "inline credentials need the home-region secret store"
                 name = self.source_prefix + prefix
-                source_change = save_source_credentials(self.home_secrets, name, request.credentials)
+                source_change = save_source_credentials(self.home_secrets, name, request.credentials, prefix=prefix)
                 source_arn = source_change.secretArn
             started = self._launch(
                 rollout_id,
@@ -311,6 +315,7 @@ class Rollouts:
                 request.rollout,
                 source_change=source_change,
                 request_id=request_id,
+                adopt=request.adopt,
             )
         except BaseException:
             self._undo_start(prefix, rollout_id, source_change)
@@ -363,6 +368,7 @@ class Rollouts:
             mode=PLAN,
             inline_credentials=request.credentials is not None,
             request_id=request_id,
+            adopt=request.adopt,
         )
 
     def _undo_start(self, prefix: str, rollout_id: str, source_change: SecretChange | None) -> None:
@@ -404,6 +410,7 @@ class Rollouts:
         inline_credentials: bool = False,
         request_id: str | None = None,
         only_accounts: list[str] | None = None,
+        adopt: bool = False,
     ) -> dict[str, Any]:
         """Record the rollout (and, unless planning, the desired rule it aims at) and start its execution.
 
@@ -436,6 +443,7 @@ class Rollouts:
             drop_template=operation == "APPLY"
             and desired.get("creationTemplate") is None
             and bool((previous or {}).get("creationTemplate")),
+            adopt=adopt,
         )
         across = payload["scale"] == ACCOUNTS
         if across:
