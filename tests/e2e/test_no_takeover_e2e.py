@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from local import faults
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from tests.e2e.conftest import ApiCall
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,7 @@ def request(prefix: str, accounts: list[str], **fields: Any) -> dict[str, Any]:
     }
 
 
-def members(stack: LocalStack) -> list[str]:
+def members(stack: EmbeddedStack) -> list[str]:
     org = stack.organization
     assert org is not None
     return sorted(a for a in org.members.values() if a != org.account_without_role)
@@ -49,7 +49,7 @@ def target(rollout: dict[str, Any], account: str) -> dict[str, Any]:
     return next(t for t in rollout["targets"] if (t["account"], t["region"]) == (account, REGION))
 
 
-def held(stack: LocalStack, account: str, prefix: str) -> dict[str, Any]:
+def held(stack: EmbeddedStack, account: str, prefix: str) -> dict[str, Any]:
     """What ``account`` holds for the prefix (seen as its administrator): the rule, and the secret's ARN, current
     version, value and tags."""
     ecr = stack.client("ecr", REGION, account=account)
@@ -69,13 +69,13 @@ def held(stack: LocalStack, account: str, prefix: str) -> dict[str, Any]:
     return {"rule": rules[0] if rules else None, "secret": secret}
 
 
-def hand_made_rule(stack: LocalStack, account: str, prefix: str) -> None:
+def hand_made_rule(stack: EmbeddedStack, account: str, prefix: str) -> None:
     stack.client("ecr", REGION, account=account).create_pull_through_cache_rule(
         ecrRepositoryPrefix=prefix, upstreamRegistry="quay", upstreamRegistryUrl="quay.io"
     )
 
 
-def hand_made_secret(stack: LocalStack, account: str, prefix: str) -> str:
+def hand_made_secret(stack: EmbeddedStack, account: str, prefix: str) -> str:
     made = stack.client("secretsmanager", REGION, account=account).create_secret(
         Name=f"ecr-pullthroughcache/{prefix}",
         SecretString=json.dumps({"username": "theirs", "accessToken": "theirs"}),
@@ -85,7 +85,7 @@ def hand_made_secret(stack: LocalStack, account: str, prefix: str) -> str:
 
 
 def test_a_hand_made_rule_in_a_member_is_left_as_it_was_and_the_rollout_rolls_back_naming_it(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     # Given a rule made by hand in the second member account for the prefix, upstream quay.io
     first, second = members(stack)[:2]
@@ -108,7 +108,7 @@ def test_a_hand_made_rule_in_a_member_is_left_as_it_was_and_the_rollout_rolls_ba
 
 
 def test_a_hand_made_secret_in_a_member_is_left_as_it_was_and_the_rollout_rolls_back_naming_it(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     first, second = members(stack)[:2]
     arn = hand_made_secret(stack, second, "nt-secret")
@@ -125,7 +125,7 @@ def test_a_hand_made_secret_in_a_member_is_left_as_it_was_and_the_rollout_rolls_
 
 
 def test_a_plan_reports_not_managed_the_same_way(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     first = members(stack)[0]
     hand_made_rule(stack, first, "nt-plan")
@@ -137,7 +137,7 @@ def test_a_plan_reports_not_managed_the_same_way(
 
 
 def test_with_adopt_both_are_taken_over_and_a_rollback_for_another_reason_puts_them_back_exactly(
-    stack: LocalStack,
+    stack: EmbeddedStack,
     api: ApiCall,
     wait_rollout: Callable[..., dict[str, Any]],
     step_faults: faults.StepFaults,
@@ -166,7 +166,7 @@ def test_with_adopt_both_are_taken_over_and_a_rollback_for_another_reason_puts_t
 
 
 def test_what_pullthrough_creates_in_a_member_is_tagged_as_its_own(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     member = members(stack)[0]
     finished = wait_rollout(start(api, request("nt-tagged", [member])))

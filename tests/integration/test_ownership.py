@@ -13,7 +13,7 @@ import pytest
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.exceptions import NotManaged, SecretKeyUnsupported
 from pullthrough.models import Credentials
-from pullthrough.rollouts import save_source_credentials
+from pullthrough.rollouts.source import save_source_credentials
 from tests.integration.steps_support import hold, region_snapshot, run, run_all, task
 from tests.support import ACCOUNT, HOME, CallLog
 
