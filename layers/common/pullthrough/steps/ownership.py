@@ -11,8 +11,10 @@ What pullthrough manages in a target (account, region) for a prefix:
   PULL_THROUGH_CACHE and keeps them, and a rollback restores it exactly.
 A target to remove (RemoveRule) keeps a secret that is not pullthrough's and a rule that reads it.
 Anything else the target holds for the prefix fails the target with NotManaged before the first write (SnapshotRegion
-judges the snapshot), so the rollout's usual all-or-nothing path applies. Known limit: a rule deleted by hand and
-made again by hand where the record says pullthrough holds the target counts as pullthrough's.
+judges the snapshot), so the rollout's usual all-or-nothing path applies. Known limits: a rule deleted by hand and
+made again by hand where the record says pullthrough holds the target counts as pullthrough's; a secret or rule made
+by hand between SnapshotRegion and the step that writes is not judged (the snapshot, and so the rollback, still
+records it as absent).
 """
 
 from __future__ import annotations
