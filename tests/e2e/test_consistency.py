@@ -84,7 +84,10 @@ def rule_request(
     max_concurrency: int | None = None,
     failure_tolerance: int | None = None,
 ) -> dict[str, Any]:
-    """A POST /rules body for a docker-hub rule (needs a secret) with inline credentials and our template."""
+    """A POST /rules body for a docker-hub rule (needs a secret) with inline credentials and our template.
+
+    It says ``adopt``: the state these tests seed before a rollout is hand-made, and each takes it over (then a
+    rollback must put it back exactly, pullthrough's tags off the secrets again)."""
     rollout: dict[str, Any] = {}
     if order is not None:
         rollout["regionOrder"] = order
@@ -99,6 +102,7 @@ def rule_request(
         "regions": regions or REQUESTED,
         "creationTemplate": TEMPLATE,
         "rollout": rollout,
+        "adopt": True,
     }
 
 
@@ -158,6 +162,7 @@ def secret_states(stack: EmbeddedStack, region: str, prefix: str) -> dict[str, d
                 "versionId": current["VersionId"],
                 "value": current["SecretString"],
                 "pendingDeletion": False,
+                "tags": {tag["Key"]: tag["Value"] for tag in listed.get("Tags") or []},
             }
     return states
 
@@ -191,6 +196,7 @@ def assert_rolled_out(stack: EmbeddedStack, prefix: str, token: str, regions: li
         secrets = secret_states(stack, region, prefix)
         secret = secrets[secret_name(prefix)]
         assert json.loads(secret["value"]) == {"username": "e2e-user", "accessToken": token}, region
+        assert secret["tags"] == {"managed-by": "pullthrough", "pullthrough:prefix": prefix}, region
         assert rule_state(stack, region, prefix) == {
             "registryId": stack.account_id,
             "ecrRepositoryPrefix": prefix,

@@ -133,6 +133,33 @@ def test_a_secret_changed_by_hand_in_one_region_is_reported_there_and_repaired(
     assert (again["inSync"], again["drift"]) == (True, [])
 
 
+def test_a_secret_made_again_by_hand_is_reported_and_a_repair_does_not_take_it_over(
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout
+) -> None:
+    prefix = "drift-theirs"
+    rolled_out(api, wait_rollout, prefix)
+    secrets = stack.client("secretsmanager", BY_HAND)
+    name = f"ecr-pullthroughcache/{prefix}"
+    # When: someone deletes the region's secret and makes their own under the same name
+    secrets.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    theirs = secrets.create_secret(Name=name, SecretString=json.dumps({"username": "someone", "accessToken": "x"}))
+    report = report_for(sweep_once(stack, "report", prefix), prefix)
+    assert f"{BY_HAND}: secret deleted and created again outside pullthrough" in [e["message"] for e in report["drift"]]
+
+    # Then: a repair does not take it over silently: its rollout rolls back naming the secret, which stays as it was
+    (repair,) = sweep_once(stack, "repair", prefix)["repairsStarted"]
+    finished = wait_rollout(repair["rolloutId"])
+    assert finished["status"] == "ROLLED_BACK", finished
+    error = finished["regions"][BY_HAND]["error"]
+    assert error["type"] == "NotManaged" and f"secret {theirs['ARN']} not created by pullthrough" in error["message"]
+    kept = secrets.get_secret_value(SecretId=name)
+    assert (kept["VersionId"], json.loads(kept["SecretString"])) == (
+        theirs["VersionId"],
+        {"username": "someone", "accessToken": "x"},
+    )
+    assert "Tags" not in secrets.describe_secret(SecretId=name) or not secrets.describe_secret(SecretId=name)["Tags"]
+
+
 def test_a_region_left_holding_the_prefix_is_reported_and_emptied_by_repair(
     stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout
 ) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import boto3
 
-from tests.support import FakeContext, load_event, load_handler
+from pullthrough.adapters.store import RolloutStore
+from tests.support import HOME, FakeContext, load_event, load_handler
 
 HANDLERS = {
     name: load_handler(name)
@@ -45,6 +47,13 @@ def run_all(base: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+def hold(prefix: str, *regions: str) -> None:
+    """Record, as a finished rollout does, that pullthrough holds ``prefix`` in ``regions`` of the home account."""
+    RolloutStore(boto3.client("dynamodb", region_name=HOME), os.environ["TABLE_NAME"]).put_rule(
+        prefix, {"deployed": {region: {} for region in regions}}
+    )
+
+
 def region_snapshot(region: str, prefix: str) -> dict[str, Any]:
     """What the region holds for ``prefix``: rule, template and the secret's current value and version."""
     ecr = boto3.client("ecr", region_name=region)
@@ -61,7 +70,12 @@ def region_snapshot(region: str, prefix: str) -> dict[str, Any]:
     ]
     try:
         got = sm.get_secret_value(SecretId=f"ecr-pullthroughcache/{prefix}")
-        secret: dict[str, Any] | None = {"value": got["SecretString"], "version": got["VersionId"]}
+        tags = sm.describe_secret(SecretId=got["ARN"]).get("Tags") or []
+        secret: dict[str, Any] | None = {
+            "value": got["SecretString"],
+            "version": got["VersionId"],
+            "tags": {tag["Key"]: tag["Value"] for tag in tags},
+        }
     except sm.exceptions.ResourceNotFoundException:
         secret = None
     except sm.exceptions.InvalidRequestException:  # scheduled for deletion

@@ -154,7 +154,7 @@ WORDED: dict[str, tuple[dict[str, Any], str, str]] = {
         "region",
         "is not a known field (known fields here: upstreamRegistry, ecrRepositoryPrefix, upstreamRegistryUrl, "
         "upstreamRepositoryPrefix, credentials, credentialSecretArn, customRoleArn, regions, accounts, "
-        "organizationalUnits, retainOnAccountRemoval, creationTemplate, rollout)",
+        "organizationalUnits, retainOnAccountRemoval, adopt, creationTemplate, rollout)",
     ),
 }
 

@@ -107,3 +107,9 @@ def test_the_same_request_again_while_its_rollout_runs_is_answered_with_that_rol
     started = events_of(app, STARTED)
     assert [(e["requestId"], e["rolloutId"]) for e in started] == [("a", first["rolloutId"]), ("b", first["rolloutId"])]
     assert len(app.executions()) == 1
+
+
+def test_an_event_that_says_adopt_starts_a_rollout_that_adopts(app: AppEnv) -> None:
+    out = TRIGGER.handler(requested(QUAY | {"adopt": True}), FakeContext())
+    assert out["accepted"] is True
+    assert app.execution_input(out["rolloutId"])["adopt"] is True

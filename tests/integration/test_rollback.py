@@ -6,7 +6,7 @@ import json
 
 import boto3
 
-from tests.integration.steps_support import region_snapshot, run, run_all, task
+from tests.integration.steps_support import hold, region_snapshot, run, run_all, task
 from tests.support import CallLog
 
 TARGET = "eu-west-1"
@@ -40,17 +40,18 @@ def test_rolling_back_over_existing_resources_restores_each_one(source_secret: s
     )
     before = region_snapshot(TARGET, "docker-hub")
 
-    # When a rollout changes all three and is rolled back
-    state = run_all(task(sourceSecretArn=source_secret))
+    # When a rollout that takes them over ("adopt") changes all three and is rolled back
+    state = run_all(task(sourceSecretArn=source_secret, adopt=True))
     assert (state["storeSecret"]["action"], state["createRule"]["action"], state["applyTemplate"]["action"]) == (
         "updated",
         "replaced",
         "updated",
     )
-    assert region_snapshot(TARGET, "docker-hub") != before
+    taken = region_snapshot(TARGET, "docker-hub")
+    assert taken["secret"]["tags"] == {"managed-by": "pullthrough", "pullthrough:prefix": "docker-hub"}
     run("rollback", state)
 
-    # Then the region is exactly as it was, and a second rollback writes nothing
+    # Then the region is exactly as it was (the secret untagged again), and a second rollback writes nothing
     assert region_snapshot(TARGET, "docker-hub") == before
     call_log.clear()
     assert run("rollback", state) == {
@@ -64,6 +65,7 @@ def test_rolling_back_over_existing_resources_restores_each_one(source_secret: s
 
 def test_rolling_back_an_in_place_credential_update_restores_the_old_credential_arn(source_secret: str) -> None:
     state = run_all(task(sourceSecretArn=source_secret))
+    hold("docker-hub", TARGET)  # the first rollout finished: pullthrough's record holds the region
     sm = boto3.client("secretsmanager", region_name=TARGET)
     other = sm.create_secret(Name="ecr-pullthroughcache/other", SecretString='{"username":"u","accessToken":"t"}')[
         "ARN"

@@ -80,6 +80,18 @@ def test_the_execution_carries_account_ids_and_each_account_item_its_targets(app
     assert {r: e["status"] for r, e in item["regions"].items()} == dict.fromkeys(REGIONS, "PENDING")
 
 
+def test_adopt_travels_in_the_execution_input_defaults_to_false_and_is_never_coerced(app: AppEnv) -> None:
+    body = {"upstreamRegistry": "quay", "regions": REGIONS, "accounts": [ONE, TWO]}
+    started = api("POST", "/rules", body | {"adopt": True})[1]
+    assert app.execution_input(started["rolloutId"])["adopt"] is True
+    # the default: false (another prefix: the first one's rollout still holds its lock)
+    status, again = api("POST", "/rules", body | {"ecrRepositoryPrefix": "quay-two"})
+    assert status == 202, again
+    assert app.execution_input(again["rolloutId"])["adopt"] is False
+    status, refused = api("POST", "/rules", body | {"adopt": "true"})
+    assert status in (400, 422) and [e["field"] for e in refused["errors"]] == ["adopt"], refused
+
+
 def test_a_target_without_a_recorded_result_counts_as_failed(app: AppEnv) -> None:
     started = start([ONE, TWO])
     for account, region in [(ONE, "us-east-1"), (ONE, "eu-west-1"), (TWO, "us-east-1")]:

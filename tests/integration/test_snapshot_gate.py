@@ -52,5 +52,5 @@ def test_a_check_tolerance_that_is_not_a_flag_is_refused_by_name(moto_aws: None)
 def test_the_three_reads_run_at_once(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     """One round trip to the region, not three: each read waits until all three are in flight (a barrier that
     breaks after 5 s if they were made one after another)."""
-    all_at_once(monkeypatch, [(EcrRegistry, "get_rule"), (EcrRegistry, "get_template"), (SecretStore, "describe")])
+    all_at_once(monkeypatch, [(EcrRegistry, "get_rule"), (EcrRegistry, "get_template"), (SecretStore, "details")])
     assert run("snapshot_region", task("snapshot_region", checkTolerance=False)) == {"recorded": True}

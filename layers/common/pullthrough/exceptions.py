@@ -103,6 +103,20 @@ class SdkModelMismatch(PullthroughError):
     """
 
 
+# Ownership (not retried: the same target refuses again)
+class NotManaged(PullthroughError):
+    """The target holds a rule, secret or creation template for the prefix that pullthrough did not create.
+
+    pullthrough changes only what it manages; a request with ``"adopt": true`` takes such resources over (and a
+    rollback puts them back exactly as they were).
+    """
+
+
+class SecretKeyUnsupported(PullthroughError):
+    """The target's ``ecr-pullthroughcache/<prefix>`` secret is encrypted with a customer-managed KMS key: ECR's
+    pull-through cache reads only secrets under the AWS managed key (aws/secretsmanager)."""
+
+
 # Rollout control
 class PastFailureTolerance(PullthroughError):
     """The rollout already counts more failed regions than it tolerates: a region not yet started is skipped."""

@@ -159,6 +159,14 @@ class RuleRequest(StrictModel):
         "RetainStacksOnAccountRemoval): false (default) removes the rule, its secret and template from it; true "
         "leaves them there, no longer managed.",
     )
+    adopt: StrictBool = Field(
+        default=False,
+        description="Take over what a target already holds for the prefix that pullthrough did not create (a "
+        "pull-through cache rule, an ecr-pullthroughcache/{prefix} secret, a creation template applied for "
+        "PULL_THROUGH_CACHE). false (default): such a target fails with error type NotManaged naming it. true: "
+        "pullthrough takes it over (tagging the secret managed-by: pullthrough), and a rollback puts it back exactly "
+        "as it was. Applies to this request only; it is not kept with the rule.",
+    )
     creationTemplate: CreationTemplate | None = Field(
         default=None,
         description="The repository creation template applied for the prefix (appliedFor PULL_THROUGH_CACHE). "

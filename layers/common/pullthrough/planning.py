@@ -45,7 +45,7 @@ class PlannedSecrets(SecretStore):
         self._region = region
         self._account = account or "000000000000"
 
-    def create(self, name: str, value: str, *, description: str) -> SecretVersion:
+    def create(self, name: str, value: str, *, description: str, prefix: str | None = None) -> SecretVersion:
         return SecretVersion(f"arn:aws:secretsmanager:{self._region}:{self._account}:secret:{name}", PLANNED_VERSION)
 
     def put(self, secret_id: str, value: str) -> SecretVersion:
@@ -53,6 +53,12 @@ class PlannedSecrets(SecretStore):
 
     def restore(self, secret_id: str) -> bool:
         return self.is_scheduled_for_deletion(secret_id)
+
+    def tag(self, secret_id: str, tags: dict[str, str]) -> None:
+        return None
+
+    def untag(self, secret_id: str, keys: list[str]) -> None:
+        return None
 
     def schedule_deletion(self, secret_id: str, *, recovery_days: int = 7) -> bool:
         return self.describe(secret_id) is not None

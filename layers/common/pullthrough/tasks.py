@@ -199,6 +199,7 @@ class RegionTask:
     action: Literal["APPLY", "REMOVE"] = "APPLY"
     inlineCredentials: bool = False  # a plan of a request with inline credentials (never stored, so no ARN)
     dropTemplate: bool = False  # no template desired any more, but the previous desired state applied one
+    adopt: bool = False  # take over a rule, secret or template for the prefix that pullthrough did not create
     failureTolerance: int = 0
     checkTolerance: bool = True  # False: every target started at once, so none can start after another failed
     sourceSecretArn: str | None = None
@@ -232,6 +233,7 @@ class RegionTask:
             action=cast(Literal["APPLY", "REMOVE"], choice_field(data, "action", "", ("APPLY", "REMOVE"), "APPLY")),
             inlineCredentials=flag_field(data, "inlineCredentials"),
             dropTemplate=flag_field(data, "dropTemplate"),
+            adopt=flag_field(data, "adopt"),
             failureTolerance=tolerance,
             checkTolerance=flag_field(data, "checkTolerance", True),
             sourceSecretArn=text_field(data, "sourceSecretArn", "", pattern=SECRET_ARN_PATTERN),

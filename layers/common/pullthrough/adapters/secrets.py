@@ -20,7 +20,24 @@ _ERRORS: dict[str, type[ex.PullthroughError]] = {
     "InvalidParameterException": ex.AwsRequestRejected,
     "LimitExceededException": ex.AwsTransientError,
 }
-MANAGED_BY_TAG: Any = {"Key": "managed-by", "Value": "pullthrough"}
+MANAGED_BY = "managed-by"
+PREFIX_TAG = "pullthrough:prefix"
+OUR_TAG_KEYS = (MANAGED_BY, PREFIX_TAG)
+
+
+def managed(tags: dict[str, str]) -> bool:
+    """Whether a secret's tags say pullthrough created (or took over) it."""
+    return tags.get(MANAGED_BY) == "pullthrough"
+
+
+# The aws/secretsmanager key: the one key ECR's pull-through cache can decrypt a secret with.
+AWS_MANAGED_KEY = "alias/aws/secretsmanager"
+
+
+def ours(prefix: str | None) -> dict[str, str]:
+    """The tags pullthrough puts on a secret it creates or takes over (managed-by always sent with the others, so an
+    IAM condition on ``aws:RequestTag/managed-by`` holds for every tagging call)."""
+    return {MANAGED_BY: "pullthrough"} | ({PREFIX_TAG: prefix} if prefix else {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +46,16 @@ class SecretVersion:
 
     arn: str
     version_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SecretDetails:
+    """What DescribeSecret says of a secret, never its value: where it stands, its tags and its KMS key."""
+
+    version: SecretVersion
+    scheduled_for_deletion: bool
+    tags: dict[str, str]
+    kms_key_id: str | None  # None: the AWS managed key (aws/secretsmanager)
 
 
 class SecretStore:
@@ -55,6 +82,11 @@ class SecretStore:
 
     def describe(self, secret_id: str) -> tuple[SecretVersion, bool] | None:
         """The secret's ARN and AWSCURRENT version, and whether it is scheduled for deletion (no value read)."""
+        found = self.details(secret_id)
+        return None if found is None else (found.version, found.scheduled_for_deletion)
+
+    def details(self, secret_id: str) -> SecretDetails | None:
+        """DescribeSecret's answer (no value read), or None when the secret does not exist."""
         try:
             with translated(_ERRORS, "DescribeSecret"):
                 described = self._sm.describe_secret(SecretId=secret_id)
@@ -62,7 +94,21 @@ class SecretStore:
             return None
         stages = described.get("VersionIdsToStages", {})
         current = next((v for v, s in stages.items() if "AWSCURRENT" in s), "")
-        return SecretVersion(described["ARN"], current), "DeletedDate" in described
+        return SecretDetails(
+            version=SecretVersion(described["ARN"], current),
+            scheduled_for_deletion="DeletedDate" in described,
+            tags={tag["Key"]: tag["Value"] for tag in described.get("Tags") or []},
+            kms_key_id=described.get("KmsKeyId") or None,
+        )
+
+    def tag(self, secret_id: str, tags: dict[str, str]) -> None:
+        """Add or overwrite ``tags`` (the secret's other tags stay)."""
+        with translated(_ERRORS, "TagResource"):
+            self._sm.tag_resource(SecretId=secret_id, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+    def untag(self, secret_id: str, keys: list[str]) -> None:
+        with translated(_ERRORS, "UntagResource"):
+            self._sm.untag_resource(SecretId=secret_id, TagKeys=keys)
 
     def is_scheduled_for_deletion(self, secret_id: str) -> bool:
         try:
@@ -96,10 +142,12 @@ class SecretStore:
             self._sm.restore_secret(SecretId=secret_id)
         return True
 
-    def create(self, name: str, value: str, *, description: str) -> SecretVersion:
-        """Create a secret encrypted with the default aws/secretsmanager key, as ECR requires."""
+    def create(self, name: str, value: str, *, description: str, prefix: str | None = None) -> SecretVersion:
+        """Create a secret encrypted with the default aws/secretsmanager key, as ECR requires, tagged as
+        pullthrough's (``managed-by: pullthrough``, and ``pullthrough:prefix`` when the rule's prefix is given)."""
+        tags: Any = [{"Key": k, "Value": v} for k, v in ours(prefix).items()]
         with translated(_ERRORS, "CreateSecret"):
-            made = self._sm.create_secret(Name=name, SecretString=value, Description=description, Tags=[MANAGED_BY_TAG])
+            made = self._sm.create_secret(Name=name, SecretString=value, Description=description, Tags=tags)
         return SecretVersion(made["ARN"], made["VersionId"])
 
     def put(self, secret_id: str, value: str) -> SecretVersion:

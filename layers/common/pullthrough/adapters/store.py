@@ -25,6 +25,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from pullthrough import exceptions as ex
 from pullthrough.adapters.errors import translated
+from pullthrough.desired import deployed_regions
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -202,6 +203,14 @@ class RolloutStore:
                 return False
             raise
         return True
+
+    def holds(self, prefix: str, account: str | None, region: str) -> bool:
+        """Whether pullthrough's record says it holds ``prefix`` in ``region`` of ``account`` (None: the home
+        account), as the last finished rollouts left it."""
+        if account is None:
+            return region in deployed_regions(self._get("RULES", prefix))
+        found = self._get(f"DEPLOYED#{prefix}", account)
+        return region in ((found or {}).get("regions") or {})
 
     def get_snapshot(self, rollout_id: str, region: str, account: str | None = None) -> str | None:
         found = self._get(f"ROLLOUT#{rollout_id}", _snapshot_key(region, account))

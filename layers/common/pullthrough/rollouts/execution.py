@@ -28,6 +28,7 @@ def execution_input(
     inline_credentials: bool = False,
     settle_seconds: int = 35,
     drop_template: bool = False,
+    adopt: bool = False,
 ) -> dict[str, Any]:
     """The state machine's input: the desired rule, its targets and options; ARNs only, never a credential value.
 
@@ -47,6 +48,7 @@ def execution_input(
         "inlineCredentials": inline_credentials,
         "creationTemplate": desired.get("creationTemplate"),
         "dropTemplate": drop_template,
+        "adopt": adopt,
         "targets": [{"region": g["region"], "action": g["action"]} for g in goals] if one_account else [],
         "regions": [goal["region"] for goal in goals] if one_account else [],
         "accounts": [] if one_account else accounts,

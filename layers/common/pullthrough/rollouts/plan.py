@@ -34,5 +34,6 @@ def plan(
         mode=PLAN,
         inline_credentials=request.credentials is not None,
         request_id=request_id,
+        adopt=request.adopt,
     )
     return launch(deps, recorded)

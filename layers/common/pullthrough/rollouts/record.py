@@ -40,6 +40,7 @@ def record_rollout(
     inline_credentials: bool = False,
     request_id: str | None = None,
     only_accounts: list[str] | None = None,
+    adopt: bool = False,
 ) -> Recorded:
     """Record the rollout and, unless planning, the desired rule it aims at.
 
@@ -72,6 +73,7 @@ def record_rollout(
         drop_template=operation == "APPLY"
         and desired.get("creationTemplate") is None
         and bool((previous or {}).get("creationTemplate")),
+        adopt=adopt,
     )
     across = payload["scale"] == ACCOUNTS
     if across:

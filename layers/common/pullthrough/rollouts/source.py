@@ -18,11 +18,13 @@ def keep_source_credential(deps: Deps, prefix: str, request: RuleRequest) -> tup
     if request.credentials is None:
         return request.credentialSecretArn, None
     assert deps.home_secrets is not None, "inline credentials need the home-region secret store"
-    change = save_source_credentials(deps.home_secrets, deps.source_prefix + prefix, request.credentials)
+    change = save_source_credentials(deps.home_secrets, deps.source_prefix + prefix, request.credentials, prefix=prefix)
     return change.secretArn, change
 
 
-def save_source_credentials(secrets: SecretStore, name: str, credentials: Credentials) -> SecretChange:
+def save_source_credentials(
+    secrets: SecretStore, name: str, credentials: Credentials, *, prefix: str | None = None
+) -> SecretChange:
     """Keep inline credentials in the home region's source secret ``name`` without ever reading it back.
 
     The change record (ARN and prior version id) lets a rolled-back or refused rollout restore it.
@@ -30,7 +32,7 @@ def save_source_credentials(secrets: SecretStore, name: str, credentials: Creden
     value = credentials.secret_string()
     found = secrets.describe(name)
     if found is None:
-        made = secrets.create(name, value, description="Upstream credentials given to pullthrough's API")
+        made = secrets.create(name, value, description="Upstream credentials given to pullthrough's API", prefix=prefix)
         return SecretChange(action="created", secretArn=made.arn, versionId=made.version_id)
     version, scheduled = found
     if scheduled:

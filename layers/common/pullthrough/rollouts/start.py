@@ -62,6 +62,7 @@ def start(
             request.rollout,
             source_change=source_change,
             request_id=request_id,
+            adopt=request.adopt,
         )
         started = launch(deps, recorded)
     except BaseException:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pullthrough import aws
 from pullthrough import exceptions as ex
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
+from pullthrough.steps.ownership import check_ownership
 from pullthrough.steps.snapshot import RegionSnapshot, restore_snapshot, take_snapshot
 from pullthrough.tasks import RegionTask, RollbackResult
 
@@ -18,6 +20,10 @@ def snapshot_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, st
     Raises PastFailureTolerance when the rollout already counts more failed regions than it tolerates (nothing is
     read or written in the region then: it is skipped, like StackSets stops starting accounts). A rollout whose
     targets all start at once has them all under way from the start (``checkTolerance`` false): none is gated.
+
+    A target to apply that holds what pullthrough does not manage fails here, before any write, with NotManaged
+    (or SecretKeyUnsupported): see pullthrough.steps.ownership. Its snapshot is what it held, so the rollback that
+    follows leaves it exactly as it was.
     """
     if task.checkTolerance:
         failed = store.failed_count(task.rolloutId)
@@ -25,6 +31,17 @@ def snapshot_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, st
             raise ex.PastFailureTolerance(f"{failed} region(s) failed, more than the {task.failureTolerance} tolerated")
     snapshot = take_snapshot(task.prefix, ecr, secrets)
     kept = store.put_snapshot(task.rolloutId, task.region, snapshot.dumps(), task.account)
+    if task.action == "APPLY":
+        if not kept:  # a retry: judge what the target held before the rollout's first write, not what it wrote
+            snapshot = RegionSnapshot.loads(store.get_snapshot(task.rolloutId, task.region, task.account) or "{}")
+        home = aws.is_home(task.account)
+        account = (None if home else task.account) or aws.home_account() or "(home)"
+        check_ownership(
+            task,
+            snapshot,
+            lambda: store.holds(task.prefix, None if home else task.account, task.region),
+            account,
+        )
     return {"recorded": kept}
 
 

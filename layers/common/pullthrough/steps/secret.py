@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from pullthrough import exceptions as ex
-from pullthrough.adapters.secrets import SecretStore
+from pullthrough.adapters.secrets import SecretDetails, SecretStore, managed, ours
 from pullthrough.secret_names import secret_name_for
 from pullthrough.tasks import RegionTask, SecretChange
 
@@ -32,7 +32,8 @@ def store_secret(task: RegionTask, source: SecretStore, target: SecretStore) -> 
     """Make the region's ``ecr-pullthroughcache/<prefix>`` secret hold the source secret's credentials.
 
     Writes nothing when the region already holds the same credentials. The value is read and written here
-    and goes nowhere else.
+    and goes nowhere else. A secret it creates is tagged as pullthrough's; one it takes over (``adopt``: SnapshotRegion
+    let an untagged one through) gets those tags first, and keeps its other tags.
     """
     if not task.rule.needs_secret:
         return SecretChange(action="skipped")
@@ -57,16 +58,17 @@ def store_secret(task: RegionTask, source: SecretStore, target: SecretStore) -> 
         restored = target.restore(name)  # a DELETE rollout left it recoverable; take it back
         current = target.read(name)
     if current is None:
-        made = target.create(name, json.dumps(wanted), description=DESCRIPTION)
+        made = target.create(name, json.dumps(wanted), description=DESCRIPTION, prefix=task.prefix)
         return SecretChange(
             action="created", secretArn=made.arn, versionId=made.version_id, sourceVersionId=source_version
         )
     version, value = current
+    taken = task.adopt and adopt_secret(task.prefix, version.arn, target)
     try:
         unchanged = credential_document(value, what=name) == wanted
     except ex.SourceSecretMalformed:
         unchanged = False
-    if unchanged and not restored:
+    if unchanged and not restored and not taken:
         return SecretChange(
             action="unchanged",
             secretArn=version.arn,
@@ -85,6 +87,16 @@ def store_secret(task: RegionTask, source: SecretStore, target: SecretStore) -> 
     )
 
 
+def adopt_secret(prefix: str, arn: str, target: SecretStore) -> bool:
+    """Tag an existing secret as pullthrough's, unless it already is; True when it was not."""
+    found = target.details(arn)
+    wanted = ours(prefix)
+    if found is None or all(found.tags.get(k) == v for k, v in wanted.items()):
+        return False
+    target.tag(arn, wanted)
+    return True
+
+
 def plan_inline_credentials(task: RegionTask, target: SecretStore) -> SecretChange:
     """A plan of a request with inline credentials: they are never stored for a plan, so they cannot be compared.
 
@@ -92,7 +104,7 @@ def plan_inline_credentials(task: RegionTask, target: SecretStore) -> SecretChan
     """
     found = target.describe(secret_name_for(task.prefix))
     if found is None:
-        made = target.create(secret_name_for(task.prefix), "", description=DESCRIPTION)
+        made = target.create(secret_name_for(task.prefix), "", description=DESCRIPTION, prefix=task.prefix)
         return SecretChange(action="created", secretArn=made.arn, versionId=made.version_id)
     return SecretChange(action="updated", secretArn=found[0].arn, priorVersionId=found[0].version_id)
 
@@ -112,12 +124,11 @@ def restore_secret(change: SecretChange | None, target: SecretStore) -> str:
     return "updated" if moved else "unchanged"
 
 
-def remove_secret(prefix: str, target: SecretStore) -> SecretChange:
-    """Schedule the region's secret for deletion (recoverable, so rollback can restore it)."""
-    # DescribeSecret, not GetSecretValue: the ARN and version are all a removal needs, never the credential value.
-    found = target.describe(secret_name_for(prefix))
-    if found is None or found[1]:  # none, or already scheduled for deletion
+def remove_secret(found: SecretDetails | None, target: SecretStore) -> SecretChange:
+    """Schedule the region's secret (``found``: DescribeSecret's answer, never its value) for deletion, recoverable
+    so that rollback can restore it; one that is not pullthrough's (not tagged as its own) stays as it is."""
+    if found is None or found.scheduled_for_deletion or not managed(found.tags):
         return SecretChange(action="unchanged")
-    version = found[0]
+    version = found.version
     target.schedule_deletion(version.arn)
     return SecretChange(action="deleted", secretArn=version.arn, priorVersionId=version.version_id)

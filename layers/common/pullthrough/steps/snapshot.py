@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pullthrough.adapters.ecr import EcrRegistry
-from pullthrough.adapters.secrets import SecretStore
+from pullthrough.adapters.secrets import AWS_MANAGED_KEY, OUR_TAG_KEYS, SecretDetails, SecretStore, managed
 from pullthrough.secret_names import secret_name_for
 from pullthrough.steps.rule import ensure_rule
 from pullthrough.steps.template import ensure_template
@@ -25,6 +25,29 @@ class SecretSnapshot(Record):
     arn: str
     versionId: str
     scheduledForDeletion: bool = False
+    # pullthrough's own tags on it (managed-by, pullthrough:prefix) as they were; None in snapshots taken before
+    # tags were recorded (taken as pullthrough's, tags left alone on restore)
+    tags: dict[str, str] | None = None
+    kmsKeyId: str | None = None  # None: the AWS managed key
+
+    @classmethod
+    def of(cls, found: SecretDetails) -> SecretSnapshot:
+        return cls(
+            arn=found.version.arn,
+            versionId=found.version.version_id,
+            scheduledForDeletion=found.scheduled_for_deletion,
+            tags={k: v for k, v in found.tags.items() if k in OUR_TAG_KEYS},
+            kmsKeyId=found.kms_key_id,
+        )
+
+    @property
+    def managed(self) -> bool:
+        """Tagged ``managed-by: pullthrough`` (or recorded before tags were)."""
+        return self.tags is None or managed(self.tags)
+
+    @property
+    def customer_key(self) -> bool:
+        return self.kmsKeyId not in (None, "", AWS_MANAGED_KEY)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -52,14 +75,11 @@ def take_snapshot(prefix: str, ecr: EcrRegistry, secrets: SecretStore) -> Region
     (boto3 clients are thread-safe). A failed read raises once all three have ended.
     """
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="snapshot") as reads:
-        secret_read = reads.submit(secrets.describe, secret_name_for(prefix))
+        secret_read = reads.submit(secrets.details, secret_name_for(prefix))
         rule_read = reads.submit(ecr.get_rule, prefix)
         template_read = reads.submit(ecr.get_template, prefix)
     found = secret_read.result()
-    secret = None
-    if found is not None:
-        version, scheduled = found
-        secret = SecretSnapshot(arn=version.arn, versionId=version.version_id, scheduledForDeletion=scheduled)
+    secret = None if found is None else SecretSnapshot.of(found)
     return RegionSnapshot(rule=rule_read.result(), template=template_read.result(), secret=secret)
 
 
@@ -68,15 +88,16 @@ def restore_snapshot(
 ) -> RollbackResult:
     """Make the region hold exactly ``snapshot`` again, with the fewest writes. Safe to run again.
 
-    Order: a secret that existed comes back first (a rule cannot be created without it), then rule and template,
-    and a secret that did not exist goes last (once no rule refers to it).
+    Order: a secret that existed comes back first (a rule cannot be created without it), with pullthrough's tags as
+    they were (a secret taken over with ``adopt`` loses them), then rule and template, and a secret that did not
+    exist goes last (once no rule refers to it).
     """
     secret_action = "unchanged"
     wanted = snapshot.secret
     secret_settled = False
     if wanted is not None:
-        found = secrets.describe(wanted.arn)
-        secret_settled = found is not None and (found[0].version_id, found[1]) == (
+        found = secrets.details(wanted.arn)
+        secret_settled = found is not None and (found.version.version_id, found.scheduled_for_deletion) == (
             wanted.versionId,
             wanted.scheduledForDeletion,
         )
@@ -85,6 +106,8 @@ def restore_snapshot(
                 secret_action = "created"
             if secrets.make_current(wanted.arn, wanted.versionId):
                 secret_action = "updated"
+        if found is not None and restore_tags(secrets, wanted, found.tags) and secret_action == "unchanged":
+            secret_action = "updated"
     if snapshot.rule is not None:
         rule_action = ensure_rule(ecr, snapshot.rule).action
     else:
@@ -100,3 +123,18 @@ def restore_snapshot(
         secrets.schedule_deletion(wanted.arn)
         secret_action = "deleted"
     return RollbackResult(region=region, template=template_action, rule=rule_action, secret=secret_action)  # type: ignore[arg-type]
+
+
+def restore_tags(secrets: SecretStore, wanted: SecretSnapshot, now: dict[str, str]) -> bool:
+    """Put pullthrough's tags on the secret back as the snapshot recorded them (its other tags are not ours to
+    touch); False when they already are. Untagging goes last: an IAM condition on the tag may govern the rest."""
+    if wanted.tags is None:
+        return False
+    before = wanted.tags
+    retag = {k: v for k, v in before.items() if now.get(k) != v}
+    untag = [k for k in OUR_TAG_KEYS if k in now and k not in before]
+    if retag:
+        secrets.tag(wanted.arn, retag)
+    if untag:
+        secrets.untag(wanted.arn, untag)
+    return bool(retag or untag)
