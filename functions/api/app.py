@@ -103,8 +103,8 @@ DRY_RUN = Query(
 )
 IDEMPOTENCY_KEY = Header(
     alias="idempotency-key",
-    description="Any string of yours: the same key with the same body returns the same rollout for 10 minutes; "
-    "with another body, 422.",
+    description="Any string of yours: the same key with the same body, sent again within 10 minutes of the first, "
+    "returns the rollout it started (running or finished); with another body, 422.",
 )
 PREFIX = Path(
     description="An ecrRepositoryPrefix. One with a / may be given raw (/rules/team/quay) or percent-encoded "
@@ -149,8 +149,9 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
     summary="Roll a pull-through cache rule out to regions",
     tags=[RULES],
     description="The body is the rule's whole desired state: a request for an existing prefix replaces it, and "
-    "regions it no longer names lose the rule. The same body without inline credentials (or the same "
-    "Idempotency-Key) within 10 minutes returns the rollout it started.",
+    "regions it no longer names lose the rule. The same body without inline credentials, sent again while "
+    "the rollout it started still runs (and within 10 minutes), returns that rollout; once it has ended, the "
+    "same body starts a new one. A body with inline credentials is deduplicated only by Idempotency-Key.",
     responses={
         202: _response("The rollout started: follow links.rollout", RolloutAccepted, "started"),
         409: BUSY,
