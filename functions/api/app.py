@@ -17,10 +17,11 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, Tag
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseContentModel
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BeforeValidator
 
 from pullthrough import exceptions as ex
 from pullthrough.adapters.store import PrefixBusy
-from pullthrough.api_http import RULES_PATH, DocumentedResolver, hostile_body, routable
+from pullthrough.api_http import RULES_PATH, DocumentedResolver, refusal, routable, true_or_false
 from pullthrough.api_schema import (
     REQUEST_EXAMPLES,
     RESPONSE_EXAMPLES,
@@ -87,6 +88,9 @@ def _response(description: str, model: type, example: str | None = None) -> Open
     return {"description": description, "content": {content_types.APPLICATION_JSON: content}}
 
 
+NOT_AS_WRITTEN = "A query parameter the route does not take (each is named)"
+BAD_QUERY = _response(NOT_AS_WRITTEN, Error, "unknownQuery")
+BAD_BODY = _response(NOT_AS_WRITTEN + ", or a body that is not UTF-8 text or not JSON", Error, "notJson")
 INVALID = _response("The request is invalid: each error names its field", Error, "invalid")
 UNAVAILABLE = _response("AWS throttled or failed for a moment: retry with backoff", Error, "throttled")
 FAILED = _response("AWS refused a call pullthrough made (permissions, quotas)", Error, "denied")
@@ -136,6 +140,7 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
     "Idempotency-Key) within 10 minutes returns the rollout it started.",
     responses={
         202: _response("The rollout started: follow links.rollout", RolloutAccepted, "started"),
+        400: BAD_BODY,
         409: BUSY,
         413: _response("The body is larger than 256 KB", Error, "tooLarge"),
         422: INVALID,
@@ -145,7 +150,7 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
 )
 def post_rule(
     request: Annotated[RuleRequest, Body(embed=False, openapi_examples=REQUEST_EXAMPLES)],
-    dryRun: Annotated[bool, DRY_RUN] = False,
+    dryRun: Annotated[bool, BeforeValidator(true_or_false), DRY_RUN] = False,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -162,7 +167,12 @@ def post_rule(
     "/rules",
     summary="The desired rules",
     tags=[RULES],
-    responses={200: _response("Every desired rule", RuleList, "rules"), 502: FAILED, 503: UNAVAILABLE},
+    responses={
+        200: _response("Every desired rule", RuleList, "rules"),
+        400: BAD_QUERY,
+        502: FAILED,
+        503: UNAVAILABLE,
+    },
 )
 def list_rules() -> dict[str, Any]:
     rollouts = rollouts_from_env()
@@ -175,6 +185,7 @@ def list_rules() -> dict[str, Any]:
     tags=[RULES],
     responses={
         200: _response("The rule", RuleView, "rule"),
+        400: BAD_QUERY,
         404: NO_RULE,
         502: FAILED,
         503: UNAVAILABLE,
@@ -195,6 +206,7 @@ def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
     tags=[RULES],
     responses={
         202: _response("The delete rollout started: follow links.rollout", RolloutAccepted),
+        400: BAD_QUERY,
         404: NO_RULE,
         409: BUSY,
         422: _response("dryRun is not true or false", Error),
@@ -202,7 +214,9 @@ def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
         503: UNAVAILABLE,
     },
 )
-def delete_rule(prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, DRY_RUN] = False) -> Response[dict[str, Any]]:
+def delete_rule(
+    prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, BeforeValidator(true_or_false), DRY_RUN] = False
+) -> Response[dict[str, Any]]:
     return _started(rollouts_from_env().start_delete(_rule_prefix(prefix), plan=dryRun))
 
 
@@ -212,6 +226,7 @@ def delete_rule(prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, DRY_RUN]
     tags=[ROLLOUTS],
     responses={
         200: _response("The rollout", Rollout, "rolledBack"),
+        400: BAD_QUERY,
         404: _response("No rollout with that id", Error, "noRollout"),
         502: FAILED,
         503: UNAVAILABLE,
@@ -266,7 +281,8 @@ def _service_failure(error: ex.PullthroughError) -> Response[dict[str, Any]]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    refused = hostile_body(event.get("body"), bool(event.get("isBase64Encoded")))
-    response = refused if refused is not None else app.resolve(routable(event), context)
+    request = routable(event)
+    refused = refusal(request, app)
+    response = refused if refused is not None else app.resolve(request, context)
     api_response(event, response)  # 4xx by route
     return response
