@@ -136,8 +136,8 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
     summary="Roll a pull-through cache rule out to regions",
     tags=[RULES],
     description="The body is the rule's whole desired state: a request for an existing prefix replaces it, and "
-    "regions it no longer names lose the rule. The same body without inline credentials (or the same "
-    "Idempotency-Key) within 10 minutes returns the rollout it started.",
+    "regions it no longer names lose the rule. The same body without inline credentials, sent while its rollout "
+    "runs (at the same moment included), returns that rollout; so does the same Idempotency-Key for 10 minutes.",
     responses={
         202: _response("The rollout started: follow links.rollout", RolloutAccepted, "started"),
         400: BAD_BODY,

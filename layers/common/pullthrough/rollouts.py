@@ -35,6 +35,7 @@ from pullthrough.desired import (
     targets,
 )
 from pullthrough.exceptions import InvalidRequest
+from pullthrough.joining import join_running
 from pullthrough.rollout_views import (
     error_view,
     event_summary,
@@ -294,7 +295,13 @@ class Rollouts:
         rule = request.rule()
         prefix = rule.ecrRepositoryPrefix
         rollout_id = rollout_id or new_rollout_id()
-        self._lock(prefix, rollout_id)
+        request_key = (key, body_hash) if key is not None else None
+        try:
+            self._lock(prefix, rollout_id, request_key)
+        except PrefixBusy as busy:  # an identical request at the same moment: share its rollout
+            if (joined := join_running(busy, request_key, self.view)) is None:
+                raise
+            return joined
         source_change = None
         try:
             source_arn = request.credentialSecretArn
@@ -505,9 +512,9 @@ class Rollouts:
         finally:
             self.store.release_lock(prefix, token)
 
-    def _lock(self, prefix: str, rollout_id: str) -> None:
+    def _lock(self, prefix: str, rollout_id: str, request: tuple[str, str] | None = None) -> None:
         try:
-            self.store.acquire_lock(prefix, rollout_id)
+            self.store.acquire_lock(prefix, rollout_id, request=request)
         except PrefixBusy as busy:
             # A crashed or finished execution must not keep the prefix locked until the lease runs out. A holder
             # with no execution yet is only stale once its lock is old: its rollout record and execution are
@@ -517,7 +524,7 @@ class Rollouts:
             stale = status in TERMINAL or (status is None and lock_age > LOCK_GRACE_SECONDS)
             if not stale or not self.store.release_lock(prefix, busy.rollout_id):
                 raise
-            self.store.acquire_lock(prefix, rollout_id)
+            self.store.acquire_lock(prefix, rollout_id, request=request)
 
     def _outcomes(
         self,
