@@ -654,11 +654,10 @@ class Rollouts:
         if plan:
             pass  # a plan changes nothing but its own record
         elif status == "ROLLED_BACK" or (after_rollback and not region_results and item.get("scale") != ACCOUNTS):
-            self._restore_desired(
-                prefix, item, still_held=[t for t, e in entries.items() if e["status"] == "ROLLBACK_FAILED"]
-            )
+            failed = [t for t, e in entries.items() if e["status"] == "ROLLBACK_FAILED"]
+            self._restore_desired(prefix, item, still_held=failed, ended=status)
         elif after_rollback and item.get("scale") == ACCOUNTS and not undone:
-            self._restore_desired(prefix, item, still_held=list(entries))  # the rollback itself did not run
+            self._restore_desired(prefix, item, still_held=list(entries), ended=status)  # the rollback did not run
         elif operation == "DELETE" and status == "SUCCEEDED":
             self.store.delete_rule(prefix)
             if self.home_secrets is not None:
@@ -697,8 +696,11 @@ class Rollouts:
         before = (base or {}).get("deployedElsewhere") or {}
         self.store.save_deployed(prefix, after.pop(home, {}), after, before, **fields)
 
-    def _restore_desired(self, prefix: str, rollout: dict[str, Any], still_held: list[Target] | None = None) -> None:
-        """After a rollback: the previous desired rule and source secret are the truth again.
+    def _restore_desired(
+        self, prefix: str, rollout: dict[str, Any], still_held: list[Target] | None = None, ended: str | None = None
+    ) -> None:
+        """After a rollback: the previous desired rule and source secret are the truth again; the rule still names
+        this attempt as its last rollout (``ended``: how it ended), failed or not.
 
         Targets whose rollback failed may still hold anything: they stay tracked so the next rollout converges them.
         """
@@ -716,6 +718,10 @@ class Rollouts:
             grouped = by_account(held)  # (with no previous rule, the rollout's own rule item stays to track them)
             before = current.get("deployedElsewhere") or {}
             self.store.save_deployed(prefix, grouped.pop(home, {}), grouped, before)
+        if ended is not None:
+            self.store.update_rule(
+                prefix, lastRolloutId=rollout.get("rolloutId"), lastRolloutStatus=ended, lastRolloutAt=now_iso()
+            )
         change = rollout.get("sourceSecretChange")
         if change and self.home_secrets is not None:
             restore_secret(SecretChange.loads(change, "sourceSecretChange"), self.home_secrets)
@@ -730,7 +736,7 @@ class Rollouts:
         entries = self._entries(*self._outcomes(item))
         if item.get("mode") != PLAN:
             try:
-                self._restore_desired(prefix, item, still_held=sorted(entries))
+                self._restore_desired(prefix, item, still_held=sorted(entries), ended="FAILED")
             except ex.PullthroughError as failure:  # whatever failed finishing may fail here too: close anyway
                 error = (error or {}) | {"RestoreError": f"{type(failure).__name__}: {failure.message}"[:500]}
         summary = {
