@@ -654,8 +654,8 @@ class Rollouts:
         if plan:
             pass  # a plan changes nothing but its own record
         elif status == "ROLLED_BACK" or (after_rollback and not region_results and item.get("scale") != ACCOUNTS):
-            failed = [t for t, e in entries.items() if e["status"] == "ROLLBACK_FAILED"]
-            self._restore_desired(prefix, item, still_held=failed, ended=status)
+            not_restored = [t for t, e in entries.items() if e["status"] == "ROLLBACK_FAILED"]
+            self._restore_desired(prefix, item, still_held=not_restored, ended=status)
         elif after_rollback and item.get("scale") == ACCOUNTS and not undone:
             self._restore_desired(prefix, item, still_held=list(entries), ended=status)  # the rollback did not run
         elif operation == "DELETE" and status == "SUCCEEDED":
