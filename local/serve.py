@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import threading
+import time
 from typing import Any
 
 from local import bus_log, samples
@@ -52,30 +52,70 @@ def banner(stack: LocalStack, seeded: list[str]) -> str:
     )
 
 
+class Stopped(Exception):
+    """SIGTERM or Ctrl-C while the stack was starting: start() cleans up what it started and re-raises this."""
+
+
+class StopSignals:
+    """SIGTERM and SIGINT (Ctrl-C) stop ``make local`` whenever they come, as often as they come.
+
+    The handler never takes a lock: it runs in the main thread between two bytecodes, possibly while that thread
+    holds the very lock it would need (``Event.set`` inside ``Event.wait`` deadlocked). It records the signal in a
+    plain attribute; only the first signal during start-up raises, so that start-up is abandoned (and cleaned up)
+    rather than finished first; any later one, and every one while serving or stopping, only records.
+    """
+
+    POLL_SECONDS = 0.2
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.starting = True
+
+    def install(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        first = self.received is None
+        self.received = signum
+        if first and self.starting:
+            self.starting = False
+            raise Stopped
+
+    def serving(self) -> None:
+        """Start-up is over: from now on a signal only asks the main loop to stop."""
+        self.starting = False
+
+    def wait(self) -> None:
+        """Return once a signal came (``time.sleep`` takes no lock, and a signal cuts it short)."""
+        while self.received is None:
+            time.sleep(self.POLL_SECONDS)
+
+
 def main() -> int:
-    stop = threading.Event()
-
-    def _terminate(signum: int, frame: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _terminate)
+    signals = StopSignals()
+    signals.install()
+    stack: LocalStack | None = None
     try:
-        stack = LocalStack().start()
+        stack = LocalStack()
+        stack.start()  # cleans up what it started when a signal (Stopped) or a failure interrupts it
+        seeded = samples.seed(stack)
+        bus_log.install(stack)
+        signals.serving()
+        if signals.received is None:
+            print(banner(stack, seeded), flush=True)
+        signals.wait()
+    except Stopped:
+        pass
     except (StackError, TemplateError) as error:
         print(f"local stack: {error}", file=sys.stderr)
         return 2
-    try:
-        seeded = samples.seed(stack)
-        bus_log.install(stack)
-        print(banner(stack, seeded), flush=True)
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
     finally:
-        print("\nstopping...", file=sys.stderr)
-        stack.stop()
-        samples.unseed()
+        signals.serving()
+        if stack is not None:
+            print("\nstopping...", file=sys.stderr)
+            stack.stop()  # safe after a start() that cleaned up after itself
+            samples.unseed()
     return 0
 
 
