@@ -63,6 +63,7 @@ class Invocation:
     ended: float
     errored: bool
     error_type: str | None = None
+    event: Any = None  # the decoded event it was invoked with
 
 
 class LambdaContext:
@@ -248,7 +249,9 @@ def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
     ended = time.monotonic()
     if after_call:
         error_type = json.loads(body).get("errorType") if errored else None
-        done = Invocation(self.function_name, self.region, context.aws_request_id, started, ended, errored, error_type)
+        done = Invocation(
+            self.function_name, self.region, context.aws_request_id, started, ended, errored, error_type, payload
+        )
         for observer in list(after_call):
             observer(done)
     return body, errored, ""

@@ -1,15 +1,22 @@
-"""``python -m local.serve`` (``make local``): serve the API and the AWS emulator on loopback until Ctrl-C."""
+"""``python -m local.serve [--verbose]`` (``make local``, ``make local VERBOSE=1``): serve the API and the AWS
+emulator on loopback until Ctrl-C or SIGTERM. It prints one line per step and per event; the functions' JSON logs
+go to a file (its path is printed), or with ``--verbose`` to the terminal too."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import signal
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from local import bus_log, samples
 from local.organization import ADMIN_ROLE
+from local.run_log import RunLog
 from local.stack import ACCOUNT_ID, HOME_REGION, LocalStack, StackError
 from local.template_reader import TemplateError
 
@@ -20,9 +27,10 @@ SAMPLE = {
 }
 
 
-def banner(stack: LocalStack, seeded: list[str]) -> str:
+def banner(stack: LocalStack, seeded: list[str], log_file: Path | None = None) -> str:
     """What is where, and how to try it."""
     api, aws = stack.api_url, stack.endpoint_url
+    logs = f"  the functions' JSON logs and metrics: {log_file}" if log_file else "  (--verbose: JSON logs below)"
     return "\n".join(
         [
             "pullthrough local stack is up (state lives in memory: it is gone when this stops)",
@@ -34,7 +42,8 @@ def banner(stack: LocalStack, seeded: list[str]) -> str:
             f"    each member but the '(no role)' one has {stack.execution_role_name} (target-account.yaml); look into",
             "    one as its administrator: aws sts assume-role --role-arn "
             f"arn:aws:iam::<member>:role/{ADMIN_ROLE} --role-session-name me",
-            "  the app's events (Rollout Started/Finished, Rule Rejected, Drift Detected) are printed below",
+            "  below: one line per step and per app event (Rollout Started/Finished, Rule Rejected, Drift Detected)",
+            logs,
             "",
             "Try:",
             f"  export PULLTHROUGH_API_URL={api}",
@@ -92,18 +101,23 @@ class StopSignals:
             time.sleep(self.POLL_SECONDS)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    options = parse(argv)
     signals = StopSignals()
     signals.install()
+    log_file = Path(tempfile.gettempdir()) / f"pullthrough-local-{os.getpid()}.log"
+    run_log = RunLog(sys.stdout, log_file, verbose=options.verbose)
     stack: LocalStack | None = None
     try:
         stack = LocalStack()
         stack.start()  # cleans up what it started when a signal (Stopped) or a failure interrupts it
+        run_log.install()
         seeded = samples.seed(stack)
         bus_log.install(stack)
         signals.serving()
         if signals.received is None:
-            print(banner(stack, seeded), flush=True)
+            print(banner(stack, seeded, None if options.verbose else log_file), file=run_log.console, flush=True)
+            run_log.showing = True
         signals.wait()
     except Stopped:
         pass
@@ -116,7 +130,14 @@ def main() -> int:
             print("\nstopping...", file=sys.stderr)
             stack.stop()  # safe after a start() that cleaned up after itself
             samples.unseed()
+        run_log.uninstall()
     return 0
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local.serve", description=__doc__.splitlines()[0])
+    parser.add_argument("--verbose", action="store_true", help="print the functions' JSON logs too")
+    return parser.parse_args(argv)
 
 
 if __name__ == "__main__":

@@ -49,7 +49,7 @@ def port_is_free(port: int) -> bool:
 class Served:
     """``python -m local.serve`` on its own ports; ``ready`` is set once the banner says it is up."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, *args: str) -> None:
         self.api_port, self.aws_port = free_port(), free_port()
         env = os.environ | {
             "PULLTHROUGH_API_PORT": str(self.api_port),
@@ -59,7 +59,7 @@ class Served:
         }
         self.log = tmp_path / "serve.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local.serve"],
+            [sys.executable, "-m", "local.serve", *args],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -67,11 +67,13 @@ class Served:
             text=True,
         )
         self.ready = threading.Event()
+        self.lines: list[str] = []  # what it printed, line by line
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
             if READY in line:
                 self.ready.set()
 
