@@ -88,7 +88,7 @@ def _response(description: str, model: type, example: str | None = None) -> Open
     return {"description": description, "content": {content_types.APPLICATION_JSON: content}}
 
 
-NOT_AS_WRITTEN = "A query parameter the route does not take (each is named)"
+NOT_AS_WRITTEN = "A query parameter the route does not take, or a header spelt like one it takes (each is named)"
 BAD_QUERY = _response(NOT_AS_WRITTEN, Error, "unknownQuery")
 BAD_BODY = _response(NOT_AS_WRITTEN + ", or a body that is not UTF-8 text or not JSON", Error, "notJson")
 INVALID = _response("The request is invalid: each error names its field", Error, "invalid")

@@ -97,3 +97,17 @@ def test_rollout_options_are_never_coerced(app: AppEnv, options: dict[str, Any],
     assert (status, answer["errors"]) == (422, [{"field": field, "message": message}])
     assert answer["message"] == f"{field}: {message}"
     assert app.executions() == []
+
+
+@pytest.mark.parametrize("name", ["X-Idempotency-Key", "IdempotencyKey", "idempotency_key"])
+def test_a_header_that_looks_like_idempotency_key_is_refused_naming_it(app: AppEnv, name: str) -> None:
+    status, answer = api("POST", "/rules", QUAY, headers={name: "deploy-42"})
+    assert status == 400
+    assert answer["errors"] == [
+        {"field": name.lower(), "message": "is not a header of POST /rules: did you mean Idempotency-Key?"}
+    ]
+    assert app.executions() == []
+
+
+def test_the_idempotency_key_header_itself_is_taken_in_any_case(app: AppEnv) -> None:
+    assert api("POST", "/rules", QUAY, headers={"IDEMPOTENCY-KEY": "deploy-42"})[0] == 202

@@ -66,23 +66,51 @@ def _referenced(root: Any, schemas: dict[str, Any]) -> set[str]:
 
 
 def refusal(event: dict[str, Any], resolver: DocumentedResolver) -> dict[str, Any] | None:
-    """A proxy response refusing what no route can take as written (unknown query parameters, a body too large,
-    too deep, not UTF-8 or not JSON); None for a request the resolver may route. ``event`` is routable."""
-    return unknown_query(event, resolver) or hostile_body(event.get("body"), bool(event.get("isBase64Encoded")))
+    """A proxy response refusing what no route can take as written (unknown query parameters, a header spelt like
+    one of ours, a body too large, too deep, not UTF-8 or not JSON); None for a request the resolver may route.
+    ``event`` is routable."""
+    routed = _documented_route(event, resolver)
+    if routed is not None:
+        refused = unknown_query(event, *routed) or lookalike_headers(event, *routed)
+        if refused is not None:
+            return refused
+    return hostile_body(event.get("body"), bool(event.get("isBase64Encoded")))
 
 
-def unknown_query(event: dict[str, Any], resolver: DocumentedResolver) -> dict[str, Any] | None:
-    """A 400 naming each query parameter the route does not take: a misspelt ``dryrun`` must not act for real."""
+def _documented_route(event: dict[str, Any], resolver: DocumentedResolver) -> tuple[Route, str] | None:
+    """The documented route the event goes to and how the API's document names it (``DELETE /rules/{prefix}``);
+    None for no route, or one outside the document (Swagger UI's own, which reads ``?format=``)."""
     method = str(event.get("httpMethod") or "").upper()
     route = resolver.route_of(method, str(event.get("path") or ""))
-    given = {**(event.get("multiValueQueryStringParameters") or {}), **(event.get("queryStringParameters") or {})}
-    if route is None or not given or not route.include_in_schema:  # Swagger UI's own route reads ?format=
+    if route is None or not route.include_in_schema:
         return None
+    return route, f"{method} " + re.sub(r"<(\w+)>", r"{\1}", route.path)
+
+
+def _squashed(name: str) -> str:
+    """A header name without case, separators or an ``x-`` prefix: ``X-Idempotency_Key`` -> ``idempotencykey``."""
+    return re.sub(r"[^a-z0-9]", "", name.lower().removeprefix("x-"))
+
+
+def lookalike_headers(event: dict[str, Any], route: Route, where: str) -> dict[str, Any] | None:
+    """A 400 naming a header spelt like one of the route's own but not it (``X-Idempotency-Key``): ignored, it
+    would silently turn off what the caller asked for."""
+    own = {_squashed(param.alias): param.alias for param in route.dependant.header_params}
+    for name in event.get("headers") or {}:
+        meant = own.get(_squashed(name))
+        if meant is not None and name != meant:
+            spelt = "-".join(part.capitalize() for part in meant.split("-"))
+            return _refusal(HTTPStatus.BAD_REQUEST, f"is not a header of {where}: did you mean {spelt}?", [name])
+    return None
+
+
+def unknown_query(event: dict[str, Any], route: Route, where: str) -> dict[str, Any] | None:
+    """A 400 naming each query parameter the route does not take: a misspelt ``dryrun`` must not act for real."""
+    given = {**(event.get("multiValueQueryStringParameters") or {}), **(event.get("queryStringParameters") or {})}
     takes = [param.alias for param in route.dependant.query_params]
-    where = f"{method} " + re.sub(r"<(\w+)>", r"{\1}", route.path)
     known = f"it takes: {', '.join(takes)}" if takes else "it takes none"
-    message = f"is not a query parameter of {where} ({known})"
     unknown = [name[:_NAME_LENGTH] for name in given if name not in takes]
+    message = f"is not a query parameter of {where} ({known})"
     return _refusal(HTTPStatus.BAD_REQUEST, message, unknown) if unknown else None
 
 
