@@ -82,7 +82,7 @@ demo: setup sam-tools
 	$(PY) -m local.demo
 
 local: setup sam-tools
-	$(PY) -m local.serve
+	$(PY) -m local.serve $(if $(VERBOSE),--verbose)
 
 SWEEP_ARGS ?=
 sweep: setup
