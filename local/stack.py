@@ -45,7 +45,7 @@ from werkzeug.serving import make_server
 
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner, organization
 from local.api_server import ApiServer, Route
-from local.emulator import ecr_extension, engine_tuning, secretsmanager_fixes, sts_trust
+from local.emulator import ecr_extension, engine_tuning, registry, secretsmanager_fixes, sts_trust
 from local.execution_events import ExecutionEvents
 from local.iam_check import IamCheck
 from local.iam_policies import PolicyError, function_statements, translate
@@ -60,6 +60,7 @@ PARTITION = "aws"
 HOST = "127.0.0.1"
 AWS_PORT_ENV = "PULLTHROUGH_AWS_PORT"
 API_PORT_ENV = "PULLTHROUGH_API_PORT"
+REGISTRY_PORT_ENV = "PULLTHROUGH_REGISTRY_PORT"  # the ECR registry endpoint (default 5001; 0 with aws_port=0)
 LATENCY_ENV = "PULLTHROUGH_EMULATOR_LATENCY_MS"
 ROLE_NAME = "pullthrough-local"
 ACCESS_KEY = "testing"  # the stack's own credentials on the emulator: the home (management) account's root
@@ -228,6 +229,7 @@ class LocalStack:
         stack_name: str = "pullthrough",
         verbose: bool = False,
         iam_check: bool = True,
+        registry_port: int | None = None,
     ) -> None:
         """``aws_port``/``api_port``: None reads PULLTHROUGH_AWS_PORT/PULLTHROUGH_API_PORT (5000/3000), 0 any free.
 
@@ -237,6 +239,11 @@ class LocalStack:
         """
         self.aws_port = port_from_env(AWS_PORT_ENV, 5000) if aws_port is None else aws_port
         self.api_port = port_from_env(API_PORT_ENV, 3000) if api_port is None else api_port
+        default_registry_port = 0 if aws_port == 0 else 5001
+        self.registry_port = (
+            port_from_env(REGISTRY_PORT_ENV, default_registry_port) if registry_port is None else registry_port
+        )
+        self.registries: registry.Registries | None = None  # the ECR registry endpoint and the local upstreams
         self.region = HOME_REGION
         self.account_id = ACCOUNT_ID
         self.stack_name = stack_name
@@ -288,6 +295,7 @@ class LocalStack:
         global _active
         check_port_free(self.aws_port, AWS_PORT_ENV)
         check_port_free(self.api_port, API_PORT_ENV)
+        check_port_free(self.registry_port, REGISTRY_PORT_ENV)
         with _active_lock:
             if _active is not None:
                 raise StackError("a LocalStack is already running in this process (they share os.environ)")
@@ -326,6 +334,9 @@ class LocalStack:
         if self._execution_events is not None:
             self._execution_events.stop()
             self._execution_events = None
+        if self.registries is not None:
+            self.registries.stop()
+            self.registries = None
         events_bridge.wait_idle(timeout=5)
         if self._server is not None:
             with contextlib.suppress(Exception):
@@ -585,6 +596,8 @@ class LocalStack:
         self._saved_sfn_config = dict(default_user_config.get("stepfunctions", {}))
         self._moto_api("reset")  # moto's state is process-wide: start from a clean slate
         self._moto_api("config", {"stepfunctions": {"execute_state_machine": True}})
+        self.registries = registry.start(HOST, self.registry_port, home=(self.account_id, self.region))
+        self.registry_port = self.registries.port
 
     def _moto_api(self, action: str, body: dict[str, Any] | None = None) -> None:
         request = urllib.request.Request(  # noqa: S310 - loopback URL built here
