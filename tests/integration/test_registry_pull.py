@@ -327,3 +327,112 @@ def test_each_upstream_serves_alpine_and_checks_credentials_like_its_counterpart
     assert upstream_inspect(address, image, f"{user}:{token}").ok
     assert upstream_inspect(address, image, None).ok is anonymous
     assert upstream_inspect(address, image, f"{user}:wrong").ok is (kind == "k8s")  # k8s asks for none
+
+
+MEMBER = "210987654321"
+
+
+def _member_puller_ecr() -> Any:
+    """An ECR client acting as a role of another account whose identity policy allows the whole pull."""
+    admin = boto3.client("sts", region_name=HOME).assume_role(
+        RoleArn=f"arn:aws:iam::{MEMBER}:role/admin", RoleSessionName="admin"
+    )["Credentials"]
+    keys = {
+        "aws_access_key_id": admin["AccessKeyId"],
+        "aws_secret_access_key": admin["SecretAccessKey"],
+        "aws_session_token": admin["SessionToken"],
+    }
+    iam = boto3.client("iam", region_name=HOME, **keys)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": MEMBER}, "Action": "sts:AssumeRole"}],
+    }
+    role = iam.create_role(RoleName="member-puller", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    everything = {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken", *FULL], "Resource": "*"}
+    iam.put_role_policy(
+        RoleName="member-puller",
+        PolicyName="pull",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [everything]}),
+    )
+    granted = boto3.client("sts", region_name=HOME, **keys).assume_role(RoleArn=role["Arn"], RoleSessionName="pulls")
+    creds = granted["Credentials"]
+    return boto3.client(
+        "ecr",
+        region_name=HOME,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def test_another_accounts_principal_pulls_only_when_the_registry_and_repository_policies_name_it(
+    registries: registry.Registries, ecr: Any
+) -> None:
+    _rule(ecr)
+    member = _member_puller_ecr()
+    basic = "Basic " + member.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    host = f"{ACCOUNT}.dkr.ecr.{HOME}.amazonaws.com:{registries.port}"
+    url = registries.url + f"/v2/{REPOSITORY}/manifests/3.20"
+
+    refused, _, body = _get(url, host=host, authorization=basic)
+
+    assert refused == 403
+    assert body["errors"][0]["code"] == "DENIED"
+    assert (
+        "assumed-role/member-puller/pulls is not authorized to perform: ecr:BatchImportUpstreamImage"
+        in (body["errors"][0]["message"])
+    )
+    ecr.put_registry_policy(
+        policyText=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{MEMBER}:root"},
+                        "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+                        "Resource": f"arn:aws:ecr:{HOME}:{ACCOUNT}:repository/docker-hub/*",
+                    }
+                ],
+            }
+        )
+    )
+    readers = {"Effect": "Allow", "Principal": {"AWS": MEMBER}, "Action": PULL_ACTIONS}
+    ecr.create_repository_creation_template(
+        prefix="docker-hub",
+        appliedFor=["PULL_THROUGH_CACHE"],
+        repositoryPolicy=json.dumps({"Version": "2012-10-17", "Statement": [readers]}),
+    )
+
+    status, headers, _ = _get(url, host=host, authorization=basic)
+
+    assert status == 200
+    assert headers["Docker-Content-Digest"] == registries.upstreams.registries["docker-hub"].digest(
+        "library/alpine", "3.20"
+    )
+
+
+def test_manifests_answer_head_and_digests_and_blobs_need_an_image_that_names_them(
+    registries: registry.Registries, ecr: Any
+) -> None:
+    _rule(ecr)
+    basic = "Basic " + ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    base = registries.url + f"/v2/{REPOSITORY}"
+    _, headers, index = _get(base + "/manifests/3.20", authorization=basic)
+    child = index["manifests"][0]["digest"]
+
+    head = urllib.request.Request(base + "/manifests/3.20", method="HEAD", headers={"Authorization": basic})
+    with urllib.request.urlopen(head, timeout=30) as answer:
+        assert answer.headers["Docker-Content-Digest"] == headers["Docker-Content-Digest"]
+        assert answer.headers["Content-Type"] == oci.INDEX
+        assert answer.read() == b""
+    status, child_headers, manifest = _get(base + f"/manifests/{child}", authorization=basic)
+    assert (status, child_headers["Content-Type"]) == (200, oci.MANIFEST)
+    config = manifest["config"]["digest"]
+    status, _, config_body = _get(base + f"/blobs/{config}", authorization=basic)
+    assert status == 200 and config_body["architecture"] in ("amd64", "arm64")
+    unknown = "sha256:" + "0" * 64
+    status, _, body = _get(base + f"/blobs/{unknown}", authorization=basic)
+    assert (status, body["errors"][0]["code"]) == (404, "BLOB_UNKNOWN")
+    status, _, tags = _get(base + "/tags/list", authorization=basic)
+    assert tags == {"name": REPOSITORY, "tags": ["3.20"]}
