@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from local.emulator import registry
 from local.emulator.registry import UPSTREAM_FAULTS, oci
 from local.emulator.registry.upstream import SAMPLE_CREDENTIALS
 from tests.registry_support import copy_to_dir, inspect, password, upstream_inspect
-from tests.support import ACCOUNT, HOME
+from tests.support import ACCOUNT, CANARY, HOME
 
 IMAGE = "docker-hub/library/alpine:3.20"
 REPOSITORY = "docker-hub/library/alpine"
@@ -436,3 +437,20 @@ def test_manifests_answer_head_and_digests_and_blobs_need_an_image_that_names_th
     assert (status, body["errors"][0]["code"]) == (404, "BLOB_UNKNOWN")
     status, _, tags = _get(base + "/tags/list", authorization=basic)
     assert tags == {"name": REPOSITORY, "tags": ["3.20"]}
+
+
+def test_the_rules_credential_shows_nowhere_when_the_upstream_refuses_it(
+    registries: registry.Registries, address: str, ecr: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    _rule(ecr, credentials=("demo-user", CANARY))
+    secret = password(ecr)
+    basic = "Basic " + base64.b64encode(f"AWS:{secret}".encode()).decode()
+    caplog.set_level(logging.DEBUG)  # everything the pull path logs, from here on
+
+    refused = inspect(address, IMAGE, secret)
+    status, headers, body = _get(registries.url + f"/v2/{REPOSITORY}/manifests/3.20", authorization=basic)
+
+    assert not refused.ok and status == 401
+    for seen in (refused.stdout, refused.stderr, json.dumps(body), json.dumps(headers), caplog.text):
+        assert CANARY not in seen
+        assert secret not in seen  # nor the registry token

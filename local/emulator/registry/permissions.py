@@ -39,7 +39,8 @@ class Policy:
     principals: tuple[str, ...] | None
 
 
-def _statements(document: Any, where: str, resource_policy: bool) -> list[Policy]:
+def policy_statements(document: Any, where: str, resource_policy: bool) -> list[Policy]:
+    """The statements of a policy document (JSON text or parsed); unreadable ones: none."""
     if isinstance(document, str):
         try:
             document = json.loads(document)
@@ -117,11 +118,11 @@ def puller(principal: Principal) -> Puller:
         holders = []
     for holder in holders:
         for name, document in holder.policies.items():
-            policies.extend(_statements(document, f"{holder.name}.{name}", resource_policy=False))
+            policies.extend(policy_statements(document, f"{holder.name}.{name}", resource_policy=False))
         for managed in holder.managed_policies.values():
             default = next((v for v in managed.versions if v.is_default), None)
             if default is not None:
-                policies.extend(_statements(default.document, managed.name, resource_policy=False))
+                policies.extend(policy_statements(default.document, managed.name, resource_policy=False))
     return Puller(principal, role_arn, policies, _org_id(principal.account))
 
 
@@ -182,7 +183,7 @@ def allowed(
         policy
         for document in resource_policies
         if document
-        for policy in _statements(document, "resource policy", resource_policy=True)
+        for policy in policy_statements(document, "resource policy", resource_policy=True)
         if who.named_by(policy.principals or ())
     ]
     on_resource = _verdict(named, action, resource, context)
