@@ -20,7 +20,7 @@ import pytest
 from local import events_bridge, lambda_runner
 from local.api_server import ApiServer, Route
 from local.emulator import ecr_extension
-from local.stack import API_PORT_ENV, AWS_PORT_ENV, LATENCY_ENV, LocalStack, StackError
+from local.stack import API_PORT_ENV, AWS_PORT_ENV, LATENCY_ENV, REGISTRY_PORT_ENV, LocalStack, StackError
 from local.template_reader import Resolver, TemplateError, load_template, substitute
 from tests.e2e.conftest import (
     ApiCall,
@@ -574,7 +574,10 @@ def test_a_failing_handler_is_a_500_without_its_details(
 # -- start-up checks and knobs ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("which", "env_name"), [("aws_port", AWS_PORT_ENV), ("api_port", API_PORT_ENV)])
+@pytest.mark.parametrize(
+    ("which", "env_name"),
+    [("aws_port", AWS_PORT_ENV), ("api_port", API_PORT_ENV), ("registry_port", REGISTRY_PORT_ENV)],
+)
 def test_a_port_in_use_names_the_variable_to_change(stack: LocalStack, which: str, env_name: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
