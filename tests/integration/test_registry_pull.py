@@ -8,7 +8,7 @@ import json
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -101,13 +101,17 @@ def _role_ecr(name: str, actions: list[str]) -> Any:
         RoleName=name, PolicyName="pull", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements})
     )
     granted = boto3.client("sts", region_name=HOME).assume_role(RoleArn=role["Arn"], RoleSessionName="puller")
-    keys = granted["Credentials"]
-    return boto3.client(
-        "ecr",
+    return _acting("ecr", granted["Credentials"])
+
+
+def _acting(service: str, credentials: Mapping[str, Any]) -> Any:
+    """A client of ``service`` with STS ``credentials`` (AccessKeyId, SecretAccessKey, SessionToken)."""
+    return boto3.client(  # type: ignore[call-overload]
+        service,
         region_name=HOME,
-        aws_access_key_id=keys["AccessKeyId"],
-        aws_secret_access_key=keys["SecretAccessKey"],
-        aws_session_token=keys["SessionToken"],
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
     )
 
 
@@ -338,12 +342,7 @@ def _member_puller_ecr() -> Any:
     admin = boto3.client("sts", region_name=HOME).assume_role(
         RoleArn=f"arn:aws:iam::{MEMBER}:role/admin", RoleSessionName="admin"
     )["Credentials"]
-    keys = {
-        "aws_access_key_id": admin["AccessKeyId"],
-        "aws_secret_access_key": admin["SecretAccessKey"],
-        "aws_session_token": admin["SessionToken"],
-    }
-    iam = boto3.client("iam", region_name=HOME, **keys)
+    iam = _acting("iam", admin)
     trust = {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"AWS": MEMBER}, "Action": "sts:AssumeRole"}],
@@ -355,15 +354,8 @@ def _member_puller_ecr() -> Any:
         PolicyName="pull",
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [everything]}),
     )
-    granted = boto3.client("sts", region_name=HOME, **keys).assume_role(RoleArn=role["Arn"], RoleSessionName="pulls")
-    creds = granted["Credentials"]
-    return boto3.client(
-        "ecr",
-        region_name=HOME,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
+    granted = _acting("sts", admin).assume_role(RoleArn=role["Arn"], RoleSessionName="pulls")
+    return _acting("ecr", granted["Credentials"])
 
 
 def test_another_accounts_principal_pulls_only_when_the_registry_and_repository_policies_name_it(
