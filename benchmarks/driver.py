@@ -24,7 +24,8 @@ from benchmarks.counters import Call, Counters, InvocationRecord
 from benchmarks.latency_model import LatencyModel
 from benchmarks.settings import HOME_REGION, Settings
 from local import lambda_runner
-from local.stack import LATENCY_ENV, LocalStack
+from local.emulator.server import LATENCY_ENV
+from local.stack import EmbeddedStack
 
 SECRET_PREFIX = "ecr-pullthroughcache/"
 SOURCE_PREFIX = "ecr-pullthroughcache/_source/"
@@ -59,7 +60,7 @@ class RolloutRun:
 class Bench:
     """The stack plus counters and helpers; a context manager that installs and removes the hooks."""
 
-    def __init__(self, stack: LocalStack, settings: Settings) -> None:
+    def __init__(self, stack: EmbeddedStack, settings: Settings) -> None:
         self.stack = stack
         self.settings = settings
         self.counters = Counters()
@@ -156,19 +157,21 @@ class Bench:
     # -- rollouts ---------------------------------------------------------------------------------------------
     def rollout(self, prefix: str, regions: list[str], source_arn: str, timeout: float = 300.0) -> RolloutRun:
         """Start a rollout with the app's rollout service (as the API does) and wait for it to end."""
+        from pullthrough.rollouts.start import start
+        from pullthrough.rollouts.view import view as view_of
         from pullthrough.wiring import rollouts_from_env
 
         mark = self.counters.mark()
         cpu, gc_seconds, gc_full = time.process_time(), self.gc_seconds, self.gc_full
         with self.stack.running_as("ApiFunction"):  # its environment and its policies, as the API's POST
-            rollouts = rollouts_from_env()
-            started = rollouts.start(self.request(prefix, regions, source_arn), idempotency_key=uuid.uuid4().hex)
-            arn = rollouts.require_executions().execution_arn(started["rolloutId"])
+            deps = rollouts_from_env()
+            started = start(deps, self.request(prefix, regions, source_arn), idempotency_key=uuid.uuid4().hex)
+            arn = deps.require_executions().execution_arn(started["rolloutId"])
         described = self.wait(arn, timeout)
         cpu = time.process_time() - cpu
         calls, invocations = self.counters.since(mark)
         with self.stack.running_as("ApiFunction"):  # GET /rollouts/{id}
-            view = rollouts.view(started["rolloutId"]) or {}
+            view = view_of(deps, started["rolloutId"]) or {}
         return RolloutRun(
             rollout_id=started["rolloutId"],
             execution_arn=arn,

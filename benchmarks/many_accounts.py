@@ -8,7 +8,7 @@ What it measures (``make bench-accounts``; too slow for ``make bench``, see the 
 - one child execution: moto runs a Distributed Map's children without keeping their histories, so the child's
   definition (RolloutAccounts' ItemProcessor, DefinitionSubstitutions applied) is created as a state machine of its
   own and started for one fresh account with the input the parent's ItemSelector makes, after the account's targets
-  were put in DynamoDB by the same store call Rollouts._launch makes;
+  were put in DynamoDB by the same store call pullthrough.rollouts.launch.record_rollout makes;
 - what grows with the number of accounts (DynamoDB items, GET /rollouts/{id}, the Finished event), measured at a
   small and the full account count and projected linearly to 1,000 accounts against the service quotas.
 
@@ -291,14 +291,14 @@ def measure(
 ) -> Point:
     """One rollout of one rule to ``accounts`` fresh member accounts x the first ``regions`` aws regions, with
     ``concurrency`` as the rollout's accountConcurrency (None: the app's default)."""
-    from local.stack import LocalStack
+    from local.stack import EmbeddedStack
 
     point = Point(accounts, regions, account_concurrency=concurrency)
     names = list(aws_partition_ecr_regions()[:regions])
     if len(names) < regions:
         raise ValueError(f"the aws partition has only {len(names)} ECR regions the app accepts")
     prefix = f"bench-{accounts}x{regions}"
-    with LocalStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as stack:
+    with EmbeddedStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as stack:
         org = stack.organization
         assert org is not None
         started = time.monotonic()
@@ -481,7 +481,7 @@ def section(small: Point, full: Point, seconds_total: float | None = None) -> li
         f"The child was measured for one account of {full.child_regions} regions, started as the parent's "
         "Distributed Map starts it: RolloutAccounts' ItemProcessor (DefinitionSubstitutions applied) as a state "
         "machine of its own, its input the parent's ItemSelector applied to the Map's state input, the account's "
-        "targets put in DynamoDB by RolloutStore.put_account_targets as Rollouts._launch does (moto keeps no child "
+        "targets put in DynamoDB by RolloutStore.put_account_targets as pullthrough.rollouts.launch.record_rollout does (moto keeps no child "
         "histories: its parent history shows only MapRunStarted/MapRunSucceeded).",
         "",
         f"Projection: linear in accounts between the {small.accounts}- and {full.accounts}-account runs; what one "

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from local.stack import API_PORT_ENV, AWS_PORT_ENV, LocalStack, StackError, port_from_env
+from local.settings import API_PORT_ENV, AWS_PORT_ENV, StackError, port_from_env
+from local.stack import EmbeddedStack
 from local.template_reader import ROOT, TemplateError
 
 SAMPLE_EVENT = ROOT / "events" / "api_post_rules.json"
@@ -73,7 +74,9 @@ class RegionCheck:
     ok: bool
 
 
-def inspect_region(stack: LocalStack, region: str, status: str, prefix: str, account: str | None = None) -> RegionCheck:
+def inspect_region(
+    stack: EmbeddedStack, region: str, status: str, prefix: str, account: str | None = None
+) -> RegionCheck:
     """What the emulator holds for ``prefix`` in ``region`` (of ``account``, a member of the local organization)."""
     ecr = stack.client("ecr", region, account=account)
     rules = ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
@@ -144,7 +147,7 @@ def wait_rollout(api: str, rollout_id: str, timeout: float) -> dict[str, Any]:
         time.sleep(0.25)
 
 
-def run(stack: LocalStack) -> int:
+def run(stack: EmbeddedStack) -> int:
     body = sample_request()
     regions = list(body.get("regions", []))
     print(f"emulator {stack.endpoint_url}   API {stack.api_url}   registry http://127.0.0.1:{stack.registry_port}")
@@ -192,7 +195,7 @@ def run(stack: LocalStack) -> int:
     return 0
 
 
-def pull_through(stack: LocalStack, prefix: str) -> int:
+def pull_through(stack: EmbeddedStack, prefix: str) -> int:
     """Pull ``<prefix>/library/alpine:3.20`` through the home region's cache with skopeo, as a user would."""
     image = f"{prefix}/library/alpine:3.20"
     skopeo = shutil.which("skopeo")
@@ -218,7 +221,7 @@ def pull_through(stack: LocalStack, prefix: str) -> int:
     return 0
 
 
-def run_across_accounts(stack: LocalStack, body: dict[str, Any], regions: list[str]) -> int:
+def run_across_accounts(stack: EmbeddedStack, body: dict[str, Any], regions: list[str]) -> int:
     """The same upstream under another prefix, to every account of the local organization's OU ``workloads``."""
     org = stack.organization
     if org is None:
@@ -254,7 +257,7 @@ def main() -> int:
         api_port = port_from_env(API_PORT_ENV, 0)
         level = os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")  # the functions' own logs: quiet by default
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # and their metric lines (EMF on stdout)
-        with LocalStack(aws_port=aws_port, api_port=api_port, parameters={"LogLevel": level}) as stack:
+        with EmbeddedStack(aws_port=aws_port, api_port=api_port, parameters={"LogLevel": level}) as stack:
             return run(stack)
     except (StackError, TemplateError) as error:
         print(f"demo: {error}", file=sys.stderr)

@@ -13,7 +13,8 @@ import json
 import time
 
 from local.emulator import secret_arns
-from local.stack import HOME_REGION, LocalStack
+from local.settings import HOME_REGION
+from local.stack import EmbeddedStack
 from local.template_reader import ROOT
 
 EVENTS = ROOT / "events"
@@ -28,7 +29,7 @@ SOURCE_SECRETS = (  # named by events/{store_secret,snapshot_region,...}.json an
 REGIONAL_SECRETS = (_SECRET.format(region="eu-west-1", name="docker-hub-XyZ123"),)  # events/create_rule.json
 
 
-def seed(stack: LocalStack, timeout: float = 60.0) -> list[str]:
+def seed(stack: EmbeddedStack, timeout: float = 60.0) -> list[str]:
     """Create what the samples need on a freshly started ``stack``; lines saying what was seeded."""
     for arn in REGIONAL_SECRETS:
         secret_arns.pin(arn)
@@ -44,22 +45,24 @@ def seed(stack: LocalStack, timeout: float = 60.0) -> list[str]:
     from pullthrough.adapters.store import RolloutStore
     from pullthrough.adapters.workflow import Executions
     from pullthrough.models import RuleRequest
-    from pullthrough.rollouts import Rollouts
+    from pullthrough.rollouts.deps import Deps
+    from pullthrough.rollouts.plan import plan
+    from pullthrough.rollouts.view import view
 
     (table,) = stack.table_names.values()
-    rollouts = Rollouts(
+    deps = Deps(
         store=RolloutStore(stack.client("dynamodb"), table),
         executions=Executions(stack.client("stepfunctions"), stack.state_machine_arn),
         home_region=stack.region,
     )
     request = RuleRequest.model_validate(json.loads(SAMPLE_PLAN.read_text()))
-    rollouts.start(request, plan=True, rollout_id=SAMPLE_ROLLOUT_ID)
+    plan(deps, request, rollout_id=SAMPLE_ROLLOUT_ID)
     deadline = time.monotonic() + timeout
-    while (view := rollouts.view(SAMPLE_ROLLOUT_ID)) is not None and view["status"] == "RUNNING":
+    while (shown := view(deps, SAMPLE_ROLLOUT_ID)) is not None and shown["status"] == "RUNNING":
         if time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    status = view["status"] if view else "missing"
+    status = shown["status"] if shown else "missing"
     return [
         "source secrets (placeholder credentials): "
         + ", ".join(arn.rsplit(":", 1)[1].rsplit("-", 1)[0] for arn in SOURCE_SECRETS),

@@ -31,12 +31,16 @@ from pullthrough.api_schema import (
     RuleList,
     RuleView,
 )
-from pullthrough.desired import rule_view
 from pullthrough.metrics import api_response
 from pullthrough.models import RuleRequest
 from pullthrough.observability import logger
+from pullthrough.path_rules import for_path_prefix
 from pullthrough.prefixes import canonical_prefix
-from pullthrough.rollouts import UnknownRule
+from pullthrough.rollouts.delete import start_delete
+from pullthrough.rollouts.deps import UnknownRule
+from pullthrough.rollouts.plan import plan
+from pullthrough.rollouts.start import start
+from pullthrough.rollouts.view import rule_of, rule_views, view
 from pullthrough.validation import field_errors
 from pullthrough.wiring import rollouts_from_env
 
@@ -97,6 +101,11 @@ DRY_RUN = Query(
     description="true: plan only. The same state machine and steps run with every write refused; no lock is "
     "taken, nothing is stored, and the rollout ends PLANNED with the changes it would make.",
 )
+IDEMPOTENCY_KEY = Header(
+    alias="idempotency-key",
+    description="Any string of yours: the same key with the same body returns the same rollout for 10 minutes; "
+    "with another body, 422.",
+)
 PREFIX = Path(
     description="An ecrRepositoryPrefix. One with a / may be given raw (/rules/team/quay) or percent-encoded "
     "(/rules/team%2Fquay); a trailing / names the same rule.",
@@ -108,6 +117,14 @@ def _rule_prefix(raw: str) -> str:
     prefix = unquote(raw)
     if not PREFIX_SHAPE.fullmatch(prefix):
         raise _no_rule(prefix)
+    return canonical_prefix(prefix)
+
+
+def _path_prefix(raw: str) -> str:
+    """The prefix a PUT path names; one that is not a rule prefix is the client's mistake (422, not 404)."""
+    prefix = unquote(raw)
+    if not PREFIX_SHAPE.fullmatch(prefix):
+        raise ex.InvalidRequest("is not an ecrRepositoryPrefix (2-30 of a-z 0-9 . _ - /, or ROOT)", field="prefix")
     return canonical_prefix(prefix)
 
 
@@ -146,16 +163,43 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
 def post_rule(
     request: Annotated[RuleRequest, Body(embed=False, openapi_examples=REQUEST_EXAMPLES)],
     dryRun: Annotated[bool, DRY_RUN] = False,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="idempotency-key",
-            description="Any string of yours: the same key with the same body returns the same rollout for 10 "
-            "minutes; with another body, 422.",
-        ),
-    ] = None,
+    idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY] = None,
 ) -> Response[dict[str, Any]]:
-    return _started(rollouts_from_env(organization=True).start(request, idempotency_key=idempotency_key, plan=dryRun))
+    return _roll_out(request, dryRun, idempotency_key)
+
+
+def _roll_out(request: RuleRequest, dry_run: bool, idempotency_key: str | None) -> Response[dict[str, Any]]:
+    """POST and PUT: plan the request, or start its rollout."""
+    deps = rollouts_from_env(organization=True)
+    if dry_run:
+        return _started(plan(deps, request))
+    return _started(start(deps, request, idempotency_key=idempotency_key))
+
+
+@app.put(
+    "/rules/<prefix>",
+    summary="Roll the pull-through cache rule of one prefix out (the prefix in the path)",
+    tags=[RULES],
+    description="The same body and answers as POST /rules, for the prefix the path names: a body that names "
+    "ecrRepositoryPrefix must name the same one. With the prefix in the path, IAM can allow a team "
+    "execute-api:Invoke on PUT/rules/team-a/* (and DELETE/rules/team-a/*) only.",
+    responses={
+        202: _response("The rollout started: follow links.rollout", RolloutAccepted, "started"),
+        409: BUSY,
+        413: _response("The body is larger than 256 KB", Error, "tooLarge"),
+        422: INVALID,
+        502: FAILED,
+        503: UNAVAILABLE,
+    },
+)
+def put_rule(
+    prefix: Annotated[str, PREFIX],
+    request: Annotated[RuleRequest, Body(embed=False, openapi_examples=REQUEST_EXAMPLES)],
+    dryRun: Annotated[bool, DRY_RUN] = False,
+    idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY] = None,
+) -> Response[dict[str, Any]]:
+    request = for_path_prefix(request, _path_prefix(prefix), app.current_event.json_body)
+    return _roll_out(request, dryRun, idempotency_key)
 
 
 @app.get(
@@ -165,8 +209,7 @@ def post_rule(
     responses={200: _response("Every desired rule", RuleList, "rules"), 502: FAILED, 503: UNAVAILABLE},
 )
 def list_rules() -> dict[str, Any]:
-    rollouts = rollouts_from_env()
-    return {"rules": [rule_view(item, rollouts.home_account) for item in rollouts.store.list_rules()]}
+    return {"rules": rule_views(rollouts_from_env())}
 
 
 @app.get(
@@ -182,11 +225,10 @@ def list_rules() -> dict[str, Any]:
 )
 def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
     wanted = _rule_prefix(prefix)
-    rollouts = rollouts_from_env()
-    found = rollouts.store.get_rule(wanted)
+    found = rule_of(rollouts_from_env(), wanted)
     if found is None:
         raise _no_rule(wanted)
-    return rule_view(found, rollouts.home_account)
+    return found
 
 
 @app.delete(
@@ -203,7 +245,7 @@ def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
     },
 )
 def delete_rule(prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, DRY_RUN] = False) -> Response[dict[str, Any]]:
-    return _started(rollouts_from_env().start_delete(_rule_prefix(prefix), plan=dryRun))
+    return _started(start_delete(rollouts_from_env(), _rule_prefix(prefix), plan=dryRun))
 
 
 @app.get(
@@ -221,7 +263,7 @@ def get_rollout(rolloutId: Annotated[str, Path(description="The rolloutId a POST
     missing = NotFound(f"no rollout with id {rolloutId[:64]!r}", field="rolloutId")
     if not ROLLOUT_ID_SHAPE.fullmatch(rolloutId):
         raise missing
-    found = rollouts_from_env().view(rolloutId)
+    found = view(rollouts_from_env(), rolloutId)
     if found is None:
         raise missing
     return found

@@ -9,6 +9,7 @@ from typing import Any
 from pullthrough.exceptions import InvalidRequest
 from pullthrough.fields import flag_field, json_object, refuse, text_field
 from pullthrough.observability import logger
+from pullthrough.rollouts.finish import finish
 from pullthrough.wiring import rollouts_from_env
 
 
@@ -57,7 +58,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             f"invalid FinishRollout input: {refused.message}", field=refused.field, errors=refused.errors
         ) from None
     logger.append_keys(rolloutId=finished.rolloutId, prefix=finished.prefix)
-    summary = rollouts_from_env().finish(
+    summary = finish(
+        rollouts_from_env(),
         finished.rolloutId,
         finished.prefix,
         finished.regionResults,

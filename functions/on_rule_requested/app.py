@@ -14,7 +14,8 @@ from pullthrough.adapters.store import PrefixBusy
 from pullthrough.bus_requests import take_request_id
 from pullthrough.models import RuleRequest, parse_model
 from pullthrough.observability import logger
-from pullthrough.rollouts import ROLLOUT_STARTED, RULE_REQUESTED, Rollouts
+from pullthrough.rollouts.deps import ROLLOUT_STARTED, RULE_REQUESTED, Deps
+from pullthrough.rollouts.start import start
 from pullthrough.wiring import rollouts_from_env
 
 RULE_REJECTED = "Pull Through Cache Rule Rejected"
@@ -24,7 +25,7 @@ RULE_REJECTED = "Pull Through Cache Rule Rejected"
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     detail = event.get("detail") if isinstance(event, dict) else None
     logger.append_keys(eventId=event.get("id") if isinstance(event, dict) else None)
-    rollouts = rollouts_from_env(trigger="event", organization=True)
+    deps = rollouts_from_env(trigger="event", organization=True)
     request_id: str | None = None
     try:
         if event.get("detail-type") != RULE_REQUESTED:
@@ -38,7 +39,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                 field="detail.credentials",
             )
         request = parse_model(RuleRequest, detail, what="detail")
-        started = rollouts.start(request, request_id=request_id)
+        started = start(deps, request, request_id=request_id)
     except (ex.InvalidRequest, PrefixBusy) as refused:
         report = {
             "requestId": request_id,
@@ -49,19 +50,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             **({"rolloutId": refused.rollout_id} if isinstance(refused, PrefixBusy) else {}),
         }
         logger.warning("rule request refused", extra={"field": refused.field, "reason": refused.message})
-        _answer(rollouts, RULE_REJECTED, report)
+        _answer(deps, RULE_REJECTED, report)
         return {"accepted": False, **report}
     logger.info("rollout started", extra={"rolloutId": started["rolloutId"]})
     answer = {"requestId": request_id, "rolloutId": started["rolloutId"], "prefix": started.get("prefix")}
-    _answer(rollouts, ROLLOUT_STARTED, answer)
+    _answer(deps, ROLLOUT_STARTED, answer)
     return {"accepted": True, "requestId": request_id, **started}
 
 
-def _answer(rollouts: Rollouts, detail_type: str, detail: dict[str, Any]) -> None:
+def _answer(deps: Deps, detail_type: str, detail: dict[str, Any]) -> None:
     """Emit the answer to the request; never raise (a retried event could start the rollout twice, or carry a
     credential into the dead-letter queue). The Finished event still carries the requestId."""
     try:
-        if rollouts.events is not None:
-            rollouts.events.emit(detail_type, detail)
+        if deps.events is not None:
+            deps.events.emit(detail_type, detail)
     except ex.PullthroughError:
         logger.exception("could not emit the answer event", extra={"detailType": detail_type})

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pullthrough.models import parse_model
 from pullthrough.observability import logger
+from pullthrough.rollouts.close import close
+from pullthrough.rollouts.recover import recover
 from pullthrough.wiring import rollouts_from_env
 
 
@@ -37,15 +39,15 @@ class ExecutionEnded(BaseModel):
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    rollouts = rollouts_from_env()
+    deps = rollouts_from_env()
     if isinstance(event, dict) and event.get("source") == "aws.states":
         ended = parse_model(ExecutionEnded, event.get("detail"), what="detail")
         logger.append_keys(execution=ended.name)
         reason = " ".join(part for part in (ended.error, ended.cause) if part) or None
-        outcome = rollouts.recover(ended.name, ended.status, reason)
+        outcome = recover(deps, ended.name, ended.status, reason)
     else:
         closing = parse_model(CloseInput, event, what="CloseRollout input")
         logger.append_keys(rolloutId=closing.rolloutId, prefix=closing.prefix)
-        outcome = rollouts.close(closing.rolloutId, closing.prefix, closing.error)
+        outcome = close(deps, closing.rolloutId, closing.prefix, closing.error)
     logger.info("recovery", extra=outcome)
     return outcome

@@ -27,7 +27,8 @@ from botocore.loaders import Loader
 from botocore.stub import Stubber
 
 from pullthrough.adapters.ecr import RULE_FIELDS, TEMPLATE_FIELDS, EcrRegistry
-from pullthrough.models import DEFAULT_LIFECYCLE_POLICY, CreationTemplate, Rule
+from pullthrough.creation_template import DEFAULT_LIFECYCLE_POLICY, CreationTemplate
+from pullthrough.models import Rule
 from pullthrough.steps.rule import create_rule
 from pullthrough.steps.template import apply_template
 from pullthrough.tasks import RegionTask

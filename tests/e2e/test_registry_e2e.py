@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from local.emulator import faults_client
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from tests.e2e.conftest import ROLLOUT_TIMEOUT, call_api, wait_until
 from tests.registry_support import copy_to_dir, inspect, password
 from tests.support import ROOT
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def rolled_out(stack: LocalStack) -> dict[str, Any]:
+def rolled_out(stack: EmbeddedStack) -> dict[str, Any]:
     """The sample docker-hub rule (events/rule_request_docker_hub.json) rolled out to the home region and one more."""
     body = json.loads((ROOT / "events" / "rule_request_docker_hub.json").read_text())
     body["regions"] = [stack.region, "eu-west-1"]
@@ -37,7 +37,7 @@ def rolled_out(stack: LocalStack) -> dict[str, Any]:
 
 
 def test_skopeo_copies_an_image_through_the_stacks_registry_endpoint(
-    stack: LocalStack, rolled_out: dict[str, Any], tmp_path: Path
+    stack: EmbeddedStack, rolled_out: dict[str, Any], tmp_path: Path
 ) -> None:
     assert stack.registries is not None
     address = stack.registries.url.removeprefix("http://")
@@ -53,7 +53,7 @@ def test_skopeo_copies_an_image_through_the_stacks_registry_endpoint(
 
 
 def test_a_credential_revoked_through_the_faults_endpoint_fails_the_next_first_pull(
-    stack: LocalStack, rolled_out: dict[str, Any]
+    stack: EmbeddedStack, rolled_out: dict[str, Any]
 ) -> None:
     assert stack.registries is not None
     address = stack.registries.url.removeprefix("http://")

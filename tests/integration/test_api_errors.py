@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from local.openapi_doc import DOCUMENT
-from pullthrough.models import PREFIX_WORDS
+from pullthrough.request_fields import PREFIX_WORDS
 from tests.integration.app_support import AppEnv, api, provision
 from tests.support import ACCOUNT, CANARY, FakeContext, load_handler
 

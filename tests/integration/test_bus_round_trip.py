@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pullthrough.rollouts.close import close
 from pullthrough.wiring import rollouts_from_env
 from tests.integration.app_support import AppEnv, provision
 from tests.support import CANARY, FakeContext, load_handler
@@ -94,7 +95,7 @@ def test_a_64_character_request_id_is_accepted(app: AppEnv) -> None:
 def test_a_rollout_closed_as_a_last_resort_still_echoes_the_request_id(app: AppEnv) -> None:
     out = TRIGGER.handler(requested(QUAY | {"requestId": "deploy-43"}), FakeContext())
     app.emitted()  # drop Started
-    rollouts_from_env().close(out["rolloutId"], "quay", {"Error": "States.Runtime", "Cause": "boom"})
+    close(rollouts_from_env(), out["rolloutId"], "quay", {"Error": "States.Runtime", "Cause": "boom"})
     [finished] = events_of(app, FINISHED)
     assert finished["requestId"] == "deploy-43" and finished["status"] == "FAILED"
 

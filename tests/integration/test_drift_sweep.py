@@ -16,7 +16,7 @@ from pullthrough.adapters.secret_listing import SecretListing
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.drift.desired import EVERYTHING
 from pullthrough.drift.inventory import read_inventory
-from pullthrough.rollouts import now_iso
+from pullthrough.rollouts.deps import now_iso
 from tests.integration.app_support import AppEnv, api, provision
 from tests.integration.steps_support import run_all
 from tests.support import CANARY, HOME, CallLog, FakeContext, all_at_once, load_event, load_handler

@@ -15,6 +15,7 @@ from moto import mock_aws
 from pullthrough import exceptions as ex
 from pullthrough.adapters.organizations import Organization
 from pullthrough.models import RuleRequest, parse_model
+from pullthrough.targets import requested_accounts
 from tests.support import ACCOUNT, HOME
 
 UNKNOWN_OU = "ou-zzzz-zzzzzzzz"
@@ -122,7 +123,7 @@ def test_an_unknown_ou_is_refused_naming_it(org: Org) -> None:
 def test_a_request_names_the_unknown_ou_by_its_position(org: Org) -> None:
     asked = request(organizationalUnits=[org.team, UNKNOWN_OU])
     with pytest.raises(ex.UnknownOrganizationalUnit) as refused:
-        asked.target_accounts(ACCOUNT, Organization(org.client))
+        requested_accounts(asked, ACCOUNT, Organization(org.client))
     assert refused.value.field == "organizationalUnits.1"
     assert refused.value.errors == [{"field": "organizationalUnits.1", "message": refused.value.message}]
 
@@ -130,7 +131,9 @@ def test_a_request_names_the_unknown_ou_by_its_position(org: Org) -> None:
 def test_a_request_targets_its_accounts_and_its_ous_accounts_once_each(org: Org) -> None:
     outsider = "111122223333"  # not in the organization: explicit accounts need not be
     asked = request(accounts=[outsider, org.in_nested], organizationalUnits=[org.team])
-    assert asked.target_accounts(ACCOUNT, Organization(org.client)) == sorted([outsider, org.in_team, org.in_nested])
+    assert requested_accounts(asked, ACCOUNT, Organization(org.client)) == sorted(
+        [outsider, org.in_team, org.in_nested]
+    )
 
 
 def test_ancestors_run_from_the_nearest_ou_to_the_root(org: Org) -> None:
@@ -188,5 +191,5 @@ def test_throttling_and_service_errors_are_transient(org: Org, code: str, status
 def test_a_request_without_ous_never_reads_the_organization() -> None:
     with mock_aws():  # no organization at all: accounts alone, or the home default, still work
         organization = Organization(boto3.client("organizations", region_name=HOME))
-        assert request().target_accounts(ACCOUNT, organization) == [ACCOUNT]
-        assert request(accounts=["111122223333"]).target_accounts(ACCOUNT, organization) == ["111122223333"]
+        assert requested_accounts(request(), ACCOUNT, organization) == [ACCOUNT]
+        assert requested_accounts(request(accounts=["111122223333"]), ACCOUNT, organization) == ["111122223333"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pullthrough.api_http import json_depth, one_segment_prefix
-from pullthrough.models import readable_title
+from pullthrough.request_fields import readable_title
 from pullthrough.validation import field_errors
 
 

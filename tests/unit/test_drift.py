@@ -11,6 +11,7 @@ from local import bus_log
 from local import sweep as local_sweep
 from pullthrough import exceptions as ex
 from pullthrough.adapters.secret_listing import ListedSecret, current_version
+from pullthrough.creation_template import CreationTemplate
 from pullthrough.drift.compare import (
     Difference,
     drift_report,
@@ -27,7 +28,7 @@ from pullthrough.drift.inventory import RegionInventory
 from pullthrough.drift.request import SweepRequest, mode_from_env, parse_sweep_event
 from pullthrough.drift.sweep import target_reads
 from pullthrough.metrics import drift_found
-from pullthrough.models import CreationTemplate, Rule
+from pullthrough.models import Rule
 from tests.support import emf_documents, emf_points, load_event
 
 REGION, OTHER, HOME = "eu-west-1", "ap-southeast-2", "us-east-1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pullthrough.desired import targets
-from pullthrough.rollouts import INLINE_MAP_CONCURRENCY, execution_input
+from pullthrough.rollouts.execution import INLINE_MAP_CONCURRENCY, execution_input
 
 HOME = "111111111111"
 OTHER = "222222222222"

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+from pullthrough.creation_template import CreationTemplate
 from pullthrough.exceptions import InvalidRequest
-from pullthrough.models import CreationTemplate, RuleRequest, parse_model
+from pullthrough.models import RuleRequest, parse_model
+from pullthrough.rollouts.checks import check_roles
 from tests.support import ACCOUNT, CANARY, ECR_REFUSALS, ECR_UPSTREAM, OTHER_ACCOUNT
 
 
@@ -174,16 +176,16 @@ def test_root_takes_the_default_upstream_prefix() -> None:
 def test_a_role_outside_the_deployments_account_is_refused(name: str, body: dict[str, Any], field: str) -> None:
     req = parse_model(RuleRequest, body | {"regions": ["eu-west-1"]})
     with pytest.raises(InvalidRequest) as err:
-        req.check_account(ACCOUNT)
+        check_roles(req, ACCOUNT)
     assert err.value.field == field and ACCOUNT in err.value.message  # says which account it must be
-    req.check_account(OTHER_ACCOUNT)  # in the other account's own deployment it is fine
+    check_roles(req, OTHER_ACCOUNT)  # in the other account's own deployment it is fine
 
 
 def test_roles_of_the_deployments_account_pass() -> None:
     role = f"arn:aws:iam::{ACCOUNT}:role/ecr-template"
     template = {"encryptionConfiguration": {"encryptionType": "KMS"}, "customRoleArn": role}
-    parse_model(RuleRequest, ECR_UPSTREAM | {"creationTemplate": template, "regions": ["eu-west-1"]}).check_account(
-        ACCOUNT
+    check_roles(
+        parse_model(RuleRequest, ECR_UPSTREAM | {"creationTemplate": template, "regions": ["eu-west-1"]}), ACCOUNT
     )
 
 

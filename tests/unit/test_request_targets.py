@@ -12,7 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pullthrough.exceptions import InvalidRequest
-from pullthrough.models import DEFAULT_ACCOUNT_CONCURRENCY, RolloutOptions, RuleRequest, parse_model
+from pullthrough.models import RuleRequest, parse_model
+from pullthrough.rollout_options import DEFAULT_ACCOUNT_CONCURRENCY, RolloutOptions
+from pullthrough.targets import requested_accounts
 
 HOME_ACCOUNT = "123456789012"
 account_ids = st.from_regex(r"\d{12}", fullmatch=True)
@@ -51,7 +53,7 @@ def test_a_request_of_today_targets_the_home_account_with_the_defaults_of_today(
     assert request.rollout.tolerated_failures(17) == 0
     assert request.rollout.accountConcurrency == DEFAULT_ACCOUNT_CONCURRENCY
     org = OrganizationOf({})
-    assert request.target_accounts(HOME_ACCOUNT, org) == [HOME_ACCOUNT]
+    assert requested_accounts(request, HOME_ACCOUNT, org) == [HOME_ACCOUNT]
     assert org.asked == []
 
 
@@ -60,13 +62,13 @@ def test_targets_are_the_accounts_and_the_ous_accounts_sorted_once_each() -> Non
     request = parse_model(
         RuleRequest, body(accounts=["333333333333", "111111111111"], organizationalUnits=["ou-ab12-abcdefgh", "r-ab12"])
     )
-    assert request.target_accounts(HOME_ACCOUNT, org) == ["111111111111", "222222222222", "333333333333"]
-    assert HOME_ACCOUNT not in request.target_accounts(HOME_ACCOUNT, org)  # only when asked for
+    assert requested_accounts(request, HOME_ACCOUNT, org) == ["111111111111", "222222222222", "333333333333"]
+    assert HOME_ACCOUNT not in requested_accounts(request, HOME_ACCOUNT, org)  # only when asked for
 
 
 def test_ous_alone_may_hold_no_account_yet() -> None:
     request = parse_model(RuleRequest, body(organizationalUnits=["ou-ab12-abcdefgh"]))
-    assert request.target_accounts(HOME_ACCOUNT, OrganizationOf({"ou-ab12-abcdefgh": []})) == []
+    assert requested_accounts(request, HOME_ACCOUNT, OrganizationOf({"ou-ab12-abcdefgh": []})) == []
 
 
 @given(good=st.lists(account_ids, max_size=5, unique=True), bad=st.text(max_size=14), at=st.integers(0, 5))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pullthrough import models
+from pullthrough import creation_template, models, request_fields
 from pullthrough.exceptions import InvalidRequest
 from pullthrough.tasks import (
     PREFIX_PATTERN,
@@ -50,10 +50,13 @@ def test_a_step_function_imports_neither_pydantic_nor_the_request_models(functio
 
 
 def test_the_task_patterns_are_the_request_models() -> None:
-    assert PREFIX_PATTERN.pattern == models._PREFIX_PATTERN.removeprefix("^").removesuffix("$")
-    assert set(models.CreationTemplate.model_fields) == TEMPLATE_FIELDS
+    assert PREFIX_PATTERN.pattern == request_fields._PREFIX_PATTERN.removeprefix("^").removesuffix("$")
+    assert set(creation_template.CreationTemplate.model_fields) == TEMPLATE_FIELDS
     assert set(models.Rule.model_fields) == TaskRule.FIELDS
-    for annotated, light in ((models.RoleArn, ROLE_ARN_PATTERN), (models.SourceSecretArn, SECRET_ARN_PATTERN)):
+    for annotated, light in (
+        (request_fields.RoleArn, ROLE_ARN_PATTERN),
+        (request_fields.SourceSecretArn, SECRET_ARN_PATTERN),
+    ):
         field = annotated.__metadata__[0]  # type: ignore[attr-defined]
         (pattern,) = (m.pattern for m in field.metadata if getattr(m, "pattern", None))
         assert pattern.strip("^$") == light.pattern

@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pullthrough.models import CreationTemplate, Rule, readable_title
+from pullthrough.creation_template import CreationTemplate
+from pullthrough.models import Rule
+from pullthrough.request_fields import readable_title
 from pullthrough.tasks import Action
 
 RolloutStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "ROLLED_BACK", "PLANNED"]

@@ -15,7 +15,9 @@ from typing import Any
 from pullthrough import exceptions as ex
 from pullthrough.adapters.store import PrefixBusy
 from pullthrough.desired import by_account, held_targets
-from pullthrough.rollouts import Rollouts
+from pullthrough.rollouts.converge import converge_accounts
+from pullthrough.rollouts.deps import Deps
+from pullthrough.rollouts.lock import holding
 
 MOVE_ACCOUNT = "MoveAccount"
 CREATE_ACCOUNT_RESULT = "CreateAccountResult"
@@ -47,20 +49,20 @@ def changed_account(event: Any) -> str:
 class AccountMembership:
     """Converges every rule that targets organizational units for one account whose place in the org changed."""
 
-    rollouts: Rollouts
+    deps: Deps
 
     def account_changed(self, account: str) -> list[dict[str, Any]]:
         """One outcome per rule that targets an OU: {prefix, action: deploy|remove|retain|none, rolloutId?}.
 
         Raises PrefixBusy when a rule is rolling out: the event is retried (Lambda's asynchronous retries), by which
         time that rollout has finished (it expanded its OUs when it started, possibly before the move)."""
-        organization = self.rollouts.organization
+        organization = self.deps.organization
         if organization is None:
             raise RuntimeError("account events need the organization (rollouts_from_env(organization=True))")
         ancestors = set(organization.ancestors_of(account))
         outcomes: list[dict[str, Any]] = []
         busy: PrefixBusy | None = None
-        for rule in self.rollouts.store.list_rules():
+        for rule in self.deps.store.list_rules():
             units = rule.get("organizationalUnits") or []
             if not units:
                 continue
@@ -79,21 +81,21 @@ class AccountMembership:
     def _converge(self, rule: dict[str, Any], account: str, targeted: bool, current: list[str]) -> dict[str, Any]:
         prefix = str(rule["sk"])
         if targeted and account not in current:
-            started = self.rollouts.converge_accounts(prefix, sorted([*current, account]), only=[account])
+            started = converge_accounts(self.deps, prefix, sorted([*current, account]), only=[account])
             return {"action": "deploy", "rolloutId": started["rolloutId"]}
         if not targeted and account in current:
             if rule.get("retainOnAccountRemoval"):
-                with self.rollouts.holding(prefix):  # no rollout may record the account again meanwhile
-                    self._forget(self.rollouts.store.get_rule(prefix) or rule, account)
+                with holding(self.deps, prefix):  # no rollout may record the account again meanwhile
+                    self._forget(self.deps.store.get_rule(prefix) or rule, account)
                 return {"action": "retain"}
             remaining = [a for a in current if a != account]
-            started = self.rollouts.converge_accounts(prefix, remaining, only=[account])
+            started = converge_accounts(self.deps, prefix, remaining, only=[account])
             return {"action": "remove", "rolloutId": started["rolloutId"]}
         return {"action": "none"}
 
     def _forget(self, rule: dict[str, Any], account: str) -> None:
         """Retained: the account keeps what it holds, and pullthrough stops tracking (or removing) it."""
-        store, home = self.rollouts.store, self.rollouts.home_account
+        store, home = self.deps.store, self.deps.home_account
         remaining = [a for a in rule.get("targetAccounts") or [] if a != account]
         held = {t: e for t, e in held_targets(rule, home).items() if t[0] != account}
         grouped = by_account(held)

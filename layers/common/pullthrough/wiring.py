@@ -15,12 +15,12 @@ from pullthrough.adapters.store import RolloutStore
 from pullthrough.adapters.workflow import EventBus, Executions
 from pullthrough.metrics import RolloutMetrics, Trigger
 from pullthrough.regions import home_region
-from pullthrough.rollouts import SETTLE_SECONDS, Rollouts
+from pullthrough.rollouts.deps import SETTLE_SECONDS, Deps
 from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
 
 
-def rollouts_from_env(trigger: Trigger = "api", *, organization: bool = False) -> Rollouts:
-    """The rollout service wired to the table, state machine, home-region secrets, bus and metrics of this
+def rollouts_from_env(trigger: Trigger = "api", *, organization: bool = False) -> Deps:
+    """The rollout use cases' dependencies wired to the table, state machine, home-region secrets, bus and metrics of this
     deployment; the rollouts it starts are recorded as started by ``trigger`` (api | event | sweep).
     ``organization``: it also reads AWS Organizations (to expand organizationalUnits)."""
     region = home_region()
@@ -31,7 +31,7 @@ def rollouts_from_env(trigger: Trigger = "api", *, organization: bool = False) -
 
         org = Organization(aws.client("organizations", os.environ.get("ORGANIZATIONS_REGION", "us-east-1")))
     state_machine = os.environ.get("STATE_MACHINE_ARN")  # FinishRollout has none: the state machine calls it
-    return Rollouts(
+    return Deps(
         store=RolloutStore(aws.client("dynamodb", region), os.environ["TABLE_NAME"]),
         executions=Executions(aws.client("stepfunctions", region), state_machine) if state_machine else None,
         home_secrets=SecretStore(_OnFirstUse(lambda: aws.client("secretsmanager", region))),  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ repository's resource policies, evaluated as IAM does for one request.
 Same account: allowed when an identity policy or a resource policy allows it and nothing denies it. Another
 account's principal needs both an identity Allow and a resource-policy Allow naming it. The account's root (the
 identity of credentials the emulator issued to nobody) holds every action in its own account. Statements are read
-with ``local.iam_policies`` and matched with ``local.iam_check``'s action, ARN and condition tests; the condition
+with ``local.iam_policies`` and matched with ``local.iam_evaluation``'s action, ARN and condition tests; the condition
 keys known here are the principal's (``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalOrgID``) and
 ``aws:RequestedRegion``; an Allow that depends on another key grants nothing, a Deny that does applies.
 Not modelled: permission boundaries, SCPs/RCPs, session policies.
@@ -21,7 +21,7 @@ from moto.iam.exceptions import NotFoundException
 from moto.iam.models import iam_backends
 from moto.organizations.models import organizations_backends
 
-from local.iam_check import action_matches, arn_matches, condition_test
+from local.iam_evaluation import action_matches, arn_matches, condition_test
 from local.iam_policies import Statement, Unresolved, document_statements
 from local.template_reader import Resolver
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from pullthrough.desired import Target
+from pullthrough.desired import Target, held_targets
 from pullthrough.models import Rule, RuleRequest, parse_model
 from pullthrough.secret_names import arn_region
 
@@ -102,15 +102,10 @@ class Desired:
 
     @property
     def deployed(self) -> dict[Target, Deployed]:
-        """Every target the last rollout left anything in. Not recorded for the home account (a rule recorded
-        before ``deployed`` existed): its desired regions there, versions unknown."""
-        home = self.fields.deployed
-        if home is None:
-            home = {region: Deployed() for region in self.regions}
-        held = {(self.home, region): entry for region, entry in home.items()}
-        for account, regions in (self.fields.deployedElsewhere or {}).items():
-            held.update({(account, region): entry for region, entry in regions.items()})
-        return held
+        """Every target the last rollout left anything in, as pullthrough.desired.held_targets reads it (the one
+        reader of ``deployed``): a rule recorded before ``deployed`` existed holds its desired regions in the home
+        account, versions unknown."""
+        return {target: Deployed.model_validate(entry) for target, entry in held_targets(self.item, self.home).items()}
 
     @property
     def undesired_targets(self) -> list[Target]:

@@ -8,7 +8,8 @@ from pullthrough import exceptions as ex
 from pullthrough.adapters.store import PrefixBusy
 from pullthrough.drift.desired import Desired
 from pullthrough.observability import logger
-from pullthrough.rollouts import Rollouts
+from pullthrough.rollouts.deps import Deps
+from pullthrough.rollouts.start import start
 
 DRIFT_DETECTED = "Pull Through Cache Drift Detected"
 
@@ -25,20 +26,20 @@ def report_changed(recorded: Any, report: dict[str, Any]) -> bool:
     return unchanged != {k: v for k, v in report.items() if k not in _CIRCUMSTANCES}
 
 
-def record_report(rollouts: Rollouts, report: dict[str, Any], recorded: Any = None) -> None:
+def record_report(deps: Deps, report: dict[str, Any], recorded: Any = None) -> None:
     """Record the report on the desired rule (``drift``, ``driftCheckedAt``) unless it says what ``recorded`` (the
     rule's last report) says: a sweep of many rules in sync then writes nothing, and takes as long as one rule's.
     So ``driftCheckedAt`` is when the rule was last found in its present state. Emit the report when the rule drifted.
     """
     if report_changed(recorded, report) or report.get("repair"):
-        rollouts.store.update_rule(report["prefix"], drift=report, driftCheckedAt=report["checkedAt"])
+        deps.store.update_rule(report["prefix"], drift=report, driftCheckedAt=report["checkedAt"])
     if report["targets"]:
         logger.warning("drift found", extra={"prefix": report["prefix"], "drift": report["targets"]})
-        if rollouts.events is not None:
-            rollouts.events.emit(DRIFT_DETECTED, report)
+        if deps.events is not None:
+            deps.events.emit(DRIFT_DETECTED, report)
 
 
-def start_repair(rollouts: Rollouts, desired: Desired, sweep_id: str) -> dict[str, Any]:
+def start_repair(deps: Deps, desired: Desired, sweep_id: str) -> dict[str, Any]:
     """Start a normal rollout of the desired rule to its desired targets: STARTED, SKIPPED (busy) or FAILED.
 
     The rollout's steps compare before they write: a hand-changed secret gets the source's value back, a deleted or
@@ -49,7 +50,7 @@ def start_repair(rollouts: Rollouts, desired: Desired, sweep_id: str) -> dict[st
     # Its own idempotency key: a user's identical request (or an earlier repair) must not stand in for it.
     key = f"drift-repair:{sweep_id}:{desired.prefix}"
     try:
-        started = rollouts.start(desired.repair_request(), idempotency_key=key)
+        started = start(deps, desired.repair_request(), idempotency_key=key)
     except PrefixBusy as busy:
         return {"status": "SKIPPED", "reason": "the prefix is busy", "rolloutId": busy.rollout_id}
     except ex.PullthroughError as error:

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field
 
 from pullthrough import exceptions as ex
-from pullthrough.models import RulePrefix, parse_model
+from pullthrough.models import parse_model
+from pullthrough.request_fields import RulePrefix
 
 Mode = Literal["report", "repair"]
 MODES: tuple[str, ...] = ("report", "repair")

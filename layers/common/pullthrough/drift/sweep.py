@@ -23,7 +23,7 @@ from pullthrough.drift.inventory import RegionInventory, read_inventory
 from pullthrough.drift.outcome import record_report, start_repair
 from pullthrough.drift.request import Mode
 from pullthrough.observability import logger
-from pullthrough.rollouts import Rollouts, now_iso
+from pullthrough.rollouts.deps import Deps, now_iso
 
 MAX_TARGET_READERS = 16
 # Every changed report at once (one write's latency, not one per 10 rules): as many as the table client's pool holds.
@@ -53,7 +53,7 @@ Reader = Callable[[str, frozenset[str], str | None], RegionInventory]  # (region
 class DriftSweep:
     """Checks desired rules against their targets; records drift on the rule, emits it, and repairs on request."""
 
-    rollouts: Rollouts
+    deps: Deps
     read: Reader = read_inventory
 
     def run(self, mode: Mode, prefixes: list[str] | None = None) -> dict[str, Any]:
@@ -66,13 +66,13 @@ class DriftSweep:
                 skipped.append({"prefix": one.prefix, "reason": "a rollout is in progress", "rolloutId": running})
             else:
                 to_check.append(one)
-        home = self.rollouts.home_account
+        home = self.deps.home_account
         inventories = self._read_targets(target_reads(to_check), home)
         reports, repairs = [], []
         for one in to_check:
             report = drift_report(one, inventories, checked_at)
             if report["targets"] and mode == "repair":
-                report["repair"] = start_repair(self.rollouts, one, sweep_id)
+                report["repair"] = start_repair(self.deps, one, sweep_id)
                 if report["repair"]["status"] == "STARTED":
                     repairs.append({"prefix": one.prefix, "rolloutId": report["repair"]["rolloutId"]})
                 else:
@@ -99,7 +99,7 @@ class DriftSweep:
 
         def record(one: Desired, report: dict[str, Any]) -> dict[str, str] | None:
             try:
-                record_report(self.rollouts, report, one.item.get("drift"))
+                record_report(self.deps, report, one.item.get("drift"))
             except ex.PullthroughError as error:  # keep sweeping: the other prefixes' results still count
                 logger.exception("drift report not recorded", extra={"prefix": one.prefix})
                 return {"prefix": one.prefix, "error": f"{type(error).__name__}: {error.message}"}
@@ -111,14 +111,14 @@ class DriftSweep:
             return [e for e in pool.map(record, checked, reports) if e is not None]
 
     def _desired(self, prefixes: list[str] | None, skipped: list[dict[str, Any]]) -> list[Desired]:
-        items = self.rollouts.store.list_rules()
+        items = self.deps.store.list_rules()
         if prefixes is not None:
             unknown = sorted(set(prefixes) - {item["sk"] for item in items})
             if unknown:
                 raise ex.InvalidRequest(f"no desired rule for {', '.join(unknown)}", field="prefixes")
             items = [item for item in items if item["sk"] in prefixes]
         desired = []
-        home = self.rollouts.home_account
+        home = self.deps.home_account
         for item in items:
             try:
                 desired.append(Desired.of(item, home))
@@ -133,8 +133,8 @@ class DriftSweep:
         started, finished = _instant(item.get("updatedAt")), _instant(item.get("lastRolloutAt"))
         if started and finished and finished > started and "lastRolloutStatus" in item:
             return None
-        holder = self.rollouts.store.lock_holder(desired.prefix)
-        if holder is None or self.rollouts.require_executions().status(holder) != "RUNNING":
+        holder = self.deps.store.lock_holder(desired.prefix)
+        if holder is None or self.deps.require_executions().status(holder) != "RUNNING":
             return None  # free, or held by a dead execution: the next rollout takes such a lock over
         return holder
 
