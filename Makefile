@@ -63,11 +63,12 @@ types: setup
 checks:
 	$(MAKE) --no-print-directory -j 4 --output-sync=target lint types lint-template lint-asl
 
-# The fast loop: the static checks and the tests that start no emulator (tests/unit, tests/contract; a test that
-# drives the embedded stack is marked e2e and left out even there), all at once. make test runs everything.
+# The fast loop: the static checks (cfn-lint without SAM's second pass over template.yaml) and the tests that start
+# no emulator (tests/unit, tests/contract; a test that drives the embedded stack is marked e2e and left out even
+# there), all at once. make test runs everything.
 CHECK_TESTS ?= tests/unit tests/contract
 check:
-	$(MAKE) --no-print-directory -j 5 --output-sync=target lint types lint-template lint-asl fast-tests
+	$(MAKE) --no-print-directory -j 5 --output-sync=target lint types lint-cfn lint-asl fast-tests
 
 fast-tests: setup
 	$(VENV)/bin/pytest -q -m "not e2e" $(CHECK_TESTS) $(PYTEST_ARGS)

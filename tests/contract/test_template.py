@@ -39,6 +39,7 @@ PUBLIC_ROUTES = {
     ("POST", "/rules"),
     ("GET", "/rules"),
     ("GET", "/rules/{prefix+}"),
+    ("PUT", "/rules/{prefix+}"),
     ("DELETE", "/rules/{prefix+}"),
     ("GET", "/rollouts/{rolloutId}"),
     ("GET", "/swagger"),
