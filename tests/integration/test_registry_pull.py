@@ -446,3 +446,14 @@ def test_the_rules_credential_shows_nowhere_when_the_upstream_refuses_it(
     for seen in (refused.stdout, refused.stderr, json.dumps(body), json.dumps(headers), caplog.text):
         assert CANARY not in seen
         assert secret not in seen  # nor the registry token
+
+
+def test_a_first_pull_without_batch_get_image_is_denied_and_creates_nothing(address: str, ecr: Any) -> None:
+    _rule(ecr)
+    importer = _role_ecr("importer", ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"])
+
+    refused = inspect(address, IMAGE, password(importer))
+
+    assert not refused.ok
+    assert "is not authorized to perform: ecr:BatchGetImage" in refused.stderr
+    assert REPOSITORY not in _repositories(ecr)

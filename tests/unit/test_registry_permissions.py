@@ -77,3 +77,10 @@ def test_the_accounts_root_holds_every_action_in_its_own_account_only() -> None:
     assert permissions.denial(root, IMPORT, REPO) == (
         f"User: arn:aws:iam::{HOME}:root is not authorized to perform: {IMPORT} on resource: {REPO}"
     )
+
+
+def test_a_repository_policy_without_a_resource_is_about_its_repository() -> None:
+    repository_policy = _policy({"Effect": "Allow", "Principal": {"AWS": OTHER}, "Action": "ecr:BatchGetImage"})
+    member = _puller(OTHER, [{"Effect": "Allow", "Action": "ecr:BatchGetImage", "Resource": "*"}])
+
+    assert permissions.allowed(member, "ecr:BatchGetImage", REPO, HOME, REGION, [repository_policy])

@@ -50,6 +50,8 @@ def policy_statements(document: Any, where: str, resource_policy: bool) -> list[
         return []
     raw = document.get("Statement")
     raws = raw if isinstance(raw, list) else [raw] if isinstance(raw, Mapping) else []
+    if resource_policy:  # a repository policy names no Resource: it is about the repository it is set on
+        raws = [one if "Resource" in one or "NotResource" in one else {**one, "Resource": "*"} for one in raws]
     parsed = document_statements({"Statement": raws}, _NO_INTRINSICS, where)
     return [
         Policy(statement, _principals(one.get("Principal")) if resource_policy else None)

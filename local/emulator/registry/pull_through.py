@@ -3,7 +3,8 @@
 A manifest that the repository lacks, under a pull-through cache rule's prefix, is pulled through as ECR does it:
 
 1. the puller needs ``ecr:BatchImportUpstreamImage`` on the repository (identity, registry or repository policy)
-   and, when the repository does not exist yet, ``ecr:CreateRepository`` (identity or registry policy);
+   and, when the repository does not exist yet, ``ecr:CreateRepository`` (identity or registry policy) and
+   ``ecr:BatchGetImage`` (identity, or the repository policy the template will set);
 2. a new repository is made from the longest matching creation template applied for PULL_THROUGH_CACHE (ROOT
    matches every name); a template that sets resource tags or a KMS key without a customRoleArn fails the pull
    (aws/containers-roadmap#2398), before anything is created;
@@ -205,6 +206,9 @@ def _pull_through(
         failure = _template_failure(template)
         if failure is not None:
             raise RegistryError(403, "DENIED", failure)
+        # Reading the image it imports needs BatchGetImage as on any repository: under the policy the template
+        # will give the new one, checked before anything is made.
+        _check(who, registry, "ecr:BatchGetImage", name, [template.repository_policy if template else None])
     address = resolve(rule.upstream_registry)
     if address is None:
         raise RegistryError(
