@@ -106,6 +106,19 @@ class UpstreamFaults:
         with self._lock:
             return kind in self.unreachable
 
+    def attach(self, retag: Callable[[str, str, str], str], reset: Callable[[], None]) -> None:
+        """Serve ``retag`` for the running upstreams, and call ``reset`` on ``clear()``, until ``detach``."""
+        with self._lock:
+            self._retag_hooks.append(retag)
+            self._clear_hooks.append(reset)
+
+    def detach(self, retag: Callable[[str, str, str], str], reset: Callable[[], None]) -> None:
+        with self._lock:
+            if retag in self._retag_hooks:
+                self._retag_hooks.remove(retag)
+            if reset in self._clear_hooks:
+                self._clear_hooks.remove(reset)
+
     def retag(self, kind: str, repository: str, tag: str) -> str:
         """Point ``repository:tag`` of upstream ``kind`` at a newly generated image; its index digest."""
         _known(kind)
@@ -306,18 +319,14 @@ class Upstreams:
         except BaseException:
             self.stop()
             raise
-        self.faults._retag_hooks.append(self.retag)
-        self.faults._clear_hooks.append(self.reset)
+        self.faults.attach(self.retag, self.reset)
         return self
 
     def stop(self) -> None:
         for server in self._servers.values():
             server.stop()
         self._servers.clear()
-        if self.retag in self.faults._retag_hooks:
-            self.faults._retag_hooks.remove(self.retag)
-        if self.reset in self.faults._clear_hooks:
-            self.faults._clear_hooks.remove(self.reset)
+        self.faults.detach(self.retag, self.reset)
 
     def address(self, kind: str) -> str:
         """``host:port`` the pull path reaches upstream ``kind`` at."""
