@@ -1,5 +1,5 @@
 """template.yaml deployed on the emulator through plain boto3, as ``sam deploy`` would: the tables, the app's event
-buses, one role per function (under the IAM path target-account.yaml trusts), the functions (their code runs in
+buses, one role per function (the roles target-account.yaml trusts by ARN), the functions (their code runs in
 this process, ``local.lambda_runner``), the state machine with its DefinitionSubstitutions resolved to the
 emulator's ARNs, and the EventBridge rules. What it made is recorded here (names, ARNs, environments, scopes).
 """
@@ -15,10 +15,10 @@ from typing import Any
 from local import lambda_runner
 from local.invocation_scope import FunctionScope
 from local.settings import HOME_REGION, PARTITION, StackError
-from local.template_reader import Resolver, Template, substitute
+from local.template_reader import Conditions, Resolver, Template, substitute
 
 ROLE_NAME = "pullthrough-local"
-# The IAM path of the functions' roles when template.yaml sets no RolePath: the one target-account.yaml trusts.
+# The IAM path of the functions' roles when template.yaml sets no RolePath (as SAM's RolePath in Globals).
 FUNCTION_ROLE_PATH = "/pullthrough/"
 CREDENTIAL_SECONDS = 43200  # the functions' session credentials outlast any test run
 
@@ -77,14 +77,19 @@ class Deployment:
         self.function_role_arns: dict[str, str] = {}  # logical id -> its own role (under FUNCTION_ROLE_PATH)
         self.environment: dict[str, str] = {}  # the variables every function has, with the same value (Globals)
 
-    def provision(self) -> None:
+    def provision_resources(self) -> None:
+        """The tables, buses and functions (with their roles): what the Organization's execution roles trust."""
         iam = self.client("iam")
         role = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY))
-        self.role_arn = role_arn = role["Role"]["Arn"]
+        self.role_arn = role["Role"]["Arn"]
         self._create_tables()
         self._create_event_buses()
         self._create_functions()
-        self._create_state_machine(role_arn)
+
+    def provision_wiring(self) -> None:
+        """The state machine, the functions' configuration and the event rules: parameters resolved last (the
+        Organization's id, discovered once it is seeded, among them)."""
+        self._create_state_machine(self.role_arn)
         self._configure_functions()
         self._create_event_rules()
 
@@ -109,6 +114,7 @@ class Deployment:
             }
         )
         attrs = {f"{lid}.Arn": arn for lid, arn in self.function_arns.items()}
+        attrs.update({f"{lid}Role.Arn": arn for lid, arn in self.function_role_arns.items()})  # SAM's <Function>Role
         attrs.update(
             {
                 f"{lid}.Arn": f"arn:{PARTITION}:dynamodb:{self.region}:{self.account_id}:table/{name}"
@@ -120,7 +126,9 @@ class Deployment:
             refs[sm] = self.state_machine_arn
             attrs[f"{sm}.Arn"] = self.state_machine_arn
             attrs[f"{sm}.Name"] = self.state_machine_arn.rsplit(":", 1)[1]
-        return Resolver(refs=refs, attrs=attrs)
+        resolver = Resolver(refs=refs, attrs=attrs, lists=self.template.list_parameters)
+        resolver.condition = Conditions(self.template.conditions, resolver, template=self.template.path.name).holds
+        return resolver
 
     def _create_event_buses(self) -> None:
         """The template's own buses (their policies are IAM, which the emulator does not enforce on PutEvents)."""
@@ -150,7 +158,7 @@ class Deployment:
             if not fn.code_dir.is_dir():
                 raise StackError(f"{fn.logical_id}: CodeUri {fn.code_dir} is not a directory")
             name = f"{self.stack_name}-{fn.logical_id}"[:64]
-            # One role per function, as SAM creates <Function>Role, under the path target-account.yaml trusts.
+            # One role per function, as SAM creates <Function>Role (target-account.yaml trusts them by ARN).
             role = iam.create_role(
                 RoleName=f"{self.stack_name}-{fn.logical_id}Role"[:64],
                 Path=fn.role_path or FUNCTION_ROLE_PATH,

@@ -37,6 +37,7 @@ _PARAMS = "pullthrough_iam_params"
 
 # -- the check -----------------------------------------------------------------------------------------------------
 RoleStatements = Callable[[str], Sequence[Statement] | None]
+EXECUTION_ROLE = "ExecutionRole"  # who ``IamCheck.exercised`` names for target-account.yaml's role
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,17 @@ class IamCheck:
         *,
         account_id: str,
         role_statements: RoleStatements | None = None,
+        organization_of: Callable[[str], str | None] | None = None,
+        secret_tags: Callable[[str], Mapping[str, str]] | None = None,
     ) -> None:
+        self.organization_of = organization_of
+        self.secret_tags = secret_tags
         self.statements = statements
         self.account_id = account_id
         self.role_statements = role_statements
         self.denials: list[str] = []
+        # (function logical id, or EXECUTION_ROLE, Sid) of every statement that allowed a call: what tests exercise
+        self.exercised: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         # A rollout asks the same questions over and over (one per call, the same few per region): each answer
         # depends only on the function's statements and the need, so it is worked out once.
@@ -102,7 +109,7 @@ class IamCheck:
             return []
         if role.statements is None:
             return [f"IAM check: {who} is not a role this stack created: {needs[0].describe()} is not allowed"]
-        return self._denied(who, role.statements, needs)
+        return self._denied(who, role.statements, needs, EXECUTION_ROLE)
 
     def check(self, logical_id: str | None, call: Call) -> list[str]:
         """The denial messages for ``call`` made by ``logical_id`` (empty: allowed)."""
@@ -113,16 +120,33 @@ class IamCheck:
             return [f"IAM check: {needs[0].describe()} was called outside any function invocation (no policy applies)"]
         if logical_id not in self.statements:
             return [f"IAM check: {logical_id} has no role in the template: {needs[0].describe()} is not allowed"]
-        return self._denied(logical_id, self.statements[logical_id], needs)
+        return self._denied(logical_id, self.statements[logical_id], needs, logical_id)
 
-    def _denied(self, who: str, statements: Sequence[Statement], needs: Iterable[Need]) -> list[str]:
+    def _with_resource_keys(self, need: Need) -> Need:
+        """``need`` with aws:ResourceAccount and aws:ResourceOrgID of its resource, when its ARN names an account,
+        and a secret's aws:ResourceTag keys."""
+        parts = (need.resource or "").split(":", 5)
+        if len(parts) != 6 or not parts[4].isdigit():
+            return need
+        context = {**need.context, "aws:resourceaccount": (parts[4],)}
+        org = self.organization_of(parts[4]) if self.organization_of is not None else None
+        if org:
+            context["aws:resourceorgid"] = (org,)
+        if parts[2] == "secretsmanager" and self.secret_tags is not None:
+            for key, value in self.secret_tags(need.shown or str(need.resource)).items():
+                context[f"aws:resourcetag/{key.lower()}"] = (value,)
+        return Need(need.action, need.resource, context, need.because, need.shown)
+
+    def _denied(self, who: str, statements: Sequence[Statement], needs: Iterable[Need], owner: str) -> list[str]:
         denied = []
-        for need in needs:
+        for need in map(self._with_resource_keys, needs):
             # Remembered per (identity, action, resource, condition values): ``who`` names one statement set.
             key = (who, need.action, need.resource, tuple(sorted(need.context.items())))
             decision = self._decisions.get(key)
             if decision is None:
                 decision = self._decisions[key] = decide(statements, need)
+            if decision.allowed and decision.statement:
+                self.exercised.add((owner, decision.statement))
             if not decision.allowed:
                 denied.append(f"IAM check: {who} is not allowed {need.describe()}: {decision.reason}")
         return denied

@@ -6,7 +6,11 @@
 - Conditions: ``String*``, ``Arn*``, ``Null`` and ``Bool`` operators, with ``...IfExists`` and the
   ``ForAnyValue:``/``ForAllValues:`` set prefixes, on the keys this check knows for a request:
   ``aws:RequestTag/<key>``, ``aws:TagKeys``, ``aws:RequestedRegion``, ``iam:PassedToService``,
-  ``iam:AWSServiceName``. Any other key (``aws:ResourceTag/...``, ``aws:SourceArn``, ...) or operator is unknown:
+  ``iam:AWSServiceName``, and for a resource whose ARN is known ``aws:ResourceAccount`` (its account) and
+  ``aws:ResourceOrgID`` (its account's Organization, as the emulator's Organizations has it; absent outside any,
+  so a condition on it fails there), and for a secret ``aws:ResourceTag/<key>`` (its tags on the emulator when the
+  call is made; none for a secret that does not exist, as in IAM). Any other key (``aws:SourceArn``, ...) or
+  operator is unknown:
   conservatively, an Allow that depends on it grants nothing and a Deny that depends on it applies. A policy value
   the stack cannot resolve counts as unknown too.
 Not modelled: resource-based policies, permission boundaries, SCPs, session policies, KMS key policies and the
@@ -29,6 +33,9 @@ KNOWN_CONDITION_KEYS = (
     "aws:requestedregion",
     "iam:passedtoservice",
     "iam:awsservicename",
+    "aws:resourceaccount",
+    "aws:resourceorgid",
+    "aws:resourcetag/",
 )
 
 
@@ -57,6 +64,7 @@ class Need:
 class Decision:
     allowed: bool
     reason: str  # which statement allowed or denied it, or why nothing did
+    statement: str | None = None  # the Sid of the statement that allowed it
 
 
 # -- matching ------------------------------------------------------------------------------------------------------
@@ -205,5 +213,5 @@ def decide(statements: Iterable[Statement], need: Need) -> Decision:
         elif covers is True and holds is True and allowed_by is None:
             allowed_by = statement
     if allowed_by is not None:
-        return Decision(True, f"allowed by {allowed_by.name}")
+        return Decision(True, f"allowed by {allowed_by.name}", allowed_by.sid)
     return Decision(False, "no statement allows it")

@@ -168,7 +168,8 @@ def _events_needs(call: Call, action: str, base: Mapping[str, tuple[str, ...]]) 
 def _iam_needs(call: Call, action: str, base: Mapping[str, tuple[str, ...]]) -> list[Need]:
     if call.operation == "CreateServiceLinkedRole":
         service = str(call.params.get("AWSServiceName", ""))
-        role = f"arn:{call.partition}:iam::{call.account}:role/aws-service-role/{service}/*"
+        name = SERVICE_LINKED_ROLES.get(service, "*")  # the role the call creates, when the service has one
+        role = f"arn:{call.partition}:iam::{call.account}:role/aws-service-role/{service}/{name}"
         return [Need(action, role, {**base, "iam:awsservicename": (service,)})]
     if isinstance(call.params.get("RoleArn"), str):  # sts:AssumeRole
         role = call.params["RoleArn"]
@@ -177,6 +178,12 @@ def _iam_needs(call: Call, action: str, base: Mapping[str, tuple[str, ...]]) -> 
         return [Need(action, role, base)]
     return [Need(action, None, base)]
 
+
+#: The service-linked role CreateServiceLinkedRole makes for a service (ECR user guide, "Using service-linked roles").
+SERVICE_LINKED_ROLES = {
+    "pullthroughcache.ecr.amazonaws.com": "AWSServiceRoleForECRPullThroughCache",
+    "ecr.amazonaws.com": "AWSServiceRoleForECRTemplate",
+}
 
 _BY_SERVICE = {
     "secretsmanager": _secrets_needs,

@@ -134,26 +134,31 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, list) else (value,)
 
 
-def _resolve(resolver: Resolver, value: Any, where: str) -> Value:
-    try:
-        return str(resolver.resolve(value, where=where))
-    except TemplateError:
-        return Unresolved(json.dumps(value, sort_keys=True))
+def _resolve(resolver: Resolver, values: Any, where: str) -> tuple[Value, ...]:
+    """Each of ``values`` resolved; a list parameter (``!Ref`` to a CommaDelimitedList) gives each of its items."""
+    resolved: list[Value] = []
+    for value in _as_tuple(values):
+        try:
+            found = resolver.resolve(value, where=where)
+        except TemplateError:
+            resolved.append(Unresolved(json.dumps(value, sort_keys=True)))
+            continue
+        resolved.extend(str(v) for v in _as_tuple(found))
+    return tuple(resolved)
 
 
 def _statement(raw: Mapping[str, Any], resolver: Resolver, where: str) -> Statement:
+    raw = resolver.choose(raw)  # Fn::If on the template's conditions (e.g. HasOrganization)
     conditions: dict[str, dict[str, tuple[Value, ...]]] = {}
     for operator, block in (raw.get("Condition") or {}).items():
-        conditions[str(operator)] = {
-            str(key): tuple(_resolve(resolver, v, where) for v in _as_tuple(values)) for key, values in block.items()
-        }
+        conditions[str(operator)] = {str(key): _resolve(resolver, values, where) for key, values in block.items()}
     return Statement(
         sid=str(raw.get("Sid", "")),
         effect=str(raw.get("Effect", "")),
         actions=tuple(str(a) for a in _as_tuple(raw.get("Action"))),
         not_actions=tuple(str(a) for a in _as_tuple(raw.get("NotAction"))),
-        resources=tuple(_resolve(resolver, r, where) for r in _as_tuple(raw.get("Resource"))),
-        not_resources=tuple(_resolve(resolver, r, where) for r in _as_tuple(raw.get("NotResource"))),
+        resources=_resolve(resolver, raw.get("Resource"), where),
+        not_resources=_resolve(resolver, raw.get("NotResource"), where),
         conditions=conditions or None,
     )
 

@@ -11,6 +11,11 @@
 Every account of ``workloads`` (payments included) and ``sandbox`` has the role, so a rule targeting either OU can
 succeed; the one without it sits in an OU of its own.
 
+Besides, ``OUTSIDE_ACCOUNT`` belongs to no organization: someone made a role there named like the execution role that
+trusts the whole home account (``outside_role_trust``), as whoever wants pullthrough's credentials copied to them
+would. pullthrough must never act there: its functions may assume the execution role only inside the Organization
+(template.yaml's ``aws:ResourceOrgID`` conditions), which is what the tests that target it show.
+
 moto creates accounts with random ids: ``Organization.members`` maps the names above to them. The execution role is
 created in each member as a StackSets deployment of ``target-account.yaml`` would (``local.target_account``), through
 the OrganizationAccountAccessRole that Organizations creates in every account it creates.
@@ -45,6 +50,7 @@ MEMBERS: tuple[tuple[str, str, bool], ...] = (  # name, OU, with the execution r
     ("sandbox-b", "sandbox", True),
     ("legacy-no-role", "legacy", False),
 )
+OUTSIDE_ACCOUNT = "999988887777"  # an account of no organization, with a look-alike execution role
 SOURCE = "aws.organizations"
 EVENT_SOURCE = "organizations.amazonaws.com"
 API_CALL = "AWS API Call via CloudTrail"
@@ -72,6 +78,7 @@ class Organization:
     ous: dict[str, str]
     members: dict[str, str]
     accounts_without_role: list[str] = field(default_factory=list)
+    outside_account: str | None = None  # OUTSIDE_ACCOUNT once seeded: no member, a look-alike role trusting home
 
     @property
     def account_without_role(self) -> str:
@@ -93,6 +100,10 @@ class Organization:
                 if home == ou and name in self.members
             ]
             lines.append(f"  {ou} {self.ous[ou]} ({where}): {', '.join(accounts) or '-'}")
+        if self.outside_account:
+            lines.append(
+                f"  outside the organization: {self.outside_account} (a look-alike role pullthrough never assumes)"
+            )
         return lines
 
     def account_named(self, name: str) -> str:
@@ -147,6 +158,47 @@ def seed(clients: Clients, role_for: RoleFor) -> Organization:
         else:
             org.accounts_without_role.append(account)
     return org
+
+
+def outside_role_trust(home_account: str, partition: str = "aws") -> dict[str, Any]:
+    """The look-alike role's trust policy: the whole home account, with no condition."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{home_account}:root"},
+                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+            }
+        ],
+    }
+
+
+def seed_outside_account(org: Organization, role_name: str, partition: str = "aws") -> str:
+    """Create ``OUTSIDE_ACCOUNT``'s look-alike ``role_name`` (any secret or ECR action allowed) and record it in ``org``.
+
+    No administrator of the organization can act there, so it is made straight in the emulator's IAM, as its owner
+    would make it.
+    """
+    from moto.iam.models import iam_backends  # the emulator runs in this process
+
+    iam = iam_backends[OUTSIDE_ACCOUNT][partition]
+    iam.create_role(
+        role_name=role_name,
+        assume_role_policy_document=json.dumps(outside_role_trust(org.management_account, partition)),
+        path="/",
+        permissions_boundary=None,
+        description="not pullthrough's: a look-alike execution role outside the organization",
+        tags=[],
+        max_session_duration="3600",
+    )
+    everything = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:*", "ecr:*"], "Resource": "*"}],
+    }
+    iam.put_role_policy(role_name, "take-everything", json.dumps(everything))
+    org.outside_account = OUTSIDE_ACCOUNT
+    return OUTSIDE_ACCOUNT
 
 
 def parent_of(clients: Clients, account: str) -> str:

@@ -19,6 +19,10 @@ from local.template_reader import Template
 EXECUTION_ROLE_NAME = "PullthroughExecutionRole"  # when template.yaml has no ExecutionRoleName parameter
 
 
+def _not_seeded() -> list[str]:
+    raise StackError("the stack is not running: no function roles yet")
+
+
 class StackOrganization:
     """The seeded Organization of one stack, and target-account.yaml's role in its accounts."""
 
@@ -38,10 +42,16 @@ class StackOrganization:
         self.account_id = account_id
         self.client = client
         self.organization: Organization | None = None
+        self.trusted_function_role_arns: Callable[[], list[str]] = _not_seeded
 
-    def seed(self) -> Organization:
-        """Create the Organization, its OUs and member accounts (with the execution role)."""
+    def seed(self, trusted_function_role_arns: Callable[[], list[str]]) -> Organization:
+        """Create the Organization, its OUs and member accounts (with the execution role, trusting the roles
+        ``trusted_function_role_arns()`` names), and an account outside it holding a look-alike of that role."""
+        self.trusted_function_role_arns = trusted_function_role_arns
         self.organization = organization.seed(self._org_clients, self._deployed_role)
+        organization.seed_outside_account(self.organization, self.execution_role_name, PARTITION)
+        if not self.parameters.get("OrganizationId") and self.parameters.get("TargetAccountIds", "") == "":
+            self.parameters["OrganizationId"] = self.organization.id  # what the deploy recipe discovers
         return self.organization
 
     @property
@@ -63,8 +73,9 @@ class StackOrganization:
         parameters = {
             "HomeAccountId": self.account_id,
             "ExecutionRoleName": self.execution_role_name,
-            "FunctionRolePath": self.function_role_path,
+            "FunctionRoleArns": ",".join(self.trusted_function_role_arns()),
             "PassableRolePath": self.parameters.get("PassableRolePath", "/"),
+            "ManagedRepositories": self.parameters.get("ManagedRepositories", "*"),
             "OrganizationId": organization_id,
         }
         return deployed_role(parameters, account, region=self.region, partition=PARTITION)

@@ -29,7 +29,7 @@ from typing import Any
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner
 from local.api_server import ApiServer, Route
 from local.deploy import Deployment, dummy_zip
-from local.emulator import engine_tuning, registry
+from local.emulator import engine_tuning, registry, resource_tags, sts_trust
 from local.emulator.server import Emulator, LatencyModel, RequestLog
 from local.emulator_clients import EmulatorClients
 from local.execution_events import ExecutionEvents
@@ -262,6 +262,14 @@ class EmbeddedStack:
         return self.org.execution_role(account)
 
     @property
+    def trusted_function_role_arns(self) -> list[str]:
+        """The template's FunctionRoleArns output: the exact roles target-account.yaml's execution role trusts."""
+        output = self.template.outputs.get("FunctionRoleArns") or {}
+        if "Value" not in output:
+            raise StackError(f"{self.template.path.name} has no FunctionRoleArns output (target-account.yaml needs it)")
+        return str(self.deployment.resolver().resolve(output["Value"], where="Outputs.FunctionRoleArns")).split(",")
+
+    @property
     def function_role_path(self) -> str:
         """The IAM path of the functions' roles: template.yaml's RolePath (Globals), else FUNCTION_ROLE_PATH."""
         return self.org.function_role_path
@@ -333,7 +341,9 @@ class EmbeddedStack:
         self.registry_port = self.registries.port
 
     def _provision(self) -> None:
-        self.deployment.provision()
+        self.deployment.provision_resources()
+        self.org.seed(lambda: self.trusted_function_role_arns)
+        self.deployment.provision_wiring()
         envs = list(self.function_environments.values())
         # No function may read another's variables from the process environment.
         self._emulator.set_env(dict.fromkeys({key for env in envs for key in env}))
@@ -341,11 +351,14 @@ class EmbeddedStack:
         if self._translated is not None:
             statements = function_statements(self._translated, self.deployment.resolver())
             self.iam = IamCheck(
-                statements, account_id=self.account_id, role_statements=self.org.execution_role_statements
+                statements,
+                account_id=self.account_id,
+                role_statements=self.org.execution_role_statements,
+                organization_of=sts_trust.organization_of,
+                secret_tags=resource_tags.secret_tags,
             )
             _session_hooks().append(self.iam.attach)
         _reset_app_clients()
-        self.org.seed()
 
     def _routes(self) -> Iterable[Route]:
         for route in self.template.api_routes:

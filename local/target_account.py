@@ -17,11 +17,10 @@ from typing import Any
 import yaml
 
 from local.iam_policies import Statement, document_statements
-from local.template_reader import ROOT, CfnLoader, Resolver, TemplateError
+from local.template_reader import ROOT, CfnLoader, Conditions, Resolver, TemplateError, list_parameters_of
 
 TARGET_ACCOUNT_TEMPLATE = ROOT / "target-account.yaml"
 ROLE_TYPE = "AWS::IAM::Role"
-_NO_VALUE = {"Ref": "AWS::NoValue"}
 
 
 @dataclass(frozen=True)
@@ -75,45 +74,6 @@ def parameter_values(doc: Mapping[str, Any], given: Mapping[str, str]) -> dict[s
     return values
 
 
-class _Conditions:
-    """CloudFormation's condition functions (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition) and Fn::If."""
-
-    def __init__(self, raw: Mapping[str, Any], resolver: Resolver) -> None:
-        self._raw, self._resolver, self._done = raw, resolver, dict[str, bool]()
-
-    def holds(self, name: str) -> bool:
-        if name not in self._done:
-            if name not in self._raw:
-                raise TemplateError(f"target-account.yaml: no condition {name}")
-            self._done[name] = self._evaluate(self._raw[name])
-        return self._done[name]
-
-    def _evaluate(self, expression: Any) -> bool:
-        (fn, arg), *_ = dict(expression).items()
-        if fn == "Condition":
-            return self.holds(str(arg))
-        if fn == "Fn::Equals":
-            left, right = (self._resolver.resolve(a, where="Conditions") for a in arg)
-            return bool(left == right)
-        if fn == "Fn::Not":
-            return not self._evaluate(arg[0])
-        if fn in ("Fn::And", "Fn::Or"):
-            results = [self._evaluate(a) for a in arg]
-            return all(results) if fn == "Fn::And" else any(results)
-        raise TemplateError(f"target-account.yaml: cannot evaluate condition {expression!r}")
-
-    def choose(self, value: Any) -> Any:
-        """``value`` with every Fn::If replaced by its chosen branch and AWS::NoValue left out."""
-        if isinstance(value, list):
-            return [self.choose(v) for v in value if v != _NO_VALUE]
-        if isinstance(value, dict):
-            if set(value) == {"Fn::If"}:
-                name, when_true, when_false = value["Fn::If"]
-                return self.choose(when_true if self.holds(str(name)) else when_false)
-            return {k: self.choose(v) for k, v in value.items() if v != _NO_VALUE}
-        return value
-
-
 def deployed_role(
     parameters: Mapping[str, str],
     account: str,
@@ -131,12 +91,12 @@ def deployed_role(
         "AWS::Region": region,
         "AWS::URLSuffix": "amazonaws.com",
     }
-    resolver = Resolver(refs=refs, attrs={})
-    conditions = _Conditions(doc.get("Conditions") or {}, resolver)
+    resolver = Resolver(refs=refs, attrs={}, lists=list_parameters_of(doc))
+    resolver.condition = Conditions(doc.get("Conditions") or {}, resolver, template=path.name).holds
     roles = [r for r in (doc.get("Resources") or {}).values() if isinstance(r, dict) and r.get("Type") == ROLE_TYPE]
     if len(roles) != 1:
         raise TemplateError(f"{path.name}: expected one {ROLE_TYPE}, found {len(roles)}")
-    props = conditions.choose(roles[0].get("Properties") or {})
+    props = resolver.choose(roles[0].get("Properties") or {})
     where = f"{path.name} role"
     return DeployedRole(
         account=account,

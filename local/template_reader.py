@@ -8,7 +8,7 @@ local stack needs and refuses, loudly, anything it cannot evaluate.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,9 @@ class Template:
     event_rules: list[EventRuleDef]
     layer_dirs: list[Path] = field(default_factory=list)
     event_buses: dict[str, Any] = field(default_factory=dict)  # logical id -> raw Name
+    list_parameters: frozenset[str] = frozenset()  # CommaDelimitedList parameters: !Ref gives a list
+    conditions: dict[str, Any] = field(default_factory=dict)  # the raw Conditions section
+    outputs: dict[str, Any] = field(default_factory=dict)  # the raw Outputs section
 
 
 def _resources_of(resources: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -159,6 +162,7 @@ def load_template(path: Path | str = DEFAULT_TEMPLATE) -> Template:
     resources: dict[str, Any] = doc.get("Resources") or {}
     globals_ = ((doc.get("Globals") or {}).get("Function")) or {}
     parameters = {name: str(p.get("Default", "")) for name, p in (doc.get("Parameters") or {}).items()}
+    list_parameters = list_parameters_of(doc)
 
     functions = {
         lid: _function(lid, props, globals_, base)
@@ -220,6 +224,9 @@ def load_template(path: Path | str = DEFAULT_TEMPLATE) -> Template:
         path=path,
         layer_dirs=layer_dirs,
         parameters=parameters,
+        list_parameters=list_parameters,
+        conditions=dict(doc.get("Conditions") or {}),
+        outputs=dict(doc.get("Outputs") or {}),
         functions=functions,
         state_machine=state_machine,
         tables=tables,
@@ -232,18 +239,34 @@ def load_template(path: Path | str = DEFAULT_TEMPLATE) -> Template:
 
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+_NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def list_parameters_of(doc: Mapping[str, Any]) -> frozenset[str]:
+    """The template's list parameters (CommaDelimitedList, List<...>): a ``!Ref`` to one is a list."""
+    declared: Mapping[str, Any] = doc.get("Parameters") or {}
+    return frozenset(
+        name
+        for name, spec in declared.items()
+        if str(spec.get("Type", "")) == "CommaDelimitedList" or str(spec.get("Type", "")).startswith("List<")
+    )
 
 
 @dataclass
 class Resolver:
-    """Evaluates Ref, Fn::GetAtt, Fn::Sub (both forms) and Fn::Join against the local stack's physical names.
+    """Evaluates Ref, Fn::GetAtt, Fn::Sub (both forms), Fn::Join, Fn::Split and Fn::If against the local stack's
+    physical names.
 
-    ``refs``: logical id or parameter name -> value of ``!Ref``; ``attrs``: "LogicalId.Attr" -> value.
-    Anything else (another intrinsic, an unknown name) raises TemplateError.
+    ``refs``: logical id or parameter name -> value of ``!Ref``; ``attrs``: "LogicalId.Attr" -> value; ``lists``: the
+    parameters whose ``!Ref`` is a list (their value comma-separated); ``condition``: a template condition's value,
+    for Fn::If (None: Fn::If cannot be evaluated). Anything else (another intrinsic, an unknown name) raises
+    TemplateError.
     """
 
     refs: dict[str, str]
     attrs: dict[str, str]
+    lists: frozenset[str] = frozenset()
+    condition: Callable[[str], bool] | None = None
 
     def resolve(self, value: Any, *, where: str = "") -> Any:
         if isinstance(value, str | int | float | bool):
@@ -252,6 +275,8 @@ class Resolver:
             return [self.resolve(v, where=where) for v in value]
         if isinstance(value, dict) and len(value) == 1:
             (fn, arg), *_ = value.items()
+            if fn == "Ref" and str(arg) in self.lists:
+                return self._ref(str(arg), where).split(",")
             if fn == "Ref":
                 return self._ref(str(arg), where)
             if fn == "Fn::GetAtt":
@@ -266,11 +291,31 @@ class Resolver:
                     lambda m: local[name] if (name := m.group(1).strip()) in local else self._sub_name(name, where),
                     arg[0],
                 )
-            if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
-                return str(arg[0]).join(str(self.resolve(v, where=where)) for v in arg[1])
+            if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
+                parts = self.resolve(arg[1], where=where)
+                if isinstance(parts, list):
+                    return str(arg[0]).join(str(v) for v in parts)
+            if fn == "Fn::Split" and isinstance(arg, list) and len(arg) == 2:
+                return str(self.resolve(arg[1], where=where)).split(str(arg[0]))
+            if fn == "Fn::If" and self.condition is not None and isinstance(arg, list) and len(arg) == 3:
+                return self.resolve(self.choose(value), where=where)
         if isinstance(value, dict) and not any(str(k).startswith("Fn::") or k == "Ref" for k in value):
             return {k: self.resolve(v, where=f"{where}.{k}") for k, v in value.items()}  # plain data, e.g. a pattern
         raise TemplateError(f"{where or 'template'}: cannot evaluate {value!r} locally")
+
+    def choose(self, value: Any) -> Any:
+        """``value`` with every Fn::If replaced by its chosen branch and AWS::NoValue left out (nothing else
+        resolved). Without ``condition``, ``value`` as it is."""
+        if self.condition is None:
+            return value
+        if isinstance(value, list):
+            return [self.choose(v) for v in value if v != _NO_VALUE]
+        if isinstance(value, dict):
+            if set(value) == {"Fn::If"}:
+                name, when_true, when_false = value["Fn::If"]
+                return self.choose(when_true if self.condition(str(name)) else when_false)
+            return {k: self.choose(v) for k, v in value.items() if v != _NO_VALUE}
+        return value
 
     def _ref(self, name: str, where: str) -> str:
         if name in self.refs:
@@ -285,6 +330,35 @@ class Resolver:
     def _sub_name(self, name: str, where: str) -> str:
         name = name.strip()
         return self._attr(name, where) if "." in name and name not in self.refs else self._ref(name, where)
+
+
+class Conditions:
+    """A template's condition functions (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition), evaluated with
+    ``resolver`` (``holds`` is what a Resolver's ``condition`` takes)."""
+
+    def __init__(self, raw: Mapping[str, Any], resolver: Resolver, *, template: str = "template") -> None:
+        self._raw, self._resolver, self._template, self._done = raw, resolver, template, dict[str, bool]()
+
+    def holds(self, name: str) -> bool:
+        if name not in self._done:
+            if name not in self._raw:
+                raise TemplateError(f"{self._template}: no condition {name}")
+            self._done[name] = self._evaluate(self._raw[name])
+        return self._done[name]
+
+    def _evaluate(self, expression: Any) -> bool:
+        (fn, arg), *_ = dict(expression).items()
+        if fn == "Condition":
+            return self.holds(str(arg))
+        if fn == "Fn::Equals":
+            left, right = (self._resolver.resolve(a, where="Conditions") for a in arg)
+            return bool(left == right)
+        if fn == "Fn::Not":
+            return not self._evaluate(arg[0])
+        if fn in ("Fn::And", "Fn::Or"):
+            results = [self._evaluate(a) for a in arg]
+            return all(results) if fn == "Fn::And" else any(results)
+        raise TemplateError(f"{self._template}: cannot evaluate condition {expression!r}")
 
 
 _DEFINITION_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_.:-]+)\}")

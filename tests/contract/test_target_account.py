@@ -141,15 +141,85 @@ def test_secrets_are_scoped_to_ecr_pullthroughcache_and_roles_passed_only_to_ecr
     }
 
 
+REPOSITORY_WRITES = {"ecr:CreateRepository", "ecr:PutLifecyclePolicy", "ecr:SetRepositoryPolicy"}
+SECRET_WRITES = {
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:RestoreSecret",
+}
+MANAGED_REPOSITORIES = {
+    "Fn::Split": [
+        ",",
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "arn:*:ecr:*:*:repository/",
+                    {"Fn::Join": [",arn:*:ecr:*:*:repository/", {"Ref": "ManagedRepositories"}]},
+                ],
+            ]
+        },
+    ]
+}
+
+
+@pytest.mark.parametrize("template_path", [TARGET_ACCOUNT_TEMPLATE, DEFAULT_TEMPLATE], ids=lambda p: p.name)
+def test_repository_writes_only_on_managed_repositories_of_this_account(template_path: Path) -> None:
+    doc = load(template_path)
+    assert doc["Parameters"]["ManagedRepositories"]["Type"] == "CommaDelimitedList"
+    seen = 0
+    for statement in every_statement(doc):
+        if not REPOSITORY_WRITES & set(as_list(statement.get("Action", []))):
+            continue
+        seen += 1
+        assert statement["Resource"] == MANAGED_REPOSITORIES, statement
+        assert statement["Condition"] == {"StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+    assert seen
+
+
+def test_as_deployed_repository_writes_cover_exactly_the_listed_prefixes() -> None:
+    deployed = deployed_role(
+        {"HomeAccountId": HOME, "FunctionRoleArns": STACK_ROLES[0], "ManagedRepositories": "docker-hub/*,ghcr/*"},
+        TARGET,
+    )
+    (statement,) = [
+        s for s in deployed.policies["pullthrough-region-steps"]["Statement"] if s["Sid"] == "GrantWhatTemplatesApply"
+    ]
+    assert statement["Resource"] == ["arn:*:ecr:*:*:repository/docker-hub/*", "arn:*:ecr:*:*:repository/ghcr/*"]
+    assert statement["Condition"] == {"StringEquals": {"aws:ResourceAccount": TARGET}}
+
+
+def test_secret_writes_and_deletes_only_on_secrets_tagged_as_pullthroughs(role: dict[str, Any]) -> None:
+    held = role_grants(role)
+    own = ("StringEquals", "aws:ResourceTag/managed-by", "pullthrough")
+    for action in SECRET_WRITES:
+        assert held[action][1] == {own}, action
+    assert held["secretsmanager:CreateSecret"][1] == {("StringEquals", "aws:RequestTag/managed-by", "pullthrough")}
+    assert held["secretsmanager:TagResource"][1] == {("StringEquals", "aws:RequestTag/managed-by", "pullthrough")}
+
+
+def every_statement(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every statement of the roles' inline policies and the functions' inline Policies."""
+    for resource in doc["Resources"].values():
+        for policy in (resource.get("Properties") or {}).get("Policies") or []:
+            if isinstance(policy, dict):
+                yield from as_list(policy.get("PolicyDocument", policy).get("Statement") or [])
+
+
 # -- who may assume it ---------------------------------------------------------------------------------------------
 
 
-def test_the_role_is_named_by_a_parameter_and_trusts_the_home_accounts_function_roles(
+def test_the_role_is_named_by_a_parameter_and_trusts_exactly_the_home_stacks_function_roles(
     target_account: dict[str, Any], role: dict[str, Any]
 ) -> None:
     parameters = target_account["Parameters"]
     assert parameters["ExecutionRoleName"]["Default"] == "PullthroughExecutionRole"
-    assert parameters["FunctionRolePath"]["Default"] == "/pullthrough/"
+    assert (
+        parameters["FunctionRoleArns"]["Type"] == "CommaDelimitedList"
+        and "Default" not in parameters["FunctionRoleArns"]
+    )
+    assert "FunctionRolePath" not in parameters  # no trust by path
     assert parameters["OrganizationId"]["Default"] == ""
     assert "Default" not in parameters["HomeAccountId"]
     assert role["RoleName"] == {"Ref": "ExecutionRoleName"}
@@ -159,47 +229,87 @@ def test_the_role_is_named_by_a_parameter_and_trusts_the_home_accounts_function_
     assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:SetSourceIdentity"]
     condition, with_org, without_org = trust["Condition"]["Fn::If"]
     assert target_account["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]}
-    only_functions = {
-        "aws:PrincipalArn": {"Fn::Sub": "arn:${AWS::Partition}:iam::${HomeAccountId}:role${FunctionRolePath}*"}
+    only_functions = {"aws:PrincipalArn": {"Ref": "FunctionRoleArns"}}
+    source_identity = {"sts:SourceIdentity": "pullthrough"}
+    assert without_org == {"ArnEquals": only_functions, "StringEquals": source_identity}
+    assert with_org == {
+        "ArnEquals": only_functions,
+        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}, **source_identity},
     }
-    assert without_org == {"ArnLike": only_functions}
-    assert with_org == {"ArnLike": only_functions, "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
 
 
-def function_role(path: str = "/pullthrough/", account: str = HOME) -> Caller:
-    arn = f"arn:aws:iam::{account}:role{path}pullthrough-StoreSecretFunctionRole-ABC"
+def test_no_trust_by_path_wildcard(target_account: dict[str, Any]) -> None:
+    for operator, key, value in trust_conditions(target_account):
+        assert not operator.lower().startswith(("arnlike", "stringlike")), (operator, key, value)
+        assert "*" not in json.dumps(value), (operator, key, value)
+
+
+def trust_conditions(doc: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
+    """(operator, key, value) of every trust policy condition, both branches of an Fn::If."""
+    for resource in doc["Resources"].values():
+        document = (resource.get("Properties") or {}).get("AssumeRolePolicyDocument") or {}
+        for statement in as_list(document.get("Statement") or []):
+            condition = statement.get("Condition") or {}
+            branches = condition["Fn::If"][1:] if "Fn::If" in condition else [condition]
+            for branch in branches:
+                for operator, block in branch.items():
+                    for key, value in block.items():
+                        yield operator, key, value
+
+
+STACK_ROLES = [
+    f"arn:aws:iam::{HOME}:role/pullthrough/pullthrough-{fn}FunctionRole-ABC" for fn in ("StoreSecret", "CreateRule")
+]
+
+
+def function_role(name: str = "pullthrough-StoreSecretFunctionRole-ABC", account: str = HOME) -> Caller:
+    arn = f"arn:aws:iam::{account}:role/pullthrough/{name}"
     return Caller(account, arn, f"arn:aws:sts::{account}:assumed-role/x/y")
 
 
-def context(caller: Caller, org: str | None) -> dict[str, tuple[str, ...]]:
+def context(caller: Caller, org: str | None, source_identity: str | None = "pullthrough") -> dict[str, tuple[str, ...]]:
     found = {"aws:principalarn": (caller.principal_arn,), "aws:principalaccount": (caller.account,)}
-    return {**found, **({"aws:principalorgid": (org,)} if org else {}), "sts:sourceidentity": ("pullthrough",)}
+    return {
+        **found,
+        **({"aws:principalorgid": (org,)} if org else {}),
+        **({"sts:sourceidentity": (source_identity,)} if source_identity else {}),
+    }
 
 
 @pytest.mark.parametrize(
-    ("caller", "caller_org", "allowed"),
+    ("caller", "caller_org", "source_identity", "allowed"),
     [
-        (function_role(), ORG, True),
-        (function_role(path="/"), ORG, False),  # a role of the home account outside the functions' path
-        (function_role(path="/pullthrough-not/"), ORG, False),
-        (Caller(HOME, f"arn:aws:iam::{HOME}:root", f"arn:aws:iam::{HOME}:root"), ORG, False),  # the account's root
-        (function_role(account="999999999999"), ORG, False),  # the same path in another account
-        (function_role(), "o-someoneelse", False),
-        (function_role(), None, False),  # a principal outside any organization
+        (function_role(), ORG, "pullthrough", True),
+        (function_role("pullthrough-CreateRuleFunctionRole-ABC"), ORG, "pullthrough", True),
+        (function_role(), ORG, None, False),  # no source identity: not how the functions assume it
+        (function_role(), ORG, "someone", False),
+        # another stack in the same account (samconfig's prod), under the same path
+        (function_role("pullthrough-prod-StoreSecretFunctionRole-XYZ"), ORG, "pullthrough", False),
+        (function_role("anything"), ORG, "pullthrough", False),  # any other role under the functions' path
+        (Caller(HOME, f"arn:aws:iam::{HOME}:root", f"arn:aws:iam::{HOME}:root"), ORG, "pullthrough", False),
+        (function_role(account="999999999999"), ORG, "pullthrough", False),  # the same name in another account
+        (function_role(), "o-someoneelse", "pullthrough", False),
+        (function_role(), None, "pullthrough", False),  # a principal outside any organization
     ],
 )
-def test_as_deployed_with_an_organization_only_the_functions_of_that_organization_get_in(
-    caller: Caller, caller_org: str | None, allowed: bool
+def test_as_deployed_with_an_organization_only_that_stacks_functions_of_that_organization_get_in(
+    caller: Caller, caller_org: str | None, source_identity: str | None, allowed: bool
 ) -> None:
-    deployed = deployed_role({"HomeAccountId": HOME, "OrganizationId": ORG}, TARGET)
-    actions = ["sts:AssumeRole", "sts:SetSourceIdentity"]
-    assert trust_allows(deployed.trust_policy, caller, actions, context(caller, caller_org)) is allowed
+    deployed = deployed_role(
+        {"HomeAccountId": HOME, "OrganizationId": ORG, "FunctionRoleArns": ",".join(STACK_ROLES)}, TARGET
+    )
+    actions = ["sts:AssumeRole", *(["sts:SetSourceIdentity"] if source_identity else [])]
+    granted = trust_allows(deployed.trust_policy, caller, actions, context(caller, caller_org, source_identity))
+    assert granted is allowed
 
 
 def test_as_deployed_without_an_organization_the_functions_get_in_from_anywhere() -> None:
-    deployed = deployed_role({"HomeAccountId": HOME}, TARGET)
-    assert "StringEquals" not in deployed.trust_policy["Statement"][0]["Condition"]
-    assert trust_allows(deployed.trust_policy, function_role(), ["sts:AssumeRole"], context(function_role(), None))
+    deployed = deployed_role({"HomeAccountId": HOME, "FunctionRoleArns": ",".join(STACK_ROLES)}, TARGET)
+    assert "aws:PrincipalOrgID" not in deployed.trust_policy["Statement"][0]["Condition"]["StringEquals"]
+    actions = ["sts:AssumeRole", "sts:SetSourceIdentity"]
+    assert trust_allows(deployed.trust_policy, function_role(), actions, context(function_role(), None))
+    other = function_role("pullthrough-prod-StoreSecretFunctionRole-XYZ")
+    assert not trust_allows(deployed.trust_policy, other, actions, context(other, None))
     assert deployed.arn == f"arn:aws:iam::{TARGET}:role/PullthroughExecutionRole"
 
 

@@ -629,3 +629,86 @@ def test_a_deploy_that_changes_only_the_layer_publishes_a_new_version_of_every_f
     before, after = versions("layer-a"), versions("layer-b")
     assert len(before) == len(resources_of(template, "AWS::Serverless::Function"))
     assert not before & after, "a function kept its version when the layer changed"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Trust: who may act in target accounts (issue 18)
+
+_ORG_OR_ACCOUNT = {"aws:resourceorgid", "aws:resourceaccount"}
+
+
+def _condition_branches(condition: Any) -> list[dict[str, Any]]:
+    """A statement's Condition as each deploy may have it: both branches of a top-level or per-operator Fn::If."""
+    if not condition:
+        return [{}]
+    if "Fn::If" in condition:
+        return [b for branch in condition["Fn::If"][1:] for b in _condition_branches(branch)]
+    branches: list[dict[str, Any]] = [{}]
+    for operator, block in condition.items():
+        blocks = block["Fn::If"][1:] if isinstance(block, dict) and "Fn::If" in block else [block]
+        branches = [{**made, operator: b} for made in branches for b in blocks]
+    return branches
+
+
+def translated_policy_statements() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(role, policy kind, statement) of every policy SAM's translation of template.yaml gives a role:
+    "identity" for its policies, "trust" for its AssumeRolePolicyDocument."""
+    for lid, resource in translate(TEMPLATE)["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        props = resource["Properties"]
+        for statement in as_list(props.get("AssumeRolePolicyDocument", {}).get("Statement", [])):
+            yield lid, "trust", statement
+        for policy in props.get("Policies") or []:
+            for statement in as_list(policy["PolicyDocument"].get("Statement", [])):
+                yield lid, "identity", statement
+
+
+def test_every_assume_role_grant_holds_to_the_organization_or_the_listed_accounts() -> None:
+    grants = [
+        (role, statement)
+        for role, kind, statement in translated_policy_statements()
+        if kind == "identity" and any(a.lower() == "sts:assumerole" for a in actions_of(statement))
+    ]
+    assert len(grants) >= 8  # the region steps and the drift sweep
+    for role, statement in grants:
+        assert statement["Effect"] == "Allow", role
+        for branch in _condition_branches(statement.get("Condition")):
+            keys = {key.lower() for block in branch.values() for key in block}
+            assert keys & _ORG_OR_ACCOUNT, f"{role}: sts:AssumeRole without aws:ResourceOrgID/aws:ResourceAccount"
+    # ...and which of the two is the deploy's choice: the Organization when OrganizationId is set, else the accounts
+    branches = _condition_branches(grants[0][1]["Condition"])
+    assert branches == [
+        {"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}},
+        {"StringEquals": {"aws:ResourceAccount": {"Ref": "TargetAccountIds"}}},
+    ]
+
+
+def test_no_trust_by_path_wildcard_and_aws_principals_only_under_conditions() -> None:
+    trusts = [(role, s) for role, kind, s in translated_policy_statements() if kind == "trust"]
+    assert trusts
+    for role, statement in trusts:
+        principal = statement.get("Principal", {})
+        assert principal != "*" and "AWS" not in principal, f"{role} trusts AWS principals: {principal}"
+        for branch in _condition_branches(statement.get("Condition")):
+            for operator, block in branch.items():
+                for key, value in block.items():
+                    if key.lower() == "aws:principalarn":
+                        assert "*" not in json.dumps(value), f"{role}: trust by wildcard {value}"
+                        assert not operator.lower().endswith("like"), f"{role}: {operator} on {key}"
+
+
+def test_the_function_roles_output_lists_exactly_the_functions_that_may_assume_the_execution_role(
+    template: dict[str, Any],
+) -> None:
+    assuming = {
+        role.removesuffix("Role")
+        for role, kind, statement in translated_policy_statements()
+        if kind == "identity" and "sts:AssumeRole" in actions_of(statement)
+    }
+    separator, listed = template["Outputs"]["FunctionRoleArns"]["Value"]["Fn::Join"]
+    assert separator == ","
+    roles = [ref["Fn::GetAtt"] for ref in listed]
+    assert all(attribute == "Arn" for _, attribute in roles)
+    assert sorted(role.removesuffix("Role") for role, _ in roles) == sorted(assuming)
+    assert len(assuming) >= 8

@@ -8,6 +8,7 @@ def test_something(stack, api, wait_rollout):
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from local import faults, lambda_runner
+from local import faults, iam_coverage, lambda_runner
 from local.emulator import ecr_extension
 from local.stack import EmbeddedStack
 from pullthrough.adapters.store import RolloutStore
@@ -49,8 +50,21 @@ def stack() -> Iterator[EmbeddedStack]:
     """
     with EmbeddedStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as running:
         yield running
+        if os.environ.get(iam_coverage.ENV) and running.iam is not None:  # what this module exercised
+            iam_coverage.record(Path(os.environ[iam_coverage.ENV]), running.iam.exercised)
         denials = running.iam_denials
         assert not denials, "calls template.yaml does not grant:\n" + "\n".join(sorted(set(denials)))
+
+
+@pytest.fixture
+def own_denials(stack: EmbeddedStack) -> Iterator[list[str]]:
+    """The denials a test provokes on purpose, taken out of the module's no-denial check."""
+    assert stack.iam is not None
+    before = len(stack.iam.denials)
+    made: list[str] = []
+    yield made
+    made.extend(stack.iam.denials[before:])
+    del stack.iam.denials[before:]
 
 
 @pytest.fixture(autouse=True)

@@ -210,7 +210,10 @@ def assert_rolled_out(stack: EmbeddedStack, prefix: str, token: str, regions: li
 
 
 def make_secret(stack: EmbeddedStack, region: str, name: str, value: dict[str, str]) -> str:
-    made = stack.client("secretsmanager", region).create_secret(Name=name, SecretString=json.dumps(value))
+    """A regional secret as an earlier rollout left it: tagged as pullthrough's, the only ones IAM lets it change
+    (a hand-made one is refused: tests/e2e/test_trust_boundary_e2e.py)."""
+    ours = [{"Key": "managed-by", "Value": "pullthrough"}]
+    made = stack.client("secretsmanager", region).create_secret(Name=name, SecretString=json.dumps(value), Tags=ours)
     return str(made["ARN"])
 
 

@@ -42,6 +42,18 @@ def template_without(tmp_path: Path, function: str, action: str) -> Path:
     return copy
 
 
+def rolled_out(stack: EmbeddedStack, body: dict[str, Any]) -> dict[str, Any]:
+    """POST /rules ``body`` (202) and wait for the rollout to end; its view."""
+    status, started = call_api(stack.api_url, "POST", "/rules", body)
+    assert status == 202, started
+
+    def finished() -> dict[str, Any] | None:
+        view = call_api(stack.api_url, "GET", f"/rollouts/{started['rolloutId']}")[1]
+        return view if view["status"] != "RUNNING" else None
+
+    return wait_until(finished, 120, "the rollout to end")
+
+
 @pytest.fixture
 def stack_lacking_a_grant(tmp_path: Path) -> Iterator[EmbeddedStack]:
     template = template_without(tmp_path, FUNCTION, ACTION)
@@ -60,14 +72,7 @@ def test_a_rollout_on_a_template_lacking_a_grant_fails_naming_the_function_and_t
         "credentials": {"username": "iam-user", "accessToken": "iam-token"},
         "regions": [REGION],
     }
-    status, started = call_api(stack.api_url, "POST", "/rules", body)
-    assert status == 202, started
-
-    def finished() -> dict[str, Any] | None:
-        view = call_api(stack.api_url, "GET", f"/rollouts/{started['rolloutId']}")[1]
-        return view if view["status"] != "RUNNING" else None
-
-    view = wait_until(finished, 120, "the rollout to end")
+    view = rolled_out(stack, body)
 
     # Then: it did not succeed, nothing is left behind, and the denial names the function, the action and the region
     assert view["status"] == "ROLLED_BACK", view
@@ -77,3 +82,62 @@ def test_a_rollout_on_a_template_lacking_a_grant_fails_naming_the_function_and_t
     assert any(message.startswith(denied) for message in stack.iam_denials), stack.iam_denials
     assert all(FUNCTION in message and ACTION in message for message in stack.iam_denials), stack.iam_denials
     assert f"AccessDeniedException: {denied}" in view["regions"][REGION]["error"]["message"]
+
+
+@pytest.fixture
+def stack_where_create_rule_may_not_assume_the_execution_role(tmp_path: Path) -> Iterator[EmbeddedStack]:
+    template = template_without(tmp_path, FUNCTION, "sts:AssumeRole")
+    with EmbeddedStack(aws_port=0, api_port=0, template=template, parameters={"LogLevel": "WARNING"}) as running:
+        yield running
+
+
+def test_each_step_assumes_the_execution_role_with_its_own_grant(
+    stack_where_create_rule_may_not_assume_the_execution_role: EmbeddedStack,
+) -> None:
+    """The steps share one process here: a session another step assumed must not serve CreateRule, whose own grant
+    is what AWS checks (one process per function there)."""
+    stack = stack_where_create_rule_may_not_assume_the_execution_role
+    assert stack.organization is not None
+    member = stack.organization.members["workload-a"]
+    body = {
+        "upstreamRegistry": "docker-hub",
+        "ecrRepositoryPrefix": "iam-no-assume",
+        "credentials": {"username": "iam-user", "accessToken": "iam-token"},
+        "regions": [REGION],
+        "accounts": [member],
+    }
+    view = rolled_out(stack, body)
+
+    # Then: SnapshotRegion and StoreSecret got in with their own grants; CreateRule, without one, did not
+    assert view["status"] == "ROLLED_BACK", view
+    (target,) = view["targets"]
+    assert (target["account"], target["step"]) == (member, "CreateRule"), target
+    assert target["error"]["type"] == "ExecutionRoleUnavailable", target
+    denied = (
+        f"IAM check: {FUNCTION} is not allowed sts:AssumeRole on arn:aws:iam::{member}:role/PullthroughExecutionRole"
+    )
+    assert any(message.startswith(denied) for message in stack.iam_denials), stack.iam_denials
+
+
+@pytest.fixture
+def stack_managing_only_team_a(tmp_path: Path) -> Iterator[EmbeddedStack]:
+    parameters = {"LogLevel": "WARNING", "ManagedRepositories": "team-a/*"}
+    with EmbeddedStack(aws_port=0, api_port=0, parameters=parameters) as running:
+        yield running
+
+
+def test_creation_templates_reach_only_the_managed_repositories(stack_managing_only_team_a: EmbeddedStack) -> None:
+    stack = stack_managing_only_team_a
+
+    def rollout(prefix: str) -> dict[str, Any]:
+        body = {"upstreamRegistry": "quay", "ecrRepositoryPrefix": prefix, "regions": [REGION]}
+        return rolled_out(stack, {**body, "creationTemplate": {"description": "t"}})
+
+    assert rollout("team-a")["status"] == "SUCCEEDED"
+    outside = rollout("team-b")
+    assert outside["status"] == "ROLLED_BACK", outside
+    assert outside["regions"][REGION]["step"] == "ApplyTemplate"
+    denied = "IAM check: ApplyTemplateFunction is not allowed ecr:CreateRepository on "
+    assert any(m.startswith(denied) and "repository/team-b/*" in m for m in stack.iam_denials), stack.iam_denials
+    templates = stack.client("ecr", REGION).describe_repository_creation_templates()["repositoryCreationTemplates"]
+    assert [t["prefix"] for t in templates] == ["team-a"]

@@ -38,9 +38,9 @@ def test_sessions_are_bounded_and_expired_ones_dropped_with_their_clients(member
     for n in range(aws.MAX_ASSUMED_SESSIONS + 10):
         aws.client("ecr", "eu-west-1", account=member, session_name=f"r-{n}")
     assert len(aws._assumed) == aws.MAX_ASSUMED_SESSIONS
-    assert (member, "r-0") not in aws._assumed  # the oldest went first...
+    assert (member, "r-0", aws._caller()) not in aws._assumed  # the oldest went first...
     assert not [key for key in aws._clients if key[4] == "r-0"]  # ...with its clients
-    newest = (member, f"r-{aws.MAX_ASSUMED_SESSIONS + 9}")
+    newest = (member, f"r-{aws.MAX_ASSUMED_SESSIONS + 9}", aws._caller())
     old_secrets = aws.client("secretsmanager", "eu-west-1", account=member, session_name=newest[1])
     session, _ = aws._assumed[newest]
     aws._assumed[newest] = (session, time.time() - 1)  # its credentials are about to expire
@@ -140,8 +140,8 @@ def test_a_session_renewed_while_a_client_is_being_made_does_not_leave_the_old_c
     def renewed_meanwhile(account: str, name: str) -> Any:
         got = real(account, name)
         if threading.current_thread().name == "first":
-            session, _ = aws._assumed[(account, name)]
-            aws._assumed[(account, name)] = (session, time.time() - 1)  # its renewal time has come
+            session, _ = aws._assumed[(account, name, aws._caller())]
+            aws._assumed[(account, name, aws._caller())] = (session, time.time() - 1)  # its renewal time has come
             other = threading.Thread(
                 target=aws.client,
                 args=("secretsmanager", "eu-west-1"),
@@ -162,7 +162,7 @@ def test_a_session_renewed_while_a_client_is_being_made_does_not_leave_the_old_c
     first.join()
     monkeypatch.setattr(aws, "_assumed_session", real)
 
-    current = aws._assumed[(member, "r-1")][0]
+    current = aws._assumed[(member, "r-1", aws._caller())][0]
     cached = aws.client("secretsmanager", "eu-west-1", account=member, session_name="r-1")
     assert access_key(cached) == session_key(current)
 
@@ -187,7 +187,7 @@ def test_a_session_dropped_while_a_client_is_being_made_does_not_serve_its_clien
     monkeypatch.setattr(aws, "_assumed_session", real)
 
     later = aws.client("ecr", "eu-west-1", account=member, session_name="r-1")
-    renewed = aws._assumed[(member, "r-1")][0]
+    renewed = aws._assumed[(member, "r-1", aws._caller())][0]
     assert renewed is not seen[0]
     assert access_key(later) == session_key(renewed)
     assert aws.client("ecr", "eu-west-1", account=member, session_name="r-1") is later

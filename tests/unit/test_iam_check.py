@@ -174,7 +174,8 @@ def test_create_secret_needs_its_tag_and_tag_resource_under_the_same_condition()
         ("ForAllValues:StringEquals", "aws:TagKeys", ("a", "b"), {"aws:tagkeys": ("a", "b")}, True),
         ("ForAllValues:StringEquals", "aws:TagKeys", ("a",), {"aws:tagkeys": ("a", "c")}, False),
         ("ForAnyValue:StringEquals", "aws:TagKeys", ("c",), {"aws:tagkeys": ("a", "c")}, True),
-        ("StringEquals", "aws:ResourceTag/team", ("a",), {}, None),  # a key this check cannot tell
+        ("StringEquals", "aws:SourceVpc", ("vpc-1",), {}, None),  # a key this check cannot tell
+        ("StringEquals", "aws:ResourceTag/team", ("a",), {}, False),  # an untagged resource: the key is absent
         (
             "NumericLessThan",
             "aws:RequestTag/team",
@@ -202,7 +203,7 @@ def test_what_the_check_cannot_tell_grants_nothing_and_denies_conservatively() -
         "secretsmanager:DescribeSecret",
         f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:ecr-pullthroughcache/x-AbCdEf",
     )
-    on_resource_tag = {"StringEquals": {"aws:ResourceTag/managed-by": ("pullthrough",)}}
+    on_resource_tag = {"StringEquals": {"aws:SourceVpc": ("vpc-1",)}}
     assert not decide(
         [allow("secretsmanager:DescribeSecret", REGIONAL_SECRETS, conditions=on_resource_tag)], secret
     ).allowed
@@ -352,3 +353,45 @@ def test_a_repeated_question_is_evaluated_once_and_answered_alike(monkeypatch: p
         "secretsmanager:CreateSecret",
         "secretsmanager:GetSecretValue",
     ]
+
+
+# -- what the check knows of the resource ----------------------------------------------------------------------------
+
+MEMBER, OUTSIDE, ORG = "111122223333", "999988887777", "o-exampleorg1"
+EXECUTION_ROLES = "arn:aws:iam::*:role/PullthroughExecutionRole"
+
+
+def test_assume_role_holds_to_the_organization_of_the_role_and_to_listed_accounts() -> None:
+    in_org = {"StringEquals": {"aws:ResourceOrgID": (ORG,)}}
+    listed = {"StringEquals": {"aws:ResourceAccount": (MEMBER,)}}
+    organizations = {MEMBER: ORG, ACCOUNT: ORG}.get
+    for conditions in (in_org, listed):
+        grant = allow(("sts:AssumeRole", "sts:SetSourceIdentity"), EXECUTION_ROLES, conditions=conditions)
+        check = IamCheck({"StoreSecretFunction": [grant]}, account_id=ACCOUNT, organization_of=organizations)
+
+        def assume(account: str, check: IamCheck = check) -> list[str]:
+            role = f"arn:aws:iam::{account}:role/PullthroughExecutionRole"
+            made = call("sts", "AssumeRole", RoleArn=role, RoleSessionName="r", SourceIdentity="pullthrough")
+            return check.check("StoreSecretFunction", made)
+
+        assert assume(MEMBER) == []
+        refused = assume(OUTSIDE)
+        assert len(refused) == 2 and all(OUTSIDE in message for message in refused), refused
+
+
+def test_a_secrets_tags_decide_a_condition_on_aws_resource_tag() -> None:
+    tags = {"ecr-pullthroughcache/ours": {"managed-by": "pullthrough"}, "ecr-pullthroughcache/theirs": {"team": "a"}}
+
+    def secret_tags(arn: str) -> dict[str, str]:
+        return tags.get(arn.split(":secret:", 1)[1], {})
+
+    own = {"StringEquals": {"aws:ResourceTag/managed-by": ("pullthrough",)}}
+    grant = allow("secretsmanager:PutSecretValue", REGIONAL_SECRETS, conditions=own)
+    check = IamCheck({"StoreSecretFunction": [grant]}, account_id=ACCOUNT, secret_tags=secret_tags)
+
+    def put(name: str) -> list[str]:
+        return check.check("StoreSecretFunction", call("secretsmanager", "PutSecretValue", SecretId=name))
+
+    assert put("ecr-pullthroughcache/ours") == []
+    assert put("ecr-pullthroughcache/theirs") != []  # tagged, not as ours
+    assert put("ecr-pullthroughcache/missing") != []  # no secret, no tags

@@ -2,8 +2,10 @@
 
 Endpoints follow boto3's own settings (AWS_ENDPOINT_URL...), which is how the local stack points the very same
 code at the emulator. In a target account other than the home one, clients act through that account's
-``PullthroughExecutionRole`` (``EXECUTION_ROLE_NAME``): one assumed-role session per (account, session name), named
-after the rollout and carrying a source identity for CloudTrail, renewed before its credentials expire.
+``PullthroughExecutionRole`` (``EXECUTION_ROLE_NAME``): one assumed-role session per (account, session name, caller),
+named after the rollout and carrying a source identity for CloudTrail, renewed before its credentials expire. The
+caller is the credentials that assumed it (``_caller``): one per process on Lambda; locally, where every function runs
+in one process, each function's own, so each function's own sts:AssumeRole grant is what lets it in.
 """
 
 from __future__ import annotations
@@ -37,8 +39,11 @@ CLIENT_CONFIG = Config(
     user_agent_extra="pullthrough",
 )
 _lock = threading.Lock()
-_clients: dict[tuple[str, str, bool, str | None, str], Any] = {}
-_made_with: dict[tuple[str, str, bool, str | None, str], boto3.session.Session] = {}  # the session of each client
+# (service, region, read_only, account or None for home, session name, caller) -> client
+ClientKey = tuple[str, str, bool, str | None, str, str]
+SessionKey = tuple[str, str, str]  # (account, session name, caller)
+_clients: dict[ClientKey, Any] = {}
+_made_with: dict[ClientKey, boto3.session.Session] = {}  # the session of each client
 DEFAULT_EXECUTION_ROLE = "PullthroughExecutionRole"
 SOURCE_IDENTITY = "pullthrough"
 SESSION_SECONDS = 3600
@@ -58,10 +63,10 @@ def _refuse_writes(model: Any, **_: Any) -> None:
 
 
 _session: boto3.session.Session | None = None
-# (account, session name) -> (session, when its credentials expire)
-_assumed: dict[tuple[str, str], tuple[boto3.session.Session, float]] = {}
-# (account, session name) -> the lock its AssumeRole call holds, while one is under way
-_assuming: dict[tuple[str, str], threading.Lock] = {}
+# (account, session name, caller) -> (session, when its credentials expire)
+_assumed: dict[SessionKey, tuple[boto3.session.Session, float]] = {}
+# (account, session name, caller) -> the lock its AssumeRole call holds, while one is under way
+_assuming: dict[SessionKey, threading.Lock] = {}
 
 #: Called with each new session before its first client is made, and the role it acts as: None for the function's
 #: own role, else the target account's execution role ARN. Empty on Lambda; the embedded stack registers its IAM
@@ -81,6 +86,11 @@ def execution_role_arn(account: str) -> str:
     return f"arn:{partition}:iam::{account}:role/{name}"
 
 
+def _caller() -> str:
+    """Whose credentials assume execution roles now: the access key of the environment (the function's role)."""
+    return os.environ.get("AWS_ACCESS_KEY_ID", "")
+
+
 def is_home(account: str | None) -> bool:
     return account is None or account == home_account()
 
@@ -95,7 +105,8 @@ def client(
     ``session_name`` (the rollout id). Raises ExecutionRoleUnavailable when the role cannot be assumed.
     """
     where = None if is_home(account) else account
-    key = (service, region, read_only, where, session_name if where else "")
+    caller = _caller() if where else ""
+    key = (service, region, read_only, where, session_name if where else "", caller)
     found = _cached(key)
     if found is not None:
         return found
@@ -109,18 +120,18 @@ def client(
             made.meta.events.register("before-call", _refuse_writes)
         # Cached only while its session is the current one: renewed or dropped since this thread got it, the
         # client serves this call (its credentials are still good for minutes) and is not kept.
-        if where is None or _valid_assumed((where, session_name)) is session:
+        if where is None or _valid_assumed((where, session_name, caller)) is session:
             _clients[key] = made
             _made_with[key] = session
         return made
 
 
-def _cached(key: tuple[str, str, bool, str | None, str]) -> Any:
+def _cached(key: ClientKey) -> Any:
     """The cached client for ``key``, if it was made with its account's current session (None otherwise)."""
     found = _clients.get(key)
     if found is None or key[3] is None:
         return found
-    current = _valid_assumed((key[3], key[4]))
+    current = _valid_assumed((key[3], key[4], key[5]))
     return found if current is not None and _made_with.get(key) is current else None
 
 
@@ -135,7 +146,7 @@ def _home_session() -> boto3.session.Session:
         return _session
 
 
-def _valid_assumed(key: tuple[str, str]) -> boto3.session.Session | None:
+def _valid_assumed(key: SessionKey) -> boto3.session.Session | None:
     cached = _assumed.get(key)
     return cached[0] if cached is not None and cached[1] > time.time() else None
 
@@ -146,7 +157,7 @@ def _assumed_session(account: str, session_name: str) -> boto3.session.Session:
     The AssumeRole call holds only this (account, session)'s lock, never the one that guards every client: a slow
     or hung STS answer for one account (up to 18 s) must not stop threads working in other accounts.
     """
-    key = (account, session_name)
+    key = (account, session_name, _caller())
     home = _home_session()
     with _lock:
         if (found := _valid_assumed(key)) is not None:
@@ -219,9 +230,9 @@ def _forget_sessions(keep: int) -> None:
     now = time.time()
     stale = [key for key, (_, expires) in _assumed.items() if expires <= now]
     stale += [key for key in _assumed if key not in stale][: max(0, len(_assumed) - len(stale) - keep)]
-    for account, name in stale:
-        del _assumed[(account, name)]
-        for key in [k for k in _clients if k[3] == account and k[4] == name]:
+    for account, name, caller in stale:
+        del _assumed[(account, name, caller)]
+        for key in [k for k in _clients if k[3:] == (account, name, caller)]:
             del _clients[key]
             _made_with.pop(key, None)
 

@@ -126,7 +126,13 @@ class SecretStore:
         return True
 
     def delete(self, secret_id: str) -> bool:
-        """Delete at once (no recovery window, so the name is free again); False when there was none."""
+        """Delete at once (no recovery window, so the name is free again); False when there was none.
+
+        Looked up first: IAM lets pullthrough delete only the secrets tagged as its own (aws:ResourceTag), and a
+        secret that does not exist has no tags, so AWS answers its deletion AccessDenied, not ResourceNotFound.
+        """
+        if self.describe(secret_id) is None:
+            return False
         try:
             with translated(_ERRORS, "DeleteSecret"):
                 self._sm.delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
