@@ -37,6 +37,7 @@ def banner(stack: EmbeddedStack, seeded: list[str], log_file: Path | None = None
             "pullthrough local stack is up (state lives in memory: it is gone when this stops)",
             f"  API       {api}   (unsigned requests, loopback only; also under /v1)",
             f"  emulator  {aws}   (moto: any dummy credentials, account {ACCOUNT_ID}, home region {HOME_REGION})",
+            f"  registry  http://127.0.0.1:{stack.registry_port}   (ECR's pull path: docs/local-registry.md)",
             "  seeded for events/*.json:",
             *(f"    {line}" for line in seeded),
             *(f"  {line}" for line in (stack.organization.summary() if stack.organization else [])),
@@ -56,6 +57,9 @@ def banner(stack: EmbeddedStack, seeded: list[str], log_file: Path | None = None
             f"  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws --endpoint-url {aws} --region eu-west-1 \\",
             "       ecr describe-pull-through-cache-rules",
             f"  Swagger UI: {api}/swagger",
+            "  then pull through the rule (skopeo; the password from the emulator's GetAuthorizationToken):",
+            f"  skopeo inspect --tls-verify=false --creds AWS:$(aws --endpoint-url {aws} --region {HOME_REGION} \\",
+            f"       ecr get-login-password) docker://127.0.0.1:{stack.registry_port}/docker-hub/library/alpine:3.20",
             "",
             "Ctrl-C to stop.",
         ]

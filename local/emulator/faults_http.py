@@ -9,8 +9,13 @@ none (a plain curl), and no signature is checked. A bad request gets a 400 with 
                                   "prefix"?, "times"? (default 1, null = until cleared), "httpStatus"?}
     POST   /_pullthrough/faults  {"kind": "validation", "prefix", "failure", "region"?,
                                   "times"? (default null = until cleared)}
-    GET    /_pullthrough/faults  -> {"errors": [...], "validationFailures": [...]}
-    DELETE /_pullthrough/faults  -> clear every fault
+    POST   /_pullthrough/faults  {"kind": "upstream", "upstream": "<upstream registry, e.g. docker-hub>",
+                                  "action": "revoke", "username"}          its credential (and tokens) -> 401
+                                  "action": "slow", "delayMs"}             each of its answers waits
+                                  "action": "unreachable"}                 the pull path gets no connection
+                                  "action": "retag", "repository", "tag"}  the tag names a new image
+    GET    /_pullthrough/faults  -> {"errors": [...], "validationFailures": [...], "upstreams": {...}}
+    DELETE /_pullthrough/faults  -> clear every fault (upstreams back as seeded)
     GET    /_pullthrough/calls   -> {"calls": [{"region", "operation", "count"}, ...]}
     DELETE /_pullthrough/calls   -> zero the counters
 """
@@ -23,6 +28,7 @@ from moto.core.common_types import TYPE_RESPONSE
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 from .faults import FAULTS
+from .registry.upstream import UPSTREAM_FAULTS
 
 FAULTS_PATH = "/_pullthrough/faults"
 CALLS_PATH = "/_pullthrough/calls"
@@ -79,7 +85,25 @@ def _add_fault(body: dict[str, Any]) -> TYPE_RESPONSE:
             body["prefix"], body["failure"], region=body.get("region"), times=body.get("times")
         )
         return _reply(200, {"validationFailure": asdict(failure)})
-    raise ValueError(f"unknown fault kind {kind!r} (expected 'error' or 'validation')")
+    if kind == "upstream":
+        return _upstream_fault(body)
+    raise ValueError(f"unknown fault kind {kind!r} (expected 'error', 'validation' or 'upstream')")
+
+
+def _upstream_fault(body: dict[str, Any]) -> TYPE_RESPONSE:
+    upstream, action = body["upstream"], body["action"]
+    if action == "revoke":
+        UPSTREAM_FAULTS.revoke(upstream, str(body["username"]))
+    elif action == "slow":
+        UPSTREAM_FAULTS.slow(upstream, body["delayMs"])
+    elif action == "unreachable":
+        UPSTREAM_FAULTS.make_unreachable(upstream)
+    elif action == "retag":
+        digest = UPSTREAM_FAULTS.retag(upstream, str(body["repository"]), str(body["tag"]))
+        return _reply(200, {"upstream": upstream, "digest": digest})
+    else:
+        raise ValueError(f"unknown upstream action {action!r} (expected revoke, slow, unreachable or retag)")
+    return _reply(200, {"upstream": UPSTREAM_FAULTS.pending()})
 
 
 def faults_endpoint(request: Any, full_url: str, headers: Any) -> TYPE_RESPONSE:

@@ -80,13 +80,33 @@ def test_moto_reset_drops_rules_and_templates(aws: contract.Aws, endpoint_url: s
 def test_the_fault_api_lists_and_clears_faults(aws: contract.Aws, endpoint_url: str) -> None:
     faults_client.inject(endpoint_url, "CreatePullThroughCacheRule", "ServerException", region="eu-west-1", times=2)
     faults_client.fail_validation(endpoint_url, "docker-hub", "bad credentials")
+    faults_client.upstream_fault(endpoint_url, "quay", "slow", delayMs=5)
+    faults_client.upstream_fault(endpoint_url, "docker-hub", "revoke", username="demo-user")
     armed = faults_client.pending(endpoint_url)
     assert [(f["operation"], f["region"], f["remaining"]) for f in armed["errors"]] == [
         ("CreatePullThroughCacheRule", "eu-west-1", 2)
     ]
     assert [f["prefix"] for f in armed["validationFailures"]] == ["docker-hub"]
+    assert armed["upstreams"] == {
+        "revoked": [{"upstream": "docker-hub", "username": "demo-user"}],
+        "slow": [{"upstream": "quay", "delayMs": 5.0}],
+        "unreachable": [],
+    }
     faults_client.clear(endpoint_url)
-    assert faults_client.pending(endpoint_url) == {"errors": [], "validationFailures": []}
+    assert faults_client.pending(endpoint_url) == {
+        "errors": [],
+        "validationFailures": [],
+        "upstreams": {"revoked": [], "slow": [], "unreachable": []},
+    }
+
+
+def test_the_fault_api_refuses_an_unknown_upstream_or_action(endpoint_url: str) -> None:
+    with pytest.raises(faults_client.FaultApiError, match="unknown upstream 'dockerhub'"):
+        faults_client.upstream_fault(endpoint_url, "dockerhub", "unreachable")
+    with pytest.raises(faults_client.FaultApiError, match="unknown upstream action 'break'"):
+        faults_client.upstream_fault(endpoint_url, "quay", "break")
+    with pytest.raises(faults_client.FaultApiError, match="missing field 'username'"):
+        faults_client.upstream_fault(endpoint_url, "quay", "revoke")
 
 
 @pytest.mark.parametrize(
