@@ -29,7 +29,7 @@ from typing import Any
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner
 from local.api_server import ApiServer, Route
 from local.deploy import Deployment, dummy_zip
-from local.emulator import engine_tuning, resource_tags, sts_trust
+from local.emulator import engine_tuning, registry, resource_tags, sts_trust
 from local.emulator.server import Emulator, LatencyModel, RequestLog
 from local.emulator_clients import EmulatorClients
 from local.execution_events import ExecutionEvents
@@ -43,6 +43,7 @@ from local.settings import (
     AWS_PORT_ENV,
     HOME_REGION,
     HOST,
+    REGISTRY_PORT_ENV,
     StackError,
     check_port_free,
     port_from_env,
@@ -67,6 +68,7 @@ class EmbeddedStack:
         stack_name: str = "pullthrough",
         verbose: bool = False,
         iam_check: bool = True,
+        registry_port: int | None = None,
     ) -> None:
         """``aws_port``/``api_port``: None reads PULLTHROUGH_AWS_PORT/PULLTHROUGH_API_PORT (5000/3000), 0 any free.
 
@@ -76,6 +78,11 @@ class EmbeddedStack:
         """
         self.aws_port = port_from_env(AWS_PORT_ENV, 5000) if aws_port is None else aws_port
         self.api_port = port_from_env(API_PORT_ENV, 3000) if api_port is None else api_port
+        default_registry_port = 0 if aws_port == 0 else 5001
+        self.registry_port = (
+            port_from_env(REGISTRY_PORT_ENV, default_registry_port) if registry_port is None else registry_port
+        )
+        self.registries: registry.Registries | None = None  # the ECR registry endpoint and the local upstreams
         self._emulator = Emulator(self.aws_port, verbose=verbose)
         self.region = HOME_REGION
         self.account_id = ACCOUNT_ID
@@ -130,6 +137,7 @@ class EmbeddedStack:
         global _active
         check_port_free(self.aws_port, AWS_PORT_ENV)
         check_port_free(self.api_port, API_PORT_ENV)
+        check_port_free(self.registry_port, REGISTRY_PORT_ENV)
         with _active_lock:
             if _active is not None:
                 raise StackError("an EmbeddedStack is already running in this process (they share os.environ)")
@@ -168,6 +176,9 @@ class EmbeddedStack:
         if self._execution_events is not None:
             self._execution_events.stop()
             self._execution_events = None
+        if self.registries is not None:
+            self.registries.stop()
+            self.registries = None
         events_bridge.wait_idle(timeout=5)
         self._emulator.stop()
         lambda_runner.unregister_all()
@@ -326,6 +337,8 @@ class EmbeddedStack:
         self._emulator.start()
         self.aws_port = self._emulator.aws_port
         _reset_app_clients()
+        self.registries = registry.start(HOST, self.registry_port, home=(self.account_id, self.region))
+        self.registry_port = self.registries.port
 
     def _provision(self) -> None:
         self.deployment.provision_resources()

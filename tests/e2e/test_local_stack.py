@@ -21,7 +21,7 @@ from local import events_bridge, lambda_runner
 from local.api_server import ApiServer, Route
 from local.emulator import ecr_extension
 from local.emulator.server import LATENCY_ENV
-from local.settings import API_PORT_ENV, AWS_PORT_ENV, StackError
+from local.settings import API_PORT_ENV, AWS_PORT_ENV, REGISTRY_PORT_ENV, StackError
 from local.stack import EmbeddedStack
 from local.template_reader import Resolver, TemplateError, load_template, substitute
 from tests.e2e.conftest import (
@@ -576,7 +576,10 @@ def test_a_failing_handler_is_a_500_without_its_details(
 # -- start-up checks and knobs ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("which", "env_name"), [("aws_port", AWS_PORT_ENV), ("api_port", API_PORT_ENV)])
+@pytest.mark.parametrize(
+    ("which", "env_name"),
+    [("aws_port", AWS_PORT_ENV), ("api_port", API_PORT_ENV), ("registry_port", REGISTRY_PORT_ENV)],
+)
 def test_a_port_in_use_names_the_variable_to_change(stack: EmbeddedStack, which: str, env_name: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

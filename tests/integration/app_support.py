@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -65,8 +66,12 @@ def api(
     raw: str | None = None,
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    binary: bytes | None = None,
 ) -> tuple[int, Any]:
-    """Call the API function with an API Gateway REST proxy event; returns (status, parsed body)."""
+    """Call the API function with an API Gateway REST proxy event; returns (status, parsed body).
+
+    ``binary``: a body API Gateway passes base64-encoded (bytes that are not UTF-8 text).
+    """
     event = {
         "httpMethod": method,
         "path": path,
@@ -77,9 +82,11 @@ def api(
         "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
         "pathParameters": None,
         "body": raw if raw is not None else (json.dumps(body) if body is not None else None),
-        "isBase64Encoded": False,
+        "isBase64Encoded": binary is not None,
         "requestContext": {"requestId": "test", "stage": "v1", "path": path, "httpMethod": method},
     }
+    if binary is not None:
+        event["body"] = base64.b64encode(binary).decode("ascii")
     answer = API.handler(event, FakeContext())
     text = answer["body"]
     try:

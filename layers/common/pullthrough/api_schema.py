@@ -361,6 +361,8 @@ _RULE = {
 }
 RESPONSE_EXAMPLES |= {
     "tooLarge": _refusal("body", "is larger than 256 KB"),
+    "notJson": _refusal("body", "is not valid JSON at line 2, column 14: Expecting value; send one JSON object"),
+    "unknownQuery": _refusal("dryrun", "is not a query parameter of DELETE /rules/{prefix} (it takes: dryRun)"),
     "noRule": _missing("prefix", "no rule with prefix 'team/quay'"),
     "noRollout": _missing("rolloutId", f"no rollout with id '{_ROLLOUT_ID}'"),
     "throttled": {"message": "AwsTransientError: Query: ThrottlingException: Rate exceeded", "errors": []},

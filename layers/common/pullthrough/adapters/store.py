@@ -37,12 +37,16 @@ _deserializer = TypeDeserializer()
 
 
 class PrefixBusy(ex.PullthroughError):
-    """Another rollout holds the prefix's lock; ``rollout_id`` names it, ``since`` is when it took the lock."""
+    """Another rollout holds the prefix's lock; ``rollout_id`` names it, ``since`` is when it took the lock, and
+    ``request`` the (idempotency key, body hash) of the request that took it, if it had a key."""
 
-    def __init__(self, prefix: str, rollout_id: str, since: float | None = None) -> None:
+    def __init__(
+        self, prefix: str, rollout_id: str, since: float | None = None, request: tuple[str, str] | None = None
+    ) -> None:
         super().__init__(f"a rollout for {prefix!r} is already running: {rollout_id}", field="ecrRepositoryPrefix")
         self.rollout_id = rollout_id
         self.since = since  # epoch seconds; None for a lock written before locks recorded it
+        self.request = request
 
 
 def _plain(value: Any) -> Any:
@@ -109,14 +113,21 @@ class RolloutStore:
             self._ddb.delete_item(TableName=self._table, Key=_item({"pk": pk, "sk": sk}), **condition)
 
     # The lock
-    def acquire_lock(self, prefix: str, rollout_id: str, *, now: float | None = None) -> None:
+    def acquire_lock(
+        self, prefix: str, rollout_id: str, *, now: float | None = None, request: tuple[str, str] | None = None
+    ) -> None:
         """Take the prefix's lock, or raise PrefixBusy naming the holder.
 
+        ``request``: the (idempotency key, body hash) the rollout is started for, written in the same conditional
+        put as the lock, so an identical request arriving at the same moment finds which request holds the prefix
+        (PrefixBusy.request) and can join its rollout: taking the lock and deduplicating are one atomic step.
         The lock has no expiry of its own: a rollout may run for hours. Whether a holder is stale is judged from
         its execution's status (see Rollouts), never from the clock alone.
         """
         now = time.time() if now is None else now
         lock = {"pk": f"LOCK#{prefix}", "sk": "LOCK", "rolloutId": rollout_id, "acquiredAt": int(now)}
+        if request is not None:
+            lock["requestKey"], lock["bodyHash"] = request
         try:
             self._put(lock, ConditionExpression="attribute_not_exists(pk)")
         except ex.PullthroughError as error:
@@ -125,7 +136,8 @@ class RolloutStore:
             holder = self._get(f"LOCK#{prefix}", "LOCK")
             if holder is None:
                 raise PrefixBusy(prefix, "unknown") from None
-            raise PrefixBusy(prefix, holder["rolloutId"], since=holder.get("acquiredAt")) from None
+            held_for = (str(holder["requestKey"]), str(holder["bodyHash"])) if "requestKey" in holder else None
+            raise PrefixBusy(prefix, holder["rolloutId"], since=holder.get("acquiredAt"), request=held_for) from None
 
     def lock_holder(self, prefix: str) -> str | None:
         held = self._get(f"LOCK#{prefix}", "LOCK")

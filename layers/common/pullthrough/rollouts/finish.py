@@ -76,11 +76,10 @@ def finish(
     if plan:
         pass  # a plan changes nothing but its own record
     elif status == "ROLLED_BACK" or (after_rollback and not region_results and not across):
-        restore_desired(
-            deps, prefix, item, still_held=[t for t, e in entries.items() if e["status"] == "ROLLBACK_FAILED"]
-        )
+        not_restored = [t for t, e in entries.items() if e["status"] == "ROLLBACK_FAILED"]
+        restore_desired(deps, prefix, item, still_held=not_restored, ended=status)
     elif after_rollback and across and not undone:
-        restore_desired(deps, prefix, item, still_held=list(entries))  # the rollback itself did not run
+        restore_desired(deps, prefix, item, still_held=list(entries), ended=status)  # the rollback did not run
     elif operation == "DELETE" and status == "SUCCEEDED":
         deps.store.delete_rule(prefix)
         if deps.home_secrets is not None:

@@ -11,9 +11,11 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+from pullthrough.adapters.store import PrefixBusy
 from pullthrough.exceptions import InvalidRequest
 from pullthrough.rollouts.checks import checked_targets
 from pullthrough.rollouts.deps import Deps, new_rollout_id
+from pullthrough.rollouts.joining import join_running
 from pullthrough.rollouts.launch import launch, undo_start
 from pullthrough.rollouts.lock import lock
 from pullthrough.rollouts.record import record_rollout
@@ -48,7 +50,13 @@ def start(
     accounts = checked_targets(deps, request)
     prefix = request.rule().ecrRepositoryPrefix
     rollout_id = rollout_id or new_rollout_id()
-    lock(deps, prefix, rollout_id)
+    request_key = (key, body_hash) if key is not None else None
+    try:
+        lock(deps, prefix, rollout_id, request_key)
+    except PrefixBusy as busy:  # an identical request at the same moment: share its rollout
+        if (joined := join_running(busy, request_key, lambda running: view(deps, running))) is None:
+            raise
+        return joined
     source_change = None
     try:
         source_arn, source_change = keep_source_credential(deps, prefix, request)
