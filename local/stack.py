@@ -625,7 +625,7 @@ class LocalStack:
             refs[sm] = self.state_machine_arn
             attrs[f"{sm}.Arn"] = self.state_machine_arn
             attrs[f"{sm}.Name"] = self.state_machine_arn.rsplit(":", 1)[1]
-        return Resolver(refs=refs, attrs=attrs)
+        return Resolver(refs=refs, attrs=attrs, conditions=self.template.conditions)
 
     def _provision(self) -> None:
         iam = self.client("iam")
@@ -649,8 +649,9 @@ class LocalStack:
 
     @property
     def event_bus_name(self) -> str:
-        """The app's own bus (where rule requests go and the app's events come out)."""
-        return self.parameters.get("EventBusName", "default")
+        """The app's own bus (where rule requests go and the app's events come out): AppEventBus, named after the stack
+        unless the EventBusName parameter names it."""
+        return self.bus_names.get("AppEventBus", "default")
 
     def _create_tables(self) -> None:
         ddb = self.client("dynamodb")

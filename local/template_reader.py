@@ -113,6 +113,7 @@ class Template:
     event_rules: list[EventRuleDef]
     layer_dirs: list[Path] = field(default_factory=list)
     event_buses: dict[str, Any] = field(default_factory=dict)  # logical id -> raw Name
+    conditions: dict[str, Any] = field(default_factory=dict)  # name -> raw condition
 
 
 def _resources_of(resources: Mapping[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -228,6 +229,7 @@ def load_template(path: Path | str = DEFAULT_TEMPLATE) -> Template:
         event_buses={
             lid: props.get("Name") for lid, props in _resources_of(resources, "AWS::Events::EventBus").items()
         },
+        conditions=dict(doc.get("Conditions") or {}),
     )
 
 
@@ -236,14 +238,16 @@ _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 @dataclass
 class Resolver:
-    """Evaluates Ref, Fn::GetAtt, Fn::Sub (both forms) and Fn::Join against the local stack's physical names.
+    """Evaluates Ref, Fn::GetAtt, Fn::Sub (both forms), Fn::Join and Fn::If against the local stack's physical names.
 
-    ``refs``: logical id or parameter name -> value of ``!Ref``; ``attrs``: "LogicalId.Attr" -> value.
+    ``refs``: logical id or parameter name -> value of ``!Ref``; ``attrs``: "LogicalId.Attr" -> value;
+    ``conditions``: the template's Conditions (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition) for Fn::If.
     Anything else (another intrinsic, an unknown name) raises TemplateError.
     """
 
     refs: dict[str, str]
     attrs: dict[str, str]
+    conditions: Mapping[str, Any] = field(default_factory=dict)
 
     def resolve(self, value: Any, *, where: str = "") -> Any:
         if isinstance(value, str | int | float | bool):
@@ -268,9 +272,30 @@ class Resolver:
                 )
             if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
                 return str(arg[0]).join(str(self.resolve(v, where=where)) for v in arg[1])
+            if fn == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
+                return self.resolve(arg[1] if self.holds(str(arg[0]), where) else arg[2], where=where)
         if isinstance(value, dict) and not any(str(k).startswith("Fn::") or k == "Ref" for k in value):
             return {k: self.resolve(v, where=f"{where}.{k}") for k, v in value.items()}  # plain data, e.g. a pattern
         raise TemplateError(f"{where or 'template'}: cannot evaluate {value!r} locally")
+
+    def holds(self, condition: str, where: str = "") -> bool:
+        """Whether the template's condition ``condition`` is true for these values."""
+        if condition not in self.conditions:
+            raise TemplateError(f"{where or 'template'}: no condition {condition}")
+        return self._condition(self.conditions[condition], where)
+
+    def _condition(self, expression: Any, where: str) -> bool:
+        (fn, arg), *_ = dict(expression).items()
+        if fn == "Condition":
+            return self.holds(str(arg), where)
+        if fn == "Fn::Equals":
+            return bool(self.resolve(arg[0], where=where) == self.resolve(arg[1], where=where))
+        if fn == "Fn::Not":
+            return not self._condition(arg[0], where)
+        if fn in ("Fn::And", "Fn::Or"):
+            results = [self._condition(a, where) for a in arg]
+            return all(results) if fn == "Fn::And" else any(results)
+        raise TemplateError(f"{where or 'template'}: cannot evaluate condition {expression!r} locally")
 
     def _ref(self, name: str, where: str) -> str:
         if name in self.refs:
