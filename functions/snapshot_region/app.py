@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
-from pullthrough import aws
-from pullthrough.adapters.store import RolloutStore
+from pullthrough.adapters.store import store_from_env
 from pullthrough.entrypoints import step_handler
 from pullthrough.planning import ecr_for, secrets_for
 from pullthrough.regions import home_region
@@ -19,5 +16,5 @@ def handler(task: RegionTask) -> dict[str, bool]:
         task,
         ecr=ecr_for(task),
         secrets=secrets_for(task),
-        store=RolloutStore(aws.client("dynamodb", home_region()), os.environ["TABLE_NAME"]),
+        store=store_from_env(home_region()),
     )

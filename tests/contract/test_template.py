@@ -495,6 +495,9 @@ def test_drift_sweep_schedule_is_off_unless_enabled(template: dict[str, Any]) ->
 def test_state_is_encrypted_and_expires(template: dict[str, Any]) -> None:
     for name, table in resources_of(template, "AWS::DynamoDB::Table").items():
         props = table["Properties"]
+        # the only record of where the app keeps secrets: survives the stack, a replacement and a slip of the hand
+        assert (table.get("DeletionPolicy"), table.get("UpdateReplacePolicy")) == ("Retain", "Retain"), name
+        assert props["DeletionProtectionEnabled"] is True, name
         assert props["SSESpecification"]["SSEEnabled"] is True, name
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
         assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}, name

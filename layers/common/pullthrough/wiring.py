@@ -11,7 +11,7 @@ from typing import Any
 
 from pullthrough import aws
 from pullthrough.adapters.secrets import SecretStore
-from pullthrough.adapters.store import RolloutStore
+from pullthrough.adapters.store import store_from_env
 from pullthrough.adapters.workflow import EventBus, Executions
 from pullthrough.metrics import RolloutMetrics, Trigger
 from pullthrough.regions import home_region
@@ -32,7 +32,7 @@ def rollouts_from_env(trigger: Trigger = "api", *, organization: bool = False) -
         org = Organization(aws.client("organizations", os.environ.get("ORGANIZATIONS_REGION", "us-east-1")))
     state_machine = os.environ.get("STATE_MACHINE_ARN")  # FinishRollout has none: the state machine calls it
     return Rollouts(
-        store=RolloutStore(aws.client("dynamodb", region), os.environ["TABLE_NAME"]),
+        store=store_from_env(region),
         executions=Executions(aws.client("stepfunctions", region), state_machine) if state_machine else None,
         home_secrets=SecretStore(_OnFirstUse(lambda: aws.client("secretsmanager", region))),  # type: ignore[arg-type]
         events=EventBus(aws.client("events", region), os.environ.get("EVENT_BUS_NAME", "default")),
