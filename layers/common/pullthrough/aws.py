@@ -17,9 +17,10 @@ from typing import Any
 import boto3
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from pullthrough.exceptions import ExecutionRoleUnavailable
+from pullthrough.adapters.errors import TRANSIENT_CODES
+from pullthrough.exceptions import AwsTransientError, ExecutionRoleUnavailable
 from pullthrough.regions import home_region
 
 # A hung call must end as an SDK error (AwsTransientError: the state machine retries it, the API answers 503) well
@@ -171,8 +172,13 @@ def _assumed_session(account: str, session_name: str) -> boto3.session.Session:
 
 
 def _assume(sts: Any, account: str, session_name: str) -> dict[str, Any]:
-    """The execution role's credentials in ``account``; ExecutionRoleUnavailable when STS refuses them."""
+    """The execution role's credentials in ``account``.
+
+    Raises ExecutionRoleUnavailable when STS refuses them (no role, no trust, STS disabled in the region: no retry
+    helps), AwsTransientError when STS throttles, fails (5xx) or cannot be reached in time (retried by the caller).
+    """
     role_arn = execution_role_arn(account)
+    role = role_arn.rsplit("/", 1)[-1]
     try:
         return dict(
             sts.assume_role(
@@ -184,9 +190,12 @@ def _assume(sts: Any, account: str, session_name: str) -> dict[str, Any]:
         )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        raise ExecutionRoleUnavailable(
-            f"{role_arn.rsplit('/', 1)[-1]} cannot be assumed in {account} ({code or 'refused'})"
-        ) from None
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in TRANSIENT_CODES or status >= 500:
+            raise AwsTransientError(f"AssumeRole of {role} in {account}: {code or status}") from error
+        raise ExecutionRoleUnavailable(f"{role} cannot be assumed in {account} ({code or 'refused'})") from None
+    except BotoCoreError as error:  # connection and read timeouts, after botocore's own retry
+        raise AwsTransientError(f"AssumeRole of {role} in {account}: {type(error).__name__}") from error
 
 
 def _session_as(home: boto3.session.Session, granted: dict[str, Any], role_arn: str) -> boto3.session.Session:
