@@ -631,3 +631,19 @@ def test_a_deploy_that_changes_only_the_layer_publishes_a_new_version_of_every_f
     before, after = versions("layer-a"), versions("layer-b")
     assert len(before) == len(resources_of(template, "AWS::Serverless::Function"))
     assert not before & after, "a function kept its version when the layer changed"
+
+
+def test_reserved_concurrency_for_the_region_steps_is_an_option_off_by_default(template: dict[str, Any]) -> None:
+    """Reserved concurrency keeps other functions of the account from starving a rollout (and caps it): off unless
+    asked, since it takes from the account's unreserved pool."""
+    parameter = template["Parameters"]["StepReservedConcurrency"]
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 0, 0)
+    assert template["Conditions"]["StepConcurrencyReserved"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "StepReservedConcurrency"}, "0"]}]
+    }
+    steps = ["SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule", "Rollback"]
+    for step in steps:
+        reserved = function_properties(template, f"{step}Function").get("ReservedConcurrentExecutions")
+        assert reserved == {
+            "Fn::If": ["StepConcurrencyReserved", {"Ref": "StepReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+        }, step
