@@ -29,7 +29,10 @@ def rollouts_from_env(trigger: Trigger = "api", *, organization: bool = False) -
     if organization:  # imported here: FinishRollout, on every rollout's critical path, has no use for it
         from pullthrough.adapters.organizations import Organization
 
-        org = Organization(aws.client("organizations", os.environ.get("ORGANIZATIONS_REGION", "us-east-1")))
+        org = Organization(
+            aws.client("organizations", os.environ.get("ORGANIZATIONS_REGION", "us-east-1")),
+            home_account=aws.home_account(),
+        )
     state_machine = os.environ.get("STATE_MACHINE_ARN")  # FinishRollout has none: the state machine calls it
     return Rollouts(
         store=store_from_env(region),
