@@ -25,12 +25,13 @@ def rollouts_from_env(trigger: Trigger = "api", *, organization: bool = False) -
     ``organization``: it also reads AWS Organizations (to expand organizationalUnits)."""
     region = home_region()
     org = None
-    # Organizations is a global service with one endpoint region per partition (us-east-1 in aws).
+    # Organizations is a global service with one endpoint per partition (us-east-1 in aws, cn-northwest-1 in aws-cn,
+    # us-gov-west-1 in aws-us-gov): botocore finds it from the home region, whichever partition that is in.
     if organization:  # imported here: FinishRollout, on every rollout's critical path, has no use for it
         from pullthrough.adapters.organizations import Organization
 
         org = Organization(
-            aws.client("organizations", os.environ.get("ORGANIZATIONS_REGION", "us-east-1")),
+            aws.client("organizations", os.environ.get("ORGANIZATIONS_REGION") or region),
             home_account=aws.home_account(),
         )
     state_machine = os.environ.get("STATE_MACHINE_ARN")  # FinishRollout has none: the state machine calls it
