@@ -37,9 +37,14 @@ CLIENT_CONFIG = Config(
     max_pool_connections=MAX_POOL_CONNECTIONS,
     user_agent_extra="pullthrough",
 )
+# ValidatePullThroughCacheRule waits on the upstream registry (ECR asks it), which 4 s cuts off when it is slow but
+# working: a longer read, one attempt (the state machine retries an AwsTransientError). 2 s + 15 s + 10 s headroom
+# fits ValidateRule's 30 s: tests/contract/test_sdk_timeouts.py.
+SLOW_READ_CONFIG = CLIENT_CONFIG.merge(Config(read_timeout=15, retries={"mode": "standard", "total_max_attempts": 1}))
+_ClientKey = tuple[str, str, bool, str | None, str, bool]
 _lock = threading.Lock()
-_clients: dict[tuple[str, str, bool, str | None, str], Any] = {}
-_made_with: dict[tuple[str, str, bool, str | None, str], boto3.session.Session] = {}  # the session of each client
+_clients: dict[_ClientKey, Any] = {}
+_made_with: dict[_ClientKey, boto3.session.Session] = {}  # the session of each client
 DEFAULT_EXECUTION_ROLE = "PullthroughExecutionRole"
 SOURCE_IDENTITY = "pullthrough"
 SESSION_SECONDS = 3600
@@ -87,16 +92,23 @@ def is_home(account: str | None) -> bool:
 
 
 def client(
-    service: str, region: str, *, read_only: bool = False, account: str | None = None, session_name: str = "pullthrough"
+    service: str,
+    region: str,
+    *,
+    read_only: bool = False,
+    account: str | None = None,
+    session_name: str = "pullthrough",
+    slow_reads: bool = False,
 ) -> Any:
     """A cached client of ``service`` in ``region`` (boto3 sessions are not thread-safe: one lock guards creation).
 
     ``read_only``: a separate client that raises WriteRefused before sending any call but a read. ``account``: a
     target account; other than the home one, the client acts through its execution role, in a session named
-    ``session_name`` (the rollout id). Raises ExecutionRoleUnavailable when the role cannot be assumed.
+    ``session_name`` (the rollout id). ``slow_reads``: a separate client for calls that wait on a third party
+    (SLOW_READ_CONFIG). Raises ExecutionRoleUnavailable when the role cannot be assumed.
     """
     where = None if is_home(account) else account
-    key = (service, region, read_only, where, session_name if where else "")
+    key = (service, region, read_only, where, session_name if where else "", slow_reads)
     found = _cached(key)
     if found is not None:
         return found
@@ -105,7 +117,8 @@ def client(
         found = _cached(key)  # made by another thread meanwhile
         if found is not None:
             return found
-        made = session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+        config = SLOW_READ_CONFIG if slow_reads else CLIENT_CONFIG
+        made = session.client(service, region_name=region, config=config)  # type: ignore[call-overload]
         if read_only:
             made.meta.events.register("before-call", _refuse_writes)
         # Cached only while its session is the current one: renewed or dropped since this thread got it, the
@@ -116,7 +129,7 @@ def client(
         return made
 
 
-def _cached(key: tuple[str, str, bool, str | None, str]) -> Any:
+def _cached(key: _ClientKey) -> Any:
     """The cached client for ``key``, if it was made with its account's current session (None otherwise)."""
     found = _clients.get(key)
     if found is None or key[3] is None:

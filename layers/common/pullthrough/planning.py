@@ -71,9 +71,11 @@ def _acting(task: RegionTask, *, home: bool = False) -> dict[str, Any]:
     return {"read_only": task.planning, "account": None if home else task.account, "session_name": task.rolloutId}
 
 
-def ecr_for(task: RegionTask) -> EcrRegistry:
-    """The task's registry (its account and region): planned (read-only) for a plan, real otherwise."""
-    client = aws.client("ecr", task.region, **_acting(task))
+def ecr_for(task: RegionTask, *, slow_reads: bool = False) -> EcrRegistry:
+    """The task's registry (its account and region): planned (read-only) for a plan, real otherwise.
+
+    ``slow_reads``: its calls wait on the upstream registry (ValidatePullThroughCacheRule): a longer read timeout."""
+    client = aws.client("ecr", task.region, slow_reads=slow_reads, **_acting(task))
     return PlannedEcr(client) if task.planning else EcrRegistry(client)
 
 
