@@ -49,7 +49,11 @@ AWS_PUBLISHED: dict[str, dict[str, tuple[str, ...]]] = {
 # Which resource of the template each AWS dimension must name.
 DIMENSION_TARGETS = {
     "StateMachineArn": {"${RolloutStateMachine}"},
-    "QueueName": {"${RuleRequestedDeadLetterQueue.QueueName}"},
+    "QueueName": {
+        "${RuleRequestedDeadLetterQueue.QueueName}",
+        "${RecoveryDeadLetterQueue.QueueName}",
+        "${SweepDeadLetterQueue.QueueName}",
+    },
     "ApiName": {"${AWS::StackName}"},
     "Stage": {"v1"},
 }
@@ -80,6 +84,18 @@ SINGLE_METRIC_ALARMS = {
         "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
         {"QueueName": {"Fn::GetAtt": ["RuleRequestedDeadLetterQueue", "QueueName"]}},
+        "Maximum",
+    ),
+    "RecoveryDeadLettersAlarm": Watch(
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": {"Fn::GetAtt": ["RecoveryDeadLetterQueue", "QueueName"]}},
+        "Maximum",
+    ),
+    "SweepDeadLettersAlarm": Watch(
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": {"Fn::GetAtt": ["SweepDeadLetterQueue", "QueueName"]}},
         "Maximum",
     ),
     "RolloutsRolledBackAlarm": Watch(NAMESPACE, "RolloutsRolledBack", SERVICE, "Sum"),
