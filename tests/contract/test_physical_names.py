@@ -99,7 +99,7 @@ class _Stack:
 
     def names(self) -> dict[tuple[str, str, str], str]:
         """(type, scope, name) -> logical id, for every resource this stack names itself (CloudFormation names the others)."""
-        found: dict[tuple[str, str], str] = {}
+        found: dict[tuple[str, str, str], str] = {}
         for logical_id, resource in self.template["Resources"].items():
             kind = resource["Type"]
             condition = resource.get("Condition")

@@ -39,6 +39,7 @@ def test_the_table_is_protected_and_expires_items_by_expires_at(stack: LocalStac
 def test_a_finished_rollouts_items_expire_after_the_retention_and_the_rule_items_never(
     stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
+    assert stack.organization is not None
     member = stack.organization.accounts_with_role[0]
     days = int(stack.parameters["RolloutRetentionDays"])
     started_at = time.time()
