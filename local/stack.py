@@ -45,7 +45,7 @@ from werkzeug.serving import make_server
 
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner, organization
 from local.api_server import ApiServer, Route
-from local.emulator import ecr_extension, engine_tuning, secretsmanager_fixes, sts_trust
+from local.emulator import ecr_extension, engine_tuning, region_opt, secretsmanager_fixes, sts_trust
 from local.execution_events import ExecutionEvents
 from local.iam_check import IamCheck
 from local.iam_policies import PolicyError, function_statements, translate
@@ -551,6 +551,7 @@ class LocalStack:
         # Installed before the server handles its first request (moto builds a service's routes on first use).
         invocation_scope.install()
         ecr_extension.install()
+        region_opt.install()
         sts_trust.install()
         secretsmanager_fixes.install()
         lambda_runner.install()

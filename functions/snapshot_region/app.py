@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pullthrough.adapters.store import store_from_env
 from pullthrough.entrypoints import step_handler
-from pullthrough.planning import ecr_for, secrets_for
+from pullthrough.planning import account_regions_for, ecr_for, secrets_for
 from pullthrough.regions import home_region
 from pullthrough.steps.rollback import snapshot_region
 from pullthrough.tasks import RegionTask
@@ -17,4 +17,5 @@ def handler(task: RegionTask) -> dict[str, bool]:
         ecr=ecr_for(task),
         secrets=secrets_for(task),
         store=store_from_env(home_region()),
+        account_regions=lambda: account_regions_for(task),
     )

@@ -26,7 +26,7 @@ ORG_EVENTS_TEMPLATE = ROOT / "org-events.yaml"
 HOME = "123456789012"
 TARGET = "111122223333"
 ORG = "o-exampleorg1"
-TARGET_SERVICES = ("ecr:", "secretsmanager:", "iam:")
+TARGET_SERVICES = ("ecr:", "secretsmanager:", "iam:", "account:")
 HOME_ONLY = ("${AWS::Region}", "${SourceSecretPrefix}")  # the home region, the home account's source secrets
 
 

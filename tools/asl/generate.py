@@ -164,6 +164,7 @@ region["SnapshotRegion"] = lam(
     None,
     [
         {"ErrorEquals": ["PastFailureTolerance"], "ResultPath": None, "Next": "RegionSkipped"},
+        {"ErrorEquals": ["RegionNotEnabled"], "ResultPath": "$.error", "Next": "RegionNotEnabled"},
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "SnapshotRegionFailed"},
     ],
 )
@@ -233,6 +234,13 @@ region["RegionSkipped"] = result(
     None,
     {"secret": "skipped", "rule": "skipped", "template": "skipped"},
     "Not started: the rollout is already past its failure tolerance",
+) | {"Next": "RecordRegion"}
+region["RegionNotEnabled"] = result(
+    "SKIPPED",
+    "SnapshotRegion",
+    "$.error",
+    {"secret": "skipped", "rule": "skipped", "template": "skipped"},
+    "Not started: an opt-in region the target account has not enabled (nothing read or written there)",
 ) | {"Next": "RecordRegion"}
 for step in ("SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule"):
     region[f"{step}Failed"] = {

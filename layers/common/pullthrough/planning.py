@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from pullthrough import aws
+from pullthrough.adapters.account import AccountRegions
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore, SecretVersion
+from pullthrough.regions import home_region
 from pullthrough.tasks import RegionTask
 
 PLANNED_VERSION = "planned"
@@ -69,6 +71,11 @@ def _acting(task: RegionTask, *, home: bool = False) -> dict[str, Any]:
     """Client options: the task's target account (through its execution role) or the home account's; read-only
     for a plan."""
     return {"read_only": task.planning, "account": None if home else task.account, "session_name": task.rolloutId}
+
+
+def account_regions_for(task: RegionTask) -> AccountRegions:
+    """The task's account's region opt-in states (Account Management is global: asked in the home region)."""
+    return AccountRegions(aws.client("account", home_region(), **_acting(task)))
 
 
 def ecr_for(task: RegionTask, *, slow_reads: bool = False) -> EcrRegistry:

@@ -59,6 +59,9 @@ ROLLOUT_FINISHED = "Pull Through Cache Rollout Finished"
 LOCK_GRACE_SECONDS = 60  # a lock whose execution never started is taken over after this
 IDEMPOTENCY_WINDOW_SECONDS = 600
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# Target outcomes of a rollout that succeeded: SKIPPED is a region the account has not enabled (a target skipped past
+# the failure tolerance comes with a failed one, and a rollback).
+DONE = frozenset({"SUCCEEDED", "SKIPPED"})
 PLAN = "PLAN"
 APPLY_MODE = "APPLY"
 # When the region Map fails as a whole, Lambda calls already running still finish: the rollback waits this long
@@ -621,9 +624,9 @@ class Rollouts:
         if after_rollback:
             status = "ROLLED_BACK" if undone and "ROLLBACK_FAILED" not in statuses else "FAILED"
         elif plan:
-            status = "PLANNED" if statuses <= {"SUCCEEDED"} else "FAILED"
+            status = "PLANNED" if statuses <= DONE else "FAILED"
         else:
-            status = "SUCCEEDED" if statuses <= {"SUCCEEDED"} else "FAILED"
+            status = "SUCCEEDED" if statuses <= DONE else "FAILED"
 
         operation = item.get("operation", "APPLY")
         views = self._views(entries)
