@@ -50,8 +50,8 @@ def handler(event: dict[str, Any], context: Any) -> None:
 
 
 def app_bus(stack: EmbeddedStack) -> str:
-    """The bus the app's events go to: the template's EventBusName parameter when it has one, else default."""
-    return stack.parameters.get("EventBusName", "default")
+    """The bus the app's events go to (the stack's own)."""
+    return stack.event_bus_name
 
 
 def install(stack: EmbeddedStack) -> None:

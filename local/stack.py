@@ -113,7 +113,12 @@ class EmbeddedStack:
         self.function_role_arns = self.deployment.function_role_arns  # logical id -> its own role
         self._execution_events: ExecutionEvents | None = None
         self.org = StackOrganization(
-            self.template, self.parameters, region=self.region, account_id=self.account_id, client=self.client
+            self.template,
+            self.parameters,
+            region=self.region,
+            account_id=self.account_id,
+            client=self.client,
+            bus_names=self.deployment.bus_names,
         )
         self.iam: IamCheck | None = None
         self._iam_wanted = iam_check

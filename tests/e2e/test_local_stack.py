@@ -185,7 +185,7 @@ def task_states(machine: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def test_the_rule_requested_rule_targets_its_function(stack: EmbeddedStack) -> None:
     events = stack.client("events")
-    (name,) = [n for n in stack.rule_names if n.endswith("-rule-requested")]
+    (name,) = [n for n in stack.rule_names if n == "rule-requested"]
     rule = events.describe_rule(Name=name, EventBusName=stack.event_bus_name)  # the app's own bus
     assert json.loads(rule["EventPattern"]) == {
         "source": ["pullthrough"],
@@ -197,7 +197,7 @@ def test_the_rule_requested_rule_targets_its_function(stack: EmbeddedStack) -> N
 
 def test_the_execution_ended_rule_targets_the_recovery_function(stack: EmbeddedStack) -> None:
     events = stack.client("events")
-    (name,) = [n for n in stack.rule_names if n.endswith("-execution-ended")]
+    (name,) = [n for n in stack.rule_names if n.endswith("-ExecutionEnded")]
     pattern = json.loads(events.describe_rule(Name=name)["EventPattern"])
     assert pattern["source"] == ["aws.states"]
     assert pattern["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]

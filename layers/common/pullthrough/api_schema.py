@@ -71,7 +71,8 @@ class RegionProgress(_View):
 
     status: RegionStatus = Field(
         description="PENDING (not done yet), SUCCEEDED, FAILED, SKIPPED (never touched: the rollout stopped "
-        "first), ROLLED_BACK (put back as it was) or ROLLBACK_FAILED (could not be put back; see rollbackError)."
+        "first, or error type RegionNotEnabled: an opt-in region the account has not enabled), ROLLED_BACK (put "
+        "back as it was) or ROLLBACK_FAILED (could not be put back; see rollbackError)."
     )
     step: StepName | None = Field(description="The step that failed; null when none did.")
     error: StepFailure | None = Field(description="Why the step failed; null when it did not.")

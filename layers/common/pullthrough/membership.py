@@ -67,7 +67,8 @@ class AccountMembership:
             if not units:
                 continue
             prefix = str(rule["sk"])
-            targeted = bool(ancestors & set(units)) or account in (rule.get("accounts") or [])
+            in_units = bool(ancestors & set(units)) and organization.expands_to(account)  # not the management one
+            targeted = in_units or account in (rule.get("accounts") or [])
             current = list(rule.get("targetAccounts") or [])
             try:
                 outcomes.append({"prefix": prefix, **self._converge(rule, account, targeted, current)})

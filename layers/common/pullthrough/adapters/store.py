@@ -11,11 +11,16 @@ Single table, keys ``pk``/``sk``:
 - ``LOCK#<prefix>`` / ``LOCK``: the running rollout of a prefix (released by FinishRollout, or taken over once its
   execution has ended);
 - ``IDEMPOTENCY#<key>`` / ``IDEMPOTENCY``: the rollout a request started, for a window (``expiresAt``, the TTL).
+
+A rollout's items expire ``retention_days`` after it finishes (``expiresAt``, the table's TTL attribute): the
+``ROLLOUT`` item from its final status, its account and snapshot items from when they are written (a rollout runs
+minutes to hours, the retention is a week at least). ``RULES`` and ``DEPLOYED#`` items never expire.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from pullthrough import aws
 from pullthrough import exceptions as ex
 from pullthrough.adapters.errors import translated
 from pullthrough.desired import deployed_regions
@@ -30,10 +36,17 @@ from pullthrough.desired import deployed_regions
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+DEFAULT_RETENTION_DAYS = 90  # template.yaml's RolloutRetentionDays default
 MAX_CONCURRENT_READS = 10  # within botocore's default connection pool, whoever made the client
 _ERRORS: dict[str, type[ex.PullthroughError]] = {"ResourceNotFoundException": ex.AwsRequestRejected}
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+
+def store_from_env(region: str) -> RolloutStore:
+    """The deployment's table (TABLE_NAME), its rollouts kept ROLLOUT_RETENTION_DAYS after they finish."""
+    days = int(os.environ.get("ROLLOUT_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+    return RolloutStore(aws.client("dynamodb", region), os.environ["TABLE_NAME"], retention_days=days)
 
 
 class PrefixBusy(ex.PullthroughError):
@@ -80,9 +93,14 @@ def _is_conditional_failure(error: ex.PullthroughError) -> bool:
 class RolloutStore:
     """The app's table."""
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, *, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self._ddb = client
         self._table = table
+        self._retention_seconds = retention_days * 86400
+
+    def _expires_at(self) -> int:
+        """When a rollout item written (or finished) now expires: epoch seconds, DynamoDB's TTL format."""
+        return int(time.time()) + self._retention_seconds
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         with translated(_ERRORS, "GetItem"):
@@ -198,7 +216,8 @@ class RolloutStore:
         return int(_data(got.get("Item", {})).get("failedCount", 0))
 
     def set_rollout_status(self, rollout_id: str, status: str, **fields: Any) -> None:
-        self._set(f"ROLLOUT#{rollout_id}", "ROLLOUT", {"status": status, **fields})
+        """The rollout's final status: from now on it expires after the retention."""
+        self._set(f"ROLLOUT#{rollout_id}", "ROLLOUT", {"status": status, "expiresAt": self._expires_at(), **fields})
 
     # Per-target snapshots (taken before a rollout's first write in the target)
     def put_snapshot(self, rollout_id: str, region: str, snapshot: str, account: str | None = None) -> bool:
@@ -207,7 +226,12 @@ class RolloutStore:
         ``account``: the target account, None for the home account (whose keys predate accounts)."""
         try:
             self._put(
-                {"pk": f"ROLLOUT#{rollout_id}", "sk": _snapshot_key(region, account), "snapshot": snapshot},
+                {
+                    "pk": f"ROLLOUT#{rollout_id}",
+                    "sk": _snapshot_key(region, account),
+                    "snapshot": snapshot,
+                    "expiresAt": self._expires_at(),
+                },
                 ConditionExpression="attribute_not_exists(sk)",
             )
         except ex.PullthroughError as error:
@@ -335,6 +359,7 @@ class RolloutStore:
                     ),
                     "regions": {t["region"]: {"status": "PENDING", "action": t["action"]} for t in goals},
                     "rollback": {},
+                    "expiresAt": self._expires_at(),
                 }
                 for account, goals in accounts.items()
             ],

@@ -13,6 +13,10 @@ from pullthrough.rollouts.execution import ACCOUNTS
 from pullthrough.rollouts.outcomes import entries_of, outcomes, unrecorded_rollbacks, views
 from pullthrough.rollouts.restore import restore_desired
 
+# Target outcomes of a rollout that succeeded: SKIPPED is a region the account has not enabled (a target skipped past
+# the failure tolerance comes with a failed one, and a rollback).
+DONE = frozenset({"SUCCEEDED", "SKIPPED"})
+
 
 def finish(
     deps: Deps,
@@ -51,9 +55,9 @@ def finish(
     if after_rollback:
         status = "ROLLED_BACK" if undone and "ROLLBACK_FAILED" not in statuses else "FAILED"
     elif plan:
-        status = "PLANNED" if statuses <= {"SUCCEEDED"} else "FAILED"
+        status = "PLANNED" if statuses <= DONE else "FAILED"
     else:
-        status = "SUCCEEDED" if statuses <= {"SUCCEEDED"} else "FAILED"
+        status = "SUCCEEDED" if statuses <= DONE else "FAILED"
 
     operation = item.get("operation", "APPLY")
     summary: dict[str, Any] = {
