@@ -88,6 +88,21 @@ class Organization:
             chain.append(child)
         return chain
 
+    def members(self, home: str) -> frozenset[str]:
+        """The ACTIVE accounts of the organization that ``home`` (pullthrough's account) is in, through every OU;
+        empty when Organizations says ``home`` is in none.
+
+        Raises InvalidRequest (field accounts) when the organization cannot be read; AwsTransientError on throttling.
+        """
+        with _reading("DescribeOrganization", "", ACCOUNTS_FIELD):
+            try:
+                self._org.describe_organization()
+            except self._org.exceptions.AWSOrganizationsNotInUseException:
+                return frozenset()
+        self._checked = True
+        root = self.ancestors_of(home)[-1]  # the root, reached with the calls pullthrough may already make
+        return frozenset(self.accounts_in([root]))
+
     def _check_readable(self) -> None:
         """DescribeOrganization once: a clear error when there is no organization or it cannot be read."""
         if not self._checked:
