@@ -201,3 +201,18 @@ def test_a_hand_made_secret_under_the_aws_managed_key_still_passes(app: AppEnv) 
     arn = _secret("ecr-pullthroughcache/hand-made", KmsKeyId="alias/aws/secretsmanager")
     status, answer = api("POST", "/rules", _named(arn))
     assert status == 202, answer
+
+
+def test_the_organization_is_read_once_per_invocation_whatever_the_rule_count(app: AppEnv, call_log: CallLog) -> None:
+    deps = rollouts_from_env(trigger="sweep", organization=True)  # a sweep repairing several rules builds one
+    assert deps.organization is not None
+    for prefix in ("quay", "k8s"):
+        item = {
+            "sk": prefix,
+            "rule": {"ecrRepositoryPrefix": prefix, "upstreamRegistry": "quay", "upstreamRegistryUrl": "quay.io"},
+            "regions": ["eu-west-1"],
+            "accounts": [MEMBER, OUTSIDE],
+        }
+        assert start_repair(deps, Desired.of(item, ACCOUNT), "s-1")["status"] == "FAILED"
+    assert call_log.by_operation()["DescribeOrganization"] == 1
+    assert call_log.by_operation()["ListAccountsForParent"] == 1  # the root's accounts (no OU yet), once

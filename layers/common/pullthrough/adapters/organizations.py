@@ -44,6 +44,7 @@ class Organization:
     def __init__(self, client: OrganizationsClient) -> None:
         self._org = client
         self._checked = False
+        self._members: frozenset[str] | None = None  # read once per instance (one per invocation)
 
     def accounts_in(self, parent_ids: Iterable[str]) -> list[str]:
         """The ACTIVE accounts under each OU or root in ``parent_ids``, through every nested OU; sorted, unique.
@@ -94,14 +95,17 @@ class Organization:
 
         Raises InvalidRequest (field accounts) when the organization cannot be read; AwsTransientError on throttling.
         """
-        with _reading("DescribeOrganization", "", ACCOUNTS_FIELD):
-            try:
-                self._org.describe_organization()
-            except self._org.exceptions.AWSOrganizationsNotInUseException:
-                return frozenset()
-        self._checked = True
-        root = self.ancestors_of(home)[-1]  # the root, reached with the calls pullthrough may already make
-        return frozenset(self.accounts_in([root]))
+        if self._members is None:
+            with _reading("DescribeOrganization", "", ACCOUNTS_FIELD):
+                try:
+                    self._org.describe_organization()
+                except self._org.exceptions.AWSOrganizationsNotInUseException:
+                    self._members = frozenset()
+                    return self._members
+            self._checked = True
+            root = self.ancestors_of(home)[-1]  # the root, reached with the calls pullthrough may already make
+            self._members = frozenset(self.accounts_in([root]))
+        return self._members
 
     def _check_readable(self) -> None:
         """DescribeOrganization once: a clear error when there is no organization or it cannot be read."""
