@@ -10,12 +10,13 @@ UV := .tools/uv/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup fmt lint types checks test demo local sweep bench clean check-python
+.PHONY: help setup fmt lint types checks check fast-tests test demo local sweep bench clean check-python
 help:
 	@echo "make demo   - roll a sample rule out to several regions on the embedded AWS emulator"
 	@echo "make local  - serve the API on 127.0.0.1:3000 and the emulator on 127.0.0.1:5000 (state in memory)"
 	@echo "make setup  - create .venv from uv.lock (includes the pullthrough CLI: .venv/bin/pullthrough --help)"
-	@echo "make test   - set up, then lint, type-check, validate template + ASL, run all tests"
+	@echo "make check  - the fast loop: lint, types, template + ASL checks, unit + contract tests (no emulator)"
+	@echo "make test   - set up, then lint, type-check, validate template + ASL, run all tests (20 slowest listed)"
 	@echo "make sweep  - run the drift sweep now against a running make local"
 	@echo "make build  - sam build (python3.13, arm64)   make bench - benchmarks (not part of make test)"
 	@echo "make bench-accounts - one rule to 200 accounts x 17 regions (issue 12 scale check; slow)"
@@ -61,11 +62,21 @@ types: setup
 checks:
 	$(MAKE) --no-print-directory -j 4 --output-sync=target lint types lint-template lint-asl
 
+# The fast loop: the static checks (cfn-lint without SAM's second pass over template.yaml) and the tests that start
+# no emulator (tests/unit, tests/contract; a test that drives the embedded stack is marked e2e and left out even
+# there), all at once. make test runs everything.
+CHECK_TESTS ?= tests/unit tests/contract
+check:
+	$(MAKE) --no-print-directory -j 5 --output-sync=target lint types lint-cfn lint-asl fast-tests
+
+fast-tests: setup
+	$(VENV)/bin/pytest -q -m "not e2e" $(CHECK_TESTS) $(PYTEST_ARGS)
+
 # Test files spread over worker processes (pytest-xdist), a whole file per worker: the e2e modules share one embedded
 # stack per module, and each worker is its own process, so stacks never meet. PYTEST_WORKERS=0 runs in this process.
 PYTEST_WORKERS ?= 2
 test: checks
-	$(VENV)/bin/pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest --durations=20 $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 demo: setup sam-tools
 	$(PY) -m local.demo

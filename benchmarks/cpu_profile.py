@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(LAYER))
     from benchmarks.driver import Bench
     from local.emulator import engine_tuning
-    from local.stack import LocalStack
+    from local.stack import EmbeddedStack
 
     settings = Settings(out=Path(os.devnull), latency_ms=0.0)
     regions = settings.regions(args.regions or len(settings.all_regions))
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     cpus: list[float] = []
     handler_cpus: list[float] = []
     with (
-        LocalStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as stack,
+        EmbeddedStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as stack,
         Bench(stack, settings) as bench,
         bench.latency(0),
     ):

@@ -24,7 +24,8 @@ from benchmarks.counters import Call, Counters, InvocationRecord
 from benchmarks.latency_model import LatencyModel
 from benchmarks.settings import HOME_REGION, Settings
 from local import lambda_runner
-from local.stack import LATENCY_ENV, LocalStack
+from local.emulator.server import LATENCY_ENV
+from local.stack import EmbeddedStack
 
 SECRET_PREFIX = "ecr-pullthroughcache/"
 SOURCE_PREFIX = "ecr-pullthroughcache/_source/"
@@ -59,7 +60,7 @@ class RolloutRun:
 class Bench:
     """The stack plus counters and helpers; a context manager that installs and removes the hooks."""
 
-    def __init__(self, stack: LocalStack, settings: Settings) -> None:
+    def __init__(self, stack: EmbeddedStack, settings: Settings) -> None:
         self.stack = stack
         self.settings = settings
         self.counters = Counters()

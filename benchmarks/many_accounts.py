@@ -291,14 +291,14 @@ def measure(
 ) -> Point:
     """One rollout of one rule to ``accounts`` fresh member accounts x the first ``regions`` aws regions, with
     ``concurrency`` as the rollout's accountConcurrency (None: the app's default)."""
-    from local.stack import LocalStack
+    from local.stack import EmbeddedStack
 
     point = Point(accounts, regions, account_concurrency=concurrency)
     names = list(aws_partition_ecr_regions()[:regions])
     if len(names) < regions:
         raise ValueError(f"the aws partition has only {len(names)} ECR regions the app accepts")
     prefix = f"bench-{accounts}x{regions}"
-    with LocalStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as stack:
+    with EmbeddedStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as stack:
         org = stack.organization
         assert org is not None
         started = time.monotonic()

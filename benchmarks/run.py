@@ -102,12 +102,12 @@ def cold_start_only(repeats: int | None) -> int:
     """Every function's cold start and the baseline, ``repeats`` interleaved rounds, printed; 0 when the target is met."""
     from benchmarks import cold_start
     from benchmarks.driver import Bench
-    from local.stack import LocalStack
+    from local.stack import EmbeddedStack
 
     settings = Settings(cold_rounds=repeats or Settings.cold_rounds)
     print(f"load average before: {' '.join(f'{load:.2f}' for load in os.getloadavg())}", flush=True)
     with (
-        LocalStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as stack,
+        EmbeddedStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as stack,
         Bench(stack, settings) as bench,
     ):
         cold = cold_start.measure(bench, profile=False)
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         wall_time,
     )
     from benchmarks.driver import Bench
-    from local.stack import LocalStack
+    from local.stack import EmbeddedStack
 
     settings = Settings.for_run(out=args.out, quick=args.quick, latency_ms=args.latency_ms, repeats=args.repeats)
     kept = many_accounts.kept_section(settings.out / "REPORT.md")  # `make bench-accounts` writes that one
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:6.1f} s] {name}", flush=True)
 
     with (
-        LocalStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as stack,
+        EmbeddedStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as stack,
         Bench(stack, settings) as bench,
     ):
         step(f"stack up; {len(settings.all_regions)} regions, {settings.latency_ms:g} ms latency")

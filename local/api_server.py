@@ -4,7 +4,9 @@ Each request becomes an API Gateway REST proxy event (payload v1) for the route'
 this process (loaded like the Lambda runner loads it); its proxy response goes back as the HTTP response.
 Routes come from the template's ``Type: Api`` events. ``{name}`` matches one path segment (``%2F`` inside it is
 decoded into the path parameter), ``{name+}`` the rest of the path. Requests may carry the stage prefix (``/v1``).
-Unknown paths get a 404 JSON body; a handler that raises gets a 500 JSON body, and the traceback goes to stderr.
+A signed call is authorized as API Gateway does (local/api_auth.py: signature, then execute-api:Invoke); an
+unsigned one passes. Unknown paths get a 404 JSON body; a handler that raises gets a 500 JSON body, and the
+traceback goes to stderr.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from local.api_auth import ApiAuthorizer, Caller, Refused
 from local.invocation_scope import FunctionScope, entered
 from local.lambda_runner import FunctionCode, LambdaContext, load_handler
 
@@ -86,8 +89,9 @@ def proxy_event(
     stage: str,
     account_id: str,
     source_ip: str,
+    caller: Caller | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST proxy event (v1)."""
+    """An API Gateway REST proxy event (v1); ``caller``: who signed it (AWS_IAM authorization), None if unsigned."""
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
     for name, value in headers:
@@ -123,7 +127,15 @@ def proxy_event(
             "apiId": "local",
             "domainName": single.get("Host", "127.0.0.1"),
             "httpMethod": method,
-            "identity": {"sourceIp": source_ip, "userAgent": single.get("User-Agent")},
+            "identity": {
+                "sourceIp": source_ip,
+                "userAgent": single.get("User-Agent"),
+                **(
+                    {"userArn": caller.arn, "accountId": caller.account, "accessKey": caller.access_key}
+                    if caller
+                    else {}
+                ),
+            },
             "path": f"/{stage}{path}",
             "protocol": "HTTP/1.1",
             "requestId": str(uuid.uuid4()),
@@ -180,6 +192,13 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._json(404, {"message": f"no route for {self.command} {raw_path}"})
             return
+        try:
+            caller = self.server.authorizer.authorize(
+                self.command, self.path, raw_path, list(self.headers.items()), body
+            )
+        except Refused as refused:
+            self._json(403, {"message": refused.message}, [("x-amzn-ErrorType", "AccessDeniedException")])
+            return
         event = proxy_event(
             route=route,
             method=self.command,
@@ -191,6 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
             stage=self.server.stage,
             account_id=self.server.account_id,
             source_ip=self.client_address[0],
+            caller=caller,
         )
         context = LambdaContext(route.function_name, route.function_arn, route.memory_mb, route.timeout_s, "")
         try:
@@ -221,10 +241,13 @@ class ApiHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True  # binds over TIME_WAIT after a restart; a port with a listener still fails
     request_queue_size = 128  # socketserver's default of 5 resets bursts of concurrent clients
 
-    def __init__(self, address: tuple[str, int], routes: list[Route], stage: str, account_id: str) -> None:
+    def __init__(
+        self, address: tuple[str, int], routes: list[Route], stage: str, account_id: str, authorizer: ApiAuthorizer
+    ) -> None:
         self.routes = routes
         self.stage = stage
         self.account_id = account_id
+        self.authorizer = authorizer
         super().__init__(address, _Handler)
 
 
@@ -232,10 +255,18 @@ class ApiServer:
     """The local API on ``host:port`` (port 0: any free port) until ``stop()``."""
 
     def __init__(
-        self, routes: list[Route], *, host: str = "127.0.0.1", port: int = 3000, stage: str = "v1", account_id: str
+        self,
+        routes: list[Route],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3000,
+        stage: str = "v1",
+        account_id: str,
+        region: str = "us-east-1",
     ) -> None:
         self._host = host
-        self._httpd = ApiHTTPServer((host, port), routes, stage, account_id)
+        authorizer = ApiAuthorizer(account=account_id, region=region, stage=stage)
+        self._httpd = ApiHTTPServer((host, port), routes, stage, account_id, authorizer)
         self._thread: threading.Thread | None = None
 
     @property

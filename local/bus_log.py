@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from local import lambda_runner
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 
 FUNCTION_NAME = "pullthrough-local-event-log"
 RULE_NAME = "pullthrough-local-event-log"
@@ -36,12 +36,12 @@ def handler(event: dict[str, Any], context: Any) -> None:
     print(line(event), flush=True)
 
 
-def app_bus(stack: LocalStack) -> str:
+def app_bus(stack: EmbeddedStack) -> str:
     """The bus the app's events go to: the template's EventBusName parameter when it has one, else default."""
     return stack.parameters.get("EventBusName", "default")
 
 
-def install(stack: LocalStack) -> None:
+def install(stack: EmbeddedStack) -> None:
     """Print the app's events to this process's standard output from now on."""
     bus = app_bus(stack)
     arn = stack.add_function(FUNCTION_NAME, lambda_runner.FunctionCode(Path(__file__).parent, "bus_log.handler"))

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from local.stack import API_PORT_ENV, AWS_PORT_ENV, LocalStack, StackError, port_from_env
+from local.settings import API_PORT_ENV, AWS_PORT_ENV, StackError, port_from_env
+from local.stack import EmbeddedStack
 from local.template_reader import ROOT, TemplateError
 
 SAMPLE_EVENT = ROOT / "events" / "api_post_rules.json"
@@ -68,7 +69,9 @@ class RegionCheck:
     ok: bool
 
 
-def inspect_region(stack: LocalStack, region: str, status: str, prefix: str, account: str | None = None) -> RegionCheck:
+def inspect_region(
+    stack: EmbeddedStack, region: str, status: str, prefix: str, account: str | None = None
+) -> RegionCheck:
     """What the emulator holds for ``prefix`` in ``region`` (of ``account``, a member of the local organization)."""
     ecr = stack.client("ecr", region, account=account)
     rules = ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
@@ -139,7 +142,7 @@ def wait_rollout(api: str, rollout_id: str, timeout: float) -> dict[str, Any]:
         time.sleep(0.25)
 
 
-def run(stack: LocalStack) -> int:
+def run(stack: EmbeddedStack) -> int:
     body = sample_request()
     regions = list(body.get("regions", []))
     print(f"emulator {stack.endpoint_url}   API {stack.api_url}")
@@ -185,7 +188,7 @@ def run(stack: LocalStack) -> int:
     return 0
 
 
-def run_across_accounts(stack: LocalStack, body: dict[str, Any], regions: list[str]) -> int:
+def run_across_accounts(stack: EmbeddedStack, body: dict[str, Any], regions: list[str]) -> int:
     """The same upstream under another prefix, to every account of the local organization's OU ``workloads``."""
     org = stack.organization
     if org is None:
@@ -221,7 +224,7 @@ def main() -> int:
         api_port = port_from_env(API_PORT_ENV, 0)
         level = os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")  # the functions' own logs: quiet by default
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # and their metric lines (EMF on stdout)
-        with LocalStack(aws_port=aws_port, api_port=api_port, parameters={"LogLevel": level}) as stack:
+        with EmbeddedStack(aws_port=aws_port, api_port=api_port, parameters={"LogLevel": level}) as stack:
             return run(stack)
     except (StackError, TemplateError) as error:
         print(f"demo: {error}", file=sys.stderr)

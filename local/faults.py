@@ -111,7 +111,7 @@ class StepFaults:
 
     # -- set-up ---------------------------------------------------------------------------------------------
     def bind(self, function_names: Mapping[str, str]) -> None:
-        """Learn the stack's functions: logical id -> deployed name (``LocalStack.function_names``)."""
+        """Learn the stack's functions: logical id -> deployed name (``EmbeddedStack.function_names``)."""
         with self._lock:
             self._names = dict(function_names)
 

@@ -13,7 +13,8 @@ import json
 import time
 
 from local.emulator import secret_arns
-from local.stack import HOME_REGION, LocalStack
+from local.settings import HOME_REGION
+from local.stack import EmbeddedStack
 from local.template_reader import ROOT
 
 EVENTS = ROOT / "events"
@@ -28,7 +29,7 @@ SOURCE_SECRETS = (  # named by events/{store_secret,snapshot_region,...}.json an
 REGIONAL_SECRETS = (_SECRET.format(region="eu-west-1", name="docker-hub-XyZ123"),)  # events/create_rule.json
 
 
-def seed(stack: LocalStack, timeout: float = 60.0) -> list[str]:
+def seed(stack: EmbeddedStack, timeout: float = 60.0) -> list[str]:
     """Create what the samples need on a freshly started ``stack``; lines saying what was seeded."""
     for arn in REGIONAL_SECRETS:
         secret_arns.pin(arn)

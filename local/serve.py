@@ -10,7 +10,8 @@ from typing import Any
 
 from local import bus_log, samples
 from local.organization import ADMIN_ROLE
-from local.stack import ACCOUNT_ID, HOME_REGION, LocalStack, StackError
+from local.settings import ACCOUNT_ID, HOME_REGION, StackError
+from local.stack import EmbeddedStack
 from local.template_reader import TemplateError
 
 SAMPLE = {
@@ -20,7 +21,7 @@ SAMPLE = {
 }
 
 
-def banner(stack: LocalStack, seeded: list[str]) -> str:
+def banner(stack: EmbeddedStack, seeded: list[str]) -> str:
     """What is where, and how to try it."""
     api, aws = stack.api_url, stack.endpoint_url
     return "\n".join(
@@ -60,7 +61,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        stack = LocalStack().start()
+        stack = EmbeddedStack().start()
     except (StackError, TemplateError) as error:
         print(f"local stack: {error}", file=sys.stderr)
         return 2

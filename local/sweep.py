@@ -22,7 +22,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
-from local.stack import AWS_PORT_ENV, HOME_REGION, StackError, port_from_env
+from local.settings import AWS_PORT_ENV, HOME_REGION, StackError, port_from_env
 
 LOGICAL_ID = "DriftSweepFunction"
 EXIT_OK, EXIT_FAILED, EXIT_DRIFT = 0, 1, 3

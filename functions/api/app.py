@@ -34,6 +34,7 @@ from pullthrough.api_schema import (
 from pullthrough.metrics import api_response
 from pullthrough.models import RuleRequest
 from pullthrough.observability import logger
+from pullthrough.path_rules import for_path_prefix
 from pullthrough.prefixes import canonical_prefix
 from pullthrough.rollouts.delete import start_delete
 from pullthrough.rollouts.deps import UnknownRule
@@ -100,6 +101,11 @@ DRY_RUN = Query(
     description="true: plan only. The same state machine and steps run with every write refused; no lock is "
     "taken, nothing is stored, and the rollout ends PLANNED with the changes it would make.",
 )
+IDEMPOTENCY_KEY = Header(
+    alias="idempotency-key",
+    description="Any string of yours: the same key with the same body returns the same rollout for 10 minutes; "
+    "with another body, 422.",
+)
 PREFIX = Path(
     description="An ecrRepositoryPrefix. One with a / may be given raw (/rules/team/quay) or percent-encoded "
     "(/rules/team%2Fquay); a trailing / names the same rule.",
@@ -111,6 +117,14 @@ def _rule_prefix(raw: str) -> str:
     prefix = unquote(raw)
     if not PREFIX_SHAPE.fullmatch(prefix):
         raise _no_rule(prefix)
+    return canonical_prefix(prefix)
+
+
+def _path_prefix(raw: str) -> str:
+    """The prefix a PUT path names; one that is not a rule prefix is the client's mistake (422, not 404)."""
+    prefix = unquote(raw)
+    if not PREFIX_SHAPE.fullmatch(prefix):
+        raise ex.InvalidRequest("is not an ecrRepositoryPrefix (2-30 of a-z 0-9 . _ - /, or ROOT)", field="prefix")
     return canonical_prefix(prefix)
 
 
@@ -149,19 +163,43 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
 def post_rule(
     request: Annotated[RuleRequest, Body(embed=False, openapi_examples=REQUEST_EXAMPLES)],
     dryRun: Annotated[bool, DRY_RUN] = False,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="idempotency-key",
-            description="Any string of yours: the same key with the same body returns the same rollout for 10 "
-            "minutes; with another body, 422.",
-        ),
-    ] = None,
+    idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY] = None,
 ) -> Response[dict[str, Any]]:
+    return _roll_out(request, dryRun, idempotency_key)
+
+
+def _roll_out(request: RuleRequest, dry_run: bool, idempotency_key: str | None) -> Response[dict[str, Any]]:
+    """POST and PUT: plan the request, or start its rollout."""
     deps = rollouts_from_env(organization=True)
-    if dryRun:
+    if dry_run:
         return _started(plan(deps, request))
     return _started(start(deps, request, idempotency_key=idempotency_key))
+
+
+@app.put(
+    "/rules/<prefix>",
+    summary="Roll the pull-through cache rule of one prefix out (the prefix in the path)",
+    tags=[RULES],
+    description="The same body and answers as POST /rules, for the prefix the path names: a body that names "
+    "ecrRepositoryPrefix must name the same one. With the prefix in the path, IAM can allow a team "
+    "execute-api:Invoke on PUT/rules/team-a/* (and DELETE/rules/team-a/*) only.",
+    responses={
+        202: _response("The rollout started: follow links.rollout", RolloutAccepted, "started"),
+        409: BUSY,
+        413: _response("The body is larger than 256 KB", Error, "tooLarge"),
+        422: INVALID,
+        502: FAILED,
+        503: UNAVAILABLE,
+    },
+)
+def put_rule(
+    prefix: Annotated[str, PREFIX],
+    request: Annotated[RuleRequest, Body(embed=False, openapi_examples=REQUEST_EXAMPLES)],
+    dryRun: Annotated[bool, DRY_RUN] = False,
+    idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY] = None,
+) -> Response[dict[str, Any]]:
+    request = for_path_prefix(request, _path_prefix(prefix), app.current_event.json_body)
+    return _roll_out(request, dryRun, idempotency_key)
 
 
 @app.get(

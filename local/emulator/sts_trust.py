@@ -33,7 +33,7 @@ from moto.organizations.models import organizations_backends
 from moto.sts.models import sts_backends
 from moto.sts.responses import TokenResponse
 
-from local.iam_check import action_matches, condition_test
+from local.iam_evaluation import action_matches, condition_test
 
 TRUST_CONDITION_KEYS = frozenset(
     {

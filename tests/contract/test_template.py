@@ -19,7 +19,7 @@ from cfnlint.data import AdditionalSpecs
 from cfnlint.decode import decode
 from cfnlint.helpers import load_resource
 
-from local.iam_check import Call, needs_of
+from local.iam_needs import Call, needs_of
 from local.iam_policies import function_statements, translate
 from local.template_reader import Resolver
 from tests.support import invoked_function
@@ -39,6 +39,7 @@ PUBLIC_ROUTES = {
     ("POST", "/rules"),
     ("GET", "/rules"),
     ("GET", "/rules/{prefix+}"),
+    ("PUT", "/rules/{prefix+}"),
     ("DELETE", "/rules/{prefix+}"),
     ("GET", "/rollouts/{rolloutId}"),
     ("GET", "/swagger"),

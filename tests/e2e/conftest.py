@@ -1,4 +1,4 @@
-"""The embedded stack for end-to-end tests: one LocalStack per module on free ports, plus helpers to drive it.
+"""The embedded stack for end-to-end tests: one EmbeddedStack per module on free ports, plus helpers to drive it.
 
 def test_something(stack, api, wait_rollout):
     status, started = api("POST", "/rules", {...})
@@ -20,7 +20,7 @@ import pytest
 
 from local import faults, lambda_runner
 from local.emulator import ecr_extension
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from pullthrough.adapters.store import RolloutStore
 from pullthrough.desired import targets
 from pullthrough.rollouts.execution import execution_input
@@ -41,13 +41,13 @@ def _fake_aws_env() -> None:
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
+def stack() -> Iterator[EmbeddedStack]:
     """The app on the emulator (free ports, functions' logs at WARNING), for the whole module.
 
     Every AWS call a handler makes is checked against its function's policies in template.yaml: a call the
     template does not grant fails the module here, even when the app swallowed or retried the AccessDenied.
     """
-    with LocalStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as running:
+    with EmbeddedStack(aws_port=0, api_port=0, parameters={"LogLevel": "WARNING"}) as running:
         yield running
         denials = running.iam_denials
         assert not denials, "calls template.yaml does not grant:\n" + "\n".join(sorted(set(denials)))
@@ -63,7 +63,7 @@ def _no_faults() -> Iterator[None]:
 
 
 @pytest.fixture
-def step_faults(stack: LocalStack) -> Iterator[faults.StepFaults]:
+def step_faults(stack: EmbeddedStack) -> Iterator[faults.StepFaults]:
     """Step-level fault injection (local.faults) bound to the stack's functions; unhooked after the test."""
     faults.install(stack.function_names)
     yield faults.FAULTS
@@ -90,7 +90,7 @@ def call_api(
 
 
 @pytest.fixture
-def api(stack: LocalStack) -> ApiCall:
+def api(stack: EmbeddedStack) -> ApiCall:
     """``api(method, path, body=None, headers=None) -> (status, json)`` against the stack's local API."""
 
     def _call(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -134,7 +134,7 @@ def new_rollout_id() -> str:
     return f"r-e2e{uuid.uuid4().hex[:16]}"
 
 
-def source_secret(stack: LocalStack, name: str, value: dict[str, str]) -> str:
+def source_secret(stack: EmbeddedStack, name: str, value: dict[str, str]) -> str:
     """A home-region source secret ``ecr-pullthroughcache/_source/<name>``; its ARN."""
     made = stack.client("secretsmanager").create_secret(
         Name=f"ecr-pullthroughcache/_source/{name}", SecretString=json.dumps(value)
@@ -142,7 +142,7 @@ def source_secret(stack: LocalStack, name: str, value: dict[str, str]) -> str:
     return str(made["ARN"])
 
 
-def put_rollout_item(stack: LocalStack, rollout_id: str, prefix: str, regions: list[str]) -> None:
+def put_rollout_item(stack: EmbeddedStack, rollout_id: str, prefix: str, regions: list[str]) -> None:
     """The rollout record the state machine updates, written by the app's own store (as the API does first)."""
     store = RolloutStore(stack.client("dynamodb"), stack.environment["TABLE_NAME"])
     store.put_rollout(
@@ -157,7 +157,7 @@ def put_rollout_item(stack: LocalStack, rollout_id: str, prefix: str, regions: l
     )
 
 
-def get_rollout_item(stack: LocalStack, rollout_id: str) -> dict[str, Any]:
+def get_rollout_item(stack: EmbeddedStack, rollout_id: str) -> dict[str, Any]:
     found = stack.client("dynamodb").get_item(
         TableName=stack.environment["TABLE_NAME"],
         Key={"pk": {"S": f"ROLLOUT#{rollout_id}"}, "sk": {"S": "ROLLOUT"}},
@@ -189,7 +189,9 @@ def rollout_input(
     )
 
 
-def run_rollout(stack: LocalStack, execution_input: dict[str, Any], timeout: float = ROLLOUT_TIMEOUT) -> dict[str, Any]:
+def run_rollout(
+    stack: EmbeddedStack, execution_input: dict[str, Any], timeout: float = ROLLOUT_TIMEOUT
+) -> dict[str, Any]:
     """Record the rollout, start its execution (named after the rollout) and wait for it; DescribeExecution."""
     rollout_id = execution_input["rolloutId"]
     put_rollout_item(stack, rollout_id, execution_input["rule"]["ecrRepositoryPrefix"], execution_input["regions"])
@@ -199,7 +201,7 @@ def run_rollout(stack: LocalStack, execution_input: dict[str, Any], timeout: flo
     return stack.wait_for_execution(started["executionArn"], timeout=timeout)
 
 
-def execution_history(stack: LocalStack, execution_arn: str) -> list[dict[str, Any]]:
+def execution_history(stack: EmbeddedStack, execution_arn: str) -> list[dict[str, Any]]:
     sfn = stack.client("stepfunctions")
     events: list[dict[str, Any]] = []
     for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
@@ -210,7 +212,7 @@ def execution_history(stack: LocalStack, execution_arn: str) -> list[dict[str, A
 # -- extra functions (run in process like the template's) --------------------------------------------------
 
 
-def add_python_function(stack: LocalStack, tmp_path: Path, name: str, source: str) -> str:
+def add_python_function(stack: EmbeddedStack, tmp_path: Path, name: str, source: str) -> str:
     """A Lambda function ``name`` whose app.py is ``source``; its ARN."""
     code_dir = tmp_path / name
     code_dir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from openapi_schema_validator import OAS31Validator
 
 from local.emulator import ecr_extension
 from local.openapi_doc import DOCUMENT
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from tests.e2e.conftest import ApiCall, call_api
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +26,7 @@ def documented(method: str, path: str, status: int, body: Any) -> None:
     OAS31Validator({**schema, "components": CHECKED_IN["components"]}).validate(body)
 
 
-def test_the_local_api_serves_the_checked_in_document_under_the_stage(stack: LocalStack) -> None:
+def test_the_local_api_serves_the_checked_in_document_under_the_stage(stack: EmbeddedStack) -> None:
     status, served = call_api(stack.api_url, "GET", "/v1/swagger?format=json")
     assert status == 200 and served == CHECKED_IN
 
@@ -97,7 +97,7 @@ def test_a_rolled_back_rollout_reads_as_documented_with_null_steps_where_none_fa
     [("[" * 10_000 + "]" * 10_000, 422), (json.dumps({"padding": "x" * 300_000}), 413)],
     ids=["deep", "large"],
 )
-def test_hostile_bodies_over_http_are_refused_with_a_4xx(stack: LocalStack, raw: str, status: int) -> None:
+def test_hostile_bodies_over_http_are_refused_with_a_4xx(stack: EmbeddedStack, raw: str, status: int) -> None:
     answered, body = call_api(stack.api_url, "POST", "/rules", raw.encode())
     assert answered == status and body["errors"][0]["field"] == "body"
     documented("POST", "/rules", status, body)

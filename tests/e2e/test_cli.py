@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from local import faults
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from pullthrough_cli.main import cli
 from tests.support import ROOT
 
@@ -31,12 +31,12 @@ def _no_metric_lines(monkeypatch: pytest.MonkeyPatch) -> None:
 DOCKER_HUB_SAMPLE = ROOT / "events" / "rule_request_docker_hub.json"
 
 
-def run(stack: LocalStack, *args: str, env: dict[str, str] | None = None) -> Result:
+def run(stack: EmbeddedStack, *args: str, env: dict[str, str] | None = None) -> Result:
     """``pullthrough --api-url <the stack's API> ARGS`` (quick polls), with its exit code and output."""
     return CliRunner().invoke(cli, ["--api-url", stack.api_url, *args], env=env, catch_exceptions=False)
 
 
-def polled(stack: LocalStack, *args: str) -> Result:
+def polled(stack: EmbeddedStack, *args: str) -> Result:
     return run(stack, *args, "--interval", "0.2")
 
 
@@ -50,7 +50,7 @@ def region_lines(output: str, region: str) -> list[str]:
     return [line.split()[1] for line in output.splitlines() if line.startswith(f"  {region} ")]
 
 
-def test_apply_wait_of_the_sample_shows_each_region_progressing_and_exits_0(stack: LocalStack) -> None:
+def test_apply_wait_of_the_sample_shows_each_region_progressing_and_exits_0(stack: EmbeddedStack) -> None:
     result = polled(stack, "apply", "-f", str(DOCKER_HUB_SAMPLE), "--wait")
     assert result.exit_code == 0, result.output
     for region in json.loads(DOCKER_HUB_SAMPLE.read_text())["regions"]:
@@ -63,7 +63,7 @@ def test_apply_wait_of_the_sample_shows_each_region_progressing_and_exits_0(stac
 
 
 def test_a_rollout_that_rolls_back_exits_1_and_says_why(
-    stack: LocalStack, step_faults: faults.StepFaults, tmp_path: Path
+    stack: EmbeddedStack, step_faults: faults.StepFaults, tmp_path: Path
 ) -> None:
     body = {"upstreamRegistry": "quay", "ecrRepositoryPrefix": "cli-rollback", "regions": ["us-east-1", "eu-west-1"]}
     step_faults.inject("ValidateRuleFunction", "eu-west-1", error_type="RuleValidationFailed", prefix="cli-rollback")
@@ -77,7 +77,7 @@ def test_a_rollout_that_rolls_back_exits_1_and_says_why(
     assert "cli-rollback" not in [rule["ecrRepositoryPrefix"] for rule in rules]
 
 
-def test_plan_shows_each_regions_changes_and_changes_nothing(stack: LocalStack, tmp_path: Path) -> None:
+def test_plan_shows_each_regions_changes_and_changes_nothing(stack: EmbeddedStack, tmp_path: Path) -> None:
     body = {"upstreamRegistry": "k8s", "ecrRepositoryPrefix": "cli-plan", "regions": ["eu-central-1"]}
     result = polled(stack, "plan", "-f", rule_file(tmp_path, body))
     assert result.exit_code == 0, result.output
@@ -88,7 +88,9 @@ def test_plan_shows_each_regions_changes_and_changes_nothing(stack: LocalStack, 
     assert "cli-plan" not in [rule["ecrRepositoryPrefix"] for rule in rules]
 
 
-def test_json_output_is_the_apis_and_status_rules_and_delete_follow_a_rule(stack: LocalStack, tmp_path: Path) -> None:
+def test_json_output_is_the_apis_and_status_rules_and_delete_follow_a_rule(
+    stack: EmbeddedStack, tmp_path: Path
+) -> None:
     body = {"upstreamRegistry": "ecr-public", "ecrRepositoryPrefix": "cli/json", "regions": ["us-west-2"]}
     applied = polled(stack, "--json", "apply", "-f", rule_file(tmp_path, body), "--wait")
     assert applied.exit_code == 0, applied.output
@@ -110,14 +112,14 @@ def test_json_output_is_the_apis_and_status_rules_and_delete_follow_a_rule(stack
     assert gone.exit_code == 3 and "HTTP 404" in gone.stderr
 
 
-def test_a_refused_request_exits_3_naming_the_field(stack: LocalStack, tmp_path: Path) -> None:
+def test_a_refused_request_exits_3_naming_the_field(stack: EmbeddedStack, tmp_path: Path) -> None:
     result = run(stack, "apply", "-f", rule_file(tmp_path, {"upstreamRegistry": "quay", "regions": ["nowhere-1"]}))
     assert result.exit_code == 3
     assert "HTTP 422" in result.stderr and "  regions: " in result.stderr
 
 
 def test_a_busy_prefix_exits_3_and_names_the_running_rollout(
-    stack: LocalStack, step_faults: faults.StepFaults, tmp_path: Path
+    stack: EmbeddedStack, step_faults: faults.StepFaults, tmp_path: Path
 ) -> None:
     path = rule_file(
         tmp_path, {"upstreamRegistry": "quay", "ecrRepositoryPrefix": "cli-busy", "regions": ["us-east-1"]}
@@ -133,7 +135,7 @@ def test_a_busy_prefix_exits_3_and_names_the_running_rollout(
     assert polled(stack, "status", first["rolloutId"], "--wait").exit_code == 0
 
 
-def test_the_endpoint_comes_from_the_environment_or_a_stacks_api_url_output(stack: LocalStack) -> None:
+def test_the_endpoint_comes_from_the_environment_or_a_stacks_api_url_output(stack: EmbeddedStack) -> None:
     from_env = CliRunner().invoke(cli, ["rules"], env={"PULLTHROUGH_API_URL": stack.api_url + "/v1/"})
     assert from_env.exit_code == 0, from_env.output
 
@@ -152,7 +154,7 @@ def test_the_endpoint_comes_from_the_environment_or_a_stacks_api_url_output(stac
     assert missing.exit_code == 3 and "no-such-stack" in missing.stderr
 
 
-def test_no_endpoint_or_a_bad_rule_file_is_a_usage_error(stack: LocalStack, tmp_path: Path) -> None:
+def test_no_endpoint_or_a_bad_rule_file_is_a_usage_error(stack: EmbeddedStack, tmp_path: Path) -> None:
     nowhere = CliRunner().invoke(cli, ["rules"], env={"PULLTHROUGH_API_URL": ""})
     assert nowhere.exit_code == 2 and "--api-url" in nowhere.stderr and "PULLTHROUGH_API_URL" in nowhere.stderr
     broken = tmp_path / "broken.json"
@@ -161,17 +163,17 @@ def test_no_endpoint_or_a_bad_rule_file_is_a_usage_error(stack: LocalStack, tmp_
     assert bad.exit_code == 2 and "broken.json is not JSON" in bad.stderr
 
 
-def secret_value(stack: LocalStack, region: str, prefix: str) -> dict[str, str]:
+def secret_value(stack: EmbeddedStack, region: str, prefix: str) -> dict[str, str]:
     got = stack.client("secretsmanager", region).get_secret_value(SecretId=f"ecr-pullthroughcache/{prefix}")
     return dict(json.loads(got["SecretString"]))
 
 
-def pending_deletion(stack: LocalStack, region: str, name: str) -> bool:
+def pending_deletion(stack: EmbeddedStack, region: str, name: str) -> bool:
     return "DeletedDate" in stack.client("secretsmanager", region).describe_secret(SecretId=name)
 
 
 def test_rotating_an_inline_credential_is_posting_again_and_delete_leaves_only_secrets_pending_deletion(
-    stack: LocalStack, tmp_path: Path
+    stack: EmbeddedStack, tmp_path: Path
 ) -> None:
     """README "Day 2": rotate (inline credentials), uninstall (what DELETE leaves)."""
     regions = ["us-east-1", "eu-west-1"]
@@ -191,7 +193,7 @@ def test_rotating_an_inline_credential_is_posting_again_and_delete_leaves_only_s
     assert pending_deletion(stack, "us-east-1", "ecr-pullthroughcache/_source/cli-rotate")
 
 
-def test_rotating_a_named_secret_is_a_new_value_in_it_then_posting_again(stack: LocalStack, tmp_path: Path) -> None:
+def test_rotating_a_named_secret_is_a_new_value_in_it_then_posting_again(stack: EmbeddedStack, tmp_path: Path) -> None:
     """README "Day 2": rotate (credentialSecretArn)."""
     home = stack.client("secretsmanager")
     arn = home.create_secret(
@@ -210,7 +212,7 @@ def test_rotating_a_named_secret_is_a_new_value_in_it_then_posting_again(stack: 
     assert secret_value(stack, "eu-west-1", "cli-named")["accessToken"] == "two"
 
 
-def test_the_emulators_fault_endpoint_makes_a_rollout_roll_back(stack: LocalStack, tmp_path: Path) -> None:
+def test_the_emulators_fault_endpoint_makes_a_rollout_roll_back(stack: EmbeddedStack, tmp_path: Path) -> None:
     """README "Day 2": the curl that injects a ValidatePullThroughCacheRule failure, as written there."""
     fault = {"kind": "validation", "prefix": "cli-fault", "region": "eu-west-1", "failure": "upstream said no"}
     subprocess.run(

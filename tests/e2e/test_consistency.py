@@ -24,7 +24,7 @@ import pytest
 
 from local import faults
 from local.emulator import ecr_extension
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from tests.e2e.conftest import ApiCall, call_api, source_secret
 
 pytestmark = pytest.mark.e2e
@@ -120,7 +120,7 @@ def secret_name(prefix: str) -> str:
     return f"ecr-pullthroughcache/{prefix}"
 
 
-def rule_state(stack: LocalStack, region: str, prefix: str) -> dict[str, Any] | None:
+def rule_state(stack: EmbeddedStack, region: str, prefix: str) -> dict[str, Any] | None:
     for page in stack.client("ecr", region).get_paginator("describe_pull_through_cache_rules").paginate():
         for rule in page["pullThroughCacheRules"]:
             if rule["ecrRepositoryPrefix"] == prefix:
@@ -128,7 +128,7 @@ def rule_state(stack: LocalStack, region: str, prefix: str) -> dict[str, Any] | 
     return None
 
 
-def template_state(stack: LocalStack, region: str, prefix: str) -> dict[str, Any] | None:
+def template_state(stack: EmbeddedStack, region: str, prefix: str) -> dict[str, Any] | None:
     for page in stack.client("ecr", region).get_paginator("describe_repository_creation_templates").paginate():
         for template in page["repositoryCreationTemplates"]:
             if template["prefix"] == prefix:
@@ -136,7 +136,7 @@ def template_state(stack: LocalStack, region: str, prefix: str) -> dict[str, Any
     return None
 
 
-def secret_states(stack: LocalStack, region: str, prefix: str) -> dict[str, dict[str, Any]]:
+def secret_states(stack: EmbeddedStack, region: str, prefix: str) -> dict[str, dict[str, Any]]:
     """Every secret named ``ecr-pullthroughcache/<prefix>`` or ``...<prefix>-*``: ARN, AWSCURRENT version, value."""
     sm = stack.client("secretsmanager", region)
     base = secret_name(prefix)
@@ -162,7 +162,7 @@ def secret_states(stack: LocalStack, region: str, prefix: str) -> dict[str, dict
     return states
 
 
-def region_snapshot(stack: LocalStack, region: str, prefix: str) -> dict[str, Any]:
+def region_snapshot(stack: EmbeddedStack, region: str, prefix: str) -> dict[str, Any]:
     """The prefix's rule, creation template and secrets in one region (timestamps left out: see below)."""
     return {
         "rule": rule_state(stack, region, prefix),
@@ -171,7 +171,7 @@ def region_snapshot(stack: LocalStack, region: str, prefix: str) -> dict[str, An
     }
 
 
-def snapshot(stack: LocalStack, prefix: str, regions: list[str] = ORDER) -> dict[str, dict[str, Any]]:
+def snapshot(stack: EmbeddedStack, prefix: str, regions: list[str] = ORDER) -> dict[str, dict[str, Any]]:
     """What every region holds for ``prefix``.
 
     createdAt/updatedAt are left out: ECR cannot restore them (a replaced rule put back is a new rule), and they
@@ -185,7 +185,7 @@ def assert_as_before(before: dict[str, dict[str, Any]], after: dict[str, dict[st
         assert after[region] == was, f"{region} was not put back as it was"
 
 
-def assert_rolled_out(stack: LocalStack, prefix: str, token: str, regions: list[str] = ORDER) -> None:
+def assert_rolled_out(stack: EmbeddedStack, prefix: str, token: str, regions: list[str] = ORDER) -> None:
     """Every region holds the desired rule, its own secret with the new credentials, and the template."""
     for region in regions:
         secrets = secret_states(stack, region, prefix)
@@ -209,12 +209,14 @@ def assert_rolled_out(stack: LocalStack, prefix: str, token: str, regions: list[
 # -- the state before ----------------------------------------------------------------------------------------------
 
 
-def make_secret(stack: LocalStack, region: str, name: str, value: dict[str, str]) -> str:
+def make_secret(stack: EmbeddedStack, region: str, name: str, value: dict[str, str]) -> str:
     made = stack.client("secretsmanager", region).create_secret(Name=name, SecretString=json.dumps(value))
     return str(made["ARN"])
 
 
-def make_rule(stack: LocalStack, region: str, prefix: str, credential_arn: str, upstream_prefix: str = "ROOT") -> None:
+def make_rule(
+    stack: EmbeddedStack, region: str, prefix: str, credential_arn: str, upstream_prefix: str = "ROOT"
+) -> None:
     stack.client("ecr", region).create_pull_through_cache_rule(
         ecrRepositoryPrefix=prefix,
         upstreamRegistry="docker-hub",
@@ -224,13 +226,13 @@ def make_rule(stack: LocalStack, region: str, prefix: str, credential_arn: str, 
     )
 
 
-def make_template(stack: LocalStack, region: str, prefix: str, description: str, applied_for: list[str]) -> None:
+def make_template(stack: EmbeddedStack, region: str, prefix: str, description: str, applied_for: list[str]) -> None:
     stack.client("ecr", region).create_repository_creation_template(
         prefix=prefix, description=description, appliedFor=applied_for, imageTagMutability="MUTABLE"
     )
 
 
-def seed_existing_state(stack: LocalStack, prefix: str) -> None:
+def seed_existing_state(stack: EmbeddedStack, prefix: str) -> None:
     """A different "before" in three of the five regions, so that "as it was" means more than "nothing".
 
     ORDER[1]: our secret with older credentials and the rule we want (rollout: secret updated, rule unchanged).
@@ -265,7 +267,7 @@ def steps_run_in(step_faults: faults.StepFaults, prefix: str) -> set[str]:
 
 @pytest.mark.parametrize(("step", "position", "kind"), CASES, ids=["-".join(case) for case in CASES])
 def test_fault_matrix(
-    stack: LocalStack,
+    stack: EmbeddedStack,
     api: ApiCall,
     wait_rollout: WaitRollout,
     step_faults: faults.StepFaults,
@@ -322,7 +324,7 @@ def test_fault_matrix(
 
 
 def test_an_updated_rule_gets_its_old_credential_back_when_another_region_fails(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, step_faults: faults.StepFaults
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout, step_faults: faults.StepFaults
 ) -> None:
     prefix = "upd-rollback"
     updated, failing = ORDER[0], ORDER[1]
@@ -351,7 +353,7 @@ def test_an_updated_rule_gets_its_old_credential_back_when_another_region_fails(
 
 
 def test_a_third_region_failing_validation_rolls_back_and_never_touches_the_last_two(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, step_faults: faults.StepFaults
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout, step_faults: faults.StepFaults
 ) -> None:
     prefix = "third-of-five"
     # Given: existing state in three regions, and ECR itself reporting the rule invalid in the third region
@@ -384,7 +386,7 @@ def test_a_third_region_failing_validation_rolls_back_and_never_touches_the_last
 
 
 def test_one_failure_within_tolerance_fails_the_rollout_without_rolling_back(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, step_faults: faults.StepFaults
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout, step_faults: faults.StepFaults
 ) -> None:
     prefix = "tolerate-one"
     regions = ORDER[:4]
@@ -406,7 +408,7 @@ def test_one_failure_within_tolerance_fails_the_rollout_without_rolling_back(
 
 
 def test_two_failures_past_a_tolerance_of_one_roll_everything_back(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, step_faults: faults.StepFaults
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout, step_faults: faults.StepFaults
 ) -> None:
     prefix = "tolerate-two"
     regions = ORDER[:4]
@@ -428,7 +430,7 @@ def test_two_failures_past_a_tolerance_of_one_roll_everything_back(
 # -- one rollout per prefix ----------------------------------------------------------------------------------------
 
 
-def execution_names(stack: LocalStack) -> set[str]:
+def execution_names(stack: EmbeddedStack) -> set[str]:
     sfn = stack.client("stepfunctions")
     names: set[str] = set()
     for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.state_machine_arn):
@@ -454,7 +456,7 @@ def post_retrying_resets(base: str, body: dict[str, Any], attempts: int = 5) -> 
 
 @pytest.mark.parametrize("bodies", ["identical", "distinct"])
 def test_twenty_concurrent_posts_for_one_prefix_start_one_execution(
-    stack: LocalStack, wait_rollout: WaitRollout, step_faults: faults.StepFaults, bodies: str
+    stack: EmbeddedStack, wait_rollout: WaitRollout, step_faults: faults.StepFaults, bodies: str
 ) -> None:
     prefix = f"race-{bodies}"
     regions = ORDER[:2]
@@ -505,7 +507,7 @@ def rolled_out_rule(api: ApiCall, wait_rollout: WaitRollout, prefix: str, region
 
 
 def test_delete_removes_rule_template_and_secret_everywhere(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout
 ) -> None:
     prefix = "del-all"
     regions = ORDER[:3]
@@ -527,7 +529,7 @@ def test_delete_removes_rule_template_and_secret_everywhere(
 
 
 def test_a_delete_that_fails_in_one_region_restores_every_region(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, step_faults: faults.StepFaults
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout, step_faults: faults.StepFaults
 ) -> None:
     prefix = "del-fail"
     regions = ORDER[:3]
@@ -548,7 +550,7 @@ def test_a_delete_that_fails_in_one_region_restores_every_region(
 
 
 def test_a_delete_that_fails_halfway_through_a_region_restores_that_region_too(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout
 ) -> None:
     prefix = "del-halfway"
     regions = ORDER[:3]
@@ -574,7 +576,7 @@ REPOSITORY_POLICY = {
 
 
 def test_a_template_update_ecr_refuses_leaves_the_old_template(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout
 ) -> None:
     prefix = "tpl-halfway"
     region = ORDER[0]
@@ -611,7 +613,7 @@ TEMPLATE_FIELDS = (  # what UpdateRepositoryCreationTemplate takes besides prefi
 
 
 def test_a_delete_keeps_a_template_that_also_serves_replication_as_it_was(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout
 ) -> None:
     prefix = "del-shared"
     region = ORDER[0]
@@ -658,7 +660,7 @@ def rollback_attempts(error_type: str) -> int:
 
 
 def test_a_rollback_that_fails_is_reported_per_region_and_the_rollout_does_not_succeed(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, step_faults: faults.StepFaults
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout, step_faults: faults.StepFaults
 ) -> None:
     prefix = "rollback-fails"
     regions = ORDER[:3]

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from local import demo
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from pullthrough_cli.main import cli
 from tests.support import ROOT
 
@@ -25,7 +25,7 @@ CLI = ".venv/bin/pullthrough"
 
 
 def test_the_demo_fits_120_columns_and_its_suggested_cli_commands_work(
-    stack: LocalStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    stack: EmbeddedStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert demo.run(stack) == 0
     printed = capsys.readouterr().out

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from tests.e2e.conftest import ApiCall
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,7 @@ def request(prefix: str, regions: list[str], token: str = "token-1") -> dict[str
     }
 
 
-def held(stack: LocalStack, prefix: str, region: str) -> dict[str, bool]:
+def held(stack: EmbeddedStack, prefix: str, region: str) -> dict[str, bool]:
     """What the region holds for the prefix, as boto3 sees it (a secret scheduled for deletion is not live)."""
     ecr = stack.client("ecr", region)
     rules = ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
@@ -63,7 +63,7 @@ def apply(api: ApiCall, wait_rollout: Callable[..., dict[str, Any]], body: dict[
 
 
 def test_dropping_regions_removes_the_prefix_there_and_delete_clears_every_region(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     prefix = "desired-drop"
     first = apply(api, wait_rollout, request(prefix, FOUR))
@@ -104,7 +104,7 @@ def test_dropping_regions_removes_the_prefix_there_and_delete_clears_every_regio
 
 
 def test_a_region_left_behind_by_an_older_request_is_cleaned_by_delete(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     """A rollout whose removal part failed keeps the region tracked; DELETE still reaches it."""
     prefix = "desired-tracked"
@@ -117,7 +117,7 @@ def test_a_region_left_behind_by_an_older_request_is_cleaned_by_delete(
 
 
 def test_a_plan_reports_what_an_apply_would_do_and_writes_nothing(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     prefix = "desired-plan"
     assert apply(api, wait_rollout, request(prefix, FOUR[:2]))["status"] == "SUCCEEDED"
@@ -154,7 +154,7 @@ def test_a_plan_reports_what_an_apply_would_do_and_writes_nothing(
 
 
 def test_an_apply_writes_through_the_same_log_the_plan_is_checked_with(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     """The write counter sees real writes (so a plan's zero is not a counter that cannot count)."""
     mark = len(stack.requests.operations)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from tests.e2e.conftest import call_api, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,7 @@ post = st.builds(
 delete: st.SearchStrategy[tuple[str, list[str], Any, str]] = st.just(("DELETE", [], None, ""))
 
 
-def run(stack: LocalStack, method: str, path: str, body: Any = None) -> dict[str, Any]:
+def run(stack: EmbeddedStack, method: str, path: str, body: Any = None) -> dict[str, Any]:
     status, started = call_api(stack.api_url, method, path, body)
     assert status == 202, started
 
@@ -44,7 +44,7 @@ def run(stack: LocalStack, method: str, path: str, body: Any = None) -> dict[str
     return wait_until(ended, 120, "the rollout to end")
 
 
-def holdings(stack: LocalStack, prefix: str, region: str) -> dict[str, Any]:
+def holdings(stack: EmbeddedStack, prefix: str, region: str) -> dict[str, Any]:
     ecr = stack.client("ecr", region)
     rule = [
         r
@@ -72,7 +72,7 @@ def holdings(stack: LocalStack, prefix: str, region: str) -> dict[str, Any]:
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(post, post, delete), min_size=1, max_size=4))
 def test_after_every_rollout_the_regions_hold_exactly_the_desired_state(
-    stack: LocalStack, operations: list[tuple[str, list[str], Any, str]]
+    stack: EmbeddedStack, operations: list[tuple[str, list[str], Any, str]]
 ) -> None:
     prefix = f"prop-{next(_examples)}"
     desired: dict[str, Any] | None = None

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from local import sweep
-from local.stack import AWS_PORT_ENV, LocalStack
+from local.settings import AWS_PORT_ENV
+from local.stack import EmbeddedStack
 from pullthrough.adapters.store import RolloutStore
 from tests.e2e.conftest import ApiCall
 from tests.support import count_app_calls
@@ -24,7 +25,7 @@ REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2"]
 BY_HAND = "eu-west-1"
 
 
-def rule_in(stack: LocalStack, region: str, prefix: str) -> dict[str, Any] | None:
+def rule_in(stack: EmbeddedStack, region: str, prefix: str) -> dict[str, Any] | None:
     rules = stack.client("ecr", region).describe_pull_through_cache_rules()["pullThroughCacheRules"]
     return next((rule for rule in rules if rule["ecrRepositoryPrefix"] == prefix), None)
 
@@ -43,7 +44,7 @@ def rolled_out(api: ApiCall, wait_rollout: WaitRollout, prefix: str) -> None:
     assert finished["status"] == "SUCCEEDED", finished
 
 
-def sweep_once(stack: LocalStack, mode: str, prefix: str) -> dict[str, Any]:
+def sweep_once(stack: EmbeddedStack, mode: str, prefix: str) -> dict[str, Any]:
     summary, errored = stack.invoke("DriftSweepFunction", {"mode": mode, "prefixes": [prefix]})
     assert not errored, summary
     assert isinstance(summary, dict)
@@ -61,7 +62,7 @@ MISSING_RULE = [
 
 
 def test_a_rule_deleted_by_hand_is_reported_shown_and_repaired(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout
 ) -> None:
     prefix = "drift-hand"
     rolled_out(api, wait_rollout, prefix)
@@ -107,7 +108,7 @@ def test_a_rule_deleted_by_hand_is_reported_shown_and_repaired(
 
 
 def test_a_secret_changed_by_hand_in_one_region_is_reported_there_and_repaired(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout
 ) -> None:
     prefix = "drift-secret"
     rolled_out(api, wait_rollout, prefix)
@@ -133,7 +134,7 @@ def test_a_secret_changed_by_hand_in_one_region_is_reported_there_and_repaired(
 
 
 def test_a_region_left_holding_the_prefix_is_reported_and_emptied_by_repair(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout
 ) -> None:
     prefix = "drift-left"
     rolled_out(api, wait_rollout, prefix)
@@ -163,13 +164,13 @@ def test_a_region_left_holding_the_prefix_is_reported_and_emptied_by_repair(
 ORG_REGIONS = ["eu-west-1", "us-west-2"]
 
 
-def members_with_role(stack: LocalStack) -> list[str]:
+def members_with_role(stack: EmbeddedStack) -> list[str]:
     org = stack.organization
     assert org is not None
     return sorted(a for a in org.members.values() if a != org.account_without_role)
 
 
-def rule_in_account(stack: LocalStack, account: str, region: str, prefix: str) -> dict[str, Any] | None:
+def rule_in_account(stack: EmbeddedStack, account: str, region: str, prefix: str) -> dict[str, Any] | None:
     """The account's rule for the prefix, read as its administrator."""
     rules = stack.client("ecr", region, account=account).describe_pull_through_cache_rules()["pullThroughCacheRules"]
     return next((rule for rule in rules if rule["ecrRepositoryPrefix"] == prefix), None)
@@ -191,7 +192,7 @@ def rolled_out_to(api: ApiCall, wait_rollout: WaitRollout, prefix: str, accounts
 
 
 def test_a_rule_deleted_by_hand_in_one_member_account_region_is_reported_there_and_repaired(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, monkeypatch: pytest.MonkeyPatch
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prefix = "drift-org"
     accounts = members_with_role(stack)[:2]
@@ -253,7 +254,7 @@ def test_a_rule_deleted_by_hand_in_one_member_account_region_is_reported_there_a
 
 
 def test_an_account_whose_execution_role_cannot_be_assumed_is_reported_unreadable_not_a_failed_sweep(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout
 ) -> None:
     prefix = "drift-norole"
     good = members_with_role(stack)[0]
@@ -279,7 +280,7 @@ def test_an_account_whose_execution_role_cannot_be_assumed_is_reported_unreadabl
 
 
 def test_the_sweep_cli_prints_the_drift_of_a_running_stack(
-    stack: LocalStack,
+    stack: EmbeddedStack,
     api: ApiCall,
     wait_rollout: WaitRollout,
     capsys: pytest.CaptureFixture[str],
@@ -309,7 +310,7 @@ def test_the_sweep_cli_prints_the_drift_of_a_running_stack(
     assert rule_in(stack, BY_HAND, prefix) is None  # report mode changes nothing
 
 
-def test_the_sweep_cli_explains_what_it_cannot_do(stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_sweep_cli_explains_what_it_cannot_do(stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]) -> None:
     # An unknown prefix: the function's own refusal
     assert sweep.main(["--endpoint-url", stack.endpoint_url, "--prefix", "no-such-rule"]) == sweep.EXIT_FAILED
     assert "InvalidRequest: no desired rule for no-such-rule" in capsys.readouterr().err

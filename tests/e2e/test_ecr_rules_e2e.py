@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from local.emulator import ecr_extension
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from tests.e2e.conftest import ApiCall
 from tests.support import ACCOUNT, ECR_REFUSALS, WRITE_PREFIXES, count_app_calls
 
@@ -49,11 +49,11 @@ def rolled_out(api: ApiCall, wait_rollout: WaitRollout, body: dict[str, Any]) ->
     return finished
 
 
-def templates_in(stack: LocalStack, region: str) -> list[dict[str, Any]]:
+def templates_in(stack: EmbeddedStack, region: str) -> list[dict[str, Any]]:
     return list(stack.client("ecr", region).describe_repository_creation_templates()["repositoryCreationTemplates"])
 
 
-def rules_in(stack: LocalStack, region: str) -> list[dict[str, Any]]:
+def rules_in(stack: EmbeddedStack, region: str) -> list[dict[str, Any]]:
     return list(stack.client("ecr", region).describe_pull_through_cache_rules()["pullThroughCacheRules"])
 
 
@@ -62,7 +62,7 @@ def ecr_writes() -> dict[tuple[str, str], int]:
 
 
 def test_a_template_back_to_ecrs_defaults_is_mutable_aes256_and_without_lifecycle_everywhere(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout
 ) -> None:
     prefix = "tpl-converge"
     # Given: a strict template in three regions: IMMUTABLE, KMS (with the role KMS needs), a lifecycle policy
@@ -90,7 +90,7 @@ def test_a_template_back_to_ecrs_defaults_is_mutable_aes256_and_without_lifecycl
     assert template_writes == {(region, "UpdateRepositoryCreationTemplate"): 1 for region in REGIONS}
 
 
-def test_x_then_x_slash_is_one_rule(stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout) -> None:
+def test_x_then_x_slash_is_one_rule(stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout) -> None:
     regions = REGIONS[:2]
     # Given: "slashed" rolling out
     status, first = api("POST", "/rules", quay_rule("slashed", None, regions))
@@ -121,7 +121,7 @@ def test_x_then_x_slash_is_one_rule(stack: LocalStack, api: ApiCall, wait_rollou
 
 
 def test_requests_ecr_would_refuse_are_422_naming_the_field_with_zero_writes(
-    stack: LocalStack, api: ApiCall, monkeypatch: pytest.MonkeyPatch
+    stack: EmbeddedStack, api: ApiCall, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app_calls = count_app_calls(monkeypatch)
     ecr_extension.reset_calls()

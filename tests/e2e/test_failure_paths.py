@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from local import faults
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from tests.e2e.conftest import (
     ApiCall,
     execution_history,
@@ -33,7 +33,7 @@ TEMPLATE = {"description": "failure paths"}
 
 
 @pytest.fixture
-def finished_events(stack: LocalStack) -> Iterator[Callable[[str], list[dict[str, Any]]]]:
+def finished_events(stack: EmbeddedStack) -> Iterator[Callable[[str], list[dict[str, Any]]]]:
     """An SQS queue behind a rule for the app's Finished events; ``of(rollout_id)`` lists those of one rollout."""
     sqs, events = stack.client("sqs"), stack.client("events")
     url = sqs.create_queue(QueueName="failure-paths-finished")["QueueUrl"]
@@ -69,7 +69,7 @@ def body(prefix: str, **rollout: Any) -> dict[str, Any]:
     }
 
 
-def rules_in(stack: LocalStack, prefix: str) -> dict[str, bool]:
+def rules_in(stack: EmbeddedStack, prefix: str) -> dict[str, bool]:
     return {
         region: any(
             r["ecrRepositoryPrefix"] == prefix
@@ -80,7 +80,7 @@ def rules_in(stack: LocalStack, prefix: str) -> dict[str, bool]:
 
 
 def test_finish_failing_for_good_is_closed_with_the_reason_and_the_lock_released(
-    stack: LocalStack,
+    stack: EmbeddedStack,
     api: ApiCall,
     wait_rollout: Callable[..., dict[str, Any]],
     step_faults: faults.StepFaults,
@@ -105,7 +105,7 @@ def test_finish_failing_for_good_is_closed_with_the_reason_and_the_lock_released
     assert wait_rollout(again["rolloutId"])["status"] == "SUCCEEDED"
 
 
-def test_progress_records_that_cannot_be_written_do_not_fail_the_region_map(stack: LocalStack) -> None:
+def test_progress_records_that_cannot_be_written_do_not_fail_the_region_map(stack: EmbeddedStack) -> None:
     """No rollout item: every RecordRegion write fails (SET on a missing map) after its retries."""
     execution_input = rollout_input(
         new_rollout_id(),
@@ -129,7 +129,7 @@ def test_progress_records_that_cannot_be_written_do_not_fail_the_region_map(stac
 
 
 def test_an_execution_stopped_by_hand_is_rolled_back_and_finished(
-    stack: LocalStack,
+    stack: EmbeddedStack,
     api: ApiCall,
     wait_rollout: Callable[..., dict[str, Any]],
     step_faults: faults.StepFaults,
@@ -158,7 +158,7 @@ def test_an_execution_stopped_by_hand_is_rolled_back_and_finished(
 
 
 def test_a_credential_secret_rollout_deleted_twice_finishes_both_times(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     """POST inline -> DELETE -> POST with credentialSecretArn -> DELETE: the second DELETE meets a source secret
     already scheduled for deletion (Secrets Manager refuses a second DeleteSecret)."""

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from local.template_reader import DEFAULT_TEMPLATE, CfnLoader
 from tests.e2e.conftest import call_api, wait_until
 
@@ -43,14 +43,14 @@ def template_without(tmp_path: Path, function: str, action: str) -> Path:
 
 
 @pytest.fixture
-def stack_lacking_a_grant(tmp_path: Path) -> Iterator[LocalStack]:
+def stack_lacking_a_grant(tmp_path: Path) -> Iterator[EmbeddedStack]:
     template = template_without(tmp_path, FUNCTION, ACTION)
-    with LocalStack(aws_port=0, api_port=0, template=template, parameters={"LogLevel": "WARNING"}) as running:
+    with EmbeddedStack(aws_port=0, api_port=0, template=template, parameters={"LogLevel": "WARNING"}) as running:
         yield running
 
 
 def test_a_rollout_on_a_template_lacking_a_grant_fails_naming_the_function_and_the_action(
-    stack_lacking_a_grant: LocalStack,
+    stack_lacking_a_grant: EmbeddedStack,
 ) -> None:
     stack = stack_lacking_a_grant
     # When: a small rollout runs

@@ -20,7 +20,9 @@ import pytest
 from local import events_bridge, lambda_runner
 from local.api_server import ApiServer, Route
 from local.emulator import ecr_extension
-from local.stack import API_PORT_ENV, AWS_PORT_ENV, LATENCY_ENV, LocalStack, StackError
+from local.emulator.server import LATENCY_ENV
+from local.settings import API_PORT_ENV, AWS_PORT_ENV, StackError
+from local.stack import EmbeddedStack
 from local.template_reader import Resolver, TemplateError, load_template, substitute
 from tests.e2e.conftest import (
     ApiCall,
@@ -78,17 +80,17 @@ def docker_hub_rule(prefix: str) -> dict[str, str]:
     }
 
 
-def rule_in(stack: LocalStack, region: str, prefix: str) -> dict[str, Any] | None:
+def rule_in(stack: EmbeddedStack, region: str, prefix: str) -> dict[str, Any] | None:
     rules = stack.client("ecr", region).describe_pull_through_cache_rules()["pullThroughCacheRules"]
     return next((r for r in rules if r["ecrRepositoryPrefix"] == prefix), None)
 
 
-def template_in(stack: LocalStack, region: str, prefix: str) -> dict[str, Any] | None:
+def template_in(stack: EmbeddedStack, region: str, prefix: str) -> dict[str, Any] | None:
     found = stack.client("ecr", region).describe_repository_creation_templates()["repositoryCreationTemplates"]
     return next((t for t in found if t["prefix"] == prefix), None)
 
 
-def secret_exists(stack: LocalStack, region: str, name: str) -> bool:
+def secret_exists(stack: EmbeddedStack, region: str, name: str) -> bool:
     """The secret is there and not scheduled for deletion."""
     sm = stack.client("secretsmanager", region)
     try:
@@ -101,7 +103,7 @@ def secret_exists(stack: LocalStack, region: str, name: str) -> bool:
 # -- the template, provisioned ------------------------------------------------------------------------------
 
 
-def test_the_template_functions_exist_with_their_environment(stack: LocalStack) -> None:
+def test_the_template_functions_exist_with_their_environment(stack: EmbeddedStack) -> None:
     template = load_template()
     assert set(BRIEF_FUNCTIONS) <= set(template.functions)
     lam = stack.client("lambda")
@@ -118,7 +120,7 @@ def test_the_template_functions_exist_with_their_environment(stack: LocalStack) 
     assert "STATE_MACHINE_ARN" not in stack.environment
 
 
-def test_each_function_sees_only_its_own_environment_even_concurrently(stack: LocalStack) -> None:
+def test_each_function_sees_only_its_own_environment_even_concurrently(stack: EmbeddedStack) -> None:
     # Outside any function: none of the functions' variables leak into the process environment
     assert "TABLE_NAME" not in os.environ and os.environ.get("STATE_MACHINE_ARN") is None
     seen: dict[str, dict[str, str | None]] = {}
@@ -144,7 +146,7 @@ def test_each_function_sees_only_its_own_environment_even_concurrently(stack: Lo
     }
 
 
-def test_the_state_machine_has_every_substitution_resolved(stack: LocalStack) -> None:
+def test_the_state_machine_has_every_substitution_resolved(stack: EmbeddedStack) -> None:
     definition = stack.client("stepfunctions").describe_state_machine(stateMachineArn=stack.state_machine_arn)[
         "definition"
     ]
@@ -152,7 +154,7 @@ def test_the_state_machine_has_every_substitution_resolved(stack: LocalStack) ->
     assert stack.environment["TABLE_NAME"] in definition
 
 
-def test_every_step_invokes_its_functions_published_alias_not_latest(stack: LocalStack) -> None:
+def test_every_step_invokes_its_functions_published_alias_not_latest(stack: EmbeddedStack) -> None:
     """As SAM deploys AutoPublishAlias (what SnapStart needs): each Task's resource is the alias `live`, which
     points at a published version of the configured function."""
     definition = json.loads(
@@ -181,7 +183,7 @@ def task_states(machine: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 yield from task_states(nested)
 
 
-def test_the_rule_requested_rule_targets_its_function(stack: LocalStack) -> None:
+def test_the_rule_requested_rule_targets_its_function(stack: EmbeddedStack) -> None:
     events = stack.client("events")
     (name,) = [n for n in stack.rule_names if n.endswith("-rule-requested")]
     rule = events.describe_rule(Name=name, EventBusName=stack.event_bus_name)  # the app's own bus
@@ -193,7 +195,7 @@ def test_the_rule_requested_rule_targets_its_function(stack: LocalStack) -> None
     assert [t["Arn"] for t in targets] == [stack.function_arns["RuleRequestedFunction"]]
 
 
-def test_the_execution_ended_rule_targets_the_recovery_function(stack: LocalStack) -> None:
+def test_the_execution_ended_rule_targets_the_recovery_function(stack: EmbeddedStack) -> None:
     events = stack.client("events")
     (name,) = [n for n in stack.rule_names if n.endswith("-execution-ended")]
     pattern = json.loads(events.describe_rule(Name=name)["EventPattern"])
@@ -207,7 +209,7 @@ def test_the_execution_ended_rule_targets_the_recovery_function(stack: LocalStac
 # -- the rollout state machine with the real handlers -----------------------------------------------------------
 
 
-def test_a_rollout_puts_secret_rule_and_template_in_every_region(stack: LocalStack) -> None:
+def test_a_rollout_puts_secret_rule_and_template_in_every_region(stack: EmbeddedStack) -> None:
     prefix = "e2e-hub"
     credentials = {"username": "octocat", "accessToken": CANARY}
     source_arn = source_secret(stack, "e2e-hub", credentials)
@@ -245,7 +247,7 @@ def test_a_rollout_puts_secret_rule_and_template_in_every_region(stack: LocalSta
     assert CANARY not in json.dumps(table)
 
 
-def test_a_region_that_fails_validation_rolls_every_region_back(stack: LocalStack) -> None:
+def test_a_region_that_fails_validation_rolls_every_region_back(stack: EmbeddedStack) -> None:
     prefix = "e2e-rollback"
     regions = ["us-east-1", "eu-west-1", "ap-southeast-2"]
     source_arn = source_secret(stack, prefix, {"username": "octocat", "accessToken": "not-a-canary"})
@@ -282,7 +284,7 @@ def handler(event, context):
 """
 
 
-def test_map_iterations_run_concurrently(stack: LocalStack, tmp_path: Path) -> None:
+def test_map_iterations_run_concurrently(stack: EmbeddedStack, tmp_path: Path) -> None:
     arn = add_python_function(stack, tmp_path, "e2e-sleeper", SLEEPER)
     definition = {
         "StartAt": "Each",
@@ -341,7 +343,7 @@ def handler(event, context):
 """
 
 
-def test_exception_class_names_drive_retry_and_catch(stack: LocalStack, tmp_path: Path) -> None:
+def test_exception_class_names_drive_retry_and_catch(stack: EmbeddedStack, tmp_path: Path) -> None:
     arn = add_python_function(stack, tmp_path, "e2e-flaky", FLAKY)
     definition = {
         "StartAt": "Call",
@@ -381,7 +383,7 @@ def test_exception_class_names_drive_retry_and_catch(stack: LocalStack, tmp_path
     assert json.loads(answer["Payload"].read())["errorType"] == "BoomError"
 
 
-def test_the_runner_reports_invocations_to_hooks(stack: LocalStack, tmp_path: Path) -> None:
+def test_the_runner_reports_invocations_to_hooks(stack: EmbeddedStack, tmp_path: Path) -> None:
     arn = add_python_function(stack, tmp_path, "e2e-hooked", "def handler(event, context):\n    return event\n")
     seen: list[lambda_runner.Invocation] = []
     called: list[str] = []
@@ -405,7 +407,7 @@ def test_the_runner_reports_invocations_to_hooks(stack: LocalStack, tmp_path: Pa
 # -- EventBridge -> Lambda -------------------------------------------------------------------------------------
 
 
-def test_eventbridge_hands_lambda_targets_the_event_envelope(stack: LocalStack, tmp_path: Path) -> None:
+def test_eventbridge_hands_lambda_targets_the_event_envelope(stack: EmbeddedStack, tmp_path: Path) -> None:
     record = tmp_path / "event.json"
     source = (
         "import json, os\n\n"
@@ -434,7 +436,7 @@ def test_eventbridge_hands_lambda_targets_the_event_envelope(stack: LocalStack, 
     assert time.strptime(event["time"], "%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_a_rule_requested_event_starts_a_rollout(stack: LocalStack, api: ApiCall, wait_rollout: Any) -> None:
+def test_a_rule_requested_event_starts_a_rollout(stack: EmbeddedStack, api: ApiCall, wait_rollout: Any) -> None:
     regions = ["us-east-1", "eu-west-1"]
     arn = source_secret(stack, "e2e-github", {"username": "octocat", "accessToken": "ghp-not-a-canary"})
     stack.client("events").put_events(
@@ -575,24 +577,24 @@ def test_a_failing_handler_is_a_500_without_its_details(
 
 
 @pytest.mark.parametrize(("which", "env_name"), [("aws_port", AWS_PORT_ENV), ("api_port", API_PORT_ENV)])
-def test_a_port_in_use_names_the_variable_to_change(stack: LocalStack, which: str, env_name: str) -> None:
+def test_a_port_in_use_names_the_variable_to_change(stack: EmbeddedStack, which: str, env_name: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         ports = {"aws_port": 0, "api_port": 0, which: port}
         with pytest.raises(StackError, match=env_name):
-            LocalStack(**ports).start()
+            EmbeddedStack(**ports).start()
     assert stack.client("dynamodb").list_tables()["TableNames"]  # the running stack is untouched
 
 
-def test_a_second_stack_in_the_same_process_is_refused(stack: LocalStack) -> None:
+def test_a_second_stack_in_the_same_process_is_refused(stack: EmbeddedStack) -> None:
     with pytest.raises(StackError, match="already running"):
-        LocalStack(aws_port=0, api_port=0).start()
+        EmbeddedStack(aws_port=0, api_port=0).start()
     assert stack.client("dynamodb").list_tables()["TableNames"]
 
 
-def test_the_emulator_latency_knob_delays_aws_calls(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_emulator_latency_knob_delays_aws_calls(stack: EmbeddedStack, monkeypatch: pytest.MonkeyPatch) -> None:
     ddb = stack.client("dynamodb")
     ddb.list_tables()
     monkeypatch.setenv(LATENCY_ENV, "300")
@@ -601,13 +603,13 @@ def test_the_emulator_latency_knob_delays_aws_calls(stack: LocalStack, monkeypat
     assert time.monotonic() - started >= 0.3
 
 
-def test_the_running_stack_keeps_its_provisioned_heap_out_of_the_garbage_collectors_walks(stack: LocalStack) -> None:
+def test_the_running_stack_keeps_its_provisioned_heap_out_of_the_garbage_collectors_walks(stack: EmbeddedStack) -> None:
     # moto's backends and botocore's models are millions of objects that live as long as the stack: a full
     # collection walking them stalls every Map iteration (local/emulator/engine_tuning.py).
     assert gc.get_freeze_count() > 100_000
 
 
-def test_a_latency_model_prices_each_request_by_its_region_and_service(stack: LocalStack) -> None:
+def test_a_latency_model_prices_each_request_by_its_region_and_service(stack: EmbeddedStack) -> None:
     seen: list[tuple[str, str]] = []
 
     def model(region: str, service: str) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from tests.e2e.conftest import ApiCall, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +31,7 @@ def request(prefix: str, regions: list[str] = REGIONS, **fields: Any) -> dict[st
     }
 
 
-def holds(stack: LocalStack, account: str, region: str, prefix: str) -> dict[str, bool]:
+def holds(stack: EmbeddedStack, account: str, region: str, prefix: str) -> dict[str, bool]:
     """What ``account`` holds in ``region`` for the prefix, seen through its execution role."""
     ecr = stack.client("ecr", region, account=account)
     rules = ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
@@ -54,14 +54,14 @@ def by_target(rollout: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(t["account"], t["region"]): t for t in rollout["targets"]}
 
 
-def members_with_role(stack: LocalStack) -> list[str]:
+def members_with_role(stack: EmbeddedStack) -> list[str]:
     org = stack.organization
     assert org is not None
     return sorted(a for a in org.members.values() if a != org.account_without_role)
 
 
 def test_a_rule_to_three_accounts_by_three_regions_reaches_each_through_its_role(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     accounts = members_with_role(stack)[:3]
     finished = apply(api, wait_rollout, request("org-three", accounts=accounts))
@@ -95,7 +95,7 @@ def test_a_rule_to_three_accounts_by_three_regions_reaches_each_through_its_role
 
 
 def test_dropping_an_account_removes_the_prefix_there_only(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     first, second = members_with_role(stack)[:2]
     assert (
@@ -112,7 +112,7 @@ def test_dropping_an_account_removes_the_prefix_there_only(
 
 
 def test_an_organizational_unit_expands_to_exactly_its_accounts(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     org = stack.organization
     assert org is not None
@@ -133,7 +133,7 @@ def test_an_organizational_unit_expands_to_exactly_its_accounts(
 
 
 def test_an_account_without_the_execution_role_fails_and_every_account_is_rolled_back(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     good = members_with_role(stack)[0]
     assert stack.organization is not None
@@ -152,7 +152,7 @@ def test_an_account_without_the_execution_role_fails_and_every_account_is_rolled
 
 
 def test_an_account_moved_into_a_targeted_unit_receives_the_rule_and_loses_it_when_moved_out(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     org = stack.organization
     assert org is not None
@@ -177,7 +177,7 @@ def test_an_account_moved_into_a_targeted_unit_receives_the_rule_and_loses_it_wh
 
 
 def test_an_account_moved_out_keeps_the_rule_when_the_rule_retains_it(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     org = stack.organization
     assert org is not None
@@ -197,7 +197,7 @@ def test_an_account_moved_out_keeps_the_rule_when_the_rule_retains_it(
     assert holds(stack, keeper, "eu-west-1", "org-retain") == {"rule": True, "template": True, "secret": True}
 
 
-def _accounts_under(stack: LocalStack, parent: str) -> list[dict[str, Any]]:
+def _accounts_under(stack: EmbeddedStack, parent: str) -> list[dict[str, Any]]:
     """Every account under ``parent``, nested OUs included (moto's Organizations, as the org holds them)."""
     org = stack.client("organizations", "us-east-1")
     found = list(org.list_accounts_for_parent(ParentId=parent)["Accounts"])
@@ -214,7 +214,7 @@ def _settled(api: ApiCall, wait_rollout: Callable[..., dict[str, Any]], prefix: 
 
 
 def test_a_tolerated_failure_is_reported_and_the_other_accounts_keep_the_rule(
-    stack: LocalStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
 ) -> None:
     assert stack.organization is not None
     good, bad = members_with_role(stack)[0], stack.organization.account_without_role

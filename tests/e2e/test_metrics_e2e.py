@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from local.emulator import ecr_extension
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from pullthrough.metrics import CATALOG, NAMESPACE
 from tests.e2e.conftest import ApiCall, source_secret, wait_until
 from tests.support import CANARY, emf_documents, emf_points
@@ -105,7 +105,7 @@ def without(points: Points, metric: str) -> Points:
 
 
 def test_a_successful_rollout_counts_started_and_succeeded_by_trigger_and_its_duration(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, emf: EmfLines
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout, emf: EmfLines
 ) -> None:
     rollout_id = started_by_api(api, rule_body("metrics-ok"))
     assert wait_rollout(rollout_id)["status"] == "SUCCEEDED"
@@ -122,7 +122,7 @@ def test_a_successful_rollout_counts_started_and_succeeded_by_trigger_and_its_du
 
 
 def test_a_rolled_back_rollout_counts_the_region_failure_by_step_and_error_and_the_upstreams_validation_failure(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, emf: EmfLines
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout, emf: EmfLines
 ) -> None:
     prefix = "metrics-rollback"
     ecr_extension.fail_validation(prefix, "Authentication failed: token expired", region="eu-west-1")
@@ -142,7 +142,7 @@ def test_a_rolled_back_rollout_counts_the_region_failure_by_step_and_error_and_t
 
 
 def test_a_plan_counts_started_and_planned_but_no_duration(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, emf: EmfLines
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout, emf: EmfLines
 ) -> None:
     rollout_id = started_by_api(api, rule_body("metrics-plan"), "?dryRun=true")
     assert wait_rollout(rollout_id)["status"] == "PLANNED"
@@ -152,7 +152,7 @@ def test_a_plan_counts_started_and_planned_but_no_duration(
 
 
 def test_a_rollout_requested_on_eventbridge_counts_as_triggered_by_an_event(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, emf: EmfLines
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout, emf: EmfLines
 ) -> None:
     arn = source_secret(stack, "metrics-event", {"username": "octocat", "accessToken": CANARY})
     detail = {"upstreamRegistry": "github-container-registry", "ecrRepositoryPrefix": "metrics-event"}
@@ -182,7 +182,7 @@ def test_a_rollout_requested_on_eventbridge_counts_as_triggered_by_an_event(
 
 
 def test_a_sweep_counts_drift_by_resource_and_kind_and_its_repair_as_triggered_by_the_sweep(
-    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, emf: EmfLines
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout, emf: EmfLines
 ) -> None:
     prefix = "metrics-drift"
     assert wait_rollout(started_by_api(api, rule_body(prefix)))["status"] == "SUCCEEDED"
@@ -215,7 +215,7 @@ def test_a_sweep_counts_drift_by_resource_and_kind_and_its_repair_as_triggered_b
     }
 
 
-def test_the_apis_client_errors_count_by_route(stack: LocalStack, api: ApiCall, emf: EmfLines) -> None:
+def test_the_apis_client_errors_count_by_route(stack: EmbeddedStack, api: ApiCall, emf: EmfLines) -> None:
     bad = rule_body("metrics-api") | {"regions": []}
     assert api("POST", "/rules", bad)[0] == 422
     assert api("GET", "/rollouts/r-00000000000000000000000000000000")[0] == 404

@@ -16,7 +16,7 @@ from local import organization
 from local.iam_policies import Statement
 from local.organization import OrganizationError
 from local.serve import banner
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from pullthrough import aws
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.exceptions import ExecutionRoleUnavailable
@@ -25,12 +25,12 @@ REGION = "eu-west-1"
 
 
 @pytest.fixture(scope="module")
-def org(stack: LocalStack) -> organization.Organization:
+def org(stack: EmbeddedStack) -> organization.Organization:
     assert stack.organization is not None
     return stack.organization
 
 
-def accounts_in(stack: LocalStack, parent: str) -> set[str]:
+def accounts_in(stack: EmbeddedStack, parent: str) -> set[str]:
     pages = stack.client("organizations").get_paginator("list_accounts_for_parent").paginate(ParentId=parent)
     return {account["Id"] for page in pages for account in page["Accounts"]}
 
@@ -38,7 +38,9 @@ def accounts_in(stack: LocalStack, parent: str) -> set[str]:
 ROOT_KEYS = {"AccessKeyId": "testing", "SecretAccessKey": "testing"}  # the stack's own: the home account's root
 
 
-def client_as(stack: LocalStack, service: str, credentials: dict[str, Any] | None = None, region: str = REGION) -> Any:
+def client_as(
+    stack: EmbeddedStack, service: str, credentials: dict[str, Any] | None = None, region: str = REGION
+) -> Any:
     """A client signing with STS-shaped ``credentials`` (default: whatever the environment holds right now)."""
     keys = credentials or {}
     return boto3.session.Session().client(  # type: ignore[call-overload]
@@ -51,11 +53,11 @@ def client_as(stack: LocalStack, service: str, credentials: dict[str, Any] | Non
     )
 
 
-def sts_as(stack: LocalStack, credentials: dict[str, Any] | None = None) -> Any:
+def sts_as(stack: EmbeddedStack, credentials: dict[str, Any] | None = None) -> Any:
     return client_as(stack, "sts", credentials, stack.region)
 
 
-def assume_as_function(stack: LocalStack, role_arn: str, logical_id: str = "StoreSecretFunction") -> dict[str, Any]:
+def assume_as_function(stack: EmbeddedStack, role_arn: str, logical_id: str = "StoreSecretFunction") -> dict[str, Any]:
     """AssumeRole signed with ``logical_id``'s own credentials, as pullthrough.aws does (source identity included)."""
     with stack.running_as(logical_id):
         sts = sts_as(stack)
@@ -75,7 +77,7 @@ def denied(call: Any) -> dict[str, Any]:
 
 
 def test_the_home_account_manages_an_organization_of_two_ous_under_the_root_and_one_inside(
-    stack: LocalStack, org: organization.Organization
+    stack: EmbeddedStack, org: organization.Organization
 ) -> None:
     orgs = stack.client("organizations")
     assert orgs.describe_organization()["Organization"]["MasterAccountId"] == stack.account_id == org.management_account
@@ -86,7 +88,7 @@ def test_the_home_account_manages_an_organization_of_two_ous_under_the_root_and_
     assert [(ou["Name"], ou["Id"]) for ou in inner] == [("payments", org.ous["payments"])]
 
 
-def test_each_ou_holds_exactly_its_member_accounts(stack: LocalStack, org: organization.Organization) -> None:
+def test_each_ou_holds_exactly_its_member_accounts(stack: EmbeddedStack, org: organization.Organization) -> None:
     members = org.members
     assert accounts_in(stack, org.ous["workloads"]) == {members["workload-a"], members["workload-b"]}
     assert accounts_in(stack, org.ous["payments"]) == {members["payments-a"]}
@@ -97,7 +99,7 @@ def test_each_ou_holds_exactly_its_member_accounts(stack: LocalStack, org: organ
 
 
 def test_make_local_prints_the_organization_with_its_account_ids(
-    stack: LocalStack, org: organization.Organization
+    stack: EmbeddedStack, org: organization.Organization
 ) -> None:
     printed = banner(stack, [])
     members = org.members
@@ -111,7 +113,7 @@ def test_make_local_prints_the_organization_with_its_account_ids(
 
 
 def test_every_member_but_one_has_the_execution_role_exactly_as_target_account_yaml_creates_it(
-    stack: LocalStack, org: organization.Organization
+    stack: EmbeddedStack, org: organization.Organization
 ) -> None:
     for account in org.accounts_with_role:
         iam = stack.client("iam", account=account)
@@ -132,7 +134,7 @@ def test_every_member_but_one_has_the_execution_role_exactly_as_target_account_y
     assert no_role["Error"]["Code"] == "NoSuchEntity"
 
 
-def test_the_functions_roles_live_under_the_path_the_execution_role_trusts(stack: LocalStack) -> None:
+def test_the_functions_roles_live_under_the_path_the_execution_role_trusts(stack: EmbeddedStack) -> None:
     assert stack.function_role_path == "/pullthrough/"
     for logical_id, arn in stack.function_role_arns.items():
         assert arn == f"arn:aws:iam::123456789012:role/pullthrough/pullthrough-{logical_id}Role"
@@ -144,7 +146,7 @@ def test_the_functions_roles_live_under_the_path_the_execution_role_trusts(stack
         )
 
 
-def test_the_apps_own_session_signs_each_call_as_the_function_making_it(stack: LocalStack) -> None:
+def test_the_apps_own_session_signs_each_call_as_the_function_making_it(stack: EmbeddedStack) -> None:
     # One boto3 session serves every function in this process (one per process on Lambda): it must not keep the
     # credentials of whichever function created it.
     aws.reset()
@@ -160,7 +162,7 @@ def test_the_apps_own_session_signs_each_call_as_the_function_making_it(stack: L
 
 
 def test_assuming_a_role_that_does_not_exist_is_access_denied(
-    stack: LocalStack, org: organization.Organization
+    stack: EmbeddedStack, org: organization.Organization
 ) -> None:
     role = f"arn:aws:iam::{org.account_without_role}:role/PullthroughExecutionRole"
     error = denied(lambda: assume_as_function(stack, role))
@@ -175,7 +177,7 @@ def test_assuming_a_role_that_does_not_exist_is_access_denied(
 
 
 def test_a_caller_outside_the_functions_path_is_access_denied(
-    stack: LocalStack, org: organization.Organization
+    stack: EmbeddedStack, org: organization.Organization
 ) -> None:
     role = stack.execution_role(org.members["workload-a"]).arn
     # The home account's root (the stack's own credentials: what a test with dummy credentials signs as)
@@ -201,7 +203,7 @@ def test_a_caller_outside_the_functions_path_is_access_denied(
 
 
 def test_a_trusted_function_gets_credentials_that_act_in_the_member_account(
-    stack: LocalStack, org: organization.Organization
+    stack: EmbeddedStack, org: organization.Organization
 ) -> None:
     account = org.members["payments-a"]
     granted = assume_as_function(stack, stack.execution_role(account).arn, "CreateRuleFunction")
@@ -230,7 +232,7 @@ def test_a_trusted_function_gets_credentials_that_act_in_the_member_account(
 
 
 @pytest.fixture
-def own_denials(stack: LocalStack) -> Iterator[list[str]]:
+def own_denials(stack: EmbeddedStack) -> Iterator[list[str]]:
     """The denials a test provokes on purpose, taken out of the module's no-denial check."""
     assert stack.iam is not None
     before = len(stack.iam.denials)
@@ -241,7 +243,7 @@ def own_denials(stack: LocalStack) -> Iterator[list[str]]:
 
 
 def test_a_call_outside_the_execution_roles_policy_is_denied_and_recorded(
-    stack: LocalStack, org: organization.Organization, own_denials: list[str]
+    stack: EmbeddedStack, org: organization.Organization, own_denials: list[str]
 ) -> None:
     assert stack.iam is not None
     account = org.members["workload-b"]
@@ -266,7 +268,7 @@ def test_a_call_outside_the_execution_roles_policy_is_denied_and_recorded(
 
 
 @pytest.fixture
-def may_assume_execution_roles(stack: LocalStack) -> Iterator[None]:
+def may_assume_execution_roles(stack: EmbeddedStack) -> Iterator[None]:
     """StoreSecretFunction's grant to assume the execution roles, for this test only: template.yaml's own grant is
     the lead's change (harmless to add twice once it is there)."""
     assert stack.iam is not None
@@ -283,7 +285,7 @@ def may_assume_execution_roles(stack: LocalStack) -> Iterator[None]:
 
 
 def test_the_apps_clients_act_in_member_accounts_through_the_role_and_fail_clearly_without_it(
-    stack: LocalStack, org: organization.Organization, may_assume_execution_roles: None, own_denials: list[str]
+    stack: EmbeddedStack, org: organization.Organization, may_assume_execution_roles: None, own_denials: list[str]
 ) -> None:
     account = org.members["sandbox-a"]
     with stack.running_as("StoreSecretFunction"):
@@ -308,7 +310,7 @@ def test_the_apps_clients_act_in_member_accounts_through_the_role_and_fail_clear
 
 
 @pytest.fixture(scope="module")
-def org_events(stack: LocalStack) -> Any:
+def org_events(stack: EmbeddedStack) -> Any:
     """Receives every aws.organizations event on the app's bus (an SQS queue behind a rule)."""
     sqs = stack.client("sqs")
     queue = sqs.create_queue(QueueName="org-events")["QueueUrl"]
@@ -328,7 +330,7 @@ def org_events(stack: LocalStack) -> Any:
 
 
 def test_a_new_account_joins_with_the_role_and_the_app_hears_create_account_result_then_move_account(
-    stack: LocalStack, org: organization.Organization, org_events: Any
+    stack: EmbeddedStack, org: organization.Organization, org_events: Any
 ) -> None:
     account = stack.create_member_account("joiner", org.ous["workloads"])
     assert org.members["joiner"] == account
@@ -351,7 +353,7 @@ def test_a_new_account_joins_with_the_role_and_the_app_hears_create_account_resu
 
 
 def test_an_account_moved_between_ous_is_moved_in_organizations_and_reported_on_the_bus(
-    stack: LocalStack, org: organization.Organization, org_events: Any
+    stack: EmbeddedStack, org: organization.Organization, org_events: Any
 ) -> None:
     account = stack.create_member_account("mover", org.root_id, with_role=False)
     assert account in org.accounts_without_role and account in accounts_in(stack, org.root_id)
@@ -370,7 +372,7 @@ def test_an_account_moved_between_ous_is_moved_in_organizations_and_reported_on_
 
 
 def test_moving_or_creating_with_unknown_ids_is_refused_before_anything_changes(
-    stack: LocalStack, org: organization.Organization, org_events: Any
+    stack: EmbeddedStack, org: organization.Organization, org_events: Any
 ) -> None:
     with pytest.raises(OrganizationError, match="999999999999 is not a member account"):
         stack.move_account("999999999999", org.ous["sandbox"])

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from local import bus_log, samples
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from tests.e2e.conftest import ApiCall, wait_until
 from tests.support import ROOT, load_event
 
@@ -38,7 +38,7 @@ REQUEST_BODIES = ["rule_request_docker_hub", "rule_request_quay"]
 
 
 @pytest.fixture(scope="module")
-def seeded(stack: LocalStack) -> Iterator[list[str]]:
+def seeded(stack: EmbeddedStack) -> Iterator[list[str]]:
     lines = samples.seed(stack)
     bus_log.install(stack)
     yield lines
@@ -69,7 +69,7 @@ def succeeded(name: str, out: Any) -> bool:
 
 @pytest.mark.parametrize(("name", "function"), STEP_EVENTS, ids=[name for name, _ in STEP_EVENTS])
 def test_each_sample_event_works_as_is(
-    seeded: list[str], stack: LocalStack, wait_rollout: Callable[..., dict[str, Any]], name: str, function: str
+    seeded: list[str], stack: EmbeddedStack, wait_rollout: Callable[..., dict[str, Any]], name: str, function: str
 ) -> None:
     out, errored = stack.invoke(function, load_event(name))
     assert not errored and succeeded(name, out), (name, out)
@@ -78,7 +78,7 @@ def test_each_sample_event_works_as_is(
         assert wait_rollout(started["rolloutId"])["status"] == "SUCCEEDED"
 
 
-def test_the_step_samples_wrote_in_the_region_they_name(seeded: list[str], stack: LocalStack) -> None:
+def test_the_step_samples_wrote_in_the_region_they_name(seeded: list[str], stack: EmbeddedStack) -> None:
     """store_secret.json created the pinned regional secret; create_rule.json's credentialArn resolved to it."""
     secret = stack.client("secretsmanager", "eu-west-1").describe_secret(SecretId="ecr-pullthroughcache/docker-hub")
     assert secret["ARN"] == samples.REGIONAL_SECRETS[0]
@@ -94,7 +94,7 @@ def test_each_sample_request_body_rolls_out(
 
 
 def test_make_local_prints_rejections_and_the_round_trip_on_its_log(
-    seeded: list[str], stack: LocalStack, capsys: pytest.CaptureFixture[str]
+    seeded: list[str], stack: EmbeddedStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     events = stack.client("events")
     rejected = {"requestId": "bad-1", "upstreamRegistry": "quay", "regions": ["nowhere-1"]}

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from local import faults
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from pullthrough.observability import logger as app_logger
 from tests.e2e.conftest import ApiCall, wait_until
 
@@ -33,9 +33,9 @@ REQUESTED = "Pull Through Cache Rule Requested"
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
+def stack() -> Iterator[EmbeddedStack]:
     """This module's own stack: the functions log at DEBUG, the most a deployment could be configured to log."""
-    with LocalStack(aws_port=0, api_port=0, parameters={"LogLevel": "DEBUG"}) as running:
+    with EmbeddedStack(aws_port=0, api_port=0, parameters={"LogLevel": "DEBUG"}) as running:
         yield running
 
 
@@ -56,7 +56,7 @@ class LogCapture(logging.Handler):
 
 
 @pytest.fixture
-def captured_logs(stack: LocalStack) -> Iterator[LogCapture]:
+def captured_logs(stack: EmbeddedStack) -> Iterator[LogCapture]:
     """Root logger at DEBUG with a capturing handler, also on every logger that does not propagate (Powertools')."""
     handler = LogCapture()
     root = logging.getLogger()
@@ -80,7 +80,7 @@ def captured_logs(stack: LocalStack) -> Iterator[LogCapture]:
 
 
 @pytest.fixture
-def app_events(stack: LocalStack) -> Iterator[Callable[[int], list[dict[str, Any]]]]:
+def app_events(stack: EmbeddedStack) -> Iterator[Callable[[int], list[dict[str, Any]]]]:
     """An SQS queue behind a rule on the default bus for source ``pullthrough`` (what the app emits; the requests we
     put ourselves are left out). Yields ``receive(n)``: waits for at least n events, returns them all."""
     sqs, events = stack.client("sqs"), stack.client("events")
@@ -106,7 +106,7 @@ def app_events(stack: LocalStack) -> Iterator[Callable[[int], list[dict[str, Any
     sqs.delete_queue(QueueUrl=queue_url)
 
 
-def execution_records(stack: LocalStack, names: set[str]) -> list[dict[str, Any]]:
+def execution_records(stack: EmbeddedStack, names: set[str]) -> list[dict[str, Any]]:
     """DescribeExecution (input, output, error) and the whole history of each execution."""
     sfn = stack.client("stepfunctions")
     records: list[dict[str, Any]] = []
@@ -118,19 +118,19 @@ def execution_records(stack: LocalStack, names: set[str]) -> list[dict[str, Any]
     return records
 
 
-def execution_names(stack: LocalStack) -> set[str]:
+def execution_names(stack: EmbeddedStack) -> set[str]:
     sfn = stack.client("stepfunctions")
     pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=stack.state_machine_arn)
     return {execution["name"] for page in pages for execution in page["executions"]}
 
 
-def table_items(stack: LocalStack) -> list[dict[str, Any]]:
+def table_items(stack: EmbeddedStack) -> list[dict[str, Any]]:
     pages = stack.client("dynamodb").get_paginator("scan").paginate(TableName=stack.environment["TABLE_NAME"])
     return [item for page in pages for item in page["Items"]]
 
 
 def secret_versions(
-    stack: LocalStack, region: str, name: str, account: str | None = None
+    stack: EmbeddedStack, region: str, name: str, account: str | None = None
 ) -> dict[str, tuple[list[str], str]]:
     """Every version of a secret (in ``account``, a member of the local organization): id -> (stages, SecretString)."""
     sm = stack.client("secretsmanager", region, account=account)
@@ -149,7 +149,7 @@ def leaks(text: str) -> list[str]:
 
 
 def test_canary_credentials_exist_only_in_secrets_manager(
-    stack: LocalStack,
+    stack: EmbeddedStack,
     api: ApiCall,
     wait_rollout: WaitRollout,
     step_faults: faults.StepFaults,
@@ -250,7 +250,7 @@ ACROSS_UNDONE = f"CANARY-org-undone-{uuid.uuid4().hex}"
 
 
 def test_canary_credentials_across_accounts_exist_only_in_each_accounts_secrets_manager(
-    stack: LocalStack,
+    stack: EmbeddedStack,
     api: ApiCall,
     wait_rollout: WaitRollout,
     step_faults: faults.StepFaults,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from local import faults
-from local.stack import LocalStack
+from local.stack import EmbeddedStack
 from pullthrough.regions import ecr_regions
 from tests.e2e.conftest import ApiCall, execution_history
 
@@ -42,7 +42,7 @@ def largest_template() -> dict[str, Any]:
 
 
 def test_every_region_failing_with_the_largest_template_keeps_the_state_under_200_kb(
-    stack: LocalStack,
+    stack: EmbeddedStack,
     api: ApiCall,
     wait_rollout: Callable[..., dict[str, Any]],
     step_faults: faults.StepFaults,

@@ -186,6 +186,16 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     ],
     ("POST", "/rules", "502"): refused_by_aws("AccessDeniedException", "POST", "/rules", QUAY),
     ("POST", "/rules", "503"): refused_by_aws("ThrottlingException", "POST", "/rules", QUAY),
+    ("PUT", "/rules/{prefix}", "202"): calls(
+        ("PUT", "/rules/team/quay", QUAY), ("PUT", "/rules/team%2Fdocker", DOCKER_HUB, {"dryRun": "true"})
+    ),
+    ("PUT", "/rules/{prefix}", "409"): with_running(calls(("PUT", "/rules/quay", QUAY))),
+    ("PUT", "/rules/{prefix}", "413"): calls(("PUT", "/rules/quay", QUAY | {"padding": "x" * 300_000})),
+    ("PUT", "/rules/{prefix}", "422"): calls(
+        ("PUT", "/rules/quay", QUAY | {"ecrRepositoryPrefix": "other"}), ("PUT", "/rules/Bad Prefix", QUAY)
+    ),
+    ("PUT", "/rules/{prefix}", "502"): refused_by_aws("AccessDeniedException", "PUT", "/rules/quay", QUAY),
+    ("PUT", "/rules/{prefix}", "503"): refused_by_aws("ThrottlingException", "PUT", "/rules/quay", QUAY),
     ("GET", "/rules", "200"): rules_listed,
     ("GET", "/rules", "502"): refused_by_aws("AccessDeniedException", "GET", "/rules"),
     ("GET", "/rules", "503"): refused_by_aws("ThrottlingException", "GET", "/rules"),
@@ -240,6 +250,7 @@ def test_the_document_lists_no_response_the_api_never_gives() -> None:
     listed = {(m, p): sorted(s for (m2, p2, s) in DOCUMENTED if (m2, p2) == (m, p)) for (m, p, _) in DOCUMENTED}
     assert listed == {
         ("POST", "/rules"): ["202", "409", "413", "422", "502", "503"],
+        ("PUT", "/rules/{prefix}"): ["202", "409", "413", "422", "502", "503"],
         ("GET", "/rules"): ["200", "502", "503"],
         ("GET", "/rules/{prefix}"): ["200", "404", "502", "503"],
         ("DELETE", "/rules/{prefix}"): ["202", "404", "409", "422", "502", "503"],
@@ -250,7 +261,7 @@ def test_the_document_lists_no_response_the_api_never_gives() -> None:
 
 
 def test_both_dry_runs_are_documented_as_query_parameters() -> None:
-    for method, path in (("post", "/rules"), ("delete", "/rules/{prefix}")):
+    for method, path in (("post", "/rules"), ("put", "/rules/{prefix}"), ("delete", "/rules/{prefix}")):
         [dry_run] = [p for p in CHECKED_IN["paths"][path][method]["parameters"] if p["name"] == "dryRun"]
         assert (
             dry_run["in"] == "query" and dry_run["schema"]["type"] == "boolean" and "PLANNED" in dry_run["description"]

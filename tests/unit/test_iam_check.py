@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from local.iam_check import Call, IamCheck, Need, condition_test, decide, needs_of
+from local.iam_check import IamCheck
+from local.iam_evaluation import Need, condition_test, decide
+from local.iam_needs import Call, needs_of
 from local.iam_policies import Statement, Unresolved
 
 ACCOUNT = "123456789012"

@@ -1,0 +1,114 @@
+"""The embedded stack's Organization: its account is the management account of an Organization seeded at start
+(``local.organization``) whose member accounts hold target-account.yaml's execution role as this stack's StackSets
+deployment creates it. Changes to it (``move_account``, ``create_member_account``) deliver Organizations' events to
+the app's bus, as org-events.yaml forwards them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from local import organization
+from local.deploy import FUNCTION_ROLE_PATH
+from local.organization import Organization
+from local.settings import PARTITION, StackError
+from local.target_account import DeployedRole, deployed_role
+from local.template_reader import Template
+
+EXECUTION_ROLE_NAME = "PullthroughExecutionRole"  # when template.yaml has no ExecutionRoleName parameter
+
+
+class StackOrganization:
+    """The seeded Organization of one stack, and target-account.yaml's role in its accounts."""
+
+    def __init__(
+        self,
+        template: Template,
+        parameters: dict[str, str],
+        *,
+        region: str,
+        account_id: str,
+        client: Callable[[str, str, str | None], Any],
+    ) -> None:
+        """``client(service, region, account)``: a boto3 client on the emulator acting in ``account`` (None: home)."""
+        self.template = template
+        self.parameters = parameters
+        self.region = region
+        self.account_id = account_id
+        self.client = client
+        self.organization: Organization | None = None
+
+    def seed(self) -> Organization:
+        """Create the Organization, its OUs and member accounts (with the execution role)."""
+        self.organization = organization.seed(self._org_clients, self._deployed_role)
+        return self.organization
+
+    @property
+    def event_bus_name(self) -> str:
+        """The app's own bus (where rule requests go and the app's events come out)."""
+        return self.parameters.get("EventBusName", "default")
+
+    @property
+    def execution_role_name(self) -> str:
+        """The role pullthrough assumes in target accounts (template parameter ExecutionRoleName)."""
+        return self.parameters.get("ExecutionRoleName") or EXECUTION_ROLE_NAME
+
+    def execution_role(self, account: str) -> DeployedRole:
+        """target-account.yaml's role as this stack's StackSets deployment creates it in ``account``."""
+        return self._deployed_role(account, self._org().id)
+
+    def _deployed_role(self, account: str, organization_id: str) -> DeployedRole:
+        """The role deployed with this stack's parameters, trusting only principals of ``organization_id``."""
+        parameters = {
+            "HomeAccountId": self.account_id,
+            "ExecutionRoleName": self.execution_role_name,
+            "FunctionRolePath": self.function_role_path,
+            "PassableRolePath": self.parameters.get("PassableRolePath", "/"),
+            "OrganizationId": organization_id,
+        }
+        return deployed_role(parameters, account, region=self.region, partition=PARTITION)
+
+    @property
+    def function_role_path(self) -> str:
+        """The IAM path of the functions' roles: template.yaml's RolePath (Globals), else FUNCTION_ROLE_PATH."""
+        paths = {fn.role_path for fn in self.template.functions.values() if fn.role_path}
+        return paths.pop() if len(paths) == 1 else FUNCTION_ROLE_PATH
+
+    def _org(self) -> Organization:
+        if self.organization is None:
+            raise StackError("the stack is not running: it has no organization")
+        return self.organization
+
+    def _org_clients(self, service: str, account: str | None) -> Any:
+        return self.client(service, self.region, account)
+
+    def move_account(self, account_id: str, destination_ou_id: str) -> None:
+        """Move a member account to an OU (or the root) and deliver Organizations' MoveAccount event to the app's
+        bus, as org-events.yaml forwards it."""
+        event = organization.move_account(self._org_clients, self._org(), account_id, destination_ou_id)
+        self._deliver_org_events([event])
+
+    def create_member_account(self, name: str, ou_id: str, with_role: bool = True) -> str:
+        """A new member account in OU ``ou_id`` (the root id: stays in the root), with the execution role unless
+        ``with_role`` is False; delivers CreateAccountResult (and MoveAccount when moved out of the root) to the
+        app's bus. Its id."""
+        account, events = organization.create_member_account(
+            self._org_clients, self._org(), self._deployed_role, name, ou_id, with_role=with_role
+        )
+        self._deliver_org_events(events)
+        return account
+
+    def _deliver_org_events(self, entries: list[dict[str, Any]]) -> None:
+        answer = self._org_clients("events", None).put_events(
+            Entries=[{**entry, "EventBusName": self.event_bus_name} for entry in entries]
+        )
+        if answer.get("FailedEntryCount"):
+            raise StackError(f"the app's bus refused Organizations events: {answer['Entries']}")
+
+    def execution_role_statements(self, role_arn: str) -> list[Any] | None:
+        """The statements of the execution role ``role_arn`` names (None: not the execution role)."""
+        account, name = role_arn.split(":", 5)[4], role_arn.rsplit("/", 1)[-1]
+        if name != self.execution_role_name:
+            return None
+        return self.execution_role(account).statements()
