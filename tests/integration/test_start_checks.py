@@ -216,3 +216,11 @@ def test_the_organization_is_read_once_per_invocation_whatever_the_rule_count(ap
         assert start_repair(deps, Desired.of(item, ACCOUNT), "s-1")["status"] == "FAILED"
     assert call_log.by_operation()["DescribeOrganization"] == 1
     assert call_log.by_operation()["ListAccountsForParent"] == 1  # the root's accounts (no OU yet), once
+
+
+@pytest.mark.parametrize("path", ["/rules/quay", "/rules/quay?dryRun=true"])
+def test_put_refuses_an_outside_account_like_post(app: AppEnv, call_log: CallLog, path: str) -> None:
+    body = {"upstreamRegistry": "quay", "regions": ["eu-west-1"], "accounts": [MEMBER, OUTSIDE]}
+    route, _, query = path.partition("?")
+    refused(*api("PUT", route, body, query=dict([query.split("=")]) if query else None), "accounts.1")
+    nothing_written(app, call_log)
