@@ -25,7 +25,7 @@ from local.template_reader import substitute
 from pullthrough import aws
 from pullthrough import exceptions as ex
 from tests.asl_engine.engine import APPLY, ROOT, STEP_OUTPUTS, Execution, definition_substitutions, run, throws
-from tests.integration.app_support import api, provision
+from tests.integration.app_support import api, organization_members, provision
 from tests.support import HOME
 
 ASL = ROOT / "statemachine" / "rollout.asl.json"
@@ -64,6 +64,7 @@ def started() -> Iterator[dict[str, Started]]:
         aws.reset()
         with mock_aws():
             app = provision(mp)
+            organization_members(*ACCOUNTS)  # pullthrough targets only accounts of its Organization
             for name, options in bodies.items():
                 body = {"upstreamRegistry": "quay", "ecrRepositoryPrefix": f"quay-{name}", "regions": REGIONS}
                 status, answer = api("POST", "/rules", body | options)

@@ -138,3 +138,22 @@ def member_account(name: str = "member") -> Member:
     }
     account.client("iam").create_role(RoleName="PullthroughExecutionRole", AssumeRolePolicyDocument=json.dumps(trust))
     return account
+
+
+def organization_members(*ids: str) -> None:
+    """Make ``ids`` ACTIVE member accounts of the home account's moto Organization (made if need be): pullthrough
+    targets only accounts of its Organization. moto picks the ids of the accounts it creates, so each created
+    account takes a wanted id instead."""
+    from moto.organizations.models import organizations_backends
+
+    orgs = boto3.client("organizations", region_name=HOME)
+    try:
+        orgs.describe_organization()
+    except orgs.exceptions.AWSOrganizationsNotInUseException:
+        orgs.create_organization(FeatureSet="ALL")
+    backend = organizations_backends[ACCOUNT]["aws"]
+    for wanted in ids:
+        made = orgs.create_account(AccountName=f"member-{wanted}", Email=f"{wanted}@example.com")
+        made_id = made["CreateAccountStatus"]["AccountId"]
+        backend.get_account_by_id(made_id).id = wanted
+        organizations_backends.master_accounts[wanted] = organizations_backends.master_accounts.pop(made_id)

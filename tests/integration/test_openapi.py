@@ -18,7 +18,7 @@ from local.openapi_doc import DOCUMENT, render, served_document
 from pullthrough import aws
 from pullthrough.api_schema import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from pullthrough.models import RuleRequest, parse_model
-from tests.integration.app_support import API, AppEnv, api, provision
+from tests.integration.app_support import API, AppEnv, api, organization_members, provision
 from tests.support import CANARY, HOME, FakeContext, load_handler
 
 FINISH = load_handler("finish_rollout")
@@ -342,9 +342,10 @@ def test_each_request_example_is_valid_and_starts_a_rollout(app: AppEnv, name: s
         CHECKED_IN, CHECKED_IN["paths"]["/rules"]["post"]["requestBody"]["content"]["application/json"]["schema"], value
     )
     parse_model(RuleRequest, value)
+    if value.get("accounts") or value.get("organizationalUnits"):  # the example's accounts stand for members
+        organization_members(*value.get("accounts") or [])
     if value.get("organizationalUnits"):  # moto makes up OU ids: the example's stands for one of this organization's
         org = boto3.client("organizations", region_name="us-east-1")
-        org.create_organization(FeatureSet="ALL")
         root = org.list_roots()["Roots"][0]["Id"]
         unit = org.create_organizational_unit(ParentId=root, Name="example")["OrganizationalUnit"]["Id"]
         value = value | {"organizationalUnits": [unit]}

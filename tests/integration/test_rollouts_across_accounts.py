@@ -14,7 +14,7 @@ from pullthrough.exceptions import AwsTransientError
 from pullthrough.membership import AccountMembership
 from pullthrough.rollout_views import EVENT_TARGETS_MAX, event_summary
 from pullthrough.wiring import rollouts_from_env
-from tests.integration.app_support import AppEnv, api, provision
+from tests.integration.app_support import AppEnv, api, organization_members, provision
 from tests.support import FakeContext, load_handler
 
 FINISH = load_handler("finish_rollout")
@@ -25,6 +25,7 @@ REGIONS = ["us-east-1", "eu-west-1"]
 
 @pytest.fixture
 def app(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> AppEnv:
+    organization_members(ONE, TWO)
     return provision(monkeypatch)
 
 
@@ -208,8 +209,7 @@ def test_a_start_that_fails_writing_account_items_leaves_the_desired_rule_as_it_
 def test_an_account_leaving_a_retaining_rule_waits_for_the_rule_to_be_free(
     app: AppEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    org = boto3.client("organizations", region_name="us-east-1")
-    org.create_organization(FeatureSet="ALL")
+    org = boto3.client("organizations", region_name="us-east-1")  # the fixture made the organization
     root = org.list_roots()["Roots"][0]["Id"]
     unit = org.create_organizational_unit(ParentId=root, Name="team")["OrganizationalUnit"]["Id"]
     member = org.create_account(AccountName="m", Email="m@example.com")["CreateAccountStatus"]["AccountId"]

@@ -125,7 +125,9 @@ class RuleRequest(StrictModel):
     credentialSecretArn: SourceSecretArn | None = Field(
         default=None,
         description="Instead of credentials: the ARN of an existing secret in the home region and account whose "
-        "name starts with ecr-pullthroughcache/, holding username and accessToken.",
+        "name starts with ecr-pullthroughcache/, holding username and accessToken, encrypted with the AWS managed "
+        "key aws/secretsmanager (ECR reads no other); not a source secret pullthrough keeps for another prefix "
+        "nor a regional secret it manages.",
     )
     customRoleArn: RoleArn | None = Field(default=None, description=_ABOUT_RULE_ROLE)
     regions: Annotated[list[str], Field(min_length=1, max_length=40), described("must list 1-40 regions")] = Field(
@@ -138,7 +140,8 @@ class RuleRequest(StrictModel):
         default=None,
         description="The accounts where the rule is desired, by 12-digit id (1-1,000, no repeats), in each of the "
         "regions. Default, when organizationalUnits is absent too: pullthrough's own account. An account other "
-        "than pullthrough's own needs the role PullthroughExecutionRole (target-account.yaml). Accounts a previous "
+        "than pullthrough's own must be an ACTIVE account of pullthrough's Organization (else 422 naming "
+        "accounts.N) and needs the role PullthroughExecutionRole (target-account.yaml). Accounts a previous "
         "request targeted and this one does not lose the rule.",
     )
     organizationalUnits: (

@@ -50,6 +50,7 @@ class Organization:
         self._home = home_account
         self._checked = False
         self._management: str | None = None
+        self._members: frozenset[str] | None = None  # read once per instance (one per invocation)
 
     def accounts_in(self, parent_ids: Iterable[str]) -> list[str]:
         """The ACTIVE accounts under each OU or root in ``parent_ids``, through every nested OU; sorted, unique.
@@ -99,6 +100,24 @@ class Organization:
             child = parents[0]  # an account or OU has exactly one parent
             chain.append(child)
         return chain
+
+    def members(self, home: str) -> frozenset[str]:
+        """The ACTIVE accounts of the organization that ``home`` (pullthrough's account) is in, through every OU;
+        empty when Organizations says ``home`` is in none.
+
+        Raises InvalidRequest (field accounts) when the organization cannot be read; AwsTransientError on throttling.
+        """
+        if self._members is None:
+            with _reading("DescribeOrganization", "", ACCOUNTS_FIELD):
+                try:
+                    self._org.describe_organization()
+                except self._org.exceptions.AWSOrganizationsNotInUseException:
+                    self._members = frozenset()
+                    return self._members
+            self._checked = True
+            root = self.ancestors_of(home)[-1]  # the root, reached with the calls pullthrough may already make
+            self._members = frozenset(self.accounts_in([root]))
+        return self._members
 
     def _check_readable(self) -> None:
         """DescribeOrganization once: a clear error when there is no organization or it cannot be read."""

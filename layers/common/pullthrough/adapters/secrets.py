@@ -187,3 +187,32 @@ class SecretStore:
         except ex.SecretNotFound:
             return False
         return True
+
+    def facts(self, secret_id: str) -> SecretFacts | None:
+        """The secret's facts (DescribeSecret, no value read), or None when it does not exist."""
+        try:
+            with translated(_ERRORS, "DescribeSecret"):
+                described = self._sm.describe_secret(SecretId=secret_id)
+        except ex.SecretNotFound:
+            return None
+        tags = {str(tag.get("Key")): str(tag.get("Value")) for tag in described.get("Tags") or []}
+        return SecretFacts(described["Name"], described.get("KmsKeyId"), managed(tags))
+
+
+AWS_MANAGED_KEY_ALIAS = "alias/aws/secretsmanager"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretFacts:
+    """What a secret says of itself without its value: its name, the KMS key it is encrypted with (None: the AWS
+    managed key aws/secretsmanager) and whether pullthrough made it (tagged managed-by: pullthrough)."""
+
+    name: str
+    kms_key_id: str | None
+    managed: bool
+
+    @property
+    def customer_managed_key(self) -> bool:
+        """Encrypted with a key other than aws/secretsmanager: ECR cannot read such a secret."""
+        key = self.kms_key_id
+        return bool(key) and not (key == AWS_MANAGED_KEY_ALIAS or str(key).endswith(":" + AWS_MANAGED_KEY_ALIAS))
