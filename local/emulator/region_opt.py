@@ -16,8 +16,6 @@ from moto.account.models import account_backends
 from moto.account.responses import AccountResponse
 from moto.core.responses import ActionResult, EmptyResult
 
-from pullthrough.regions import OPT_IN_REGIONS
-
 _install_lock = threading.Lock()
 
 
@@ -33,6 +31,9 @@ class RegionOptResponse(AccountResponse):
         return account_backends[self._get_account_id()][self.partition]
 
     def get_region_opt_status(self) -> ActionResult:
+        # Imported here: `python -m local.serve` imports the emulator before the stack puts the layer on sys.path.
+        from pullthrough.regions import OPT_IN_REGIONS
+
         region = str(self._get_param("RegionName"))
         default = "ENABLED" if region in OPT_IN_REGIONS else "ENABLED_BY_DEFAULT"
         return ActionResult({"RegionName": region, "RegionOptStatus": _states(self._backend()).get(region, default)})
