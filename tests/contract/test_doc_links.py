@@ -43,3 +43,22 @@ def test_the_readme_links_every_page_of_docs() -> None:
     readme = set(links(ROOT / "README.md"))
     pages = {f"docs/{page.name}" for page in (ROOT / "docs").glob("*.md")}
     assert pages - readme == set()
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`*(\[])")
+
+
+def test_the_readme_stays_one_screen_of_short_sentences() -> None:
+    """Issue 23: about 150 lines, no sentence over ~50 words (prose only: fences and tables left out)."""
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 160
+    prose = FENCE.sub("", text)
+    blocks = re.split(r"\n\s*\n|\n(?=\s*- )|\n(?=#)", prose)
+    long = [
+        sentence[:80]
+        for block in blocks
+        if not block.lstrip().startswith("|")
+        for sentence in SENTENCE_END.split(block.replace("\n", " "))
+        if len(sentence.split()) > 55
+    ]
+    assert long == []
