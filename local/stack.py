@@ -45,7 +45,7 @@ from werkzeug.serving import make_server
 
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner, organization
 from local.api_server import ApiServer, Route
-from local.emulator import ecr_extension, engine_tuning, secretsmanager_fixes, sts_trust
+from local.emulator import ecr_extension, engine_tuning, secret_events, secretsmanager_fixes, sts_trust
 from local.execution_events import ExecutionEvents
 from local.iam_check import IamCheck
 from local.iam_policies import PolicyError, function_statements, translate
@@ -246,7 +246,9 @@ class LocalStack:
         if unknown:
             raise StackError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
         # Locally no step outlives its call, so a failed region Map needs no long settle before its rollback.
-        self.parameters = {**self.template.parameters, "InFlightSettleSeconds": "1", **(parameters or {})}
+        # A source secret's change rolls out after a short debounce window (pullthrough.rotation).
+        local_defaults = {"InFlightSettleSeconds": "1", "RotationDebounceSeconds": "2"}
+        self.parameters = {**self.template.parameters, **local_defaults, **(parameters or {})}
         self.function_names: dict[str, str] = {}  # logical id -> name
         self.bus_names: dict[str, str] = {}  # logical id -> name of the template's own event buses
         self.function_arns: dict[str, str] = {}
@@ -338,6 +340,7 @@ class LocalStack:
         lambda_runner.unregister_all()
         lambda_runner.uninstall()
         events_bridge.uninstall()
+        secret_events.uninstall()
         if self.iam is not None:
             _session_hooks().remove(self.iam.attach)
         with contextlib.suppress(ImportError, ValueError):
@@ -553,6 +556,7 @@ class LocalStack:
         ecr_extension.install()
         sts_trust.install()
         secretsmanager_fixes.install()
+        secret_events.install()  # CloudTrail's secret events on the default buses
         lambda_runner.install()
         events_bridge.install()
         engine_tuning.install()
