@@ -10,7 +10,7 @@ from typing import Any
 
 from pullthrough.drift.request import mode_from_env, parse_sweep_event
 from pullthrough.drift.sweep import DriftSweep
-from pullthrough.metrics import drift_found
+from pullthrough.metrics import drift_found, rule_health
 from pullthrough.observability import logger
 from pullthrough.wiring import rollouts_from_env
 
@@ -21,6 +21,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     mode = request.mode or mode_from_env()
     summary = DriftSweep(rollouts_from_env(trigger="sweep", organization=True)).run(mode, request.prefixes)
     drift_found(summary)
+    rule_health(summary)
     logger.info(
         "drift sweep done",
         extra={

@@ -84,6 +84,7 @@ SINGLE_METRIC_ALARMS = {
     ),
     "RolloutsRolledBackAlarm": Watch(NAMESPACE, "RolloutsRolledBack", SERVICE, "Sum"),
     "DriftFoundAlarm": Watch(NAMESPACE, "DriftFindings", SERVICE, "Sum"),
+    "UnhealthyRuleAlarm": Watch(NAMESPACE, "UnhealthyTargets", SERVICE, "Maximum"),
 }
 REGION_STEPS = {"SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule"}
 # Metric-math alarms: a Lambda metric summed over functions.

@@ -50,6 +50,7 @@ CATALOG: dict[str, tuple[tuple[str, ...], ...]] = {
     "ValidationFailures": (("service",), ("service", "upstream")),
     "DriftFindings": (("service",), ("service", "resource", "kind")),
     "ApiClientErrors": (("service",), ("service", "route")),
+    "UnhealthyTargets": (("service",), ("service", "prefix")),
 }
 
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -136,6 +137,12 @@ def drift_found(summary: Mapping[str, Any]) -> None:
         emit({"DriftFindings": (0, MetricUnit.Count)})
     for (resource, kind), count in sorted(found.items()):
         emit({"DriftFindings": (count, MetricUnit.Count)}, {"resource": resource, "kind": kind})
+
+
+def rule_health(summary: Mapping[str, Any]) -> None:
+    """Per rule the sweep validated: how many of its targets ECR found unhealthy (0 for a healthy rule)."""
+    for prefix, health in sorted((summary.get("health") or {}).items()):
+        emit({"UnhealthyTargets": (health.get("unhealthyTargets", 0), MetricUnit.Count)}, {"prefix": prefix})
 
 
 def api_response(event: Mapping[str, Any], response: Mapping[str, Any]) -> None:
