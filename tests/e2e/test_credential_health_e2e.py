@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,9 +13,10 @@ import pytest
 from local import events_bridge
 from local.emulator import ecr_extension
 from local.stack import LocalStack
-from tests.e2e.conftest import ApiCall
+from tests.e2e.conftest import ApiCall, wait_until
 from tests.e2e.test_drift_e2e import REGIONS, sweep_once
 from tests.e2e.test_rotation_e2e import rolled_out, rotation_started
+from tests.support import emf_documents, emf_points
 
 pytestmark = pytest.mark.e2e
 
@@ -73,3 +75,56 @@ def test_the_sweep_marks_a_refused_target_unhealthy_and_a_rotation_makes_it_heal
     sweep_once(stack, "report", prefix)
     assert {h["status"] for h in health_by_region(api, prefix).values()} == {"healthy"}
     assert summary_of(api, prefix)["status"] == "healthy"
+
+
+def test_a_credential_ten_days_from_expiry_raises_the_metric_and_the_event(
+    stack: LocalStack, api: ApiCall, wait_rollout: WaitRollout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = "expiry-soon"
+    expires_at = (datetime.now(UTC) + timedelta(days=10, hours=-1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sqs, events = stack.client("sqs"), stack.client("events")
+    queue = sqs.create_queue(QueueName="credential-expiring")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    pattern = {"source": ["pullthrough"], "detail-type": ["Pull Through Cache Credential Expiring"]}
+    events.put_rule(Name="credential-expiring", EventBusName=stack.event_bus_name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="credential-expiring", EventBusName=stack.event_bus_name, Targets=[{"Id": "q", "Arn": arn}])
+
+    # Given: a rule whose token expires in 10 days, as the request says
+    body = {
+        "upstreamRegistry": "docker-hub",
+        "ecrRepositoryPrefix": prefix,
+        "credentials": {"username": "expiry-user", "accessToken": "expiring-token", "expiresAt": expires_at},
+        "regions": REGIONS,
+    }
+    status, started = api("POST", "/rules", body)
+    assert status == 202, started
+    assert wait_rollout(started["rolloutId"])["status"] == "SUCCEEDED"
+
+    # Then: the expiry is a tag on the source secret, never in its value; GET /rules counts the days left
+    source = stack.client("secretsmanager")
+    tags = source.describe_secret(SecretId=f"ecr-pullthroughcache/_source/{prefix}")["Tags"]
+    assert {"Key": "pullthrough:credential-expires-at", "Value": expires_at} in tags
+    value = json.loads(source.get_secret_value(SecretId=f"ecr-pullthroughcache/_source/{prefix}")["SecretString"])
+    assert set(value) == {"username", "accessToken"}
+    status, rule = api("GET", f"/rules/{prefix}")
+    assert (rule["credentialExpiresAt"], rule["daysToCredentialExpiry"]) == (expires_at, 10)
+
+    # When: the sweep runs
+    capsys.readouterr()
+    summary = sweep_once(stack, "report", prefix)
+
+    # Then: DaysToCredentialExpiry says 10 for the rule, and Credential Expiring is on the app's bus
+    assert summary["credentials"][prefix] == {"expiresAt": expires_at, "daysLeft": 10}
+    points = emf_points([document for _, document in emf_documents(capsys.readouterr().out)])
+    assert points[("DaysToCredentialExpiry", (("prefix", prefix),))] == 10
+
+    def announced() -> list[dict[str, Any]] | None:
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        details = [json.loads(m["Body"])["detail"] for m in got]
+        return [d for d in details if d["prefix"] == prefix] or None
+
+    assert wait_until(announced, 30, "Credential Expiring") == [
+        {"prefix": prefix, "expiresAt": expires_at, "daysLeft": 10}
+    ]
+    events.remove_targets(Rule="credential-expiring", EventBusName=stack.event_bus_name, Ids=["q"])
+    events.delete_rule(Name="credential-expiring", EventBusName=stack.event_bus_name)

@@ -254,6 +254,12 @@ class RuleView(_View):
     health: RuleHealth | None = Field(
         default=None, description="Whether ECR accepts the rule in its targets (last sweep); null before one."
     )
+    credentialExpiresAt: str | None = Field(
+        default=None, description="When the credential expires, when known (ISO 8601, UTC; the source secret's tag)."
+    )
+    daysToCredentialExpiry: int | None = Field(
+        default=None, description="Whole days left until then (0 on the last day, negative once passed); null: unknown."
+    )
 
 
 class RuleList(_View):

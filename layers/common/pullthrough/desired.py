@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pullthrough.expiry import days_left
+
 APPLY = "APPLY"
 REMOVE = "REMOVE"
 FAILED_STATUSES = ("FAILED", "ROLLBACK_FAILED")
@@ -144,6 +146,8 @@ def rule_view(item: dict[str, Any], home: str) -> dict[str, Any]:
         "deployedTargets": _with_health(sorted(held_targets(item, home)), item.get("health")),
         **{key: item.get(key) for key in VIEW_FIELDS},
         "health": health_summary(item.get("health")),
+        "credentialExpiresAt": item.get("credentialExpiresAt"),
+        "daysToCredentialExpiry": days_left(item["credentialExpiresAt"]) if item.get("credentialExpiresAt") else None,
     }
 
 

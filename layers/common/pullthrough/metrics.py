@@ -51,6 +51,7 @@ CATALOG: dict[str, tuple[tuple[str, ...], ...]] = {
     "DriftFindings": (("service",), ("service", "resource", "kind")),
     "ApiClientErrors": (("service",), ("service", "route")),
     "UnhealthyTargets": (("service",), ("service", "prefix")),
+    "DaysToCredentialExpiry": (("service",), ("service", "prefix")),
 }
 
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -140,9 +141,12 @@ def drift_found(summary: Mapping[str, Any]) -> None:
 
 
 def rule_health(summary: Mapping[str, Any]) -> None:
-    """Per rule the sweep validated: how many of its targets ECR found unhealthy (0 for a healthy rule)."""
+    """Per rule the sweep validated: how many of its targets ECR found unhealthy (0 for a healthy rule); per rule
+    whose credential's expiry is known: the days left."""
     for prefix, health in sorted((summary.get("health") or {}).items()):
         emit({"UnhealthyTargets": (health.get("unhealthyTargets", 0), MetricUnit.Count)}, {"prefix": prefix})
+    for prefix, expiry in sorted((summary.get("credentials") or {}).items()):
+        emit({"DaysToCredentialExpiry": (expiry["daysLeft"], MetricUnit.Count)}, {"prefix": prefix})
 
 
 def api_response(event: Mapping[str, Any], response: Mapping[str, Any]) -> None:

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from pullthrough.exceptions import InvalidRequest, UnknownOrganizationalUnit
+from pullthrough.expiry import normalised
 from pullthrough.prefixes import canonical_prefix
 from pullthrough.regions import check_region
 from pullthrough.registries import UPSTREAM_NAMES, Auth, upstream
@@ -103,6 +104,9 @@ def readable_title(name: str, *_: Any) -> str:
     return " ".join([shown[0][:1].upper() + shown[0][1:], *shown[1:]])
 
 
+ExpiresAt = Annotated[str, AfterValidator(normalised)]  # ISO 8601, kept as UTC YYYY-MM-DDTHH:MM:SSZ
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, field_title_generator=readable_title, model_title_generator=lambda m: m.__name__
@@ -144,6 +148,11 @@ class Credentials(_Strict):
     accessToken: Annotated[
         SecretStr, Field(min_length=1, max_length=60000), described("must be 1-60,000 characters")
     ] = Field(description="The access token or password for the upstream registry. Stored only in Secrets Manager.")
+    expiresAt: ExpiresAt | None = Field(
+        default=None,
+        description="When the token expires (ISO 8601): kept as a tag on the source secret, never with the value; "
+        "GET /rules counts the days left and the sweep warns ahead of it.",
+    )
 
     @model_validator(mode="after")
     def _fits_a_secret(self) -> Self:
@@ -426,6 +435,10 @@ class RuleRequest(_Strict):
         description="Instead of credentials: the ARN of an existing secret in the home region and account whose "
         "name starts with ecr-pullthroughcache/, holding username and accessToken.",
     )
+    credentialExpiresAt: ExpiresAt | None = Field(
+        default=None,
+        description="With credentialSecretArn: when its token expires (ISO 8601), as credentials.expiresAt.",
+    )
     customRoleArn: RoleArn | None = Field(default=None, description=_ABOUT_RULE_ROLE)
     regions: Annotated[list[str], Field(min_length=1, max_length=40), described("must list 1-40 regions")] = Field(
         description="The regions where the rule is desired, like eu-west-1 (1-40, no repeats). Regions a previous "
@@ -507,6 +520,10 @@ class RuleRequest(_Strict):
         if info.auth is not Auth.SECRET and has_credentials:
             field = "credentials" if self.credentials is not None else "credentialSecretArn"
             raise InvalidRequest(f"{self.upstreamRegistry} takes no credentials: remove {field}", field=field)
+        if self.credentialExpiresAt is not None and self.credentialSecretArn is None:
+            raise InvalidRequest(
+                "goes with credentialSecretArn (else: credentials.expiresAt)", field="credentialExpiresAt"
+            )
         if info.auth is not Auth.ROLE and self.customRoleArn is not None:
             raise InvalidRequest("customRoleArn applies to upstreamRegistry ecr only", field="customRoleArn")
         info.resolve_url(self.upstreamRegistryUrl)

@@ -35,6 +35,7 @@ from pullthrough.desired import (
     targets,
 )
 from pullthrough.exceptions import InvalidRequest
+from pullthrough.expiry import EXPIRY_TAG, requested_expiry
 from pullthrough.rollout_views import (
     error_view,
     event_summary,
@@ -83,6 +84,7 @@ DESIRED_FIELDS = (
     "retainOnAccountRemoval",
     "creationTemplate",
     "sourceSecretArn",
+    "credentialExpiresAt",
 )
 
 
@@ -315,6 +317,11 @@ class Rollouts:
         except BaseException:
             self._undo_start(prefix, rollout_id, source_change)
             raise
+        said, expires_at = requested_expiry(request)
+        if said and source_arn is not None:  # the tag on the source secret is the truth (pullthrough.expiry)
+            assert self.home_secrets is not None, "an expiry needs the home-region secret store"
+            self.home_secrets.tag_expiry(source_arn, EXPIRY_TAG, expires_at)
+            self.store.update_rule(prefix, credentialExpiresAt=expires_at)
         if key is not None:
             self.store.remember_idempotent(key, rollout_id, body_hash, ttl_seconds=IDEMPOTENCY_WINDOW_SECONDS)
         return started
@@ -478,8 +485,9 @@ class Rollouts:
                 self.store.update_rule(prefix, lastRolloutId=rollout_id, updatedAt=created)
             else:
                 rule = desired | carried | {"lastRolloutId": rollout_id, "updatedAt": created}
-                if previous and previous.get("sourceSecretVersionId"):
-                    rule["sourceSecretVersionId"] = previous["sourceSecretVersionId"]
+                for kept in ("sourceSecretVersionId", "credentialExpiresAt"):  # bookkeeping, not requested
+                    if previous and previous.get(kept):
+                        rule[kept] = previous[kept]
                 self.store.put_rule(prefix, rule)
         self.require_executions().start(rollout_id, payload)
         if self.metrics is not None:

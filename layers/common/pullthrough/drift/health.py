@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 from pullthrough import aws
@@ -18,6 +19,9 @@ from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.desired import Target
 from pullthrough.drift.desired import Desired
 from pullthrough.drift.inventory import SESSION_NAME, RegionInventory
+from pullthrough.expiry import CREDENTIAL_EXPIRING, days_left
+from pullthrough.rollouts import Rollouts
+from pullthrough.rotation import ARN_SUFFIX_LENGTH
 
 HEALTHY, UNHEALTHY, UNKNOWN = "healthy", "unhealthy", "unknown"
 MAX_VALIDATORS = 16
@@ -79,3 +83,36 @@ def health_changed(recorded: Any, health: dict[str, Any] | None) -> bool:
     if health is None:
         return False
     return not isinstance(recorded, dict) or {**recorded, "checkedAt": None} != {**health, "checkedAt": None}
+
+
+def credential_expiries(
+    desired: list[Desired], inventories: dict[Target, RegionInventory], now: datetime | None = None
+) -> dict[str, dict[str, Any]]:
+    """prefix -> {expiresAt, daysLeft} for each rule whose credential's expiry is known: the source secret's tag as
+    the sweep listed it (the truth, whoever rotated it), else what the rule recorded."""
+    found = {}
+    for one in desired:
+        expires_at = one.item.get("credentialExpiresAt")
+        region = one.source_region
+        listed = inventories.get((one.home, region)) if region and one.source_arn else None
+        if listed is not None and listed.secrets is not None and one.source_arn:
+            name = one.source_arn.split(":", 6)[6][:-ARN_SUFFIX_LENGTH]
+            secret = listed.secrets.get(name)
+            expires_at = secret.expires_at if secret is not None else expires_at
+        left = days_left(expires_at, now) if isinstance(expires_at, str) else None
+        if left is not None:
+            found[one.prefix] = {"expiresAt": expires_at, "daysLeft": left}
+    return found
+
+
+def announce_expiries(
+    rollouts: Rollouts, desired: list[Desired], expiries: dict[str, dict[str, Any]], warning_days: int
+) -> None:
+    """Record each rule's known expiry when it changed; emit Credential Expiring for those within ``warning_days``."""
+    for one in desired:
+        expiry = expiries.get(one.prefix)
+        expires_at = expiry["expiresAt"] if expiry else None
+        if expires_at != one.item.get("credentialExpiresAt") and expiry is not None:
+            rollouts.store.update_rule(one.prefix, credentialExpiresAt=expires_at)
+        if expiry is not None and expiry["daysLeft"] <= warning_days and rollouts.events is not None:
+            rollouts.events.emit(CREDENTIAL_EXPIRING, {"prefix": one.prefix, **expiry})

@@ -19,10 +19,18 @@ from pullthrough.aws import MAX_POOL_CONNECTIONS
 from pullthrough.desired import Target
 from pullthrough.drift.compare import drift_report
 from pullthrough.drift.desired import Desired
-from pullthrough.drift.health import Validator, check_health, health_changed, validate_in
+from pullthrough.drift.health import (
+    Validator,
+    announce_expiries,
+    check_health,
+    credential_expiries,
+    health_changed,
+    validate_in,
+)
 from pullthrough.drift.inventory import RegionInventory, read_inventory
 from pullthrough.drift.outcome import record_report, start_repair
 from pullthrough.drift.request import Mode
+from pullthrough.expiry import WARNING_DAYS
 from pullthrough.observability import logger
 from pullthrough.rollouts import Rollouts, now_iso
 
@@ -57,6 +65,7 @@ class DriftSweep:
     rollouts: Rollouts
     read: Reader = read_inventory
     validate: Validator = validate_in  # ECR's verdict on each target's rule (pullthrough.drift.health)
+    expiry_warning_days: int = WARNING_DAYS  # Credential Expiring once a known expiry is this close
 
     def run(self, mode: Mode, prefixes: list[str] | None = None) -> dict[str, Any]:
         """Sweep every desired rule (or those of ``prefixes``); the summary of what was found and started."""
@@ -82,6 +91,8 @@ class DriftSweep:
             reports.append(report)
         health = check_health(to_check, inventories, self.validate, checked_at)
         errors = self._record(to_check, reports, health)
+        expiries = credential_expiries(to_check, inventories)
+        announce_expiries(self.rollouts, to_check, expiries, self.expiry_warning_days)
         return {
             "mode": mode,
             "checkedAt": checked_at,
@@ -94,6 +105,7 @@ class DriftSweep:
             "repairsStarted": repairs,
             "skipped": skipped,
             "health": health,
+            "credentials": expiries,
             **({"errors": errors} if errors else {}),
         }
 
