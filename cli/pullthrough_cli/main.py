@@ -245,3 +245,8 @@ def delete(settings: Settings, prefix: str, wait: bool, dry_run: bool, interval:
 def main() -> None:
     """The console script."""
     cli()
+
+
+from pullthrough_cli.rotate import rotate  # noqa: E402 - its own module; it uses the helpers above
+
+cli.add_command(rotate)
