@@ -12,6 +12,7 @@ import pytest
 
 from local import events_bridge
 from local.emulator import ecr_extension
+from local.iam_check import Call
 from local.stack import LocalStack
 from tests.e2e.conftest import ApiCall, wait_until
 from tests.e2e.test_drift_e2e import REGIONS, sweep_once
@@ -128,3 +129,21 @@ def test_a_credential_ten_days_from_expiry_raises_the_metric_and_the_event(
     ]
     events.remove_targets(Rule="credential-expiring", EventBusName=stack.event_bus_name, Ids=["q"])
     events.delete_rule(Name="credential-expiring", EventBusName=stack.event_bus_name)
+
+
+@pytest.mark.parametrize("function", ["ApiFunction", "RuleRequestedFunction"])
+def test_the_expiry_tag_is_the_only_tag_the_request_paths_may_set_on_a_named_secret(
+    stack: LocalStack, function: str
+) -> None:
+    """Misuse: the grant that tags a credential's expiry must not let a caller mark someone's secret as pullthrough's."""
+    assert stack.iam is not None
+    named = "ecr-pullthroughcache/team-token"
+
+    def tagging(key: str) -> Call:
+        tags = [{"Key": key, "Value": "x"}]
+        return Call("secretsmanager", "TagResource", {"SecretId": named, "Tags": tags}, stack.region, stack.account_id)
+
+    assert stack.iam.check(function, tagging("pullthrough:credential-expires-at")) == []
+    assert stack.iam.check(function, tagging("managed-by")) != []
+    untag = {"SecretId": named, "TagKeys": ["managed-by"]}
+    assert stack.iam.check(function, Call("secretsmanager", "UntagResource", untag, stack.region, stack.account_id))
