@@ -12,6 +12,7 @@ import pytest
 
 from local import events_bridge
 from local.emulator import ecr_extension
+from local.iam_check import Call
 from local.stack import LocalStack
 from tests.e2e.conftest import ApiCall, get_rollout_item, wait_until
 from tests.e2e.test_drift_e2e import REGIONS
@@ -165,3 +166,18 @@ def test_a_forged_change_event_from_another_account_or_region_is_refused(
     assert not errored and out["ignored"] and out["field"] == field, out
     rule = api("GET", f"/rules/{prefix}")[1]
     assert rule["lastRolloutId"] == before
+
+
+def test_the_rotation_function_reads_no_secret_value_and_writes_no_secret(stack: LocalStack) -> None:
+    """Misuse: what starts rotations may describe a source secret (its version), never read or change one."""
+    assert stack.iam is not None
+    source = {"SecretId": "ecr-pullthroughcache/_source/docker-hub"}
+
+    def check(operation: str, **params: Any) -> list[str]:
+        made = Call("secretsmanager", operation, source | params, stack.region, stack.account_id)
+        return stack.iam.check("SourceSecretChangedFunction", made)  # type: ignore[union-attr]
+
+    assert check("DescribeSecret") == []
+    assert check("GetSecretValue") != []
+    assert check("PutSecretValue", SecretString="x") != []
+    assert check("TagResource", Tags=[{"Key": "pullthrough:credential-expires-at", "Value": "x"}]) != []
