@@ -29,7 +29,7 @@ from typing import Any
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner
 from local.api_server import ApiServer, Route
 from local.deploy import Deployment, dummy_zip
-from local.emulator import engine_tuning, registry, resource_tags, sts_trust
+from local.emulator import engine_tuning, registry, resource_tags, secret_events, sts_trust
 from local.emulator.server import Emulator, LatencyModel, RequestLog
 from local.emulator_clients import EmulatorClients
 from local.execution_events import ExecutionEvents
@@ -93,7 +93,9 @@ class EmbeddedStack:
         if unknown:
             raise StackError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
         # Locally no step outlives its call, so a failed region Map needs no long settle before its rollback.
-        self.parameters = {**self.template.parameters, "InFlightSettleSeconds": "1", **(parameters or {})}
+        # A source secret's change rolls out after a short debounce window (pullthrough.rotation).
+        local_defaults = {"InFlightSettleSeconds": "1", "RotationDebounceSeconds": "2"}
+        self.parameters = {**self.template.parameters, **local_defaults, **(parameters or {})}
         self.deployment = Deployment(
             self.template,
             self.parameters,
@@ -189,6 +191,7 @@ class EmbeddedStack:
         lambda_runner.unregister_all()
         lambda_runner.uninstall()
         events_bridge.uninstall()
+        secret_events.uninstall()
         if self.iam is not None:
             _session_hooks().remove(self.iam.attach)
         with contextlib.suppress(ImportError, ValueError):

@@ -314,3 +314,8 @@ def interactive() -> bool:
 def main() -> None:
     """The console script."""
     cli()
+
+
+from pullthrough_cli.rotate import rotate  # noqa: E402 - its own module; it uses the helpers above
+
+cli.add_command(rotate)

@@ -67,7 +67,8 @@ class Watch:
     metric: str
     dimensions: dict[str, Any]
     statistic: str
-    threshold: float = 1
+    threshold: Any = 1
+    comparison: str = "GreaterThanOrEqualToThreshold"
 
 
 SINGLE_METRIC_ALARMS = {
@@ -100,6 +101,15 @@ SINGLE_METRIC_ALARMS = {
     ),
     "RolloutsRolledBackAlarm": Watch(NAMESPACE, "RolloutsRolledBack", SERVICE, "Sum"),
     "DriftFoundAlarm": Watch(NAMESPACE, "DriftFindings", SERVICE, "Sum"),
+    "UnhealthyRuleAlarm": Watch(NAMESPACE, "UnhealthyTargets", SERVICE, "Maximum"),
+    "CredentialExpiringAlarm": Watch(
+        NAMESPACE,
+        "DaysToCredentialExpiry",
+        SERVICE,
+        "Minimum",
+        {"Ref": "CredentialExpiryWarningDays"},
+        "LessThanOrEqualToThreshold",
+    ),
 }
 REGION_STEPS = {"SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule"}
 # Metric-math alarms over the Distributed Maps' child executions (their metrics carry the Map Run's label).
@@ -205,10 +215,7 @@ def test_a_single_metric_alarm_watches_its_metric_with_its_threshold(template: d
     assert (properties["Namespace"], properties["MetricName"]) == (expected.namespace, expected.metric)
     assert {d["Name"]: d["Value"] for d in properties["Dimensions"]} == expected.dimensions
     assert (properties["Statistic"], properties["Period"]) == (expected.statistic, 300)
-    assert (properties["Threshold"], properties["ComparisonOperator"]) == (
-        expected.threshold,
-        "GreaterThanOrEqualToThreshold",
-    )
+    assert (properties["Threshold"], properties["ComparisonOperator"]) == (expected.threshold, expected.comparison)
     assert (properties["EvaluationPeriods"], properties["DatapointsToAlarm"]) == (1, 1)
 
 

@@ -91,6 +91,32 @@ class Target(_View):
     region: str = Field(description="The region.")
 
 
+class TargetHealth(_View):
+    """ECR's verdict on a target's rule when the drift sweep last validated it (ValidatePullThroughCacheRule)."""
+
+    status: Literal["healthy", "unhealthy", "unknown"] = Field(
+        description="healthy; unhealthy (ECR refused: see reason); unknown (ECR could not be asked)."
+    )
+    reason: str | None = Field(default=None, description="ECR's failure text, or why it could not be asked.")
+    checkedAt: str = Field(description="When the sweep validated it (ISO 8601, UTC).")
+
+
+class DeployedTarget(Target):
+    """An account in a region where pullthrough holds the prefix, and its health."""
+
+    health: TargetHealth | None = Field(default=None, description="The last sweep's verdict; absent before one.")
+
+
+class RuleHealth(_View):
+    """The last sweep's verdict on the rule's targets as a whole."""
+
+    status: Literal["healthy", "unhealthy", "unknown"] = Field(
+        description="unhealthy when ECR refused any target's rule; unknown when one could not be validated."
+    )
+    unhealthyTargets: int = Field(description="How many targets ECR found unhealthy.")
+    checkedAt: str = Field(description="When the sweep validated them (ISO 8601, UTC).")
+
+
 class TargetProgress(Target, RegionProgress):
     """One target of a rollout: an account in a region."""
 
@@ -219,8 +245,8 @@ class RuleView(_View):
     deployedRegions: list[str] = Field(
         description="The regions where pullthrough holds the prefix now in its own account."
     )
-    deployedTargets: list[Target] | None = Field(
-        default=None, description="Every account and region where pullthrough holds the prefix now."
+    deployedTargets: list[DeployedTarget] | None = Field(
+        default=None, description="Every account and region where pullthrough holds the prefix now, with its health."
     )
     lastRolloutId: str | None = Field(description="The last rollout of the prefix.")
     lastRolloutStatus: RolloutStatus | None = Field(description="How it ended; null while it runs.")
@@ -228,6 +254,15 @@ class RuleView(_View):
     updatedAt: str | None = Field(description="When the desired rule last changed (ISO 8601, UTC).")
     drift: DriftReport | None = Field(description="The last drift sweep's findings; null before the first.")
     driftCheckedAt: str | None = Field(description="When the last drift sweep checked the rule (ISO 8601, UTC).")
+    health: RuleHealth | None = Field(
+        default=None, description="Whether ECR accepts the rule in its targets (last sweep); null before one."
+    )
+    credentialExpiresAt: str | None = Field(
+        default=None, description="When the credential expires, when known (ISO 8601, UTC; the source secret's tag)."
+    )
+    daysToCredentialExpiry: int | None = Field(
+        default=None, description="Whole days left until then (0 on the last day, negative once passed); null: unknown."
+    )
 
 
 class RuleList(_View):

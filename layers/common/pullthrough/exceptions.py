@@ -137,3 +137,9 @@ class ConcurrentModification(PullthroughError):
     """Another writer changed the resource while we worked on it: safe to retry."""
 
     transient = True
+
+
+class RotationDeferred(PullthroughError):
+    """A rule whose source secret changed stayed busy with another rollout: the change event is retried."""
+
+    transient = True

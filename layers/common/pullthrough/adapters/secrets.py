@@ -173,6 +173,15 @@ class SecretStore:
             )
         return True
 
+    def tag_expiry(self, secret_id: str, tag: str, expires_at: str | None) -> None:
+        """Set the credential's expiry tag (``expires_at``), or remove it (None). Never touches the value."""
+        if expires_at is None:
+            with translated(_ERRORS, "UntagResource"):
+                self._sm.untag_resource(SecretId=secret_id, TagKeys=[tag])
+        else:
+            with translated(_ERRORS, "TagResource"):
+                self._sm.tag_resource(SecretId=secret_id, Tags=[{"Key": tag, "Value": expires_at}])
+
     def delete(self, secret_id: str) -> bool:
         """Delete at once (no recovery window, so the name is free again); False when there was none.
 

@@ -18,6 +18,7 @@ DESIRED_FIELDS = (
     "retainOnAccountRemoval",
     "creationTemplate",
     "sourceSecretArn",
+    "credentialExpiresAt",
 )
 
 
