@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pullthrough.paging import counts
+
 APPLY = "APPLY"
 REMOVE = "REMOVE"
 FAILED_STATUSES = ("FAILED", "ROLLBACK_FAILED")
@@ -129,8 +131,9 @@ VIEW_FIELDS = ("lastRolloutId", "lastRolloutStatus", "lastRolloutAt", "updatedAt
 
 def rule_view(item: dict[str, Any], home: str) -> dict[str, Any]:
     """A rule item as the API shows it (pullthrough.api_schema.RuleView): the prefix, the desired fields, where it
-    is deployed (``deployedRegions``: the home account's; ``deployedTargets``: every account's), its last rollout and
-    drift check. No storage keys or bookkeeping (secret version ids)."""
+    is deployed (``deployedRegions``: the home account's; ``deployedCounts``: how many targets, accounts and regions
+    in all; GET /rules/{prefix} adds the targets a page at a time), its last rollout and drift check. No storage keys
+    or bookkeeping (secret version ids)."""
     return {
         "prefix": item.get("sk"),
         "rule": item.get("rule"),
@@ -141,7 +144,9 @@ def rule_view(item: dict[str, Any], home: str) -> dict[str, Any]:
         "creationTemplate": item.get("creationTemplate"),
         "sourceSecretArn": item.get("sourceSecretArn"),
         "deployedRegions": sorted(deployed_regions(item)),
-        "deployedTargets": [{"account": a, "region": r} for a, r in sorted(held_targets(item, home))],
+        "deployedCounts": item["deployedCounts"]
+        if isinstance(item.get("deployedCounts"), dict)
+        else counts(sorted(held_targets(item, home))),
         **{key: item.get(key) for key in VIEW_FIELDS},
     }
 

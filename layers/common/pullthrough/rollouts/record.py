@@ -109,6 +109,7 @@ def record_rollout(
         carried = {
             "deployed": deployed_regions(previous) if previous else {},
             "deployedAccounts": (previous or {}).get("deployedAccounts") or [],
+            **({"deployedCounts": previous["deployedCounts"]} if previous and previous.get("deployedCounts") else {}),
         }
         if operation == "DELETE":
             deps.store.update_rule(prefix, lastRolloutId=rollout_id, updatedAt=created)
