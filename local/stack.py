@@ -86,7 +86,12 @@ class EmbeddedStack:
         if unknown:
             raise StackError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
         # Locally no step outlives its call, so a failed region Map needs no long settle before its rollback.
-        self.parameters = {**self.template.parameters, "InFlightSettleSeconds": "1", **(parameters or {})}
+        self.parameters = {
+            **self.template.parameters,
+            "InFlightSettleSeconds": "1",
+            "ExecutionRoleWaitSeconds": "1",
+            **(parameters or {}),
+        }
         self.deployment = Deployment(
             self.template,
             self.parameters,

@@ -27,7 +27,9 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 
 NAMESPACE = "pullthrough"
 SERVICE = "pullthrough"
-type Trigger = Literal["api", "event", "sweep"]  # what started a rollout: the API, an EventBridge event, the sweep
+type Trigger = Literal[
+    "api", "event", "account", "sweep"
+]  # what started a rollout: the API, an EventBridge event, the sweep
 UNKNOWN = "unknown"
 
 OUTCOMES = {
