@@ -16,8 +16,6 @@ from moto.account.models import account_backends
 from moto.account.responses import AccountResponse
 from moto.core.responses import ActionResult, EmptyResult
 
-from pullthrough.regions import OPT_IN_REGIONS
-
 _install_lock = threading.Lock()
 
 
@@ -34,6 +32,9 @@ class RegionOptResponse(AccountResponse):
 
     def get_region_opt_status(self) -> ActionResult:
         region = str(self._get_param("RegionName"))
+        # The app's layer is on sys.path once the stack has started (not when `python -m local.serve` imports this).
+        from pullthrough.regions import OPT_IN_REGIONS
+
         default = "ENABLED" if region in OPT_IN_REGIONS else "ENABLED_BY_DEFAULT"
         return ActionResult({"RegionName": region, "RegionOptStatus": _states(self._backend()).get(region, default)})
 
