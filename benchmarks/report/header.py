@@ -118,7 +118,7 @@ def method() -> list[str]:
         "",
         "- `python -m benchmarks.run [--quick] [--out DIR] [--latency-ms N] [--repeats N]` (`make bench`); the code "
         "is split by measurement: benchmarks/wall_time.py (with latency_model.py), api_calls.py, transitions.py, cold_start.py, "
-        "drift_sweep.py.",
+        "drift_sweep.py; org_model.py (the Organization-scale model, from named constants).",
         "- One embedded stack per run (free ports); every measured rollout has its own prefix and is cleaned up after, so "
         "no region nears the 50-rule quota. Rollouts are started with the app's own rollout service (what the API "
         "calls), so the state machine's input is the app's.",
