@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.sections import put_block
 from benchmarks.settings import DEFAULT_OUT
 
 BEGIN = "<!-- org-model:begin (python -m benchmarks.org_model) -->"
@@ -404,18 +405,7 @@ def section() -> list[str]:
 
 def write_section(path: Path, lines: list[str] | None = None) -> Path:
     """Put the section into REPORT.md, replacing the previous one, else before "## How it was measured"."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = "\n".join(lines or section()) + "\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1].lstrip("\n")
-    elif "## How it was measured" in text:
-        head, rest = text.split("## How it was measured", 1)
-        text = head + block + "\n## How it was measured" + rest
-    else:
-        text = text.rstrip() + "\n\n" + block
-    path.write_text(text)
-    return path
+    return put_block(path, lines or section(), begin=BEGIN, end=END, before="## How it was measured")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -67,25 +67,8 @@ def section(results: Results) -> list[str]:
         extra = have - needed
         step_rows.append((step, ops(have), ops(needed), ops(extra) if extra else "-"))
     made_ops = Counter(op for (_, op), n in fresh.region_calls(sample).items() for _ in range(n))
-    need_rows = [
-        (req.need, req.operation, req.why, "yes" if req.in_guide else "no", "yes" if made_ops[req.operation] else "no")
-        for req in REQUIREMENTS
-    ]
-    guide = sum(req.in_guide for req in REQUIREMENTS)
     lines += [
-        "**Calls needed**, derived from the API's requirements, not from what the code does: a fresh rollout to a "
-        "region must know what the region held before its first write (so a rollback restores exactly that and "
-        "deletes only what it created), recorded durably before that write (a Lambda can die between steps); get "
-        "the credentials from the home region's source secret (they are never in the execution's input); write the "
-        "secret, the rule and the template; and have ECR validate the rule. On a fresh region the snapshot already "
-        "says each resource is absent, so nothing else needs reading: a create that meets an existing resource fails "
-        "and is read then.",
-        "",
-        *table(["requirement", "call", "what for", "AWS guide's loop makes it", "pullthrough makes it"], need_rows),
-        f"Needed: {len(REQUIREMENTS)} calls a region; AWS's guide makes {guide} of them (the writes and the "
-        "validation) and reads nothing, so it cannot roll back; pullthrough makes "
-        f"{sum(fresh.region_calls(sample).values())}.",
-        "",
+        *needed_table(made_ops),
         f"Which calls each step of the fresh rollout makes and needs (every region alike; {sample} shown):",
         "",
         *table(["step", "made", "needed", "beyond the need"], step_rows),
@@ -105,6 +88,31 @@ def section(results: Results) -> list[str]:
     if calls.fresh_extra:
         lines += analysis(calls)
     return lines
+
+
+def needed_table(made_ops: Counter[str]) -> list[str]:
+    """The calls a fresh rollout to a region needs, from the API's requirements, beside what AWS's guide and
+    pullthrough (``made_ops``: one region's calls by operation) make."""
+    need_rows = [
+        (req.need, req.operation, req.why, "yes" if req.in_guide else "no", "yes" if made_ops[req.operation] else "no")
+        for req in REQUIREMENTS
+    ]
+    guide = sum(req.in_guide for req in REQUIREMENTS)
+    return [
+        "**Calls needed**, derived from the API's requirements, not from what the code does: a fresh rollout to a "
+        "region must know what the region held before its first write (so a rollback restores exactly that and "
+        "deletes only what it created), recorded durably before that write (a Lambda can die between steps); get "
+        "the credentials from the home region's source secret (they are never in the execution's input); write the "
+        "secret, the rule and the template; and have ECR validate the rule. On a fresh region the snapshot already "
+        "says each resource is absent, so nothing else needs reading: a create that meets an existing resource fails "
+        "and is read then.",
+        "",
+        *table(["requirement", "call", "what for", "AWS guide's loop makes it", "pullthrough makes it"], need_rows),
+        f"Needed: {len(REQUIREMENTS)} calls a region; AWS's guide makes {guide} of them (the writes and the "
+        "validation) and reads nothing, so it cannot roll back; pullthrough makes "
+        f"{sum(made_ops.values())}.",
+        "",
+    ]
 
 
 def analysis(calls: CallsResult) -> list[str]:
