@@ -24,6 +24,7 @@ help:
 	@echo "Variables (make VAR=value target, or in the environment):"
 	@echo "  PULLTHROUGH_API_PORT=3000   port of the local API (make local, make demo: any free port when unset)"
 	@echo "  PULLTHROUGH_AWS_PORT=5000   port of the local AWS emulator (likewise)"
+	@echo "  PULLTHROUGH_REGISTRY_PORT=5001  port of the emulator's ECR registry endpoint (docs/local-registry.md)"
 	@echo "  SWEEP_ARGS=\"--mode repair\"  arguments of make sweep (python -m local.sweep --help)"
 	@echo "  BENCH_ARGS=\"--quick\"        arguments of make bench (python -m benchmarks.run --help)"
 	@echo "  BENCH_ACCOUNTS_ARGS=\"--accounts 50\"  arguments of make bench-accounts (python -m benchmarks.many_accounts --help)"
@@ -82,7 +83,7 @@ demo: setup sam-tools
 	$(PY) -m local.demo
 
 local: setup sam-tools
-	$(PY) -m local.serve
+	$(PY) -m local.serve $(if $(VERBOSE),--verbose)
 
 SWEEP_ARGS ?=
 sweep: setup

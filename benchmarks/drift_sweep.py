@@ -168,7 +168,9 @@ def _sweep(bench: Bench, rules: int, regions: list[str]) -> SweepPoint:
     source_region: Counter[str] = Counter()
     bookkeeping: Counter[str] = Counter()
     for call in calls:
-        if call.service in REGIONAL_SERVICES and call.region in per_region:
+        if call.operation == "ValidatePullThroughCacheRule":  # health: one per rule and target, by ECR's API
+            bookkeeping[f"{call.service}:{call.operation}"] += 1
+        elif call.service in REGIONAL_SERVICES and call.region in per_region:
             per_region[call.region][call.operation] += 1
         elif call.service in REGIONAL_SERVICES:
             source_region[call.operation] += 1

@@ -26,10 +26,23 @@ def line(event: dict[str, Any]) -> str:
     parts += [f"{key}={'-' if detail[key] is None else detail[key]}" for key in SHOWN if key in detail]
     for error in detail.get("errors") or []:
         parts.append(f"{error.get('field')}: {error.get('message')}")
-    found_drift = detail.get("targets", detail.get("drift"))  # every account's findings (older reports: drift)
-    if found_drift:
-        parts.append(f"drift={json.dumps(found_drift)[:200]}")
+    if kind == "Drift Detected":
+        found_drift = detail.get("targets", detail.get("drift"))  # every account's findings (older reports: drift)
+        if found_drift:
+            parts.append(f"drift={json.dumps(found_drift)[:200]}")
+    elif detail.get("targetCounts"):  # Rollout Finished: how many targets ended how, then what went wrong where
+        counts = detail["targetCounts"]
+        parts.append("targets=" + ",".join(f"{counts[status]} {status}" for status in sorted(counts)))
+        parts += [failure for target in detail.get("targets") or [] if (failure := _failure(target))]
     return "  ".join(parts)
+
+
+def _failure(target: dict[str, Any]) -> str:
+    """``<account> <region>: <Type>: <message>`` for a target that did not succeed; empty for one that did."""
+    error = target.get("error")
+    if not isinstance(error, dict) or not error:
+        return ""
+    return f"{target.get('account')} {target.get('region')}: {error.get('type')}: {error.get('message')}"[:200]
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
@@ -37,8 +50,8 @@ def handler(event: dict[str, Any], context: Any) -> None:
 
 
 def app_bus(stack: EmbeddedStack) -> str:
-    """The bus the app's events go to: the template's EventBusName parameter when it has one, else default."""
-    return stack.parameters.get("EventBusName", "default")
+    """The bus the app's events go to (the stack's own)."""
+    return stack.event_bus_name
 
 
 def install(stack: EmbeddedStack) -> None:

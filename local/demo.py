@@ -1,14 +1,19 @@
 """``python -m local.demo`` (``make demo``): roll a sample Docker Hub rule out to four regions on the emulator.
 
 Only the API is driven (POST /rules, then GET /rollouts/{id}); the result is read back region by region with
-boto3 from the emulator. Exits 0 only when the rollout SUCCEEDED and every region holds what it should.
+boto3 from the emulator, and an image is pulled through the home region's cache with skopeo (the registry
+endpoint, docs/local-registry.md; a line says so when skopeo is not installed). Exits 0 only when the rollout
+SUCCEEDED, every region holds what it should and the pull worked.
 Ports: any free ones, unless PULLTHROUGH_AWS_PORT / PULLTHROUGH_API_PORT are set.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import shutil
+import subprocess
 import sys
 import time
 import urllib.error
@@ -145,9 +150,9 @@ def wait_rollout(api: str, rollout_id: str, timeout: float) -> dict[str, Any]:
 def run(stack: EmbeddedStack) -> int:
     body = sample_request()
     regions = list(body.get("regions", []))
-    print(f"emulator {stack.endpoint_url}   API {stack.api_url}")
+    print(f"emulator {stack.endpoint_url}   API {stack.api_url}   registry http://127.0.0.1:{stack.registry_port}")
     print(f"POST /rules  {body.get('upstreamRegistry')} rule to {len(regions)} regions: {', '.join(regions)}")
-    print("             (a placeholder credential: the emulator checks its shape, not the upstream)")
+    print("             (a placeholder credential, the one the local upstream registries accept)")
     started = time.monotonic()
     status, answer = call(stack.api_url, "POST", "/rules", body)
     if status != 202:
@@ -179,12 +184,40 @@ def run(stack: EmbeddedStack) -> int:
         print(f"SUCCEEDED, but the emulator lacks the rule, secret or template in: {', '.join(missing)}")
         return 1
     print(f"SUCCEEDED in {elapsed:.1f} s: rule, secret and creation template in all {len(rows)} regions")
+    if stack.region in regions and pull_through(stack, prefix) != 0:
+        return 1
     if run_across_accounts(stack, body, regions[:2]) != 0:
         return 1
     if stack.iam is not None:
         print("every AWS call the handlers made was allowed by their own function's policies in template.yaml")
     print()
     print(next_steps())
+    return 0
+
+
+def pull_through(stack: EmbeddedStack, prefix: str) -> int:
+    """Pull ``<prefix>/library/alpine:3.20`` through the home region's cache with skopeo, as a user would."""
+    image = f"{prefix}/library/alpine:3.20"
+    skopeo = shutil.which("skopeo")
+    if skopeo is None or stack.registries is None:
+        print(f"not pulled: skopeo is not installed (apt-get install -y skopeo), so {image} was not pulled")
+        return 0
+    token = stack.client("ecr").get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    creds = base64.b64decode(token).decode()  # AWS:<password>, what `aws ecr get-login-password` prints after AWS:
+    address = stack.registries.url.removeprefix("http://")
+    done = subprocess.run(  # noqa: S603 - skopeo from PATH, arguments made here
+        [skopeo, "inspect", "--tls-verify=false", "--creds", creds, f"docker://{address}/{image}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        print(f"pulling {image} through the cache failed: {done.stderr.strip()}", file=sys.stderr)
+        return 1
+    digest = json.loads(done.stdout)["Digest"]
+    print(f"pulled {image} through the cache (skopeo, {address}):")
+    print(f"  {digest}")
     return 0
 
 

@@ -147,7 +147,12 @@ class Deployment:
                 AttributeDefinitions=table.attribute_definitions,
                 KeySchema=table.key_schema,
                 BillingMode=table.billing_mode,
+                DeletionProtectionEnabled=table.deletion_protection,
             )
+            if table.ttl_attribute:
+                ddb.update_time_to_live(
+                    TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+                )
             self.table_names[table.logical_id] = name
 
     def _create_functions(self) -> None:

@@ -6,6 +6,11 @@ function's file is ``app.py``) and called with the decoded event and a LambdaCon
 back as JSON; an exception goes back as ``{"errorType", "errorMessage"}`` with the function-error flag, so Step
 Functions' Retry/Catch match the exception's class name. Unregistered functions keep moto's behaviour.
 
+Log lines name their own invocation: Powertools keeps the Lambda context keys (``function_name`` ...) on one
+formatter per Logger, which every function shares in this process, so concurrent invocations overwrote each other's.
+``install()`` adds a log record factory that puts the running invocation's keys on each record (a context
+variable, carried into the handler's thread pools), and Powertools lets a record's own attributes win.
+
 Nothing here touches ``os.environ`` per call: a function registered with a ``FunctionScope`` runs inside it
 (``local.invocation_scope``), which gives it its own environment and identity without changing the process, so
 concurrent invocations (Map iterations run in threads) really run concurrently.
@@ -21,7 +26,9 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from hashlib import sha1
 from pathlib import Path
@@ -56,6 +63,7 @@ class Invocation:
     ended: float
     errored: bool
     error_type: str | None = None
+    event: Any = None  # the decoded event it was invoked with
 
 
 class LambdaContext:
@@ -83,6 +91,8 @@ _registry: dict[tuple[str, str, str], tuple[FunctionCode, FunctionScope | None]]
 _modules: dict[tuple[Path, str], Handler] = {}
 _load_lock = threading.Lock()
 _original: Callable[..., tuple[str, bool, str]] | None = None
+_record_factory: Callable[..., logging.LogRecord] | None = None  # logging's own, while ours is installed
+_running: ContextVar[LambdaContext | None] = ContextVar("lambda_runner_invocation", default=None)
 
 #: Called before each in-process invocation with (function name, event): a place to add latency or faults.
 #: A hook that raises InjectedFault makes the invocation fail with that error instead of running the handler.
@@ -167,8 +177,35 @@ def _decode(event: Any) -> Any:
     return {} if event is None else event
 
 
+def _invocation_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    """A log record carrying the running invocation's Lambda context keys, under Powertools' names."""
+    assert _record_factory is not None
+    record = _record_factory(*args, **kwargs)
+    context = _running.get()
+    if context is not None:
+        record.function_name = context.function_name
+        record.function_arn = context.invoked_function_arn
+        record.function_request_id = context.aws_request_id
+        record.function_memory_size = context.memory_limit_in_mb
+    return record
+
+
+@contextmanager
+def _running_as(context: LambdaContext) -> Iterator[None]:
+    token = _running.set(context)
+    try:
+        yield
+    finally:
+        _running.reset(token)
+
+
 def run(code: FunctionCode, event: Any, context: LambdaContext) -> tuple[str, bool]:
     """Call the function's handler; return (JSON payload, errored)."""
+    with _running_as(context):
+        return _run(code, event, context)
+
+
+def _run(code: FunctionCode, event: Any, context: LambdaContext) -> tuple[str, bool]:
     try:
         handler = load_handler(code)
     except Exception as exc:
@@ -212,25 +249,33 @@ def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
     ended = time.monotonic()
     if after_call:
         error_type = json.loads(body).get("errorType") if errored else None
-        done = Invocation(self.function_name, self.region, context.aws_request_id, started, ended, errored, error_type)
+        done = Invocation(
+            self.function_name, self.region, context.aws_request_id, started, ended, errored, error_type, payload
+        )
         for observer in list(after_call):
             observer(done)
     return body, errored, ""
 
 
 def install() -> None:
-    """Patch moto's LambdaFunction in this process (idempotent)."""
-    global _original
+    """Patch moto's LambdaFunction and logging's record factory in this process (idempotent)."""
+    global _original, _record_factory
     with _load_lock:
         if _original is None:
             _original = LambdaFunction._invoke_lambda
             LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+        if _record_factory is None:
+            _record_factory = logging.getLogRecordFactory()
+            logging.setLogRecordFactory(_invocation_record)
 
 
 def uninstall() -> None:
-    """Give moto its own ``_invoke_lambda`` back."""
-    global _original
+    """Give moto its own ``_invoke_lambda`` back, and logging its record factory."""
+    global _original, _record_factory
     with _load_lock:
         if _original is not None:
             LambdaFunction._invoke_lambda = _original  # type: ignore[method-assign]
             _original = None
+        if _record_factory is not None:
+            logging.setLogRecordFactory(_record_factory)
+            _record_factory = None

@@ -34,6 +34,7 @@ class StackOrganization:
         region: str,
         account_id: str,
         client: Callable[[str, str, str | None], Any],
+        bus_names: dict[str, str],
     ) -> None:
         """``client(service, region, account)``: a boto3 client on the emulator acting in ``account`` (None: home)."""
         self.template = template
@@ -41,6 +42,7 @@ class StackOrganization:
         self.region = region
         self.account_id = account_id
         self.client = client
+        self.bus_names = bus_names  # the deployment's buses, by logical id (filled in as it provisions)
         self.organization: Organization | None = None
         self.trusted_function_role_arns: Callable[[], list[str]] = _not_seeded
 
@@ -56,8 +58,9 @@ class StackOrganization:
 
     @property
     def event_bus_name(self) -> str:
-        """The app's own bus (where rule requests go and the app's events come out)."""
-        return self.parameters.get("EventBusName", "default")
+        """The app's own bus (where rule requests go and the app's events come out): AppEventBus, named after the
+        stack unless the EventBusName parameter names it."""
+        return self.bus_names.get("AppEventBus", "default")
 
     @property
     def execution_role_name(self) -> str:

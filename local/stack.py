@@ -29,7 +29,7 @@ from typing import Any
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner
 from local.api_server import ApiServer, Route
 from local.deploy import Deployment, dummy_zip
-from local.emulator import engine_tuning, resource_tags, sts_trust
+from local.emulator import engine_tuning, registry, resource_tags, secret_events, sts_trust
 from local.emulator.server import Emulator, LatencyModel, RequestLog
 from local.emulator_clients import EmulatorClients
 from local.execution_events import ExecutionEvents
@@ -43,6 +43,7 @@ from local.settings import (
     AWS_PORT_ENV,
     HOME_REGION,
     HOST,
+    REGISTRY_PORT_ENV,
     StackError,
     check_port_free,
     port_from_env,
@@ -67,6 +68,7 @@ class EmbeddedStack:
         stack_name: str = "pullthrough",
         verbose: bool = False,
         iam_check: bool = True,
+        registry_port: int | None = None,
     ) -> None:
         """``aws_port``/``api_port``: None reads PULLTHROUGH_AWS_PORT/PULLTHROUGH_API_PORT (5000/3000), 0 any free.
 
@@ -76,6 +78,11 @@ class EmbeddedStack:
         """
         self.aws_port = port_from_env(AWS_PORT_ENV, 5000) if aws_port is None else aws_port
         self.api_port = port_from_env(API_PORT_ENV, 3000) if api_port is None else api_port
+        default_registry_port = 0 if aws_port == 0 else 5001
+        self.registry_port = (
+            port_from_env(REGISTRY_PORT_ENV, default_registry_port) if registry_port is None else registry_port
+        )
+        self.registries: registry.Registries | None = None  # the ECR registry endpoint and the local upstreams
         self._emulator = Emulator(self.aws_port, verbose=verbose)
         self.region = HOME_REGION
         self.account_id = ACCOUNT_ID
@@ -86,7 +93,9 @@ class EmbeddedStack:
         if unknown:
             raise StackError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
         # Locally no step outlives its call, so a failed region Map needs no long settle before its rollback.
-        self.parameters = {**self.template.parameters, "InFlightSettleSeconds": "1", **(parameters or {})}
+        # A source secret's change rolls out after a short debounce window (pullthrough.rotation).
+        local_defaults = {"InFlightSettleSeconds": "1", "RotationDebounceSeconds": "2"}
+        self.parameters = {**self.template.parameters, **local_defaults, **(parameters or {})}
         self.deployment = Deployment(
             self.template,
             self.parameters,
@@ -106,7 +115,12 @@ class EmbeddedStack:
         self.function_role_arns = self.deployment.function_role_arns  # logical id -> its own role
         self._execution_events: ExecutionEvents | None = None
         self.org = StackOrganization(
-            self.template, self.parameters, region=self.region, account_id=self.account_id, client=self.client
+            self.template,
+            self.parameters,
+            region=self.region,
+            account_id=self.account_id,
+            client=self.client,
+            bus_names=self.deployment.bus_names,
         )
         self.iam: IamCheck | None = None
         self._iam_wanted = iam_check
@@ -130,6 +144,7 @@ class EmbeddedStack:
         global _active
         check_port_free(self.aws_port, AWS_PORT_ENV)
         check_port_free(self.api_port, API_PORT_ENV)
+        check_port_free(self.registry_port, REGISTRY_PORT_ENV)
         with _active_lock:
             if _active is not None:
                 raise StackError("an EmbeddedStack is already running in this process (they share os.environ)")
@@ -168,11 +183,15 @@ class EmbeddedStack:
         if self._execution_events is not None:
             self._execution_events.stop()
             self._execution_events = None
+        if self.registries is not None:
+            self.registries.stop()
+            self.registries = None
         events_bridge.wait_idle(timeout=5)
         self._emulator.stop()
         lambda_runner.unregister_all()
         lambda_runner.uninstall()
         events_bridge.uninstall()
+        secret_events.uninstall()
         if self.iam is not None:
             _session_hooks().remove(self.iam.attach)
         with contextlib.suppress(ImportError, ValueError):
@@ -326,6 +345,8 @@ class EmbeddedStack:
         self._emulator.start()
         self.aws_port = self._emulator.aws_port
         _reset_app_clients()
+        self.registries = registry.start(HOST, self.registry_port, home=(self.account_id, self.region))
+        self.registry_port = self.registries.port
 
     def _provision(self) -> None:
         self.deployment.provision_resources()

@@ -100,6 +100,8 @@ class TableDef:
     attribute_definitions: list[dict[str, str]]
     key_schema: list[dict[str, str]]
     billing_mode: str
+    ttl_attribute: str | None = None  # TimeToLiveSpecification.AttributeName when Enabled
+    deletion_protection: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,11 @@ def _function(lid: str, props: dict[str, Any], globals_: dict[str, Any], base: P
     )
 
 
+def _ttl_attribute(table: Mapping[str, Any]) -> str | None:
+    spec = table.get("TimeToLiveSpecification") or {}
+    return str(spec["AttributeName"]) if spec.get("Enabled") is True else None
+
+
 def load_template(path: Path | str = DEFAULT_TEMPLATE) -> Template:
     """Parse ``path`` into what the local stack provisions."""
     path = Path(path).resolve()
@@ -192,6 +199,8 @@ def load_template(path: Path | str = DEFAULT_TEMPLATE) -> Template:
             attribute_definitions=list(props.get("AttributeDefinitions") or []),
             key_schema=list(props.get("KeySchema") or []),
             billing_mode=str(props.get("BillingMode", "PAY_PER_REQUEST")),
+            ttl_attribute=_ttl_attribute(props),
+            deletion_protection=props.get("DeletionProtectionEnabled") is True,
         )
         for lid, props in _resources_of(resources, "AWS::DynamoDB::Table").items()
     }

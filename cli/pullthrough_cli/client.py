@@ -8,17 +8,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
-
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import ReadOnlyCredentials
-from botocore.exceptions import BotoCoreError
-from botocore.session import Session
 
 from pullthrough_cli.endpoint import is_loopback, region_of
 from pullthrough_cli.errors import ROLLOUT_DID_NOT_SUCCEED, USAGE, ApiError, CliError
+
+if TYPE_CHECKING:  # botocore takes a second to import: loaded only to sign
+    from botocore.credentials import ReadOnlyCredentials
+    from botocore.session import Session
 
 SERVICE = "execute-api"
 RUNNING = "RUNNING"
@@ -38,6 +36,8 @@ class Signer:
         """None for a loopback URL; otherwise a signer from botocore's credential chain (CliError if none)."""
         if is_loopback(url):
             return None
+        from botocore.exceptions import BotoCoreError
+
         signing_region = region_of(url) or region or session.get_config_variable("region")
         if not signing_region:
             raise CliError(f"cannot tell the region of {url}: give --region", USAGE)
@@ -55,6 +55,9 @@ class Signer:
 
     def headers(self, method: str, url: str, body: bytes | None, headers: dict[str, str]) -> dict[str, str]:
         """``headers`` plus Authorization, X-Amz-Date and, for temporary credentials, X-Amz-Security-Token."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
         request = AWSRequest(method=method, url=url, data=body or b"", headers=headers)
         SigV4Auth(self.credentials, SERVICE, self.region).add_auth(request)
         return dict(request.headers.items())

@@ -11,13 +11,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.session import Session
-
 from pullthrough_cli.errors import USAGE, CliError
+
+if TYPE_CHECKING:  # botocore takes a second to import: only the commands that call the API load it
+    from botocore.session import Session
 
 API_URL_ENV = "PULLTHROUGH_API_URL"
 API_URL_OUTPUT = "ApiUrl"
@@ -54,6 +54,8 @@ def check_url(url: str) -> str:
 
 def stack_api_url(session: Session, stack: str, region: str | None) -> str:
     """The ApiUrl output of CloudFormation stack ``stack`` (DescribeStacks, with the caller's credentials)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         cloudformation: Any = session.create_client("cloudformation", region_name=region)
         stacks = cloudformation.describe_stacks(StackName=stack)["Stacks"]

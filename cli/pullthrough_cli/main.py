@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
-from dataclasses import dataclass, field
-from typing import IO, Any
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
 import click
-from botocore.session import Session
-from rich.console import Console
 
 from pullthrough_cli import endpoint
-from pullthrough_cli.client import Api, Signer, follow
 from pullthrough_cli.errors import INTERRUPTED, ROLLOUT_DID_NOT_SUCCEED, ApiError, CliError
-from pullthrough_cli.render import Progress, rollout_table, rule_table, rules_table, targets_summary
 
+# The CLI starts in well under half a second because --help, usage errors and each command import only what they
+# use: botocore (a second on its own) only to sign or to read --stack, rich only to draw.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pullthrough_cli.client import Api
+
+JSON_HELP = "Print the API's JSON (for scripts) instead of tables."
 EPILOG = f"""\b
 Endpoint: --api-url URL, else ${endpoint.API_URL_ENV}, else --stack NAME (its ApiUrl output).
 Requests to a loopback URL (make local) are unsigned; any other is signed with SigV4 from the
 normal AWS credential chain (AWS_PROFILE/--profile, SSO, environment, roles; session tokens too).
 \b
+--json (before or after the command) prints the API's JSON instead of tables, errors included.
+\b
 Exit codes: 0 done (the rollout SUCCEEDED, or the plan is PLANNED); 1 the rollout FAILED or was
-ROLLED_BACK, or --timeout passed; 2 bad usage or rule file; 3 the API refused the request or could
-not be reached."""
+ROLLED_BACK, --timeout passed, or a delete was not confirmed; 2 bad usage or rule file; 3 the API
+refused the request or could not be reached."""
 
 
 @dataclass
@@ -35,17 +42,27 @@ class Settings:
     region: str | None
     profile: str | None
     as_json: bool
-    console: Console = field(
-        default_factory=lambda: Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
-    )
     _api: Api | None = None
+    _console: Console | None = None
 
     def api(self) -> Api:
         if self._api is None:
+            from botocore.session import Session
+
+            from pullthrough_cli.client import Api, Signer
+
             session = Session(profile=self.profile)
             url = endpoint.resolve(self.api_url, self.stack, session, self.region)
             self._api = Api(url, Signer.for_url(url, session, self.region))
         return self._api
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
+        return self._console
 
 
 class _Group(click.Group):
@@ -59,12 +76,18 @@ class _Group(click.Group):
 
 
 def _report(error: CliError, as_json: bool) -> None:
-    if as_json and isinstance(error, ApiError):
-        click.echo(json.dumps({"error": {"status": error.status, **error.body}}, indent=2))
+    """The error, once: as one JSON document on stdout with --json, else on stderr with each field error that the
+    first line does not already say."""
+    if as_json:
+        shown = {"status": error.status, **error.body} if isinstance(error, ApiError) else {"message": error.message}
+        click.echo(json.dumps({"error": shown}, indent=2))
+        return
     click.secho(f"error: {error.message}", err=True, fg="red")
     if isinstance(error, ApiError):
         for item in error.errors:
-            click.echo(f"  {item.get('field')}: {item.get('message')}", err=True)
+            line = f"{item.get('field')}: {item.get('message')}"
+            if line != error.body.get("message"):
+                click.echo(f"  {line}", err=True)
         if error.status == 409 and error.rollout_id:
             click.echo(f"  follow the running rollout: pullthrough status {error.rollout_id} --wait", err=True)
 
@@ -75,7 +98,7 @@ def _report(error: CliError, as_json: bool) -> None:
 @click.option("--stack", metavar="NAME", help="A deployed pullthrough stack: its ApiUrl output is the API.")
 @click.option("--region", metavar="REGION", help="Region of --stack (and of the API when its URL does not say).")
 @click.option("--profile", metavar="PROFILE", help="AWS profile to sign with (default: the normal chain).")
-@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON (for scripts) instead of tables.")
+@click.option("--json", "as_json", is_flag=True, help=JSON_HELP)
 @click.pass_context
 def cli(
     ctx: click.Context, api_url: str | None, stack: str | None, region: str | None, profile: str | None, as_json: bool
@@ -85,6 +108,16 @@ def cli(
 
 
 pass_settings = click.make_pass_decorator(Settings)
+
+
+def _json_anywhere(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    settings = ctx.find_object(Settings)
+    if value and settings is not None:
+        settings.as_json = True
+
+
+# ``--json`` after the command too (``pullthrough status r-1 --json``), as before it.
+json_option = click.option("--json", is_flag=True, expose_value=False, callback=_json_anywhere, help=JSON_HELP)
 
 
 def read_rule(source: IO[str]) -> Any:
@@ -114,6 +147,9 @@ def wait_options(fn: Any) -> Any:
 
 def watch(settings: Settings, started: dict[str, Any], interval: float, timeout: float | None) -> dict[str, Any]:
     """Follow a started rollout to its end, showing each region's progress; the final view."""
+    from pullthrough_cli.client import follow
+    from pullthrough_cli.render import Progress, rollout_table, targets_summary
+
     rollout_id = str(started["rolloutId"])
     began = time.monotonic()
     final = started
@@ -156,6 +192,8 @@ def started_only(settings: Settings, started: dict[str, Any]) -> None:
     if settings.as_json:
         click.echo(json.dumps(started, indent=2))
         return
+    from pullthrough_cli.render import rollout_table
+
     settings.console.print(rollout_table(started))
     settings.console.print(f"follow it: pullthrough status {started['rolloutId']} --wait")
 
@@ -164,17 +202,22 @@ def started_only(settings: Settings, started: dict[str, Any]) -> None:
 @click.option("-f", "--file", "rule_file", type=click.File("r"), required=True, help="The rule request (JSON).")
 @click.option("--wait", is_flag=True, help="Show each region's progress until the rollout ends.")
 @click.option("--idempotency-key", metavar="KEY", help="Send it again with the same key: the same rollout answers.")
+@click.option("--plan", "dry_run", is_flag=True, help="Only show what FILE would change (as pullthrough plan).")
 @wait_options
+@json_option
 @pass_settings
 def apply(
     settings: Settings,
     rule_file: IO[str],
     wait: bool,
     idempotency_key: str | None,
+    dry_run: bool,
     interval: float,
     timeout: float | None,
 ) -> None:
     """Roll the rule in FILE out (POST /rules): the file is the prefix's whole desired state."""
+    if dry_run:
+        return _plan(settings, rule_file, interval, timeout)
     started = settings.api().apply(read_rule(rule_file), idempotency_key=idempotency_key)
     if not wait:
         return started_only(settings, started)
@@ -184,9 +227,14 @@ def apply(
 @cli.command()
 @click.option("-f", "--file", "rule_file", type=click.File("r"), required=True, help="The rule request (JSON).")
 @wait_options
+@json_option
 @pass_settings
 def plan(settings: Settings, rule_file: IO[str], interval: float, timeout: float | None) -> None:
     """Show what applying FILE would change in each region, changing nothing (POST /rules?dryRun=true)."""
+    _plan(settings, rule_file, interval, timeout)
+
+
+def _plan(settings: Settings, rule_file: IO[str], interval: float, timeout: float | None) -> None:
     started = settings.api().apply(read_rule(rule_file), plan=True)
     finish(settings, watch(settings, started, interval, timeout), "PLANNED")
 
@@ -195,6 +243,7 @@ def plan(settings: Settings, rule_file: IO[str], interval: float, timeout: float
 @click.argument("rollout_id")
 @click.option("--wait", is_flag=True, help="Follow it until it ends (exit 0 only when it SUCCEEDED or is PLANNED).")
 @wait_options
+@json_option
 @pass_settings
 def status(settings: Settings, rollout_id: str, wait: bool, interval: float, timeout: float | None) -> None:
     """Show a rollout: its status and each region's (each account's, when it reaches several)."""
@@ -202,6 +251,8 @@ def status(settings: Settings, rollout_id: str, wait: bool, interval: float, tim
     if wait and view.get("status") == "RUNNING":
         view = watch(settings, view, interval, timeout)
     elif not settings.as_json:
+        from pullthrough_cli.render import rollout_table
+
         settings.console.print(rollout_table(view))
     if wait:
         finish(settings, view, "PLANNED" if view.get("mode") == "PLAN" else "SUCCEEDED")
@@ -211,9 +262,12 @@ def status(settings: Settings, rollout_id: str, wait: bool, interval: float, tim
 
 @cli.command()
 @click.argument("prefix", required=False)
+@json_option
 @pass_settings
 def rules(settings: Settings, prefix: str | None) -> None:
-    """List the desired rules, or show the one for PREFIX."""
+    """List the desired rules and how each one's last rollout ended, failed or not; or show the one for PREFIX."""
+    from pullthrough_cli.render import rule_table, rules_table
+
     if prefix:
         rule = settings.api().rule(prefix)
         if settings.as_json:
@@ -232,16 +286,36 @@ def rules(settings: Settings, prefix: str | None) -> None:
 @click.argument("prefix")
 @click.option("--wait", is_flag=True, help="Show each region's progress until the removal ends.")
 @click.option("--plan", "dry_run", is_flag=True, help="Only show what would be removed (DELETE ...?dryRun=true).")
+@click.option(
+    "-y", "--yes", is_flag=True, help="Do not ask before deleting (not asked either when stdin is no terminal)."
+)
 @wait_options
+@json_option
 @pass_settings
-def delete(settings: Settings, prefix: str, wait: bool, dry_run: bool, interval: float, timeout: float | None) -> None:
+def delete(
+    settings: Settings, prefix: str, wait: bool, dry_run: bool, yes: bool, interval: float, timeout: float | None
+) -> None:
     """Remove PREFIX's rule, template and secret from every region pullthrough wrote them to."""
+    if not (yes or dry_run) and interactive():
+        question = f"Delete the rule {prefix} from every region and account pullthrough wrote it to?"
+        if not click.confirm(question, default=False, err=True):
+            raise CliError("nothing deleted", ROLLOUT_DID_NOT_SUCCEED)
     started = settings.api().delete(prefix, plan=dry_run)
     if not (wait or dry_run):
         return started_only(settings, started)
     finish(settings, watch(settings, started, interval, timeout), "PLANNED" if dry_run else "SUCCEEDED")
 
 
+def interactive() -> bool:
+    """Whether a person can answer a question: standard input is a terminal."""
+    return sys.stdin.isatty()
+
+
 def main() -> None:
     """The console script."""
     cli()
+
+
+from pullthrough_cli.rotate import rotate  # noqa: E402 - its own module; it uses the helpers above
+
+cli.add_command(rotate)

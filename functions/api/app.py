@@ -17,10 +17,11 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, Tag
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseContentModel
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BeforeValidator
 
 from pullthrough import exceptions as ex
 from pullthrough.adapters.store import PrefixBusy
-from pullthrough.api_http import RULES_PATH, DocumentedResolver, hostile_body, routable
+from pullthrough.api_http import RULES_PATH, DocumentedResolver, refusal, routable, true_or_false
 from pullthrough.api_schema import (
     REQUEST_EXAMPLES,
     RESPONSE_EXAMPLES,
@@ -91,6 +92,9 @@ def _response(description: str, model: type, example: str | None = None) -> Open
     return {"description": description, "content": {content_types.APPLICATION_JSON: content}}
 
 
+NOT_AS_WRITTEN = "A query parameter the route does not take, or a header spelt like one it takes (each is named)"
+BAD_QUERY = _response(NOT_AS_WRITTEN, Error, "unknownQuery")
+BAD_BODY = _response(NOT_AS_WRITTEN + ", or a body that is not UTF-8 text or not JSON", Error, "notJson")
 INVALID = _response("The request is invalid: each error names its field", Error, "invalid")
 UNAVAILABLE = _response("AWS throttled or failed for a moment: retry with backoff", Error, "throttled")
 FAILED = _response("AWS refused a call pullthrough made (permissions, quotas)", Error, "denied")
@@ -149,10 +153,11 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
     summary="Roll a pull-through cache rule out to regions",
     tags=[RULES],
     description="The body is the rule's whole desired state: a request for an existing prefix replaces it, and "
-    "regions it no longer names lose the rule. The same body without inline credentials (or the same "
-    "Idempotency-Key) within 10 minutes returns the rollout it started.",
+    "regions it no longer names lose the rule. The same body without inline credentials, sent while its rollout "
+    "runs (at the same moment included), returns that rollout; so does the same Idempotency-Key for 10 minutes.",
     responses={
         202: _response("The rollout started: follow links.rollout", RolloutAccepted, "started"),
+        400: BAD_BODY,
         409: BUSY,
         413: _response("The body is larger than 256 KB", Error, "tooLarge"),
         422: INVALID,
@@ -162,7 +167,7 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
 )
 def post_rule(
     request: Annotated[RuleRequest, Body(embed=False, openapi_examples=REQUEST_EXAMPLES)],
-    dryRun: Annotated[bool, DRY_RUN] = False,
+    dryRun: Annotated[bool, BeforeValidator(true_or_false), DRY_RUN] = False,
     idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY] = None,
 ) -> Response[dict[str, Any]]:
     return _roll_out(request, dryRun, idempotency_key)
@@ -185,6 +190,7 @@ def _roll_out(request: RuleRequest, dry_run: bool, idempotency_key: str | None) 
     "execute-api:Invoke on PUT/rules/team-a/* (and DELETE/rules/team-a/*) only.",
     responses={
         202: _response("The rollout started: follow links.rollout", RolloutAccepted, "started"),
+        400: BAD_BODY,
         409: BUSY,
         413: _response("The body is larger than 256 KB", Error, "tooLarge"),
         422: INVALID,
@@ -195,7 +201,7 @@ def _roll_out(request: RuleRequest, dry_run: bool, idempotency_key: str | None) 
 def put_rule(
     prefix: Annotated[str, PREFIX],
     request: Annotated[RuleRequest, Body(embed=False, openapi_examples=REQUEST_EXAMPLES)],
-    dryRun: Annotated[bool, DRY_RUN] = False,
+    dryRun: Annotated[bool, BeforeValidator(true_or_false), DRY_RUN] = False,
     idempotency_key: Annotated[str | None, IDEMPOTENCY_KEY] = None,
 ) -> Response[dict[str, Any]]:
     request = for_path_prefix(request, _path_prefix(prefix), app.current_event.json_body)
@@ -206,7 +212,12 @@ def put_rule(
     "/rules",
     summary="The desired rules",
     tags=[RULES],
-    responses={200: _response("Every desired rule", RuleList, "rules"), 502: FAILED, 503: UNAVAILABLE},
+    responses={
+        200: _response("Every desired rule", RuleList, "rules"),
+        400: BAD_QUERY,
+        502: FAILED,
+        503: UNAVAILABLE,
+    },
 )
 def list_rules() -> dict[str, Any]:
     return {"rules": rule_views(rollouts_from_env())}
@@ -218,6 +229,7 @@ def list_rules() -> dict[str, Any]:
     tags=[RULES],
     responses={
         200: _response("The rule", RuleView, "rule"),
+        400: BAD_QUERY,
         404: NO_RULE,
         502: FAILED,
         503: UNAVAILABLE,
@@ -237,6 +249,7 @@ def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
     tags=[RULES],
     responses={
         202: _response("The delete rollout started: follow links.rollout", RolloutAccepted),
+        400: BAD_QUERY,
         404: NO_RULE,
         409: BUSY,
         422: _response("dryRun is not true or false", Error),
@@ -244,7 +257,9 @@ def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
         503: UNAVAILABLE,
     },
 )
-def delete_rule(prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, DRY_RUN] = False) -> Response[dict[str, Any]]:
+def delete_rule(
+    prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, BeforeValidator(true_or_false), DRY_RUN] = False
+) -> Response[dict[str, Any]]:
     return _started(start_delete(rollouts_from_env(), _rule_prefix(prefix), plan=dryRun))
 
 
@@ -254,6 +269,7 @@ def delete_rule(prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, DRY_RUN]
     tags=[ROLLOUTS],
     responses={
         200: _response("The rollout", Rollout, "rolledBack"),
+        400: BAD_QUERY,
         404: _response("No rollout with that id", Error, "noRollout"),
         502: FAILED,
         503: UNAVAILABLE,
@@ -308,7 +324,8 @@ def _service_failure(error: ex.PullthroughError) -> Response[dict[str, Any]]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    refused = hostile_body(event.get("body"), bool(event.get("isBase64Encoded")))
-    response = refused if refused is not None else app.resolve(routable(event), context)
+    request = routable(event)
+    refused = refusal(request, app)
+    response = refused if refused is not None else app.resolve(request, context)
     api_response(event, response)  # 4xx by route
     return response

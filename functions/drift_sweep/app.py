@@ -6,11 +6,13 @@ Takes a scheduled EventBridge event (its content is ignored) or ``{"mode": "repo
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from pullthrough.drift.request import mode_from_env, parse_sweep_event
 from pullthrough.drift.sweep import DriftSweep
-from pullthrough.metrics import drift_found
+from pullthrough.expiry import WARNING_DAYS
+from pullthrough.metrics import drift_found, rule_health
 from pullthrough.observability import logger
 from pullthrough.wiring import rollouts_from_env
 
@@ -19,8 +21,11 @@ from pullthrough.wiring import rollouts_from_env
 def handler(event: Any, context: Any) -> dict[str, Any]:
     request = parse_sweep_event(event)
     mode = request.mode or mode_from_env()
-    summary = DriftSweep(rollouts_from_env(trigger="sweep", organization=True)).run(mode, request.prefixes)
+    warning_days = int(os.environ.get("CREDENTIAL_EXPIRY_WARNING_DAYS", WARNING_DAYS))
+    sweep = DriftSweep(rollouts_from_env(trigger="sweep", organization=True), expiry_warning_days=warning_days)
+    summary = sweep.run(mode, request.prefixes)
     drift_found(summary)
+    rule_health(summary)
     logger.info(
         "drift sweep done",
         extra={

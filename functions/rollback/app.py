@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
-from pullthrough import aws
-from pullthrough.adapters.store import RolloutStore
+from pullthrough.adapters.store import store_from_env
 from pullthrough.entrypoints import step_handler
 from pullthrough.planning import ecr_for, secrets_for
 from pullthrough.regions import home_region
@@ -17,7 +14,7 @@ from pullthrough.tasks import RegionTask, RollbackResult
 def handler(task: RegionTask) -> RollbackResult:
     return rollback_region(
         task,
-        store=RolloutStore(aws.client("dynamodb", home_region()), os.environ["TABLE_NAME"]),
+        store=store_from_env(home_region()),
         # A rollback never runs in a plan (nothing was written): these are real clients, made only when needed.
         target=lambda: (ecr_for(task), secrets_for(task)),
     )

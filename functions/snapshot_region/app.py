@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
-from pullthrough import aws
-from pullthrough.adapters.store import RolloutStore
+from pullthrough.adapters.store import store_from_env
 from pullthrough.entrypoints import step_handler
-from pullthrough.planning import ecr_for, secrets_for
+from pullthrough.planning import account_regions_for, ecr_for, secrets_for
 from pullthrough.regions import home_region
 from pullthrough.steps.rollback import snapshot_region
 from pullthrough.tasks import RegionTask
@@ -19,5 +16,6 @@ def handler(task: RegionTask) -> dict[str, bool]:
         task,
         ecr=ecr_for(task),
         secrets=secrets_for(task),
-        store=RolloutStore(aws.client("dynamodb", home_region()), os.environ["TABLE_NAME"]),
+        store=store_from_env(home_region()),
+        account_regions=lambda: account_regions_for(task),
     )

@@ -12,4 +12,4 @@ from pullthrough.tasks import RegionTask
 
 @step_handler("ValidateRule")
 def handler(task: RegionTask) -> dict[str, Any]:
-    return validate_rule(task, ecr_for(task))
+    return validate_rule(task, ecr_for(task, slow_reads=True))  # ECR waits on the upstream registry

@@ -6,6 +6,7 @@ Rules and templates are keyed by their prefix without a trailing '/' (ECR assume
 prefix, so 'x' and 'x/' are one); each keeps the prefix as it was created.
 """
 
+import json
 import re
 import threading
 from dataclasses import replace
@@ -13,6 +14,7 @@ from typing import Any
 
 import moto.ecr.urls
 from moto.ecr.models import ECRBackend
+from moto.iam.exceptions import MalformedPolicyDocument
 
 from . import ecr_validation as check
 from .ecr_errors import (
@@ -27,6 +29,8 @@ from .ecr_errors import (
 from .ecr_models import PullThroughCacheRule, RepositoryCreationTemplate, now, paginate
 from .ecr_secrets import check_secret_exists, validation_failure
 
+# What a registry permissions policy may grant (anything else: "invalid registry policy").
+REGISTRY_POLICY_ACTIONS = frozenset({"ecr:ReplicateImage", "ecr:BatchImportUpstreamImage", "ecr:CreateRepository"})
 # Pull-through cache rules per registry per Region (not adjustable).
 MAX_RULES_PER_REGION = 50
 
@@ -43,11 +47,22 @@ class PullThroughECRBackend(ECRBackend):
         self.pull_through_cache_rules: dict[str, PullThroughCacheRule] = {}
         self.repository_creation_templates: dict[str, RepositoryCreationTemplate] = {}
         self.extension_lock = threading.RLock()
+        # The bytes of the blobs (configs, layers) pulled through into this registry, by digest: moto's
+        # repositories keep only their sizes.
+        self.layer_blobs: dict[str, bytes] = {}
 
     @property
     def _url_module(self) -> Any:
         # BaseBackend derives "<module>.urls" from the class's module name; ours lives outside moto.
         return moto.ecr.urls
+
+    def _validate_registry_policy_action(self, policy_text: str) -> None:
+        """A registry permissions policy takes ecr:ReplicateImage, ecr:BatchImportUpstreamImage and
+        ecr:CreateRepository (moto's check forgets BatchImportUpstreamImage, the pull-through cache policy's)."""
+        for statement in json.loads(policy_text)["Statement"]:
+            actions = statement["Action"]
+            if set([actions] if isinstance(actions, str) else actions) - REGISTRY_POLICY_ACTIONS:
+                raise MalformedPolicyDocument()
 
     # -- pull-through cache rules -------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from moto.ecr.models import ecr_backends
 from .ecr_backend import PullThroughECRBackend, upgrade_backend
 from .ecr_responses import PullThroughECRResponse
 from .faults import FAULTS, Faults, calls, clear, fail_validation, inject, pending, reset_calls
-from .faults_http import CALLS_PATH, FAULTS_PATH, calls_endpoint, faults_endpoint
+from .faults_http import CALLS_PATH, FAULTS_PATH, calls_endpoint, faults_endpoint, route_unsigned
 
 __all__ = [
     "FAULTS",
@@ -48,6 +48,7 @@ def install() -> None:
                 "{0}" + CALLS_PATH + "$": calls_endpoint,
             }
         )
+        route_unsigned()
         ecr_backends.backend = PullThroughECRBackend
         for account_backends in list(ecr_backends.values()):
             account_backends.backend = PullThroughECRBackend

@@ -10,6 +10,7 @@ from moto.ecr.responses import ECRResponse
 
 from .ecr_backend import PullThroughECRBackend, upgrade_backend
 from .faults import FAULTS, InjectedError
+from .registry import tokens
 
 _TEMPLATE_MEMBERS = (
     "description",
@@ -61,6 +62,22 @@ class PullThroughECRResponse(ECRResponse):
             headers, json.dumps({"__type": fault.error_code, "message": fault.message})
         )
         return fault.status, headers, body
+
+    def get_authorization_token(self) -> ActionResult:
+        """GetAuthorizationToken: a token per registry that the registry endpoint maps back to the caller."""
+        arn, account = tokens.caller(self.get_access_key(), self.current_account, self.partition)
+        registry_ids = self._get_param("registryIds") or [self.current_account]
+        data = []
+        for registry_id in registry_ids:
+            token, expires_at = tokens.issue(arn, account, self.region)
+            data.append(
+                {
+                    "authorizationToken": token,
+                    "expiresAt": expires_at,
+                    "proxyEndpoint": f"https://{registry_id}.dkr.ecr.{self.region}.amazonaws.com",
+                }
+            )
+        return ActionResult({"authorizationData": data})
 
     def _template_params(self) -> dict[str, Any]:
         return {name: self._get_param(name) for name in _TEMPLATE_MEMBERS}

@@ -64,7 +64,8 @@ def check_secret_exists(arn: str) -> None:
         raise UnableToAccessSecretException(f"The secret '{arn}' is scheduled for deletion and cannot be accessed.")
 
 
-def _secret_string(secret: Any) -> str | None:
+def secret_string(secret: Any) -> str | None:
+    """The secret's current string value (None when it has none)."""
     version_id = secret.default_version_id
     version = secret.versions.get(version_id) if version_id else None
     return None if version is None else version.get("secret_string")
@@ -90,7 +91,7 @@ def validation_failure(arn: str, rule_account: str, rule_region: str) -> str | N
     kms_key = getattr(secret, "kms_key_id", None)
     if kms_key and not kms_key.endswith(DEFAULT_SECRET_KEY):
         return f"The secret must be encrypted with the default '{DEFAULT_SECRET_KEY}' key, not '{kms_key}'."
-    return _credentials_failure(_secret_string(secret))
+    return _credentials_failure(secret_string(secret))
 
 
 def _credentials_failure(secret_string: str | None) -> str | None:

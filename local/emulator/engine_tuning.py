@@ -10,6 +10,8 @@ service models) that every full garbage collection walks again while holding the
 per region. ``install()`` caches the first seven (``uninstall()`` puts moto's back; the parsed program is shared by
 executions of one definition: its components keep no state of their own while evaluating, that lives in each
 execution's Environment);
+``install()`` also makes an execution stopped by hand (StopExecution) end ABORTED, as on AWS: moto's engine lets
+the states it interrupts fail on its own internals ("pop from empty list") and reports that as FAILED.
 ``freeze_heap()`` moves every object alive now out of the collector's reach (``gc.freeze()``) and
 ``thaw_heap()`` gives them back, so a stopped stack's objects can be freed.
 
@@ -50,6 +52,7 @@ def install() -> None:
     import moto.stepfunctions.parser.asl.utils.boto_client as boto_client
     import moto.stepfunctions.parser.asl.utils.json_path  # its parse is cached below
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication, Execution
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
     with _lock:
@@ -83,6 +86,12 @@ def install() -> None:
         _patch(moto.core.errors, "ErrorLookupFactory", lambda: shared_errors)
         modules = tuple(moto.backends.list_of_moto_modules())
         _patch(moto.backends, "list_of_moto_modules", lambda: iter(modules))
+        _patch(Execution, "stop", _remembering_stop(Execution.stop))
+        _patch(
+            BaseExecutionWorkerCommunication,
+            "_reflect_execution_status",
+            _aborted_when_stopped(BaseExecutionWorkerCommunication._reflect_execution_status),
+        )
 
 
 def uninstall() -> None:
@@ -101,6 +110,29 @@ def freeze_heap() -> None:
 
 def thaw_heap() -> None:
     gc.unfreeze()
+
+
+def _remembering_stop(original: Callable[..., None]) -> Callable[..., None]:
+    def stop(execution: Any, *args: Any, **kwargs: Any) -> None:
+        execution.stopped_by_hand = True
+        original(execution, *args, **kwargs)
+
+    return stop
+
+
+def _aborted_when_stopped(original: Callable[[Any], None]) -> Callable[[Any], None]:
+    """The execution's final status; ABORTED (no error, no cause) for one stopped by hand, whatever its
+    interrupted states did after the stop."""
+    from moto.stepfunctions.parser.api import ExecutionStatus
+
+    def reflect(communication: Any) -> None:
+        original(communication)
+        execution = communication.execution
+        if getattr(execution, "stopped_by_hand", False) and execution.exec_status != ExecutionStatus.SUCCEEDED:
+            execution.exec_status = ExecutionStatus.ABORTED
+            execution.error = execution.cause = None
+
+    return reflect
 
 
 def _patch(target: Any, name: str, value: Any) -> None:

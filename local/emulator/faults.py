@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from typing import Any
 
+from .registry.upstream import UPSTREAM_FAULTS
+
 # HTTP status for error codes that are not client errors; everything else gets 400.
 ERROR_STATUS = {
     "ServerException": 500,
@@ -132,17 +134,20 @@ class Faults:
         return fault
 
     def clear(self) -> None:
-        """Drop every injected error and forced validation failure (call counts stay)."""
+        """Drop every injected error and forced validation failure (call counts stay), and undo every upstream
+        fault (revoked credentials, slow or unreachable upstreams, moved tags)."""
         with self._lock:
             self._errors.clear()
             self._validation_failures.clear()
+        UPSTREAM_FAULTS.clear()
 
-    def pending(self) -> dict[str, list[dict[str, Any]]]:
+    def pending(self) -> dict[str, Any]:
         """The faults still armed, as JSON-ready dicts."""
         with self._lock:
             return {
                 "errors": [asdict(fault) for fault in self._errors],
                 "validationFailures": [asdict(fault) for fault in self._validation_failures],
+                "upstreams": UPSTREAM_FAULTS.pending(),
             }
 
     def calls(self) -> dict[tuple[str, str], int]:

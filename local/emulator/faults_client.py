@@ -68,12 +68,19 @@ def fail_validation(
     return dict(_request(endpoint_url, "POST", FAULTS_PATH, body)["validationFailure"])
 
 
+def upstream_fault(endpoint_url: str, upstream: str, action: str, **fields: Any) -> dict[str, Any]:
+    """Fault a local upstream registry: ``action`` revoke (username=...), slow (delayMs=...), unreachable, or
+    retag (repository=..., tag=...: the answer names the new digest)."""
+    body = {"kind": "upstream", "upstream": upstream, "action": action, **fields}
+    return dict(_request(endpoint_url, "POST", FAULTS_PATH, body))
+
+
 def clear(endpoint_url: str) -> None:
     """Drop every armed fault."""
     _request(endpoint_url, "DELETE", FAULTS_PATH)
 
 
-def pending(endpoint_url: str) -> dict[str, list[dict[str, Any]]]:
+def pending(endpoint_url: str) -> dict[str, Any]:
     """The faults still armed."""
     return dict(_request(endpoint_url, "GET", FAULTS_PATH))
 

@@ -25,7 +25,7 @@ from local.template_reader import substitute
 from pullthrough import aws
 from pullthrough import exceptions as ex
 from tests.asl_engine.engine import APPLY, ROOT, STEP_OUTPUTS, Execution, definition_substitutions, run, throws
-from tests.integration.app_support import api, provision
+from tests.integration.app_support import api, organization_members, provision
 from tests.support import HOME
 
 ASL = ROOT / "statemachine" / "rollout.asl.json"
@@ -64,6 +64,7 @@ def started() -> Iterator[dict[str, Started]]:
         aws.reset()
         with mock_aws():
             app = provision(mp)
+            organization_members(*ACCOUNTS)  # pullthrough targets only accounts of its Organization
             for name, options in bodies.items():
                 body = {"upstreamRegistry": "quay", "ecrRepositoryPrefix": f"quay-{name}", "regions": REGIONS}
                 status, answer = api("POST", "/rules", body | options)
@@ -518,3 +519,38 @@ def test_a_finish_that_fails_for_good_rolls_every_region_back_and_closes_the_rol
     assert sorted(regions_called(execution, resource(subs, "RollbackFunctionArn"))) == sorted(REGIONS)
     [closing] = execution.inputs_to(resource(subs, "RecoverRolloutFunctionArn"))
     assert closing["error"]["Error"] == "AccessDenied"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Throttling: Lambda refuses invocations past the account's concurrency (340-800 concurrent steps at the defaults).
+# The function never ran, so the call is retried longer than the steps' own transient errors, and a FinishRollout
+# that cannot run never turns a rollout whose targets all succeeded into a rollback.
+THROTTLED = "Lambda.TooManyRequestsException"
+
+
+def test_a_step_throttled_more_often_than_a_transient_error_is_retried_still_succeeds(
+    started: dict[str, Started], subs: dict[str, str], definition: dict[str, Any]
+) -> None:
+    create_rule = resource(subs, "CreateRuleFunctionArn")
+    outcomes = [throws(THROTTLED)] * 6 + [STEP_OUTPUTS["CreateRuleFunctionArn"]]
+    execution = rollout(started["default"], subs, mocks={create_rule: in_region(FAILING, *outcomes)})
+
+    finish = assert_finished(execution, definition, subs)
+    assert regions_called(execution, create_rule).count(FAILING) == 7
+    assert by_region(finish["regionResults"]) == dict.fromkeys(REGIONS, "SUCCEEDED")
+    assert not execution.calls_to(resource(subs, "RollbackFunctionArn"))
+
+
+@pytest.mark.parametrize("error", [THROTTLED, "Lambda.ServiceException"])
+def test_a_finish_rollout_that_lambda_keeps_refusing_never_rolls_back_a_rollout_that_succeeded(
+    error: str, started: dict[str, Started], subs: dict[str, str]
+) -> None:
+    finish_arn = resource(subs, "FinishRolloutFunctionArn")
+    refusals = [throws(error)] * 25  # past every Retry of the state: its Catch runs, at least once
+    execution = rollout(started["default"], subs, mocks={finish_arn: {"outcomes": [*refusals, {"finish": True}]}})
+
+    assert execution.status == "SUCCEEDED", execution.describe()
+    assert not execution.calls_to(resource(subs, "RollbackFunctionArn")), "a throttled finish rolled back"
+    finish = execution.inputs_to(finish_arn)
+    assert len(finish) == 26 and not any(f.get("afterRollback") for f in finish)
+    assert by_region(finish[-1]["regionResults"]) == dict.fromkeys(REGIONS, "SUCCEEDED")

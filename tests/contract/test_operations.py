@@ -49,7 +49,11 @@ AWS_PUBLISHED: dict[str, dict[str, tuple[str, ...]]] = {
 # Which resource of the template each AWS dimension must name.
 DIMENSION_TARGETS = {
     "StateMachineArn": {"${RolloutStateMachine}"},
-    "QueueName": {"${RuleRequestedDeadLetterQueue.QueueName}"},
+    "QueueName": {
+        "${RuleRequestedDeadLetterQueue.QueueName}",
+        "${RecoveryDeadLetterQueue.QueueName}",
+        "${SweepDeadLetterQueue.QueueName}",
+    },
     "ApiName": {"${AWS::StackName}"},
     "Stage": {"v1"},
 }
@@ -63,7 +67,8 @@ class Watch:
     metric: str
     dimensions: dict[str, Any]
     statistic: str
-    threshold: float = 1
+    threshold: Any = 1
+    comparison: str = "GreaterThanOrEqualToThreshold"
 
 
 SINGLE_METRIC_ALARMS = {
@@ -82,10 +87,34 @@ SINGLE_METRIC_ALARMS = {
         {"QueueName": {"Fn::GetAtt": ["RuleRequestedDeadLetterQueue", "QueueName"]}},
         "Maximum",
     ),
+    "RecoveryDeadLettersAlarm": Watch(
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": {"Fn::GetAtt": ["RecoveryDeadLetterQueue", "QueueName"]}},
+        "Maximum",
+    ),
+    "SweepDeadLettersAlarm": Watch(
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        {"QueueName": {"Fn::GetAtt": ["SweepDeadLetterQueue", "QueueName"]}},
+        "Maximum",
+    ),
     "RolloutsRolledBackAlarm": Watch(NAMESPACE, "RolloutsRolledBack", SERVICE, "Sum"),
     "DriftFoundAlarm": Watch(NAMESPACE, "DriftFindings", SERVICE, "Sum"),
+    "UnhealthyRuleAlarm": Watch(NAMESPACE, "UnhealthyTargets", SERVICE, "Maximum"),
+    "CredentialExpiringAlarm": Watch(
+        NAMESPACE,
+        "DaysToCredentialExpiry",
+        SERVICE,
+        "Minimum",
+        {"Ref": "CredentialExpiryWarningDays"},
+        "LessThanOrEqualToThreshold",
+    ),
 }
 REGION_STEPS = {"SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule"}
+# Metric-math alarms over the Distributed Maps' child executions (their metrics carry the Map Run's label).
+MAP_RUN_ALARMS = {"ChildExecutionsFailedAlarm"}
+CHILD_ENDINGS = {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
 # Metric-math alarms: a Lambda metric summed over functions.
 FUNCTION_ALARMS = {
     "RegionStepErrorsAlarm": "Errors",
@@ -135,7 +164,48 @@ def summed_functions(properties: dict[str, Any], metric: str) -> set[str]:
 
 
 def test_the_alarms_are_the_ones_the_readme_explains(template: dict[str, Any]) -> None:
-    assert set(resources_of(template, ALARM)) == set(SINGLE_METRIC_ALARMS) | set(FUNCTION_ALARMS)
+    assert set(resources_of(template, ALARM)) == set(SINGLE_METRIC_ALARMS) | set(FUNCTION_ALARMS) | MAP_RUN_ALARMS
+
+
+def distributed_map_labels() -> set[str]:
+    """The Label of every Distributed Map in the rollout state machine."""
+    found: set[str] = set()
+
+    def walk(states: dict[str, Any]) -> None:
+        for state in states.values():
+            processor = state.get("ItemProcessor") or {}
+            if processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED":
+                found.add(state["Label"])
+            if processor:
+                walk(processor["States"])
+
+    walk(json.loads((ROOT / "statemachine" / "rollout.asl.json").read_text(encoding="utf-8"))["States"])
+    return found
+
+
+def test_child_executions_of_every_distributed_map_are_alarmed_when_they_fail_time_out_or_abort(
+    template: dict[str, Any],
+) -> None:
+    """A Map Run's child executions publish under a labelled state machine ARN (<state machine ARN>/<Map Run label>,
+    Step Functions developer guide, "Viewing a Distributed Map Run"): the parent's alarms never see them."""
+    labels = distributed_map_labels()
+    assert labels == {"RolloutAccounts", "RollbackAccounts"}
+    properties = alarm(template, "ChildExecutionsFailedAlarm")
+    (returned,) = [m for m in properties["Metrics"] if m.get("ReturnData", True)]
+    assert returned["Expression"] == "SUM(FILL(METRICS(), 0))"
+    watched = set()
+    for query in properties["Metrics"]:
+        if query is returned:
+            continue
+        metric = query["MetricStat"]["Metric"]
+        assert metric["Namespace"] == "AWS/States" and metric["MetricName"] in CHILD_ENDINGS
+        assert (query["MetricStat"]["Period"], query["MetricStat"]["Stat"]) == (300, "Sum")
+        (dimension,) = metric["Dimensions"]
+        assert dimension["Name"] == "StateMachineArn"
+        watched.add((metric["MetricName"], dimension["Value"]["Fn::Sub"]))
+    assert watched == {(m, "${RolloutStateMachine}/" + label) for m in CHILD_ENDINGS for label in labels}
+    assert (properties["Threshold"], properties["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert (properties["EvaluationPeriods"], properties["DatapointsToAlarm"]) == (1, 1)
 
 
 @pytest.mark.parametrize("name", sorted(SINGLE_METRIC_ALARMS))
@@ -145,10 +215,7 @@ def test_a_single_metric_alarm_watches_its_metric_with_its_threshold(template: d
     assert (properties["Namespace"], properties["MetricName"]) == (expected.namespace, expected.metric)
     assert {d["Name"]: d["Value"] for d in properties["Dimensions"]} == expected.dimensions
     assert (properties["Statistic"], properties["Period"]) == (expected.statistic, 300)
-    assert (properties["Threshold"], properties["ComparisonOperator"]) == (
-        expected.threshold,
-        "GreaterThanOrEqualToThreshold",
-    )
+    assert (properties["Threshold"], properties["ComparisonOperator"]) == (expected.threshold, expected.comparison)
     assert (properties["EvaluationPeriods"], properties["DatapointsToAlarm"]) == (1, 1)
 
 
@@ -177,7 +244,7 @@ def test_throttles_are_watched_on_every_function_the_state_machine_invokes(templ
     assert len(watched) + 1 <= 10  # CloudWatch: at most 10 metrics (and expressions) in one alarm
 
 
-@pytest.mark.parametrize("name", sorted(set(SINGLE_METRIC_ALARMS) | set(FUNCTION_ALARMS)))
+@pytest.mark.parametrize("name", sorted(set(SINGLE_METRIC_ALARMS) | set(FUNCTION_ALARMS) | MAP_RUN_ALARMS))
 def test_every_alarm_notifies_the_alarm_topic_and_says_what_to_check_first(template: dict[str, Any], name: str) -> None:
     properties = alarm(template, name)
 

@@ -70,3 +70,14 @@ def test_one_hung_sdk_call_ends_well_inside_every_functions_timeout(
                 f"{function} (Timeout {timeout} s): one {service} call can take {worst:.1f} s "
                 f"(+{HEADROOM_S:.0f} s headroom); lower the SDK timeouts or attempts in pullthrough/aws.py"
             )
+
+
+def test_validation_waits_longer_on_the_upstream_and_still_ends_inside_validate_rules_timeout(
+    timeouts: dict[str, int], fresh_clients: None
+) -> None:
+    """ValidatePullThroughCacheRule waits on the upstream registry (ECR asks it), so 4 s cuts off slow but working
+    upstreams: its client reads longer, and within ValidateRule's own budget."""
+    normal = aws.client("ecr", "eu-west-1").meta.config
+    slow = aws.client("ecr", "eu-west-1", slow_reads=True).meta.config
+    assert slow.read_timeout >= 3 * normal.read_timeout
+    assert worst_case_of_one_call(slow) + HEADROOM_S <= timeouts["ValidateRuleFunction"]

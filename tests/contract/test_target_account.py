@@ -26,7 +26,7 @@ ORG_EVENTS_TEMPLATE = ROOT / "org-events.yaml"
 HOME = "123456789012"
 TARGET = "111122223333"
 ORG = "o-exampleorg1"
-TARGET_SERVICES = ("ecr:", "secretsmanager:", "iam:")
+TARGET_SERVICES = ("ecr:", "secretsmanager:", "iam:", "account:")
 HOME_ONLY = ("${AWS::Region}", "${SourceSecretPrefix}")  # the home region, the home account's source secrets
 
 
@@ -196,7 +196,14 @@ def test_secret_writes_and_deletes_only_on_secrets_tagged_as_pullthroughs(role: 
     for action in SECRET_WRITES:
         assert held[action][1] == {own}, action
     assert held["secretsmanager:CreateSecret"][1] == {("StringEquals", "aws:RequestTag/managed-by", "pullthrough")}
-    assert held["secretsmanager:TagResource"][1] == {("StringEquals", "aws:RequestTag/managed-by", "pullthrough")}
+    # Tagging: a new tag managed-by=pullthrough (creating or adopting), or, to give a taken-over secret back as it
+    # was (Rollback after "adopt"), pullthrough's own two tag keys and no other.
+    own_keys = {("ForAllValues:StringEquals", "aws:TagKeys", key) for key in ("managed-by", "pullthrough:prefix")}
+    assert (
+        held["secretsmanager:TagResource"][1]
+        == {("StringEquals", "aws:RequestTag/managed-by", "pullthrough")} | own_keys
+    )
+    assert held["secretsmanager:UntagResource"][1] == own_keys
 
 
 def every_statement(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:

@@ -496,6 +496,9 @@ def test_drift_sweep_schedule_is_off_unless_enabled(template: dict[str, Any]) ->
 def test_state_is_encrypted_and_expires(template: dict[str, Any]) -> None:
     for name, table in resources_of(template, "AWS::DynamoDB::Table").items():
         props = table["Properties"]
+        # the only record of where the app keeps secrets: survives the stack, a replacement and a slip of the hand
+        assert (table.get("DeletionPolicy"), table.get("UpdateReplacePolicy")) == ("Retain", "Retain"), name
+        assert props["DeletionProtectionEnabled"] is True, name
         assert props["SSESpecification"]["SSEEnabled"] is True, name
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True, name
         assert props["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}, name
@@ -712,3 +715,19 @@ def test_the_function_roles_output_lists_exactly_the_functions_that_may_assume_t
     assert all(attribute == "Arn" for _, attribute in roles)
     assert sorted(role.removesuffix("Role") for role, _ in roles) == sorted(assuming)
     assert len(assuming) >= 8
+
+
+def test_reserved_concurrency_for_the_region_steps_is_an_option_off_by_default(template: dict[str, Any]) -> None:
+    """Reserved concurrency keeps other functions of the account from starving a rollout (and caps it): off unless
+    asked, since it takes from the account's unreserved pool."""
+    parameter = template["Parameters"]["StepReservedConcurrency"]
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 0, 0)
+    assert template["Conditions"]["StepConcurrencyReserved"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "StepReservedConcurrency"}, "0"]}]
+    }
+    steps = ["SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule", "Rollback"]
+    for step in steps:
+        reserved = function_properties(template, f"{step}Function").get("ReservedConcurrentExecutions")
+        assert reserved == {
+            "Fn::If": ["StepConcurrencyReserved", {"Ref": "StepReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+        }, step

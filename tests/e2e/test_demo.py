@@ -30,6 +30,8 @@ def test_the_demo_fits_120_columns_and_its_suggested_cli_commands_work(
     assert demo.run(stack) == 0
     printed = capsys.readouterr().out
     assert max(len(line) for line in printed.splitlines()) <= 120, printed
+    # A real client pulls through the home region's cache (skopeo; .ci/run installs it)
+    assert "pulled docker-hub/library/alpine:3.20 through the cache (skopeo, 127.0.0.1:" in printed
     # The second part: the OU workloads' accounts (three in the local organization) x 2 regions, six target lines
     assert (
         "SUCCEEDED in" in printed and ": 3 accounts x 2 regions, each through its PullthroughExecutionRole" in printed

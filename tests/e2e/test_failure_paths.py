@@ -145,6 +145,12 @@ def test_an_execution_stopped_by_hand_is_rolled_back_and_finished(
 
     sfn.stop_execution(executionArn=execution, error="Operator", cause="stopped by hand")
     hold.release()  # the call in flight still lands, as on AWS
+    stopped = wait_until(
+        lambda: ((d := sfn.describe_execution(executionArn=execution))["status"] != "RUNNING" and d) or None,
+        60,
+        "the stopped execution to end",
+    )
+    assert (stopped["status"], stopped.get("error"), stopped.get("cause")) == ("ABORTED", None, None)
 
     ended = wait_rollout(started["rolloutId"], timeout=120)
     assert ended["status"] == "ROLLED_BACK", ended

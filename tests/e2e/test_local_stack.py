@@ -21,7 +21,7 @@ from local import events_bridge, lambda_runner
 from local.api_server import ApiServer, Route
 from local.emulator import ecr_extension
 from local.emulator.server import LATENCY_ENV
-from local.settings import API_PORT_ENV, AWS_PORT_ENV, StackError
+from local.settings import API_PORT_ENV, AWS_PORT_ENV, REGISTRY_PORT_ENV, StackError
 from local.stack import EmbeddedStack
 from local.template_reader import Resolver, TemplateError, load_template, substitute
 from tests.e2e.conftest import (
@@ -185,7 +185,7 @@ def task_states(machine: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 def test_the_rule_requested_rule_targets_its_function(stack: EmbeddedStack) -> None:
     events = stack.client("events")
-    (name,) = [n for n in stack.rule_names if n.endswith("-rule-requested")]
+    (name,) = [n for n in stack.rule_names if n == "rule-requested"]
     rule = events.describe_rule(Name=name, EventBusName=stack.event_bus_name)  # the app's own bus
     assert json.loads(rule["EventPattern"]) == {
         "source": ["pullthrough"],
@@ -197,7 +197,7 @@ def test_the_rule_requested_rule_targets_its_function(stack: EmbeddedStack) -> N
 
 def test_the_execution_ended_rule_targets_the_recovery_function(stack: EmbeddedStack) -> None:
     events = stack.client("events")
-    (name,) = [n for n in stack.rule_names if n.endswith("-execution-ended")]
+    (name,) = [n for n in stack.rule_names if n.endswith("-ExecutionEnded")]
     pattern = json.loads(events.describe_rule(Name=name)["EventPattern"])
     assert pattern["source"] == ["aws.states"]
     assert pattern["detail"]["status"] == ["FAILED", "TIMED_OUT", "ABORTED"]
@@ -576,7 +576,10 @@ def test_a_failing_handler_is_a_500_without_its_details(
 # -- start-up checks and knobs ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("which", "env_name"), [("aws_port", AWS_PORT_ENV), ("api_port", API_PORT_ENV)])
+@pytest.mark.parametrize(
+    ("which", "env_name"),
+    [("aws_port", AWS_PORT_ENV), ("api_port", API_PORT_ENV), ("registry_port", REGISTRY_PORT_ENV)],
+)
 def test_a_port_in_use_names_the_variable_to_change(stack: EmbeddedStack, which: str, env_name: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

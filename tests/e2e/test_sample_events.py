@@ -33,6 +33,7 @@ STEP_EVENTS = [
     ("drift_sweep_on_demand", "DriftSweepFunction"),
     ("api_post_rules", "ApiFunction"),
     ("rule_requested", "RuleRequestedFunction"),
+    ("source_secret_changed", "SourceSecretChangedFunction"),
 ]
 REQUEST_BODIES = ["rule_request_docker_hub", "rule_request_quay"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -65,8 +66,12 @@ def api(
     raw: str | None = None,
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    binary: bytes | None = None,
 ) -> tuple[int, Any]:
-    """Call the API function with an API Gateway REST proxy event; returns (status, parsed body)."""
+    """Call the API function with an API Gateway REST proxy event; returns (status, parsed body).
+
+    ``binary``: a body API Gateway passes base64-encoded (bytes that are not UTF-8 text).
+    """
     event = {
         "httpMethod": method,
         "path": path,
@@ -77,9 +82,11 @@ def api(
         "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
         "pathParameters": None,
         "body": raw if raw is not None else (json.dumps(body) if body is not None else None),
-        "isBase64Encoded": False,
+        "isBase64Encoded": binary is not None,
         "requestContext": {"requestId": "test", "stage": "v1", "path": path, "httpMethod": method},
     }
+    if binary is not None:
+        event["body"] = base64.b64encode(binary).decode("ascii")
     answer = API.handler(event, FakeContext())
     text = answer["body"]
     try:
@@ -131,3 +138,22 @@ def member_account(name: str = "member") -> Member:
     }
     account.client("iam").create_role(RoleName="PullthroughExecutionRole", AssumeRolePolicyDocument=json.dumps(trust))
     return account
+
+
+def organization_members(*ids: str) -> None:
+    """Make ``ids`` ACTIVE member accounts of the home account's moto Organization (made if need be): pullthrough
+    targets only accounts of its Organization. moto picks the ids of the accounts it creates, so each created
+    account takes a wanted id instead."""
+    from moto.organizations.models import organizations_backends
+
+    orgs = boto3.client("organizations", region_name=HOME)
+    try:
+        orgs.describe_organization()
+    except orgs.exceptions.AWSOrganizationsNotInUseException:
+        orgs.create_organization(FeatureSet="ALL")
+    backend = organizations_backends[ACCOUNT]["aws"]
+    for wanted in ids:
+        made = orgs.create_account(AccountName=f"member-{wanted}", Email=f"{wanted}@example.com")
+        made_id = made["CreateAccountStatus"]["AccountId"]
+        backend.get_account_by_id(made_id).id = wanted
+        organizations_backends.master_accounts[wanted] = organizations_backends.master_accounts.pop(made_id)

@@ -117,9 +117,9 @@ def test_bad_bodies_get_422_naming_the_field_and_never_echo_the_credential(app: 
     assert app.executions() == []
 
 
-def test_malformed_json_is_a_422_on_the_body(app: AppEnv) -> None:
+def test_malformed_json_is_a_400_on_the_body(app: AppEnv) -> None:
     status, answer = api("POST", "/rules", raw='{"upstreamRegistry": ')
-    assert status == 422 and answer["errors"][0]["field"] == "body"
+    assert status == 400 and answer["errors"][0]["field"] == "body"
 
 
 def test_delete_starts_a_delete_rollout_over_the_desired_rules_regions(app: AppEnv) -> None:

@@ -153,8 +153,8 @@ WORDED: dict[str, tuple[dict[str, Any], str, str]] = {
         QUAY | {"region": "us-east-1"},
         "region",
         "is not a known field (known fields here: upstreamRegistry, ecrRepositoryPrefix, upstreamRegistryUrl, "
-        "upstreamRepositoryPrefix, credentials, credentialSecretArn, customRoleArn, regions, accounts, "
-        "organizationalUnits, retainOnAccountRemoval, adopt, creationTemplate, rollout)",
+        "upstreamRepositoryPrefix, credentials, credentialSecretArn, credentialExpiresAt, customRoleArn, regions, "
+        "accounts, organizationalUnits, retainOnAccountRemoval, adopt, creationTemplate, rollout)",
     ),
 }
 
@@ -194,7 +194,9 @@ def test_an_unknown_key_under_credentials_is_refused_clearly_without_naming_it(a
     invented = {"username": "octocat", "accessToken": "t", "pasword": CANARY, CANARY: "x"}
     status, answer = api("POST", "/rules", DOCKER_HUB | {"credentials": invented})
     assert status == 422
-    assert answer["errors"] == [{"field": "credentials", "message": "takes only username and accessToken"}] * 2
+    assert (
+        answer["errors"] == [{"field": "credentials", "message": "takes only username, accessToken and expiresAt"}] * 2
+    )
     assert CANARY not in json.dumps(answer) and "pasword" not in json.dumps(answer)
 
 

@@ -76,7 +76,7 @@ def sweep(mode: str = "report") -> dict[str, Any]:
     return summary
 
 
-def test_every_account_and_region_is_read_through_its_role_in_three_calls_and_found_in_sync(
+def test_every_account_and_region_is_read_through_its_role_in_three_reads_and_validated_once_and_found_in_sync(
     app: AppEnv, member: Member, call_log: CallLog
 ) -> None:
     rolled_out_to_two_accounts(app, member)
@@ -91,10 +91,12 @@ def test_every_account_and_region_is_read_through_its_role_in_three_calls_and_fo
     per_target = call_log.per_target(("ecr", "secretsmanager"), ACCOUNT)
     wanted = {(a, r) for a in (ACCOUNT, member.id) for r in REGIONS}
     assert wanted <= set(per_target)
-    assert all(per_target[target] == 3 for target in wanted), per_target
-    # The member's reads went through its execution role (an assumed-role client), none made with home credentials.
+    # Three reads, and ECR's validation of the rule (its health: one call per rule and target)
+    assert all(per_target[target] == 4 for target in wanted), per_target
+    assert summary["health"][PREFIX]["status"] == "healthy" and len(summary["health"][PREFIX]["targets"]) == 4
+    # The member's calls went through its execution role (an assumed-role client), none made with home credentials.
     member_calls = [op for (svc, region, op), acting in zip(call_log.calls, call_log.acting, strict=True) if acting]
-    assert set(member_calls) == THREE_READS
+    assert set(member_calls) == THREE_READS | {"ValidatePullThroughCacheRule"}
 
 
 def test_a_rule_deleted_in_one_member_region_is_reported_there_only_and_shown_by_the_api(

@@ -480,7 +480,9 @@ def test_a_busy_prefix_is_skipped_in_repair_mode_and_the_report_says_so(app: App
     assert drift_events(app)[0]["detail"]["repair"] == skipped
 
 
-def test_calls_per_region_do_not_grow_with_the_number_of_rules(app: AppEnv, call_log: CallLog) -> None:
+def test_reads_per_region_do_not_grow_with_the_number_of_rules(app: AppEnv, call_log: CallLog) -> None:
+    """The reads do not grow with the rules; ECR's validation (health) is one call per rule and target: ECR validates
+    one prefix per call."""
     per_region: dict[int, dict[str, Counter[str]]] = {}
     made = recorded = 0
     for size in (1, 10, 50):
@@ -502,8 +504,11 @@ def test_calls_per_region_do_not_grow_with_the_number_of_rules(app: AppEnv, call
         recorded = size
     three = Counter({"DescribePullThroughCacheRules": 1, "DescribeRepositoryCreationTemplates": 1, "ListSecrets": 1})
     expected = {region: three for region in REGIONS} | {HOME: Counter({"ListSecrets": 1})}  # home: source secrets
+    validation = "ValidatePullThroughCacheRule"
+    validations = {size: {r: c.pop(validation, 0) for r, c in calls.items()} for size, calls in per_region.items()}
     assert per_region[1] == per_region[10] == per_region[50] == expected
     assert max(c.total() for c in per_region[50].values()) <= 3
+    assert all(validations[size] == {**dict.fromkeys(REGIONS, size), HOME: 0} for size in validations), validations
 
 
 def test_every_new_report_is_written_at_once_not_ten_at_a_time(app: AppEnv, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -714,4 +714,8 @@ def test_inject_rejects_unknown_operations_and_bad_times() -> None:
         ecr_extension.inject("CreatePullThroughCacheRules", "ServerException")
     with pytest.raises(ValueError, match="times"):
         ecr_extension.inject("CreatePullThroughCacheRule", "ServerException", times=0)
-    assert ecr_extension.pending() == {"errors": [], "validationFailures": []}
+    assert ecr_extension.pending() == {
+        "errors": [],
+        "validationFailures": [],
+        "upstreams": {"revoked": [], "slow": [], "unreachable": []},
+    }

@@ -80,13 +80,33 @@ def test_moto_reset_drops_rules_and_templates(aws: contract.Aws, endpoint_url: s
 def test_the_fault_api_lists_and_clears_faults(aws: contract.Aws, endpoint_url: str) -> None:
     faults_client.inject(endpoint_url, "CreatePullThroughCacheRule", "ServerException", region="eu-west-1", times=2)
     faults_client.fail_validation(endpoint_url, "docker-hub", "bad credentials")
+    faults_client.upstream_fault(endpoint_url, "quay", "slow", delayMs=5)
+    faults_client.upstream_fault(endpoint_url, "docker-hub", "revoke", username="demo-user")
     armed = faults_client.pending(endpoint_url)
     assert [(f["operation"], f["region"], f["remaining"]) for f in armed["errors"]] == [
         ("CreatePullThroughCacheRule", "eu-west-1", 2)
     ]
     assert [f["prefix"] for f in armed["validationFailures"]] == ["docker-hub"]
+    assert armed["upstreams"] == {
+        "revoked": [{"upstream": "docker-hub", "username": "demo-user"}],
+        "slow": [{"upstream": "quay", "delayMs": 5.0}],
+        "unreachable": [],
+    }
     faults_client.clear(endpoint_url)
-    assert faults_client.pending(endpoint_url) == {"errors": [], "validationFailures": []}
+    assert faults_client.pending(endpoint_url) == {
+        "errors": [],
+        "validationFailures": [],
+        "upstreams": {"revoked": [], "slow": [], "unreachable": []},
+    }
+
+
+def test_the_fault_api_refuses_an_unknown_upstream_or_action(endpoint_url: str) -> None:
+    with pytest.raises(faults_client.FaultApiError, match="unknown upstream 'dockerhub'"):
+        faults_client.upstream_fault(endpoint_url, "dockerhub", "unreachable")
+    with pytest.raises(faults_client.FaultApiError, match="unknown upstream action 'break'"):
+        faults_client.upstream_fault(endpoint_url, "quay", "break")
+    with pytest.raises(faults_client.FaultApiError, match="missing field 'username'"):
+        faults_client.upstream_fault(endpoint_url, "quay", "revoke")
 
 
 @pytest.mark.parametrize(
@@ -114,3 +134,34 @@ def test_the_fault_api_speaks_plain_json_over_http(aws: contract.Aws, endpoint_u
         assert json.loads(response.read())["error"]["status"] == 400
     with pytest.raises(Exception, match="ThrottlingException"):
         aws.client("ecr").describe_pull_through_cache_rules()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"{not json", "the request body is not JSON"),
+        (b"[]", "the request body must be a JSON object"),
+        (b'{"kind": "error", "errorCode": "ServerException"}', "missing field 'operation'"),
+    ],
+)
+def test_the_fault_api_answers_a_bad_request_without_a_credential_scope_with_a_json_400(
+    aws: contract.Aws, endpoint_url: str, raw: bytes, message: str
+) -> None:
+    """As the README's curl sends it when the Authorization header is left out: no SigV4 credential scope."""
+    request = urllib.request.Request(f"{endpoint_url}/_pullthrough/faults", data=raw, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert refused.value.headers["Content-Type"] == "application/json"
+    assert json.loads(refused.value.read())["message"].startswith(message)
+
+
+def test_the_fault_api_needs_no_credential_scope(aws: contract.Aws, endpoint_url: str) -> None:
+    body = {"kind": "validation", "prefix": "docker-hub", "failure": "upstream said no"}
+    request = urllib.request.Request(
+        f"{endpoint_url}/_pullthrough/faults", data=json.dumps(body).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.loads(response.read())["validationFailure"]["failure"] == "upstream said no"
+    with urllib.request.urlopen(f"{endpoint_url}/_pullthrough/calls", timeout=10) as response:
+        assert "calls" in json.loads(response.read())

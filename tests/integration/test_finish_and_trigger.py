@@ -155,6 +155,29 @@ def test_a_rolled_back_rollout_reports_each_region_and_restores_the_previous_des
     assert api("GET", "/rules/quay")[1]["rule"].get("upstreamRepositoryPrefix", "ROOT") == "ROOT"
 
 
+def test_the_rule_names_its_last_attempt_after_a_roll_back_not_the_previous_success(app: AppEnv) -> None:
+    body = {"upstreamRegistry": "quay", "regions": ["us-east-1"]}
+    _, first = api("POST", "/rules", body)
+    FINISH.handler({"rolloutId": first["rolloutId"], "prefix": "quay", "regionResults": []}, FakeContext())
+    _, second = api("POST", "/rules", body | {"upstreamRepositoryPrefix": "coreos"})
+    failed = {"Error": "RuleValidationFailed", "Cause": "no"}
+    FINISH.handler(
+        {
+            "rolloutId": second["rolloutId"],
+            "prefix": "quay",
+            "regionResults": [region_result("us-east-1", "FAILED", failed)],
+            "afterRollback": True,
+            "rollbackResults": [{"region": "us-east-1", "status": "ROLLED_BACK", "error": {}}],
+        },
+        FakeContext(),
+    )
+    rule = api("GET", "/rules/quay")[1]
+    assert (rule["lastRolloutId"], rule["lastRolloutStatus"]) == (second["rolloutId"], "ROLLED_BACK")
+    assert rule["rule"].get("upstreamRepositoryPrefix", "ROOT") == "ROOT"  # the desired rule is the previous one
+    listed = api("GET", "/rules")[1]["rules"]
+    assert [r["lastRolloutStatus"] for r in listed] == ["ROLLED_BACK"]
+
+
 def test_a_rollback_that_fails_is_reported_per_region_and_the_rollout_is_failed(app: AppEnv) -> None:
     _, started = api("POST", "/rules", {"upstreamRegistry": "k8s", "regions": ["us-east-1"]})
     out = FINISH.handler(

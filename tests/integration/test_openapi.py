@@ -18,7 +18,7 @@ from local.openapi_doc import DOCUMENT, render, served_document
 from pullthrough import aws
 from pullthrough.api_schema import REQUEST_EXAMPLES, RESPONSE_EXAMPLES
 from pullthrough.models import RuleRequest, parse_model
-from tests.integration.app_support import API, AppEnv, api, provision
+from tests.integration.app_support import API, AppEnv, api, organization_members, provision
 from tests.support import CANARY, HOME, FakeContext, load_handler
 
 FINISH = load_handler("finish_rollout")
@@ -171,11 +171,20 @@ def rules_listed(app: AppEnv) -> Answers:
 
 
 def malformed(app: AppEnv) -> Answers:
-    return [api("POST", "/rules", raw="[" * 10_000 + "]" * 10_000), api("POST", "/rules", raw='{"upstreamRegistry": ')]
+    return [api("POST", "/rules", raw="[" * 10_000 + "]" * 10_000)]
+
+
+def misspelt(method: str, path: str) -> Scenario:
+    return calls((method, path, None, {"dryrun": "true"}))
 
 
 SOME_ID = "/rollouts/r-" + "0" * 32
 SCENARIOS: dict[tuple[str, str, str], Scenario] = {
+    ("POST", "/rules", "400"): lambda app: [
+        *calls(("POST", "/rules", QUAY, {"dryrun": "true"}))(app),
+        api("POST", "/rules", raw='{"upstreamRegistry": '),
+        api("POST", "/rules", binary=b"\xff"),
+    ],
     ("POST", "/rules", "202"): calls(("POST", "/rules", DOCKER_HUB), ("POST", "/rules", QUAY, {"dryRun": "true"})),
     ("POST", "/rules", "409"): with_running(calls(("POST", "/rules", DOCKER_HUB)), DOCKER_HUB),
     ("POST", "/rules", "413"): calls(("POST", "/rules", DOCKER_HUB | {"padding": "x" * 300_000})),
@@ -186,6 +195,11 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     ],
     ("POST", "/rules", "502"): refused_by_aws("AccessDeniedException", "POST", "/rules", QUAY),
     ("POST", "/rules", "503"): refused_by_aws("ThrottlingException", "POST", "/rules", QUAY),
+    ("PUT", "/rules/{prefix}", "400"): lambda app: [
+        *calls(("PUT", "/rules/quay", QUAY, {"dryrun": "true"}))(app),
+        api("PUT", "/rules/quay", raw='{"upstreamRegistry": '),
+        api("PUT", "/rules/quay", binary=b"\xff"),
+    ],
     ("PUT", "/rules/{prefix}", "202"): calls(
         ("PUT", "/rules/team/quay", QUAY), ("PUT", "/rules/team%2Fdocker", DOCKER_HUB, {"dryRun": "true"})
     ),
@@ -197,6 +211,10 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     ("PUT", "/rules/{prefix}", "502"): refused_by_aws("AccessDeniedException", "PUT", "/rules/quay", QUAY),
     ("PUT", "/rules/{prefix}", "503"): refused_by_aws("ThrottlingException", "PUT", "/rules/quay", QUAY),
     ("GET", "/rules", "200"): rules_listed,
+    ("GET", "/rules", "400"): misspelt("GET", "/rules"),
+    ("GET", "/rules/{prefix}", "400"): misspelt("GET", "/rules/quay"),
+    ("DELETE", "/rules/{prefix}", "400"): misspelt("DELETE", "/rules/quay"),
+    ("GET", "/rollouts/{rolloutId}", "400"): misspelt("GET", SOME_ID),
     ("GET", "/rules", "502"): refused_by_aws("AccessDeniedException", "GET", "/rules"),
     ("GET", "/rules", "503"): refused_by_aws("ThrottlingException", "GET", "/rules"),
     ("GET", "/rules/{prefix}", "200"): rule_views,
@@ -249,12 +267,12 @@ def test_the_document_is_valid_openapi_3_1_with_a_sigv4_scheme_applied_to_every_
 def test_the_document_lists_no_response_the_api_never_gives() -> None:
     listed = {(m, p): sorted(s for (m2, p2, s) in DOCUMENTED if (m2, p2) == (m, p)) for (m, p, _) in DOCUMENTED}
     assert listed == {
-        ("POST", "/rules"): ["202", "409", "413", "422", "502", "503"],
-        ("PUT", "/rules/{prefix}"): ["202", "409", "413", "422", "502", "503"],
-        ("GET", "/rules"): ["200", "502", "503"],
-        ("GET", "/rules/{prefix}"): ["200", "404", "502", "503"],
-        ("DELETE", "/rules/{prefix}"): ["202", "404", "409", "422", "502", "503"],
-        ("GET", "/rollouts/{rolloutId}"): ["200", "404", "502", "503"],
+        ("POST", "/rules"): ["202", "400", "409", "413", "422", "502", "503"],
+        ("PUT", "/rules/{prefix}"): ["202", "400", "409", "413", "422", "502", "503"],
+        ("GET", "/rules"): ["200", "400", "502", "503"],
+        ("GET", "/rules/{prefix}"): ["200", "400", "404", "502", "503"],
+        ("DELETE", "/rules/{prefix}"): ["202", "400", "404", "409", "422", "502", "503"],
+        ("GET", "/rollouts/{rolloutId}"): ["200", "400", "404", "502", "503"],
     }
     text = json.dumps(CHECKED_IN)
     assert "HTTPValidationError" not in text and '"detail"' not in text and 'additionalProperties": true' not in text
@@ -324,9 +342,10 @@ def test_each_request_example_is_valid_and_starts_a_rollout(app: AppEnv, name: s
         CHECKED_IN, CHECKED_IN["paths"]["/rules"]["post"]["requestBody"]["content"]["application/json"]["schema"], value
     )
     parse_model(RuleRequest, value)
+    if value.get("accounts") or value.get("organizationalUnits"):  # the example's accounts stand for members
+        organization_members(*value.get("accounts") or [])
     if value.get("organizationalUnits"):  # moto makes up OU ids: the example's stands for one of this organization's
         org = boto3.client("organizations", region_name="us-east-1")
-        org.create_organization(FeatureSet="ALL")
         root = org.list_roots()["Roots"][0]["Id"]
         unit = org.create_organizational_unit(ParentId=root, Name="example")["OrganizationalUnit"]["Id"]
         value = value | {"organizationalUnits": [unit]}

@@ -93,10 +93,24 @@ def test_an_ou_expands_to_its_accounts_and_those_of_its_nested_ous(org: Org) -> 
     assert organization.accounts_in([org.other, org.nested]) == sorted([org.in_other, org.in_nested])
 
 
-def test_the_root_expands_to_every_account_the_management_account_included(org: Org) -> None:
+def test_the_root_expands_to_every_account_the_management_account_included_when_it_is_home(org: Org) -> None:
     expected = sorted([ACCOUNT, org.in_team, org.in_nested, org.in_other, org.in_root])
-    assert Organization(org.client).accounts_in([org.root]) == expected
-    assert Organization(org.client).accounts_in([org.root, org.team]) == expected  # overlapping: each once
+    assert Organization(org.client, home_account=ACCOUNT).accounts_in([org.root]) == expected
+    overlapping = Organization(org.client, home_account=ACCOUNT).accounts_in([org.root, org.team])
+    assert overlapping == expected  # each once
+
+
+def test_the_management_account_is_no_target_of_an_ou_unless_it_is_home_or_listed(org: Org) -> None:
+    """Service-managed StackSets never deploy the execution role to the management account, even inside a targeted
+    OU: expanding it there would fail every rule for the root (ExecutionRoleUnavailable, then a rollback)."""
+    members = sorted([org.in_team, org.in_nested, org.in_other, org.in_root])
+    elsewhere = Organization(org.client, home_account=org.in_root)  # pullthrough runs in a member account
+    assert elsewhere.accounts_in([org.root]) == members
+    org.client.move_account(AccountId=ACCOUNT, SourceParentId=org.root, DestinationParentId=org.team)
+    assert elsewhere.accounts_in([org.team]) == sorted([org.in_team, org.in_nested])
+    # ...unless the request names it: then the operator deployed the role there by hand
+    asked = request(accounts=[ACCOUNT], organizationalUnits=[org.team])
+    assert requested_accounts(asked, org.in_root, elsewhere) == sorted([ACCOUNT, org.in_team, org.in_nested])
 
 
 def test_a_closed_account_is_not_a_target(org: Org) -> None:

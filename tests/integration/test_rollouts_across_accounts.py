@@ -14,7 +14,7 @@ from pullthrough.exceptions import AwsTransientError
 from pullthrough.membership import AccountMembership
 from pullthrough.rollout_views import EVENT_TARGETS_MAX, event_summary
 from pullthrough.wiring import rollouts_from_env
-from tests.integration.app_support import AppEnv, api, provision
+from tests.integration.app_support import AppEnv, api, organization_members, provision
 from tests.support import FakeContext, load_handler
 
 FINISH = load_handler("finish_rollout")
@@ -25,6 +25,7 @@ REGIONS = ["us-east-1", "eu-west-1"]
 
 @pytest.fixture
 def app(moto_aws: None, monkeypatch: pytest.MonkeyPatch) -> AppEnv:
+    organization_members(ONE, TWO)
     return provision(monkeypatch)
 
 
@@ -208,8 +209,7 @@ def test_a_start_that_fails_writing_account_items_leaves_the_desired_rule_as_it_
 def test_an_account_leaving_a_retaining_rule_waits_for_the_rule_to_be_free(
     app: AppEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    org = boto3.client("organizations", region_name="us-east-1")
-    org.create_organization(FeatureSet="ALL")
+    org = boto3.client("organizations", region_name="us-east-1")  # the fixture made the organization
     root = org.list_roots()["Roots"][0]["Id"]
     unit = org.create_organizational_unit(ParentId=root, Name="team")["OrganizationalUnit"]["Id"]
     member = org.create_account(AccountName="m", Email="m@example.com")["CreateAccountStatus"]["AccountId"]
@@ -231,3 +231,25 @@ def test_an_account_leaving_a_retaining_rule_waits_for_the_rule_to_be_free(
     assert rule["lastRolloutId"] == running["rolloutId"]
     stored = RolloutStore(boto3.client("dynamodb", region_name="us-east-1"), app.table).get_rule("quay")
     assert stored is not None and stored["targetAccounts"] == [member]  # still tracked: not forgotten behind its back
+
+
+def test_the_management_account_moving_into_a_targeted_ou_gets_no_rollout_unless_it_is_home(
+    app: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Service-managed StackSets never deploy the execution role to the management account: a rollout there would
+    only fail (ExecutionRoleUnavailable) and roll back."""
+    org = boto3.client("organizations", region_name="us-east-1")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    unit = org.create_organizational_unit(ParentId=root, Name="team")["OrganizationalUnit"]["Id"]
+    org.move_account(AccountId=HOME, SourceParentId=root, DestinationParentId=unit)  # HOME manages the org
+    store = RolloutStore(boto3.client("dynamodb", region_name="us-east-1"), app.table)
+    status, started = api("POST", "/rules", {"upstreamRegistry": "quay", "regions": REGIONS, "accounts": [ONE]})
+    assert status == 202, started
+    store.update_rule("quay", organizationalUnits=[unit])  # as if the rule targeted the OU too
+    store.release_lock("quay", started["rolloutId"])  # its rollout ended (this state machine does not run)
+    monkeypatch.setenv("HOME_ACCOUNT_ID", ONE)  # pullthrough deployed in a member account
+
+    outcomes = AccountMembership(rollouts_from_env(organization=True)).account_changed(HOME)
+
+    assert outcomes == [{"prefix": "quay", "action": "none"}]

@@ -6,6 +6,7 @@ import boto3
 import pytest
 
 from local.emulator import ecr_extension
+from pullthrough import aws
 from pullthrough import exceptions as ex
 from tests.integration.steps_support import run, task
 from tests.support import CallLog
@@ -55,3 +56,25 @@ def test_throttling_is_a_transient_error_the_state_machine_retries(created: dict
             run("validate_rule", created)
     finally:
         ecr_extension.clear()
+
+
+def test_the_validation_call_reads_with_the_slow_reads_client(
+    created: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read_timeouts: list[float] = []
+    real_client = aws.client
+
+    def client(service: str, region: str, **options: object) -> object:
+        made = real_client(service, region, **options)  # type: ignore[arg-type]
+
+        def record(model: object, **_: object) -> None:
+            if getattr(model, "name", "") == "ValidatePullThroughCacheRule":
+                read_timeouts.append(made.meta.config.read_timeout)
+
+        made.meta.events.register("before-call.ecr.*", record, unique_id=f"read-timeout-{id(made)}")
+        return made
+
+    aws.reset()
+    monkeypatch.setattr(aws, "client", client)
+    assert run("validate_rule", created) == {"isValid": True}
+    assert read_timeouts == [aws.SLOW_READ_CONFIG.read_timeout]  # type: ignore[attr-defined]

@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from pullthrough.metrics import CATALOG, NAMESPACE, RolloutMetrics, api_response, drift_found, region_failures
+from pullthrough.metrics import (
+    CATALOG,
+    NAMESPACE,
+    RolloutMetrics,
+    api_response,
+    drift_found,
+    region_failures,
+    rule_health,
+)
 from tests.support import emf_documents, emf_points
 
 
@@ -147,6 +155,17 @@ def test_a_sweep_counts_findings_by_resource_and_kind_and_a_clean_one_writes_zer
     assert emf_points(documents(capsys)) == {("DriftFindings", ()): 0}
 
 
+def test_a_sweep_counts_unhealthy_targets_per_rule_and_zero_for_a_healthy_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rule_health({"health": {"docker-hub": {"unhealthyTargets": 2}, "quay": {"unhealthyTargets": 0}}})
+
+    assert emf_points(documents(capsys)) == {
+        ("UnhealthyTargets", (("prefix", "docker-hub"),)): 2,
+        ("UnhealthyTargets", (("prefix", "quay"),)): 0,
+    }
+
+
 @pytest.mark.parametrize(("status", "counted"), [(200, False), (202, False), (404, True), (422, True), (503, False)])
 def test_the_api_counts_client_errors_by_route(capsys: pytest.CaptureFixture[str], status: int, counted: bool) -> None:
     event = {"httpMethod": "GET", "resource": "/rules/{prefix}", "path": "/rules/docker-hub"}
@@ -164,6 +183,7 @@ def test_every_line_has_the_namespace_and_dimension_sets_of_the_catalog(capsys: 
     metrics.finished({"trigger": "sweep"}, {"status": "ROLLED_BACK", "regions": {"eu-west-1": failure}}, "now")
     drift_found({"prefixes": []})
     api_response({"httpMethod": "POST", "resource": "/rules"}, {"statusCode": 409})
+    rule_health({"health": {"quay": {"unhealthyTargets": 1}}})
 
     written = documents(capsys)
     assert {m["Name"] for d in written for m in d["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {
@@ -172,6 +192,7 @@ def test_every_line_has_the_namespace_and_dimension_sets_of_the_catalog(capsys: 
         "RegionFailures",
         "DriftFindings",
         "ApiClientErrors",
+        "UnhealthyTargets",
     }
     for document in written:
         (directive,) = document["_aws"]["CloudWatchMetrics"]

@@ -15,14 +15,19 @@ ASL_PATH = Path(__file__).resolve().parents[2] / "statemachine" / "rollout.asl.j
 TRANSIENT = [
     "AwsTransientError",
     "ConcurrentModification",
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
     "Lambda.ClientExecutionTimeoutException",
     "Sandbox.Timedout",
     "States.Timeout",
 ]
+# Lambda refused or failed the invocation itself (throttling past the account's concurrency, a service fault): the
+# function did not run, and at 340-800 concurrent steps a new account's quota throttles for minutes, not seconds.
+LAMBDA_REFUSED = [
+    "Lambda.TooManyRequestsException",
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+]
+FINISH_AGAIN_SECONDS = 120  # FinishRollout refused past its Retry: wait, then try again (never roll back for it)
 
 
 def retry_transient():
@@ -32,6 +37,18 @@ def retry_transient():
         "MaxAttempts": 4,
         "BackoffRate": 2.0,
         "MaxDelaySeconds": 20,
+        "JitterStrategy": "FULL",
+    }
+
+
+def retry_lambda_refused():
+    """Up to 10 retries, 2 s doubling to at most 60 s, full jitter: minutes of throttling, not a rollback."""
+    return {
+        "ErrorEquals": LAMBDA_REFUSED,
+        "IntervalSeconds": 2,
+        "MaxAttempts": 10,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 60,
         "JitterStrategy": "FULL",
     }
 
@@ -58,7 +75,7 @@ def lam(comment, arn, nxt, result_path, catch_next, *, extra_retry=False, params
     if params is not None:
         s["Parameters"] = params
     s["ResultPath"] = result_path
-    s["Retry"] = [retry_transient()] + ([retry_any()] if extra_retry else [])
+    s["Retry"] = [retry_lambda_refused(), retry_transient()] + ([retry_any()] if extra_retry else [])
     if catch_next:
         s["Catch"] = catch_next if isinstance(catch_next, list) else catch(catch_next)
     if end:
@@ -147,6 +164,7 @@ region["SnapshotRegion"] = lam(
     None,
     [
         {"ErrorEquals": ["PastFailureTolerance"], "ResultPath": None, "Next": "RegionSkipped"},
+        {"ErrorEquals": ["RegionNotEnabled"], "ResultPath": "$.error", "Next": "RegionNotEnabled"},
         {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "SnapshotRegionFailed"},
     ],
 )
@@ -216,6 +234,13 @@ region["RegionSkipped"] = result(
     None,
     {"secret": "skipped", "rule": "skipped", "template": "skipped"},
     "Not started: the rollout is already past its failure tolerance",
+) | {"Next": "RecordRegion"}
+region["RegionNotEnabled"] = result(
+    "SKIPPED",
+    "SnapshotRegion",
+    "$.error",
+    {"secret": "skipped", "rule": "skipped", "template": "skipped"},
+    "Not started: an opt-in region the target account has not enabled (nothing read or written there)",
 ) | {"Next": "RecordRegion"}
 for step in ("SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule"):
     region[f"{step}Failed"] = {
@@ -530,6 +555,10 @@ def finish(comment, nxt, *, end=False, after_rollback):
     # Keep only the decision: the summary (every region's error again) would double the state's size.
     s["ResultSelector"] = {"rollback.$": "$.rollback"}
     s["Catch"][0]["ResultPath"] = "$.finishError"
+    if not after_rollback:
+        # Lambda refusing FinishRollout (throttled) says nothing about the targets: try again later, never roll back
+        # for it. An execution that runs out of history meanwhile fails, and RecoverRollout takes it from there.
+        s["Catch"].insert(0, {"ErrorEquals": LAMBDA_REFUSED, "ResultPath": "$.finishError", "Next": "FinishLater"})
     return s
 
 
@@ -603,6 +632,12 @@ states = {
         "NeedsRollback",
         after_rollback=False,
     ),
+    "FinishLater": {
+        "Type": "Wait",
+        "Comment": "Lambda kept refusing FinishRollout (throttling): the targets' outcome stands; wait, then finish again",
+        "Seconds": FINISH_AGAIN_SECONDS,
+        "Next": "FinishRollout",
+    },
     "NeedsRollback": {
         "Type": "Choice",
         "Choices": [{"Variable": "$.finish.rollback", "BooleanEquals": True, "Next": "RollbackOneOrMany"}],

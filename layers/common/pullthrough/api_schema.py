@@ -71,7 +71,8 @@ class RegionProgress(_View):
 
     status: RegionStatus = Field(
         description="PENDING (not done yet), SUCCEEDED, FAILED, SKIPPED (never touched: the rollout stopped "
-        "first), ROLLED_BACK (put back as it was) or ROLLBACK_FAILED (could not be put back; see rollbackError)."
+        "first, or error type RegionNotEnabled: an opt-in region the account has not enabled), ROLLED_BACK (put "
+        "back as it was) or ROLLBACK_FAILED (could not be put back; see rollbackError)."
     )
     step: StepName | None = Field(description="The step that failed; null when none did.")
     error: StepFailure | None = Field(description="Why the step failed; null when it did not.")
@@ -88,6 +89,32 @@ class Target(_View):
 
     account: str = Field(description="The account (12-digit id).")
     region: str = Field(description="The region.")
+
+
+class TargetHealth(_View):
+    """ECR's verdict on a target's rule when the drift sweep last validated it (ValidatePullThroughCacheRule)."""
+
+    status: Literal["healthy", "unhealthy", "unknown"] = Field(
+        description="healthy; unhealthy (ECR refused: see reason); unknown (ECR could not be asked)."
+    )
+    reason: str | None = Field(default=None, description="ECR's failure text, or why it could not be asked.")
+    checkedAt: str = Field(description="When the sweep validated it (ISO 8601, UTC).")
+
+
+class DeployedTarget(Target):
+    """An account in a region where pullthrough holds the prefix, and its health."""
+
+    health: TargetHealth | None = Field(default=None, description="The last sweep's verdict; absent before one.")
+
+
+class RuleHealth(_View):
+    """The last sweep's verdict on the rule's targets as a whole."""
+
+    status: Literal["healthy", "unhealthy", "unknown"] = Field(
+        description="unhealthy when ECR refused any target's rule; unknown when one could not be validated."
+    )
+    unhealthyTargets: int = Field(description="How many targets ECR found unhealthy.")
+    checkedAt: str = Field(description="When the sweep validated them (ISO 8601, UTC).")
 
 
 class TargetProgress(Target, RegionProgress):
@@ -218,8 +245,8 @@ class RuleView(_View):
     deployedRegions: list[str] = Field(
         description="The regions where pullthrough holds the prefix now in its own account."
     )
-    deployedTargets: list[Target] | None = Field(
-        default=None, description="Every account and region where pullthrough holds the prefix now."
+    deployedTargets: list[DeployedTarget] | None = Field(
+        default=None, description="Every account and region where pullthrough holds the prefix now, with its health."
     )
     lastRolloutId: str | None = Field(description="The last rollout of the prefix.")
     lastRolloutStatus: RolloutStatus | None = Field(description="How it ended; null while it runs.")
@@ -227,6 +254,15 @@ class RuleView(_View):
     updatedAt: str | None = Field(description="When the desired rule last changed (ISO 8601, UTC).")
     drift: DriftReport | None = Field(description="The last drift sweep's findings; null before the first.")
     driftCheckedAt: str | None = Field(description="When the last drift sweep checked the rule (ISO 8601, UTC).")
+    health: RuleHealth | None = Field(
+        default=None, description="Whether ECR accepts the rule in its targets (last sweep); null before one."
+    )
+    credentialExpiresAt: str | None = Field(
+        default=None, description="When the credential expires, when known (ISO 8601, UTC; the source secret's tag)."
+    )
+    daysToCredentialExpiry: int | None = Field(
+        default=None, description="Whole days left until then (0 on the last day, negative once passed); null: unknown."
+    )
 
 
 class RuleList(_View):
@@ -361,6 +397,8 @@ _RULE = {
 }
 RESPONSE_EXAMPLES |= {
     "tooLarge": _refusal("body", "is larger than 256 KB"),
+    "notJson": _refusal("body", "is not valid JSON at line 2, column 14: Expecting value; send one JSON object"),
+    "unknownQuery": _refusal("dryrun", "is not a query parameter of DELETE /rules/{prefix} (it takes: dryRun)"),
     "noRule": _missing("prefix", "no rule with prefix 'team/quay'"),
     "noRollout": _missing("rolloutId", f"no rollout with id '{_ROLLOUT_ID}'"),
     "throttled": {"message": "AwsTransientError: Query: ThrottlingException: Rate exceeded", "errors": []},

@@ -19,9 +19,10 @@ from typing import Any
 import boto3
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from pullthrough.exceptions import ExecutionRoleUnavailable
+from pullthrough.adapters.errors import TRANSIENT_CODES
+from pullthrough.exceptions import AwsTransientError, ExecutionRoleUnavailable
 from pullthrough.regions import home_region
 
 # A hung call must end as an SDK error (AwsTransientError: the state machine retries it, the API answers 503) well
@@ -38,9 +39,13 @@ CLIENT_CONFIG = Config(
     max_pool_connections=MAX_POOL_CONNECTIONS,
     user_agent_extra="pullthrough",
 )
+# ValidatePullThroughCacheRule waits on the upstream registry (ECR asks it), which 4 s cuts off when it is slow but
+# working: a longer read, one attempt (the state machine retries an AwsTransientError). 2 s + 15 s + 10 s headroom
+# fits ValidateRule's 30 s: tests/contract/test_sdk_timeouts.py.
+SLOW_READ_CONFIG = CLIENT_CONFIG.merge(Config(read_timeout=15, retries={"mode": "standard", "total_max_attempts": 1}))
 _lock = threading.Lock()
-# (service, region, read_only, account or None for home, session name, caller) -> client
-ClientKey = tuple[str, str, bool, str | None, str, str]
+# (service, region, read_only, account or None for home, session name, caller, slow reads) -> client
+ClientKey = tuple[str, str, bool, str | None, str, str, bool]
 SessionKey = tuple[str, str, str]  # (account, session name, caller)
 _clients: dict[ClientKey, Any] = {}
 _made_with: dict[ClientKey, boto3.session.Session] = {}  # the session of each client
@@ -96,17 +101,24 @@ def is_home(account: str | None) -> bool:
 
 
 def client(
-    service: str, region: str, *, read_only: bool = False, account: str | None = None, session_name: str = "pullthrough"
+    service: str,
+    region: str,
+    *,
+    read_only: bool = False,
+    account: str | None = None,
+    session_name: str = "pullthrough",
+    slow_reads: bool = False,
 ) -> Any:
     """A cached client of ``service`` in ``region`` (boto3 sessions are not thread-safe: one lock guards creation).
 
     ``read_only``: a separate client that raises WriteRefused before sending any call but a read. ``account``: a
     target account; other than the home one, the client acts through its execution role, in a session named
-    ``session_name`` (the rollout id). Raises ExecutionRoleUnavailable when the role cannot be assumed.
+    ``session_name`` (the rollout id). ``slow_reads``: a separate client for calls that wait on a third party
+    (SLOW_READ_CONFIG). Raises ExecutionRoleUnavailable when the role cannot be assumed.
     """
     where = None if is_home(account) else account
     caller = _caller() if where else ""
-    key = (service, region, read_only, where, session_name if where else "", caller)
+    key = (service, region, read_only, where, session_name if where else "", caller, slow_reads)
     found = _cached(key)
     if found is not None:
         return found
@@ -115,7 +127,8 @@ def client(
         found = _cached(key)  # made by another thread meanwhile
         if found is not None:
             return found
-        made = session.client(service, region_name=region, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+        config = SLOW_READ_CONFIG if slow_reads else CLIENT_CONFIG
+        made = session.client(service, region_name=region, config=config)  # type: ignore[call-overload]
         if read_only:
             made.meta.events.register("before-call", _refuse_writes)
         # Cached only while its session is the current one: renewed or dropped since this thread got it, the
@@ -182,8 +195,13 @@ def _assumed_session(account: str, session_name: str) -> boto3.session.Session:
 
 
 def _assume(sts: Any, account: str, session_name: str) -> dict[str, Any]:
-    """The execution role's credentials in ``account``; ExecutionRoleUnavailable when STS refuses them."""
+    """The execution role's credentials in ``account``.
+
+    Raises ExecutionRoleUnavailable when STS refuses them (no role, no trust, STS disabled in the region: no retry
+    helps), AwsTransientError when STS throttles, fails (5xx) or cannot be reached in time (retried by the caller).
+    """
     role_arn = execution_role_arn(account)
+    role = role_arn.rsplit("/", 1)[-1]
     try:
         return dict(
             sts.assume_role(
@@ -195,9 +213,12 @@ def _assume(sts: Any, account: str, session_name: str) -> dict[str, Any]:
         )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        raise ExecutionRoleUnavailable(
-            f"{role_arn.rsplit('/', 1)[-1]} cannot be assumed in {account} ({code or 'refused'})"
-        ) from None
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in TRANSIENT_CODES or status >= 500:
+            raise AwsTransientError(f"AssumeRole of {role} in {account}: {code or status}") from error
+        raise ExecutionRoleUnavailable(f"{role} cannot be assumed in {account} ({code or 'refused'})") from None
+    except BotoCoreError as error:  # connection and read timeouts, after botocore's own retry
+        raise AwsTransientError(f"AssumeRole of {role} in {account}: {type(error).__name__}") from error
 
 
 def _session_as(home: boto3.session.Session, granted: dict[str, Any], role_arn: str) -> boto3.session.Session:

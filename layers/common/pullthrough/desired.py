@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pullthrough.expiry import days_left
+
 APPLY = "APPLY"
 REMOVE = "REMOVE"
 FAILED_STATUSES = ("FAILED", "ROLLBACK_FAILED")
@@ -141,9 +143,35 @@ def rule_view(item: dict[str, Any], home: str) -> dict[str, Any]:
         "creationTemplate": item.get("creationTemplate"),
         "sourceSecretArn": item.get("sourceSecretArn"),
         "deployedRegions": sorted(deployed_regions(item)),
-        "deployedTargets": [{"account": a, "region": r} for a, r in sorted(held_targets(item, home))],
+        "deployedTargets": _with_health(sorted(held_targets(item, home)), item.get("health")),
         **{key: item.get(key) for key in VIEW_FIELDS},
+        "health": health_summary(item.get("health")),
+        "credentialExpiresAt": item.get("credentialExpiresAt"),
+        "daysToCredentialExpiry": days_left(item["credentialExpiresAt"]) if item.get("credentialExpiresAt") else None,
     }
+
+
+def health_summary(health: Any) -> dict[str, Any] | None:
+    """The last sweep's verdict on the rule as a whole (pullthrough.drift.health), without its targets."""
+    if not isinstance(health, dict):
+        return None
+    return {key: health.get(key) for key in ("status", "unhealthyTargets", "checkedAt")}
+
+
+def _with_health(held: list[Target], health: Any) -> list[dict[str, Any]]:
+    """Each target, with the last sweep's verdict on it where it has one."""
+    checked = health if isinstance(health, dict) else {}
+    verdicts = {
+        (t["account"], t["region"]): {
+            "status": t["status"],
+            "reason": t.get("reason"),
+            "checkedAt": checked["checkedAt"],
+        }
+        for t in checked.get("targets") or []
+    }
+    return [
+        {"account": a, "region": r, **({"health": verdicts[(a, r)]} if (a, r) in verdicts else {})} for a, r in held
+    ]
 
 
 def previous_rule(rollout: dict[str, Any]) -> dict[str, Any] | None:

@@ -122,6 +122,10 @@ class PastFailureTolerance(PullthroughError):
     """The rollout already counts more failed regions than it tolerates: a region not yet started is skipped."""
 
 
+class RegionNotEnabled(PullthroughError):
+    """The target account has not enabled this opt-in region (GetRegionOptStatus): the target is skipped."""
+
+
 # Transient (retried by the state machine with backoff and jitter)
 class AwsTransientError(PullthroughError):
     """Throttling, a 5xx or a connection problem: safe to retry."""
@@ -131,5 +135,11 @@ class AwsTransientError(PullthroughError):
 
 class ConcurrentModification(PullthroughError):
     """Another writer changed the resource while we worked on it: safe to retry."""
+
+    transient = True
+
+
+class RotationDeferred(PullthroughError):
+    """A rule whose source secret changed stayed busy with another rollout: the change event is retried."""
 
     transient = True

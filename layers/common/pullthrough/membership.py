@@ -52,7 +52,7 @@ class AccountMembership:
     deps: Deps
 
     def account_changed(self, account: str) -> list[dict[str, Any]]:
-        """One outcome per rule that targets an OU: {prefix, action: deploy|remove|retain|none, rolloutId?}.
+        """One outcome per rule that targets an OU: {prefix, action: deploy|remove|retain|refused|none, rolloutId?}.
 
         Raises PrefixBusy when a rule is rolling out: the event is retried (Lambda's asynchronous retries), by which
         time that rollout has finished (it expanded its OUs when it started, possibly before the move)."""
@@ -67,13 +67,18 @@ class AccountMembership:
             if not units:
                 continue
             prefix = str(rule["sk"])
-            targeted = bool(ancestors & set(units)) or account in (rule.get("accounts") or [])
+            in_units = bool(ancestors & set(units)) and organization.expands_to(account)  # not the management one
+            targeted = in_units or account in (rule.get("accounts") or [])
             current = list(rule.get("targetAccounts") or [])
             try:
                 outcomes.append({"prefix": prefix, **self._converge(rule, account, targeted, current)})
             except PrefixBusy as running:
                 busy = running
                 outcomes.append({"prefix": prefix, "action": "busy", "rolloutId": running.rollout_id})
+            except ex.InvalidRequest as refused:  # e.g. not an ACTIVE account of the organization: retries won't help
+                outcomes.append(
+                    {"prefix": prefix, "action": "refused", "field": refused.field, "reason": refused.message}
+                )
         if busy is not None:
             raise busy
         return outcomes

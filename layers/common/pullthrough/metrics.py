@@ -27,7 +27,9 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 
 NAMESPACE = "pullthrough"
 SERVICE = "pullthrough"
-type Trigger = Literal["api", "event", "sweep"]  # what started a rollout: the API, an EventBridge event, the sweep
+type Trigger = Literal[
+    "api", "event", "sweep", "rotation"
+]  # what started a rollout (rotation: its source secret changed)
 UNKNOWN = "unknown"
 
 OUTCOMES = {
@@ -48,6 +50,8 @@ CATALOG: dict[str, tuple[tuple[str, ...], ...]] = {
     "ValidationFailures": (("service",), ("service", "upstream")),
     "DriftFindings": (("service",), ("service", "resource", "kind")),
     "ApiClientErrors": (("service",), ("service", "route")),
+    "UnhealthyTargets": (("service",), ("service", "prefix")),
+    "DaysToCredentialExpiry": (("service",), ("service", "prefix")),
 }
 
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
@@ -134,6 +138,15 @@ def drift_found(summary: Mapping[str, Any]) -> None:
         emit({"DriftFindings": (0, MetricUnit.Count)})
     for (resource, kind), count in sorted(found.items()):
         emit({"DriftFindings": (count, MetricUnit.Count)}, {"resource": resource, "kind": kind})
+
+
+def rule_health(summary: Mapping[str, Any]) -> None:
+    """Per rule the sweep validated: how many of its targets ECR found unhealthy (0 for a healthy rule); per rule
+    whose credential's expiry is known: the days left."""
+    for prefix, health in sorted((summary.get("health") or {}).items()):
+        emit({"UnhealthyTargets": (health.get("unhealthyTargets", 0), MetricUnit.Count)}, {"prefix": prefix})
+    for prefix, expiry in sorted((summary.get("credentials") or {}).items()):
+        emit({"DaysToCredentialExpiry": (expiry["daysLeft"], MetricUnit.Count)}, {"prefix": prefix})
 
 
 def api_response(event: Mapping[str, Any], response: Mapping[str, Any]) -> None:

@@ -10,6 +10,7 @@ import json
 from typing import Annotated, Any, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     Field,
     SecretStr,
@@ -22,6 +23,7 @@ from pydantic import (
 
 from pullthrough.creation_template import CreationTemplate
 from pullthrough.exceptions import InvalidRequest
+from pullthrough.expiry import normalised
 from pullthrough.regions import check_region
 from pullthrough.registries import Auth, upstream
 from pullthrough.request_fields import (
@@ -36,6 +38,8 @@ from pullthrough.request_fields import (
 )
 from pullthrough.rollout_options import RolloutOptions
 from pullthrough.validation import described, field_errors
+
+ExpiresAt = Annotated[str, AfterValidator(normalised)]  # ISO 8601, kept as UTC YYYY-MM-DDTHH:MM:SSZ
 
 _ABOUT_PREFIX = (
     "The repository name prefix to use when caching images from the source registry. There is always an assumed / "
@@ -71,6 +75,11 @@ class Credentials(StrictModel):
     accessToken: Annotated[
         SecretStr, Field(min_length=1, max_length=60000), described("must be 1-60,000 characters")
     ] = Field(description="The access token or password for the upstream registry. Stored only in Secrets Manager.")
+    expiresAt: ExpiresAt | None = Field(
+        default=None,
+        description="When the token expires (ISO 8601): kept as a tag on the source secret, never with the value; "
+        "GET /rules counts the days left and the sweep warns ahead of it.",
+    )
 
     @model_validator(mode="after")
     def _fits_a_secret(self) -> Self:
@@ -125,7 +134,13 @@ class RuleRequest(StrictModel):
     credentialSecretArn: SourceSecretArn | None = Field(
         default=None,
         description="Instead of credentials: the ARN of an existing secret in the home region and account whose "
-        "name starts with ecr-pullthroughcache/, holding username and accessToken.",
+        "name starts with ecr-pullthroughcache/, holding username and accessToken, encrypted with the AWS managed "
+        "key aws/secretsmanager (ECR reads no other); not a source secret pullthrough keeps for another prefix "
+        "nor a regional secret it manages.",
+    )
+    credentialExpiresAt: ExpiresAt | None = Field(
+        default=None,
+        description="With credentialSecretArn: when its token expires (ISO 8601), as credentials.expiresAt.",
     )
     customRoleArn: RoleArn | None = Field(default=None, description=_ABOUT_RULE_ROLE)
     regions: Annotated[list[str], Field(min_length=1, max_length=40), described("must list 1-40 regions")] = Field(
@@ -138,7 +153,8 @@ class RuleRequest(StrictModel):
         default=None,
         description="The accounts where the rule is desired, by 12-digit id (1-1,000, no repeats), in each of the "
         "regions. Default, when organizationalUnits is absent too: pullthrough's own account. An account other "
-        "than pullthrough's own needs the role PullthroughExecutionRole (target-account.yaml). Accounts a previous "
+        "than pullthrough's own must be an ACTIVE account of pullthrough's Organization (else 422 naming "
+        "accounts.N) and needs the role PullthroughExecutionRole (target-account.yaml). Accounts a previous "
         "request targeted and this one does not lose the rule.",
     )
     organizationalUnits: (
@@ -216,6 +232,10 @@ class RuleRequest(StrictModel):
         if info.auth is not Auth.SECRET and has_credentials:
             field = "credentials" if self.credentials is not None else "credentialSecretArn"
             raise InvalidRequest(f"{self.upstreamRegistry} takes no credentials: remove {field}", field=field)
+        if self.credentialExpiresAt is not None and self.credentialSecretArn is None:
+            raise InvalidRequest(
+                "goes with credentialSecretArn (else: credentials.expiresAt)", field="credentialExpiresAt"
+            )
         if info.auth is not Auth.ROLE and self.customRoleArn is not None:
             raise InvalidRequest("customRoleArn applies to upstreamRegistry ecr only", field="customRoleArn")
         info.resolve_url(self.upstreamRegistryUrl)

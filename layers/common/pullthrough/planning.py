@@ -11,8 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from pullthrough import aws
+from pullthrough.adapters.account import AccountRegions
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore, SecretVersion
+from pullthrough.regions import home_region
 from pullthrough.tasks import RegionTask
 
 PLANNED_VERSION = "planned"
@@ -77,9 +79,16 @@ def _acting(task: RegionTask, *, home: bool = False) -> dict[str, Any]:
     return {"read_only": task.planning, "account": None if home else task.account, "session_name": task.rolloutId}
 
 
-def ecr_for(task: RegionTask) -> EcrRegistry:
-    """The task's registry (its account and region): planned (read-only) for a plan, real otherwise."""
-    client = aws.client("ecr", task.region, **_acting(task))
+def account_regions_for(task: RegionTask) -> AccountRegions:
+    """The task's account's region opt-in states (Account Management is global: asked in the home region)."""
+    return AccountRegions(aws.client("account", home_region(), **_acting(task)))
+
+
+def ecr_for(task: RegionTask, *, slow_reads: bool = False) -> EcrRegistry:
+    """The task's registry (its account and region): planned (read-only) for a plan, real otherwise.
+
+    ``slow_reads``: its calls wait on the upstream registry (ValidatePullThroughCacheRule): a longer read timeout."""
+    client = aws.client("ecr", task.region, slow_reads=slow_reads, **_acting(task))
     return PlannedEcr(client) if task.planning else EcrRegistry(client)
 
 

@@ -11,6 +11,29 @@ import botocore.session
 from pullthrough.exceptions import UnknownRegion
 
 REGION_PATTERN = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}")
+# Regions an account must enable before using them (AWS launched them after March 2019: "opt-in regions"); every
+# other region is enabled by default. A target in one of these asks the account first (GetRegionOptStatus).
+OPT_IN_REGIONS = frozenset(
+    {
+        "af-south-1",
+        "ap-east-1",
+        "ap-east-2",
+        "ap-south-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "ca-west-1",
+        "eu-central-2",
+        "eu-south-1",
+        "eu-south-2",
+        "il-central-1",
+        "me-central-1",
+        "me-south-1",
+        "mx-central-1",
+    }
+)
 
 
 @cache

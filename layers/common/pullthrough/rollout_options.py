@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, StrictInt, ValidationInfo, field_validator
 
 from pullthrough.request_fields import StrictModel
 
@@ -19,22 +19,22 @@ class RolloutOptions(StrictModel):
     A target is one (account, region): failure tolerance counts failed targets across every account.
     """
 
-    maxConcurrency: Annotated[int, Field(ge=1, le=40)] | None = Field(
+    maxConcurrency: Annotated[StrictInt, Field(ge=1, le=40)] | None = Field(
         default=None,
         description="How many regions at most are worked on at once within each account (1-40). Default: all of them.",
     )
-    accountConcurrency: Annotated[int, Field(ge=1, le=1000)] = Field(
+    accountConcurrency: Annotated[StrictInt, Field(ge=1, le=1000)] = Field(
         default=DEFAULT_ACCOUNT_CONCURRENCY,
         description="How many accounts at most are worked on at once (1-1,000), like StackSets' maximum concurrent "
         f"accounts. Default {DEFAULT_ACCOUNT_CONCURRENCY}: with up to 40 regions each, at most 800 steps run at "
         "once, under Lambda's default of 1,000 concurrent executions.",
     )
-    failureTolerance: Annotated[int, Field(ge=0)] = Field(
+    failureTolerance: Annotated[StrictInt, Field(ge=0)] = Field(
         default=0,
         description="How many targets (an account in a region) may fail before the rollout stops and rolls every "
         "target it changed back. Default 0: all or nothing. Give this or failureTolerancePercentage, not both.",
     )
-    failureTolerancePercentage: Annotated[int, Field(ge=0, le=100)] | None = Field(
+    failureTolerancePercentage: Annotated[StrictInt, Field(ge=0, le=100)] | None = Field(
         default=None,
         description="Instead of failureTolerance: the percentage of targets (0-100) that may fail, rounded down "
         "like StackSets' (10% of 25 targets tolerates 2 failures).",

@@ -21,9 +21,11 @@ def requested_accounts(request: RuleRequest, home_account: str, org: Organizatio
     """The accounts the rule is desired in, sorted: ``accounts`` plus the ACTIVE accounts of
     ``organizationalUnits`` (read from ``org`` only when OUs are given), or ``[home_account]`` when neither is.
 
-    Neither the listed accounts nor the home account need be in the organization. Empty when only OUs are
-    given and they hold no active account (yet). Raises InvalidRequest naming ``organizationalUnits.N`` for
-    an OU the organization does not have, ``organizationalUnits`` when it cannot be read.
+    Resolution only: that each listed account is the home account or an ACTIVE member of the Organization is
+    checked before any write by pullthrough.rollouts.checks.check_members (422 naming ``accounts.N``). Empty when
+    only OUs are given and they hold no active account (yet). Raises InvalidRequest naming
+    ``organizationalUnits.N`` for an OU the organization does not have, ``organizationalUnits`` when it cannot be
+    read.
     """
     if request.accounts is None and request.organizationalUnits is None:
         return [home_account]

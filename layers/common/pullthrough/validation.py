@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError, ValidatorFunctionWrapHandler, W
 from pydantic_core import PydanticCustomError
 
 # Keys under ``credentials`` that may be named; any other key a caller invents could itself be a secret.
-CREDENTIAL_KEYS = ("username", "accessToken")
+CREDENTIAL_KEYS = ("username", "accessToken", "expiresAt")
 # Location parts that say where the resolver found the value, not which field it is.
 _SOURCES = ("body", "query", "path", "header")
 _SHAPE_ERRORS = frozenset({"string_too_short", "string_too_long", "string_pattern_mismatch", "too_short", "too_long"})
@@ -110,7 +110,7 @@ def field_errors(errors: Iterable[Mapping[str, Any]], model: type[BaseModel] | N
     """Validation errors (Pydantic's, or the API resolver's) as ``[{field, message}]`` in plain words.
 
     ``model`` is the model that was validated: an unknown field's message lists the fields it takes. No input value
-    is ever copied into a message; under ``credentials`` only ``username`` and ``accessToken`` are named.
+    is ever copied into a message; under ``credentials`` only its own keys (CREDENTIAL_KEYS) are named.
     """
     out: list[dict[str, str]] = []
     for error in errors:
@@ -119,7 +119,7 @@ def field_errors(errors: Iterable[Mapping[str, Any]], model: type[BaseModel] | N
         if kind == "json_invalid":
             parts = []
         if kind == "extra_forbidden" and parts[:1] == ["credentials"]:
-            out.append({"field": "credentials", "message": "takes only username and accessToken"})
+            out.append({"field": "credentials", "message": "takes only username, accessToken and expiresAt"})
             continue
         if parts[:1] == ["credentials"] and parts[1:2] and parts[1] not in CREDENTIAL_KEYS:
             parts = parts[:1]

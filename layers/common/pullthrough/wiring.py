@@ -11,7 +11,7 @@ from typing import Any
 
 from pullthrough import aws
 from pullthrough.adapters.secrets import SecretStore
-from pullthrough.adapters.store import RolloutStore
+from pullthrough.adapters.store import store_from_env
 from pullthrough.adapters.workflow import EventBus, Executions
 from pullthrough.metrics import RolloutMetrics, Trigger
 from pullthrough.regions import home_region
@@ -25,14 +25,18 @@ def rollouts_from_env(trigger: Trigger = "api", *, organization: bool = False) -
     ``organization``: it also reads AWS Organizations (to expand organizationalUnits)."""
     region = home_region()
     org = None
-    # Organizations is a global service with one endpoint region per partition (us-east-1 in aws).
+    # Organizations is a global service with one endpoint per partition (us-east-1 in aws, cn-northwest-1 in aws-cn,
+    # us-gov-west-1 in aws-us-gov): botocore finds it from the home region, whichever partition that is in.
     if organization:  # imported here: FinishRollout, on every rollout's critical path, has no use for it
         from pullthrough.adapters.organizations import Organization
 
-        org = Organization(aws.client("organizations", os.environ.get("ORGANIZATIONS_REGION", "us-east-1")))
+        org = Organization(
+            aws.client("organizations", os.environ.get("ORGANIZATIONS_REGION") or region),
+            home_account=aws.home_account(),
+        )
     state_machine = os.environ.get("STATE_MACHINE_ARN")  # FinishRollout has none: the state machine calls it
     return Deps(
-        store=RolloutStore(aws.client("dynamodb", region), os.environ["TABLE_NAME"]),
+        store=store_from_env(region),
         executions=Executions(aws.client("stepfunctions", region), state_machine) if state_machine else None,
         home_secrets=SecretStore(_OnFirstUse(lambda: aws.client("secretsmanager", region))),  # type: ignore[arg-type]
         events=EventBus(aws.client("events", region), os.environ.get("EVENT_BUS_NAME", "default")),

@@ -2,6 +2,10 @@
 
 pullthrough's home account need not be the management account: it reads the organization through Organizations'
 resource-based delegation policy (DescribeOrganization, ListChildren, ListAccountsForParent, ListParents).
+
+An OU or the root never expands to the management account unless it is pullthrough's home account: service-managed
+StackSets never deploy the execution role there, even when it sits in a targeted OU (a request may still name it in
+``accounts``, where the operator deployed the role by hand).
 """
 
 from __future__ import annotations
@@ -41,9 +45,12 @@ _SET_UP = (
 class Organization:
     """The AWS Organization pullthrough's account belongs to, read through ``client`` (an organizations client)."""
 
-    def __init__(self, client: OrganizationsClient) -> None:
+    def __init__(self, client: OrganizationsClient, *, home_account: str | None = None) -> None:
         self._org = client
+        self._home = home_account
         self._checked = False
+        self._management: str | None = None
+        self._members: frozenset[str] | None = None  # read once per instance (one per invocation)
 
     def accounts_in(self, parent_ids: Iterable[str]) -> list[str]:
         """The ACTIVE accounts under each OU or root in ``parent_ids``, through every nested OU; sorted, unique.
@@ -66,7 +73,13 @@ class Organization:
                         ParentId=parent, ChildType="ORGANIZATIONAL_UNIT"
                     )
                     pending.extend(child["Id"] for page in pages for child in page.get("Children", []))
-        return sorted(found)
+        return sorted(account for account in found if self.expands_to(account))
+
+    def expands_to(self, account_id: str) -> bool:
+        """Whether an OU holding ``account_id`` makes it a target: every account but the management account, which
+        only when it is the home account."""
+        self._check_readable()
+        return account_id != self._management or account_id == self._home
 
     def ancestors_of(self, account_id: str) -> list[str]:
         """The OUs that hold ``account_id``, nearest first, ending with the root: whether a targeted OU holds an
@@ -88,11 +101,30 @@ class Organization:
             chain.append(child)
         return chain
 
+    def members(self, home: str) -> frozenset[str]:
+        """The ACTIVE accounts of the organization that ``home`` (pullthrough's account) is in, through every OU;
+        empty when Organizations says ``home`` is in none.
+
+        Raises InvalidRequest (field accounts) when the organization cannot be read; AwsTransientError on throttling.
+        """
+        if self._members is None:
+            with _reading("DescribeOrganization", "", ACCOUNTS_FIELD):
+                try:
+                    self._org.describe_organization()
+                except self._org.exceptions.AWSOrganizationsNotInUseException:
+                    self._members = frozenset()
+                    return self._members
+            self._checked = True
+            root = self.ancestors_of(home)[-1]  # the root, reached with the calls pullthrough may already make
+            self._members = frozenset(self.accounts_in([root]))
+        return self._members
+
     def _check_readable(self) -> None:
         """DescribeOrganization once: a clear error when there is no organization or it cannot be read."""
         if not self._checked:
             with _reading("DescribeOrganization", "", OUS_FIELD):
-                self._org.describe_organization()
+                described = self._org.describe_organization()
+            self._management = described.get("Organization", {}).get("MasterAccountId")
             self._checked = True
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pullthrough import exceptions as ex
 from pullthrough.adapters.errors import translated
+from pullthrough.expiry import EXPIRY_TAG
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -23,6 +24,7 @@ class ListedSecret:
     name: str
     arn: str
     current_version: str | None = None
+    expires_at: str | None = None  # the credential's expiry tag (pullthrough.expiry), when it has one
 
 
 def current_version(versions_to_stages: dict[str, Any] | None) -> str | None:
@@ -52,5 +54,6 @@ class SecretListing:
                     name = secret.get("Name", "")
                     if name.startswith(prefix) and "ARN" in secret:
                         version = current_version(secret.get("SecretVersionsToStages"))
-                        found[name] = ListedSecret(name, secret["ARN"], version)
+                        tags = {tag.get("Key"): tag.get("Value") for tag in secret.get("Tags") or []}
+                        found[name] = ListedSecret(name, secret["ARN"], version, tags.get(EXPIRY_TAG))
         return found

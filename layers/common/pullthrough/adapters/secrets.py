@@ -173,6 +173,15 @@ class SecretStore:
             )
         return True
 
+    def tag_expiry(self, secret_id: str, tag: str, expires_at: str | None) -> None:
+        """Set the credential's expiry tag (``expires_at``), or remove it (None). Never touches the value."""
+        if expires_at is None:
+            with translated(_ERRORS, "UntagResource"):
+                self._sm.untag_resource(SecretId=secret_id, TagKeys=[tag])
+        else:
+            with translated(_ERRORS, "TagResource"):
+                self._sm.tag_resource(SecretId=secret_id, Tags=[{"Key": tag, "Value": expires_at}])
+
     def delete(self, secret_id: str) -> bool:
         """Delete at once (no recovery window, so the name is free again); False when there was none.
 
@@ -187,3 +196,32 @@ class SecretStore:
         except ex.SecretNotFound:
             return False
         return True
+
+    def facts(self, secret_id: str) -> SecretFacts | None:
+        """The secret's facts (DescribeSecret, no value read), or None when it does not exist."""
+        try:
+            with translated(_ERRORS, "DescribeSecret"):
+                described = self._sm.describe_secret(SecretId=secret_id)
+        except ex.SecretNotFound:
+            return None
+        tags = {str(tag.get("Key")): str(tag.get("Value")) for tag in described.get("Tags") or []}
+        return SecretFacts(described["Name"], described.get("KmsKeyId"), managed(tags))
+
+
+AWS_MANAGED_KEY_ALIAS = "alias/aws/secretsmanager"
+
+
+@dataclass(frozen=True, slots=True)
+class SecretFacts:
+    """What a secret says of itself without its value: its name, the KMS key it is encrypted with (None: the AWS
+    managed key aws/secretsmanager) and whether pullthrough made it (tagged managed-by: pullthrough)."""
+
+    name: str
+    kms_key_id: str | None
+    managed: bool
+
+    @property
+    def customer_managed_key(self) -> bool:
+        """Encrypted with a key other than aws/secretsmanager: ECR cannot read such a secret."""
+        key = self.kms_key_id
+        return bool(key) and not (key == AWS_MANAGED_KEY_ALIAS or str(key).endswith(":" + AWS_MANAGED_KEY_ALIAS))

@@ -11,11 +11,16 @@ Single table, keys ``pk``/``sk``:
 - ``LOCK#<prefix>`` / ``LOCK``: the running rollout of a prefix (released by FinishRollout, or taken over once its
   execution has ended);
 - ``IDEMPOTENCY#<key>`` / ``IDEMPOTENCY``: the rollout a request started, for a window (``expiresAt``, the TTL).
+
+A rollout's items expire ``retention_days`` after it finishes (``expiresAt``, the table's TTL attribute): the
+``ROLLOUT`` item from its final status, its account and snapshot items from when they are written (a rollout runs
+minutes to hours, the retention is a week at least). ``RULES`` and ``DEPLOYED#`` items never expire.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from pullthrough import aws
 from pullthrough import exceptions as ex
 from pullthrough.adapters.errors import translated
 from pullthrough.desired import deployed_regions
@@ -30,19 +36,30 @@ from pullthrough.desired import deployed_regions
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+DEFAULT_RETENTION_DAYS = 90  # template.yaml's RolloutRetentionDays default
 MAX_CONCURRENT_READS = 10  # within botocore's default connection pool, whoever made the client
 _ERRORS: dict[str, type[ex.PullthroughError]] = {"ResourceNotFoundException": ex.AwsRequestRejected}
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-class PrefixBusy(ex.PullthroughError):
-    """Another rollout holds the prefix's lock; ``rollout_id`` names it, ``since`` is when it took the lock."""
+def store_from_env(region: str) -> RolloutStore:
+    """The deployment's table (TABLE_NAME), its rollouts kept ROLLOUT_RETENTION_DAYS after they finish."""
+    days = int(os.environ.get("ROLLOUT_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+    return RolloutStore(aws.client("dynamodb", region), os.environ["TABLE_NAME"], retention_days=days)
 
-    def __init__(self, prefix: str, rollout_id: str, since: float | None = None) -> None:
+
+class PrefixBusy(ex.PullthroughError):
+    """Another rollout holds the prefix's lock; ``rollout_id`` names it, ``since`` is when it took the lock, and
+    ``request`` the (idempotency key, body hash) of the request that took it, if it had a key."""
+
+    def __init__(
+        self, prefix: str, rollout_id: str, since: float | None = None, request: tuple[str, str] | None = None
+    ) -> None:
         super().__init__(f"a rollout for {prefix!r} is already running: {rollout_id}", field="ecrRepositoryPrefix")
         self.rollout_id = rollout_id
         self.since = since  # epoch seconds; None for a lock written before locks recorded it
+        self.request = request
 
 
 def _plain(value: Any) -> Any:
@@ -76,9 +93,14 @@ def _is_conditional_failure(error: ex.PullthroughError) -> bool:
 class RolloutStore:
     """The app's table."""
 
-    def __init__(self, client: DynamoDBClient, table: str) -> None:
+    def __init__(self, client: DynamoDBClient, table: str, *, retention_days: int = DEFAULT_RETENTION_DAYS) -> None:
         self._ddb = client
         self._table = table
+        self._retention_seconds = retention_days * 86400
+
+    def _expires_at(self) -> int:
+        """When a rollout item written (or finished) now expires: epoch seconds, DynamoDB's TTL format."""
+        return int(time.time()) + self._retention_seconds
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         with translated(_ERRORS, "GetItem"):
@@ -109,14 +131,21 @@ class RolloutStore:
             self._ddb.delete_item(TableName=self._table, Key=_item({"pk": pk, "sk": sk}), **condition)
 
     # The lock
-    def acquire_lock(self, prefix: str, rollout_id: str, *, now: float | None = None) -> None:
+    def acquire_lock(
+        self, prefix: str, rollout_id: str, *, now: float | None = None, request: tuple[str, str] | None = None
+    ) -> None:
         """Take the prefix's lock, or raise PrefixBusy naming the holder.
 
+        ``request``: the (idempotency key, body hash) the rollout is started for, written in the same conditional
+        put as the lock, so an identical request arriving at the same moment finds which request holds the prefix
+        (PrefixBusy.request) and can join its rollout: taking the lock and deduplicating are one atomic step.
         The lock has no expiry of its own: a rollout may run for hours. Whether a holder is stale is judged from
         its execution's status (see Rollouts), never from the clock alone.
         """
         now = time.time() if now is None else now
         lock = {"pk": f"LOCK#{prefix}", "sk": "LOCK", "rolloutId": rollout_id, "acquiredAt": int(now)}
+        if request is not None:
+            lock["requestKey"], lock["bodyHash"] = request
         try:
             self._put(lock, ConditionExpression="attribute_not_exists(pk)")
         except ex.PullthroughError as error:
@@ -125,7 +154,8 @@ class RolloutStore:
             holder = self._get(f"LOCK#{prefix}", "LOCK")
             if holder is None:
                 raise PrefixBusy(prefix, "unknown") from None
-            raise PrefixBusy(prefix, holder["rolloutId"], since=holder.get("acquiredAt")) from None
+            held_for = (str(holder["requestKey"]), str(holder["bodyHash"])) if "requestKey" in holder else None
+            raise PrefixBusy(prefix, holder["rolloutId"], since=holder.get("acquiredAt"), request=held_for) from None
 
     def lock_holder(self, prefix: str) -> str | None:
         held = self._get(f"LOCK#{prefix}", "LOCK")
@@ -186,7 +216,8 @@ class RolloutStore:
         return int(_data(got.get("Item", {})).get("failedCount", 0))
 
     def set_rollout_status(self, rollout_id: str, status: str, **fields: Any) -> None:
-        self._set(f"ROLLOUT#{rollout_id}", "ROLLOUT", {"status": status, **fields})
+        """The rollout's final status: from now on it expires after the retention."""
+        self._set(f"ROLLOUT#{rollout_id}", "ROLLOUT", {"status": status, "expiresAt": self._expires_at(), **fields})
 
     # Per-target snapshots (taken before a rollout's first write in the target)
     def put_snapshot(self, rollout_id: str, region: str, snapshot: str, account: str | None = None) -> bool:
@@ -195,7 +226,12 @@ class RolloutStore:
         ``account``: the target account, None for the home account (whose keys predate accounts)."""
         try:
             self._put(
-                {"pk": f"ROLLOUT#{rollout_id}", "sk": _snapshot_key(region, account), "snapshot": snapshot},
+                {
+                    "pk": f"ROLLOUT#{rollout_id}",
+                    "sk": _snapshot_key(region, account),
+                    "snapshot": snapshot,
+                    "expiresAt": self._expires_at(),
+                },
                 ConditionExpression="attribute_not_exists(sk)",
             )
         except ex.PullthroughError as error:
@@ -323,6 +359,7 @@ class RolloutStore:
                     ),
                     "regions": {t["region"]: {"status": "PENDING", "action": t["action"]} for t in goals},
                     "rollback": {},
+                    "expiresAt": self._expires_at(),
                 }
                 for account, goals in accounts.items()
             ],

@@ -26,13 +26,19 @@ def report_changed(recorded: Any, report: dict[str, Any]) -> bool:
     return unchanged != {k: v for k, v in report.items() if k not in _CIRCUMSTANCES}
 
 
-def record_report(deps: Deps, report: dict[str, Any], recorded: Any = None) -> None:
+def record_report(
+    deps: Deps, report: dict[str, Any], recorded: Any = None, health: dict[str, Any] | None = None
+) -> None:
     """Record the report on the desired rule (``drift``, ``driftCheckedAt``) unless it says what ``recorded`` (the
     rule's last report) says: a sweep of many rules in sync then writes nothing, and takes as long as one rule's.
     So ``driftCheckedAt`` is when the rule was last found in its present state. Emit the report when the rule drifted.
+    ``health`` (pullthrough.drift.health): written in the same update, when it is new.
     """
+    fields: dict[str, Any] = {"health": health} if health is not None else {}
     if report_changed(recorded, report) or report.get("repair"):
-        deps.store.update_rule(report["prefix"], drift=report, driftCheckedAt=report["checkedAt"])
+        deps.store.update_rule(report["prefix"], drift=report, driftCheckedAt=report["checkedAt"], **fields)
+    elif fields:
+        deps.store.update_rule(report["prefix"], **fields)
     if report["targets"]:
         logger.warning("drift found", extra={"prefix": report["prefix"], "drift": report["targets"]})
         if deps.events is not None:

@@ -19,9 +19,18 @@ from pullthrough.aws import MAX_POOL_CONNECTIONS
 from pullthrough.desired import Target
 from pullthrough.drift.compare import drift_report
 from pullthrough.drift.desired import Desired
+from pullthrough.drift.health import (
+    Validator,
+    announce_expiries,
+    check_health,
+    credential_expiries,
+    health_changed,
+    validate_in,
+)
 from pullthrough.drift.inventory import RegionInventory, read_inventory
 from pullthrough.drift.outcome import record_report, start_repair
 from pullthrough.drift.request import Mode
+from pullthrough.expiry import WARNING_DAYS
 from pullthrough.observability import logger
 from pullthrough.rollouts.deps import Deps, now_iso
 
@@ -55,6 +64,8 @@ class DriftSweep:
 
     deps: Deps
     read: Reader = read_inventory
+    validate: Validator = validate_in  # ECR's verdict on each target's rule (pullthrough.drift.health)
+    expiry_warning_days: int = WARNING_DAYS  # Credential Expiring once a known expiry is this close
 
     def run(self, mode: Mode, prefixes: list[str] | None = None) -> dict[str, Any]:
         """Sweep every desired rule (or those of ``prefixes``); the summary of what was found and started."""
@@ -78,7 +89,10 @@ class DriftSweep:
                 else:
                     skipped.append({"prefix": one.prefix, **report["repair"]})
             reports.append(report)
-        errors = self._record(to_check, reports)
+        health = check_health(to_check, inventories, self.validate, checked_at)
+        errors = self._record(to_check, reports, health)
+        expiries = credential_expiries(to_check, inventories)
+        announce_expiries(self.deps, to_check, expiries, self.expiry_warning_days)
         return {
             "mode": mode,
             "checkedAt": checked_at,
@@ -90,16 +104,22 @@ class DriftSweep:
             "drifted": [r["prefix"] for r in reports if r["targets"]],
             "repairsStarted": repairs,
             "skipped": skipped,
+            "health": health,
+            "credentials": expiries,
             **({"errors": errors} if errors else {}),
         }
 
-    def _record(self, checked: list[Desired], reports: list[dict[str, Any]]) -> list[dict[str, str]]:
+    def _record(
+        self, checked: list[Desired], reports: list[dict[str, Any]], health: dict[str, dict[str, Any]]
+    ) -> list[dict[str, str]]:
         """Record every report, all at once (written one after another, or 10 at a time, the writes made the sweep's
         time grow with the rules); the errors of those that could not be, the others recorded all the same."""
 
         def record(one: Desired, report: dict[str, Any]) -> dict[str, str] | None:
             try:
-                record_report(self.deps, report, one.item.get("drift"))
+                new_health = health.get(one.prefix)
+                changed = new_health if health_changed(one.item.get("health"), new_health) else None
+                record_report(self.deps, report, one.item.get("drift"), changed)
             except ex.PullthroughError as error:  # keep sweeping: the other prefixes' results still count
                 logger.exception("drift report not recorded", extra={"prefix": one.prefix})
                 return {"prefix": one.prefix, "error": f"{type(error).__name__}: {error.message}"}

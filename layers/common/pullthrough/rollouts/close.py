@@ -23,7 +23,7 @@ def close(deps: Deps, rollout_id: str, prefix: str, error: dict[str, Any] | None
     entries = entries_of(home, *outcomes(deps, item))
     if item.get("mode") != PLAN:
         try:
-            restore_desired(deps, prefix, item, still_held=sorted(entries))
+            restore_desired(deps, prefix, item, still_held=sorted(entries), ended="FAILED")
         except ex.PullthroughError as failure:  # whatever failed finishing may fail here too: close anyway
             error = (error or {}) | {"RestoreError": f"{type(failure).__name__}: {failure.message}"[:500]}
     summary = {

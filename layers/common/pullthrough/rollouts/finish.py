@@ -13,6 +13,10 @@ from pullthrough.rollouts.execution import ACCOUNTS
 from pullthrough.rollouts.outcomes import entries_of, outcomes, unrecorded_rollbacks, views
 from pullthrough.rollouts.restore import restore_desired
 
+# Target outcomes of a rollout that succeeded: SKIPPED is a region the account has not enabled (a target skipped past
+# the failure tolerance comes with a failed one, and a rollback).
+DONE = frozenset({"SUCCEEDED", "SKIPPED"})
+
 
 def finish(
     deps: Deps,
@@ -51,9 +55,9 @@ def finish(
     if after_rollback:
         status = "ROLLED_BACK" if undone and "ROLLBACK_FAILED" not in statuses else "FAILED"
     elif plan:
-        status = "PLANNED" if statuses <= {"SUCCEEDED"} else "FAILED"
+        status = "PLANNED" if statuses <= DONE else "FAILED"
     else:
-        status = "SUCCEEDED" if statuses <= {"SUCCEEDED"} else "FAILED"
+        status = "SUCCEEDED" if statuses <= DONE else "FAILED"
 
     operation = item.get("operation", "APPLY")
     summary: dict[str, Any] = {
@@ -76,11 +80,10 @@ def finish(
     if plan:
         pass  # a plan changes nothing but its own record
     elif status == "ROLLED_BACK" or (after_rollback and not region_results and not across):
-        restore_desired(
-            deps, prefix, item, still_held=[t for t, e in entries.items() if e["status"] == "ROLLBACK_FAILED"]
-        )
+        not_restored = [t for t, e in entries.items() if e["status"] == "ROLLBACK_FAILED"]
+        restore_desired(deps, prefix, item, still_held=not_restored, ended=status)
     elif after_rollback and across and not undone:
-        restore_desired(deps, prefix, item, still_held=list(entries))  # the rollback itself did not run
+        restore_desired(deps, prefix, item, still_held=list(entries), ended=status)  # the rollback did not run
     elif operation == "DELETE" and status == "SUCCEEDED":
         deps.store.delete_rule(prefix)
         if deps.home_secrets is not None:

@@ -13,10 +13,11 @@ from pullthrough.rollouts.deps import LOCK_GRACE_SECONDS, Deps
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 
 
-def lock(deps: Deps, prefix: str, rollout_id: str) -> None:
-    """Take the prefix's lock for ``rollout_id``; raises PrefixBusy naming the rollout that holds it."""
+def lock(deps: Deps, prefix: str, rollout_id: str, request: tuple[str, str] | None = None) -> None:
+    """Take the prefix's lock for ``rollout_id`` (``request``: the idempotency key and body hash it is taken for, kept
+    with it in the same write); raises PrefixBusy naming the rollout that holds it."""
     try:
-        deps.store.acquire_lock(prefix, rollout_id)
+        deps.store.acquire_lock(prefix, rollout_id, request=request)
     except PrefixBusy as busy:
         # A crashed or finished execution must not keep the prefix locked until the lease runs out. A holder
         # with no execution yet is only stale once its lock is old: its rollout record and execution are
@@ -26,7 +27,7 @@ def lock(deps: Deps, prefix: str, rollout_id: str) -> None:
         stale = status in TERMINAL or (status is None and lock_age > LOCK_GRACE_SECONDS)
         if not stale or not deps.store.release_lock(prefix, busy.rollout_id):
             raise
-        deps.store.acquire_lock(prefix, rollout_id)
+        deps.store.acquire_lock(prefix, rollout_id, request=request)
 
 
 @contextmanager

@@ -116,7 +116,8 @@ def record_rollout(
             deps.store.update_rule(prefix, lastRolloutId=rollout_id, updatedAt=created)
         else:
             rule = desired | carried | {"lastRolloutId": rollout_id, "updatedAt": created}
-            if previous and previous.get("sourceSecretVersionId"):
-                rule["sourceSecretVersionId"] = previous["sourceSecretVersionId"]
+            for kept in ("sourceSecretVersionId", "credentialExpiresAt"):  # bookkeeping, not requested
+                if previous and previous.get(kept):
+                    rule[kept] = previous[kept]
             deps.store.put_rule(prefix, rule)
     return Recorded(rollout_id, prefix, operation, mode, payload, goals)

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from pullthrough.desired import Target, by_account, held_targets, previous_rule
-from pullthrough.rollouts.deps import Deps
+from pullthrough.rollouts.deps import Deps, now_iso
 from pullthrough.steps.secret import restore_secret
 from pullthrough.tasks import SecretChange
 
 
-def restore_desired(deps: Deps, prefix: str, rollout: dict[str, Any], still_held: list[Target] | None = None) -> None:
-    """Put back the desired rule and source secret ``rollout`` replaced.
+def restore_desired(
+    deps: Deps, prefix: str, rollout: dict[str, Any], still_held: list[Target] | None = None, ended: str | None = None
+) -> None:
+    """Put back the desired rule and source secret ``rollout`` replaced; the rule still names this attempt as its
+    last rollout (``ended``: how it ended), failed or not.
 
     Targets whose rollback failed may still hold anything: they stay tracked so the next rollout converges them.
     """
@@ -29,6 +32,10 @@ def restore_desired(deps: Deps, prefix: str, rollout: dict[str, Any], still_held
         grouped = by_account(held)  # (with no previous rule, the rollout's own rule item stays to track them)
         before = current.get("deployedElsewhere") or {}
         deps.store.save_deployed(prefix, grouped.pop(home, {}), grouped, before)
+    if ended is not None:
+        deps.store.update_rule(
+            prefix, lastRolloutId=rollout.get("rolloutId"), lastRolloutStatus=ended, lastRolloutAt=now_iso()
+        )
     change = rollout.get("sourceSecretChange")
     if change and deps.home_secrets is not None:
         restore_secret(SecretChange.loads(change, "sourceSecretChange"), deps.home_secrets)

@@ -11,9 +11,12 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
+from pullthrough.adapters.store import PrefixBusy
 from pullthrough.exceptions import InvalidRequest
+from pullthrough.expiry import EXPIRY_TAG, requested_expiry
 from pullthrough.rollouts.checks import checked_targets
 from pullthrough.rollouts.deps import Deps, new_rollout_id
+from pullthrough.rollouts.joining import join_running
 from pullthrough.rollouts.launch import launch, undo_start
 from pullthrough.rollouts.lock import lock
 from pullthrough.rollouts.record import record_rollout
@@ -48,7 +51,13 @@ def start(
     accounts = checked_targets(deps, request)
     prefix = request.rule().ecrRepositoryPrefix
     rollout_id = rollout_id or new_rollout_id()
-    lock(deps, prefix, rollout_id)
+    request_key = (key, body_hash) if key is not None else None
+    try:
+        lock(deps, prefix, rollout_id, request_key)
+    except PrefixBusy as busy:  # an identical request at the same moment: share its rollout
+        if (joined := join_running(busy, request_key, lambda running: view(deps, running))) is None:
+            raise
+        return joined
     source_change = None
     try:
         source_arn, source_change = keep_source_credential(deps, prefix, request)
@@ -68,9 +77,20 @@ def start(
     except BaseException:
         undo_start(deps, prefix, rollout_id, source_change)
         raise
+    keep_expiry(deps, prefix, request, source_arn)
     if key is not None:
         deps.store.remember_idempotent(key, rollout_id, body_hash, ttl_seconds=IDEMPOTENCY_WINDOW_SECONDS)
     return started
+
+
+def keep_expiry(deps: Deps, prefix: str, request: RuleRequest, source_arn: str | None) -> None:
+    """A credential expiry the request gives: a tag on the source secret (the truth: pullthrough.expiry), and on the
+    rule for GET /rules."""
+    said, expires_at = requested_expiry(request)
+    if said and source_arn is not None:
+        assert deps.home_secrets is not None, "an expiry needs the home-region secret store"
+        deps.home_secrets.tag_expiry(source_arn, EXPIRY_TAG, expires_at)
+        deps.store.update_rule(prefix, credentialExpiresAt=expires_at)
 
 
 def desired_of(request: RuleRequest, source_arn: str | None, accounts: list[str]) -> dict[str, Any]:

@@ -6,20 +6,30 @@ from collections.abc import Callable
 
 from pullthrough import aws
 from pullthrough import exceptions as ex
+from pullthrough.adapters.account import AccountRegions
 from pullthrough.adapters.ecr import EcrRegistry
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import RolloutStore
+from pullthrough.regions import OPT_IN_REGIONS
 from pullthrough.steps.ownership import check_ownership
 from pullthrough.steps.snapshot import RegionSnapshot, restore_snapshot, take_snapshot
 from pullthrough.tasks import RegionTask, RollbackResult
 
 
-def snapshot_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, store: RolloutStore) -> dict[str, bool]:
+def snapshot_region(
+    task: RegionTask,
+    ecr: EcrRegistry,
+    secrets: SecretStore,
+    store: RolloutStore,
+    account_regions: Callable[[], AccountRegions] | None = None,
+) -> dict[str, bool]:
     """Snapshot step: record the region's state before the rollout's first write (a retry keeps the first one).
 
     Raises PastFailureTolerance when the rollout already counts more failed regions than it tolerates (nothing is
     read or written in the region then: it is skipped, like StackSets stops starting accounts). A rollout whose
     targets all start at once has them all under way from the start (``checkTolerance`` false): none is gated.
+    Raises RegionNotEnabled for an opt-in region the target account has not enabled (``account_regions`` opens
+    its Account Management client, asked only for opt-in regions): the target is skipped, not failed.
 
     A target to apply that holds what pullthrough does not manage fails here, before any write, with NotManaged
     (or SecretKeyUnsupported): see pullthrough.steps.ownership. Its snapshot is what it held, so the rollback that
@@ -29,6 +39,9 @@ def snapshot_region(task: RegionTask, ecr: EcrRegistry, secrets: SecretStore, st
         failed = store.failed_count(task.rolloutId)
         if failed > task.failureTolerance:
             raise ex.PastFailureTolerance(f"{failed} region(s) failed, more than the {task.failureTolerance} tolerated")
+    if account_regions is not None and task.region in OPT_IN_REGIONS and not account_regions().is_enabled(task.region):
+        where = f"account {task.account}" if task.account else "the home account"
+        raise ex.RegionNotEnabled(f"{task.region} is an opt-in region {where} has not enabled")
     snapshot = take_snapshot(task.prefix, ecr, secrets)
     kept = store.put_snapshot(task.rolloutId, task.region, snapshot.dumps(), task.account)
     if task.action == "APPLY":
