@@ -293,7 +293,7 @@ def section() -> list[str]:
     priced = cost()
     rows = []
     for outcome in outcomes:
-        bounds = "; ".join(f"{b.name}: {_duration(b.seconds)}" for b in outcome.bounds)
+        bounds = "; ".join(f"{b.name}: {_duration(b.seconds)} ({b.rate})" for b in outcome.bounds)
         rows.append(
             f"| {outcome.scenario.label} | {bounds} | **{_duration(outcome.seconds)}** | "
             f"{sequential / outcome.seconds:,.0f}x | {parallel / outcome.seconds:,.0f}x |"
