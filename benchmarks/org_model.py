@@ -352,9 +352,10 @@ def section() -> list[str]:
         "model cannot check against a documented quota (the throttling retries of issue 20 absorb bursts).",
         f"- Secrets Manager ({SECRETS_QUOTAS_URL}): GetSecretValue {SECRETS_GET_VALUE_PER_SECOND:,}/s per account "
         f"and region: the home region's source secret is read once per target, at most {peak_rate:,.0f}/s; writes "
-        f"{SECRETS_WRITE_PER_SECOND}/s per account and region, and a target makes one in its own account and region. "
+        f"(PutSecretValue, UpdateSecret...) {SECRETS_WRITE_PER_SECOND}/s per account and region; a target makes one write "
+        "(CreateSecret) and two reads in its own account and region. "
         f"ECR publishes request-rate quotas for authentication, push and pull only ({ECR_QUOTAS_URL}); a target makes "
-        "its 3-4 ECR calls in its own account and region. Neither binds.",
+        "its 7 ECR calls (section 2) in its own account and region. Neither binds.",
         "",
         "**StackSets**, the same change as a stack set of a secret, a rule and a template "
         f"({STACKSETS_PREFERENCES_URL}; {STACKSETS_OPTIONS_URL}): with STRICT_FAILURE_TOLERANCE, the default "
