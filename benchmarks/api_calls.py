@@ -20,23 +20,54 @@ from benchmarks.driver import STEPS, Bench, RolloutRun
 from benchmarks.wall_time import BenchError
 from local.emulator import ecr_extension
 
-# What each step cannot do without, per region: read the state it must compare with (and that rollback needs),
-# write what differs. The source secret is read once per region because each region's StoreSecret runs alone.
+
+@dataclass(frozen=True)
+class Requirement:
+    """One call a fresh rollout to a region cannot be safe without, derived from the API, not from our code."""
+
+    need: str  # which requirement it meets: snapshot (for rollback), credentials, write, validation
+    step: str  # the step of ours where it belongs
+    operation: str
+    why: str
+    in_guide: bool  # AWS's guide (seed-ecr-pull-through-cache-rules) makes it too
+
+
+# A fresh rollout to a region must (1) know what the region held before its first write, so a rollback restores
+# exactly that and deletes only what it created: a read of each resource it may write; recorded durably before the
+# first write, since a Lambda can die between steps; (2) get the credentials, which live only in the home region's
+# source secret (never in the execution's input); (3) write the secret, the rule and the template; (4) ask ECR to
+# validate the rule. Nothing else: on a fresh region the snapshot already says each resource is absent, so a step
+# has nothing to compare before it creates (a create that meets an existing resource fails, and is read then).
+REQUIREMENTS = (
+    Requirement("snapshot", "SnapshotRegion", "DescribeSecret", "the region's secret before (ARN, version)", False),
+    Requirement("snapshot", "SnapshotRegion", "DescribePullThroughCacheRules", "the rule before", False),
+    Requirement("snapshot", "SnapshotRegion", "DescribeRepositoryCreationTemplates", "the template before", False),
+    Requirement("snapshot", "SnapshotRegion", "PutItem", "the snapshot recorded before the first write", False),
+    Requirement("credentials", "StoreSecret", "GetSecretValue", "the source secret (home region)", False),
+    Requirement("write", "StoreSecret", "CreateSecret", "the region's secret", True),
+    Requirement("write", "CreateRule", "CreatePullThroughCacheRule", "the rule", True),
+    Requirement("validation", "ValidateRule", "ValidatePullThroughCacheRule", "ECR's verdict on the rule", True),
+    Requirement("write", "ApplyTemplate", "CreateRepositoryCreationTemplate", "the creation template", True),
+)
+# Calls our steps make beyond the requirements on a fresh region, and why they make them.
+BEYOND_WHY = {
+    ("StoreSecret", "GetSecretValue"): "reads the region's own secret to compare, though the snapshot said none",
+    ("CreateRule", "DescribePullThroughCacheRules"): "reads the rule again before creating it",
+    ("ApplyTemplate", "DescribeRepositoryCreationTemplates"): "reads the template again before creating it",
+}
+
+
+def _needed_fresh() -> dict[str, Counter[str]]:
+    steps: dict[str, Counter[str]] = {}
+    for req in REQUIREMENTS:
+        steps.setdefault(req.step, Counter())[req.operation] += 1
+    return steps
+
+
+# What each step needs, per region. Fresh: derived from REQUIREMENTS. The others are what the steps must read to
+# compare (unchanged: no write; a credential change: the one write) and are listed, not judged.
 NEEDED: dict[str, dict[str, Counter[str]]] = {
-    "fresh": {
-        "SnapshotRegion": Counter(
-            {
-                "DescribeSecret": 1,
-                "DescribePullThroughCacheRules": 1,
-                "DescribeRepositoryCreationTemplates": 1,
-                "PutItem": 1,
-            }
-        ),
-        "StoreSecret": Counter({"GetSecretValue": 2, "CreateSecret": 1}),
-        "CreateRule": Counter({"DescribePullThroughCacheRules": 1, "CreatePullThroughCacheRule": 1}),
-        "ValidateRule": Counter({"ValidatePullThroughCacheRule": 1}),
-        "ApplyTemplate": Counter({"DescribeRepositoryCreationTemplates": 1, "CreateRepositoryCreationTemplate": 1}),
-    },
+    "fresh": _needed_fresh(),
     "unchanged": {
         "SnapshotRegion": Counter(
             {
@@ -65,18 +96,6 @@ NEEDED: dict[str, dict[str, Counter[str]]] = {
         "ValidateRule": Counter({"ValidatePullThroughCacheRule": 1}),
         "ApplyTemplate": Counter({"DescribeRepositoryCreationTemplates": 1}),
     },
-}
-NEEDED_WHY = {
-    "DescribeSecret": "snapshot: the region's secret ARN and current version (no value), for rollback",
-    "PutItem": "snapshot: recorded in the app's table before the first write (bookkeeping, not a resource change)",
-    "GetSecretValue": "source secret (home region), then the region's own secret (compare; prior version)",
-    "CreateSecret": "the region has no secret yet",
-    "PutSecretValue": "the region's secret holds other credentials",
-    "DescribePullThroughCacheRules": "the rule as it is (compare; prior state for rollback)",
-    "CreatePullThroughCacheRule": "the region has no rule yet",
-    "ValidatePullThroughCacheRule": "ECR's verdict on the rule",
-    "DescribeRepositoryCreationTemplates": "the template as it is (compare; prior state for rollback)",
-    "CreateRepositoryCreationTemplate": "the region has no template yet",
 }
 ROLLBACK_FAILURE = "Authentication failed: the upstream registry refused the credentials (benchmark)"
 

@@ -239,6 +239,25 @@ class Bench:
             task["applyTemplate"] = self._call(handlers, "ApplyTemplate", task, region)
         return time.perf_counter() - started
 
+    def guide_loop(self, prefix: str, regions: list[str]) -> float:
+        """What a user following AWS's guide does, one region after another: 4 calls a region (create the secret,
+        create the rule, validate it, create the creation template), reading nothing; seconds taken. The user holds
+        the credentials, so no source secret is read; the template is the app's default, as ours applies."""
+        request = self.request(prefix, regions, "arn:aws:secretsmanager:us-east-1:000000000000:secret:unused")
+        template = request.template()
+        fields = {"appliedFor": ["PULL_THROUGH_CACHE"], **(template.to_ecr() if template else {})}
+        value = json.dumps({"username": "bench", "accessToken": f"token-{uuid.uuid4().hex}"})
+        started = time.perf_counter()
+        for region in regions:
+            ecr = self.stack.client("ecr", region)
+            secret = self.stack.client("secretsmanager", region).create_secret(
+                Name=SECRET_PREFIX + prefix, SecretString=value
+            )
+            ecr.create_pull_through_cache_rule(ecrRepositoryPrefix=prefix, credentialArn=secret["ARN"], **UPSTREAM)
+            ecr.validate_pull_through_cache_rule(ecrRepositoryPrefix=prefix)
+            ecr.create_repository_creation_template(prefix=prefix, **fields)
+        return time.perf_counter() - started
+
     def _call(self, handlers: dict[str, Any], step: str, task: dict[str, Any], region: str) -> Any:
         """One step's handler, run as its function (its environment, its policies), like Lambda would."""
         with self.stack.running_as(STEPS[step]):

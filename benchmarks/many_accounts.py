@@ -326,8 +326,8 @@ def measure(
         point.wall_seconds = time.monotonic() - started
         point.cpu_seconds = time.process_time() - cpu
         point.outcome = shown["status"]
-        point.get_rollout_bytes = len(raw)
-        log(f"rollout {point.outcome} in {point.wall_seconds:.1f} s ({len(shown['targets'])} targets)")
+        point.get_rollout_bytes = len(raw)  # the first page: up to 500 targets (nextToken pages the rest)
+        log(f"rollout {point.outcome} in {point.wall_seconds:.1f} s ({point.accounts * point.regions} targets)")
 
         events = _history(sfn, arn)
         point.parent = history_stats(events, described)

@@ -62,10 +62,18 @@ def headline(results: Any) -> dict[str, Any]:
         "over_limit": _number(wall.over_limit),
         "sequential_speedup": _number(wall.speedup),
         "one_region_over_cli": _number(wall.one_region),
+        "guide_speedup": _number(wall.guide_speedup),
+        "one_region_over_guide": _number(wall.guide_one_region),
         "wall_seconds": {str(r): p.ours for r, p in wall.points.items()},
         "sequential_seconds": {str(r): p.sequential for r, p in wall.points.items()},
         "model_seconds": {
-            str(r): {"ours": p.model_ours, "sequential": p.model_sequential, "limit": p.model_limit, "cpu": p.model_cpu}
+            str(r): {
+                "ours": p.model_ours,
+                "sequential": p.model_sequential,
+                "guide": p.model_guide,
+                "limit": p.model_limit,
+                "cpu": p.model_cpu,
+            }
             for r, p in wall.points.items()
         },
         "calls_per_region": {
@@ -89,6 +97,8 @@ def headline(results: Any) -> dict[str, Any]:
             "over_limit": wall.limit_met,
             "sequential_speedup": wall.speedup_met,
             "one_region": wall.one_region_met,
+            "guide_speedup": wall.guide_speedup_met,
+            "one_region_guide": wall.guide_one_region_met,
             "unchanged_writes": calls.unchanged_writes == 0,
             "fresh_calls": calls.fresh_extra == 0,
             "cold_start": cold.met,

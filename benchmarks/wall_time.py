@@ -1,10 +1,12 @@
-"""1. Rollout wall time against the number of regions: ours, the sequential baseline and the physical limit.
+"""1. Rollout wall time against the number of regions: ours, the two sequential baselines and the physical limit.
 
 Two passes. Flat: every AWS call waits the same latency; each repetition rolls out to R = 1, 4, 16 and all regions
 and after each R runs the sequential baseline (the same four handlers called in process, one region after another,
 as a CLI loop would). Latency model (benchmarks/latency_model.py): every call waits its region's round trip from
 the home region, Lambda invokes a fixed overhead more; at each R, ours, the sequential baseline, and the physical
-limit: the slowest of the R regions' own serial chain (the same handlers for that region alone, no orchestration).
+limit: the slowest of the R regions' own serial chain (the same handlers for that region alone, no orchestration),
+and the AWS guide loop: the 4 calls a region a user following AWS's guide makes (create secret, create rule,
+validate, create template), one region after another, reading nothing.
 Every ratio compares runs made moments apart. The emulator runs as the stack ships it (engine caches, heap frozen
 after provisioning and again after the warm-up: local/emulator/engine_tuning.py).
 """
@@ -46,6 +48,7 @@ class WallPoint:
     model_ours: list[float] = field(default_factory=list)
     model_sequential: list[float] = field(default_factory=list)
     model_limit: list[float] = field(default_factory=list)  # the slowest region's serial chain alone
+    model_guide: list[float] = field(default_factory=list)  # the AWS guide's 4 calls a region, in a row
     model_cpu: list[float] = field(default_factory=list)
     limit_region: str = ""
 
@@ -86,6 +89,29 @@ class WallResult:
         """ours / physical limit per repetition at R = ``count`` (default: all regions), latency model."""
         point = self.points[count or self.all_count]
         return [ratio(o, lim) for o, lim in zip(point.model_ours, point.model_limit, strict=False)]
+
+    def guide_speedups(self, count: int | None = None) -> list[float]:
+        """The AWS guide loop / ours per repetition at R = ``count`` (default: all regions), latency model."""
+        point = self.points[count or self.all_count]
+        return [ratio(g, o) for g, o in zip(point.model_guide, point.model_ours, strict=False)]
+
+    @property
+    def guide_speedup(self) -> float:
+        return median(self.guide_speedups())
+
+    @property
+    def guide_one_region(self) -> float:
+        """ours / the AWS guide loop for one region."""
+        point = self.points[1]
+        return median([ratio(o, g) for o, g in zip(point.model_ours, point.model_guide, strict=False)])
+
+    @property
+    def guide_speedup_met(self) -> bool:
+        return self.guide_speedup >= TARGET_SPEEDUP
+
+    @property
+    def guide_one_region_met(self) -> bool:
+        return self.guide_one_region <= TARGET_ONE_REGION
 
     @property
     def scaling(self) -> float:
@@ -147,6 +173,13 @@ def _sequential(bench: Bench, regions: list[str]) -> float:
     return took
 
 
+def _guide(bench: Bench, regions: list[str]) -> float:
+    prefix = bench.prefix("guide")
+    took = bench.guide_loop(prefix, regions)
+    bench.cleanup(prefix, regions)
+    return took
+
+
 def _concurrency(segments: list[history.Segment]) -> float:
     """Mean Map iterations in flight: the regions' summed busy spans over the Map's span."""
     spans: dict[str, list[float]] = {}
@@ -171,6 +204,7 @@ def measure(bench: Bench) -> WallResult:
         # Warm-up (not measured): handler modules imported, boto3 clients made for every region.
         _ours(bench, counts[-1], WallPoint(0))
         _sequential(bench, settings.regions(1))
+        _guide(bench, settings.regions(counts[-1]))  # its clients made in every region
         engine_tuning.freeze_heap()  # what the warm-up made lives as long as the stack
         heap_objects, frozen_objects = len(gc.get_objects()), gc.get_freeze_count()
         for _ in range(settings.repeats):
@@ -185,6 +219,7 @@ def measure(bench: Bench) -> WallResult:
                 point, regions = points[count], settings.regions(count)
                 model_runs[count] = _ours(bench, count, point, model=True)
                 point.model_sequential.append(_sequential(bench, regions))
+                point.model_guide.append(_guide(bench, regions))
                 point.limit_region = model.slowest(regions)
                 point.model_limit.append(_sequential(bench, [point.limit_region]))
     histories = {count: bench.history(run.execution_arn) for count, run in last_runs.items()}

@@ -66,7 +66,7 @@ def banner(stack: EmbeddedStack, seeded: list[str], log_file: Path | None = None
     )
 
 
-class Stopped(Exception):
+class Stopped(BaseException):  # not an Exception: no `except Exception` on the way may swallow it
     """SIGTERM or Ctrl-C while the stack was starting: start() cleans up what it started and re-raises this."""
 
 

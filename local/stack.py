@@ -93,8 +93,9 @@ class EmbeddedStack:
         if unknown:
             raise StackError(f"unknown template parameter(s): {', '.join(sorted(unknown))}")
         # Locally no step outlives its call, so a failed region Map needs no long settle before its rollback.
-        # A source secret's change rolls out after a short debounce window (pullthrough.rotation).
-        local_defaults = {"InFlightSettleSeconds": "1", "RotationDebounceSeconds": "2"}
+        # A source secret's change rolls out after a short debounce window (pullthrough.rotation); an account's
+        # rollout waits for its execution role in short steps.
+        local_defaults = {"InFlightSettleSeconds": "1", "RotationDebounceSeconds": "2", "ExecutionRoleWaitSeconds": "1"}
         self.parameters = {**self.template.parameters, **local_defaults, **(parameters or {})}
         self.deployment = Deployment(
             self.template,

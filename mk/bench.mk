@@ -1,5 +1,7 @@
 # mk/bench.mk: `make bench` runs the performance harness on the embedded stack and rewrites benchmarks/REPORT.md
 # and its plots. Not part of `make test` (tests/bench/test_bench_smoke.py runs a --quick pass there).
+# Its section 7 (the Organization-scale model, no measurement) alone: python -m benchmarks.org_model. The baselines
+# (ours, our handlers in a row, AWS's guide loop) alone, in minutes: python -m benchmarks.baselines.
 # Included by the Makefile, which defines VENV and the setup target (and lists bench as .PHONY).
 #   make bench BENCH_ARGS="--repeats 5 --latency-ms 100"
 

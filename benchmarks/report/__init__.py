@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks import org_model
 from benchmarks.report import calls, cold, drift, header, wall
 from benchmarks.report.results import Results
 
@@ -26,6 +27,8 @@ def write(results: Results, out: Path, kept: list[str] | None = None) -> Path:
         *drift.section(results),
         *(kept or []),
         *([""] if kept else []),
+        *org_model.section(),  # from named constants (python -m benchmarks.org_model rewrites it alone)
+        "",
         *header.method(),
     ]
     path = out / "REPORT.md"

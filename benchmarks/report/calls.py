@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from benchmarks import plots
-from benchmarks.api_calls import NEEDED, NEEDED_WHY, CallsResult, Scenario
+from benchmarks.api_calls import BEYOND_WHY, NEEDED, REQUIREMENTS, CallsResult, Scenario
 from benchmarks.report.markdown import ops, table
 from benchmarks.report.results import Results
 from benchmarks.stats import median
@@ -66,12 +66,12 @@ def section(results: Results) -> list[str]:
         have = made.get(step, Counter())
         extra = have - needed
         step_rows.append((step, ops(have), ops(needed), ops(extra) if extra else "-"))
+    made_ops = Counter(op for (_, op), n in fresh.region_calls(sample).items() for _ in range(n))
     lines += [
+        *needed_table(made_ops),
         f"Which calls each step of the fresh rollout makes and needs (every region alike; {sample} shown):",
         "",
         *table(["step", "made", "needed", "beyond the need"], step_rows),
-        "What the needed calls are for: " + "; ".join(f"{op}: {why}" for op, why in NEEDED_WHY.items()) + ".",
-        "",
     ]
     for name in ("unchanged", "credential change"):
         scenario = calls.scenarios[name]
@@ -90,20 +90,49 @@ def section(results: Results) -> list[str]:
     return lines
 
 
+def needed_table(made_ops: Counter[str]) -> list[str]:
+    """The calls a fresh rollout to a region needs, from the API's requirements, beside what AWS's guide and
+    pullthrough (``made_ops``: one region's calls by operation) make."""
+    need_rows = [
+        (req.need, req.operation, req.why, "yes" if req.in_guide else "no", "yes" if made_ops[req.operation] else "no")
+        for req in REQUIREMENTS
+    ]
+    guide = sum(req.in_guide for req in REQUIREMENTS)
+    return [
+        "**Calls needed**, derived from the API's requirements, not from what the code does: a fresh rollout to a "
+        "region must know what the region held before its first write (so a rollback restores exactly that and "
+        "deletes only what it created), recorded durably before that write (a Lambda can die between steps); get "
+        "the credentials from the home region's source secret (they are never in the execution's input); write the "
+        "secret, the rule and the template; and have ECR validate the rule. On a fresh region the snapshot already "
+        "says each resource is absent, so nothing else needs reading: a create that meets an existing resource fails "
+        "and is read then.",
+        "",
+        *table(["requirement", "call", "what for", "AWS guide's loop makes it", "pullthrough makes it"], need_rows),
+        f"Needed: {len(REQUIREMENTS)} calls a region; AWS's guide makes {guide} of them (the writes and the "
+        "validation) and reads nothing, so it cannot roll back; pullthrough makes "
+        f"{sum(made_ops.values())}.",
+        "",
+    ]
+
+
 def analysis(calls: CallsResult) -> list[str]:
     extra: Counter[tuple[str, str]] = Counter()
     for per_region in calls.scenarios["fresh"].extra().values():
         extra |= per_region
     lines = ["### Calls beyond the need, and the fix", ""]
     for (step, op), n in sorted(extra.items()):
-        lines.append(f"- {step} makes {op} {n} more time(s) per region than it needs.")
-        if step == "ApplyTemplate" and op == "DescribeRepositoryCreationTemplates":
-            lines.append(
-                "  `apply_template()` (layers/common/pullthrough/steps/template.py) reads the template to merge "
-                "`appliedFor`, then `ensure_template()` reads it again. Passing the first read into "
-                "`ensure_template()` (e.g. an optional `current` argument) saves one call per region and rollout, "
-                "in every scenario."
-            )
+        why = BEYOND_WHY.get((step, op), "")
+        lines.append(
+            f"- {step} makes {op} {n} more time(s) per region than a fresh rollout needs{': ' if why else ''}{why}."
+        )
+    lines += [
+        "",
+        "Each step reads before it writes because it runs alone (its own Lambda invocation, retried on its own) and "
+        "must be right whatever the region holds, not only on a fresh region. The fix (not made): pass the steps the "
+        "snapshot SnapshotRegion already took (in the region's state) and skip the compare-read when it says the "
+        "resource was absent, reading only when a create meets an existing resource; that saves these calls, one "
+        "round trip each, on every fresh region.",
+    ]
     return [*lines, ""]
 
 

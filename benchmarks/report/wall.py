@@ -19,7 +19,11 @@ def section(results: Results) -> list[str]:
         f"Execution start to end by the engine's clock, median over {results.settings.repeats} repetition(s) "
         "(min-max in brackets). The sequential baseline calls the same four handlers in process, one region after "
         "another (StoreSecret -> CreateRule -> ValidateRule -> ApplyTemplate), as a CLI loop would, against the same "
-        "emulator with the same latency, right after each rollout. The physical limit is the slowest of the R "
+        "emulator with the same latency, right after each rollout: our own read-then-write steps, about 7 round "
+        "trips a region. The AWS guide loop is the honest baseline: what a user following AWS's guide "
+        "(seed-ecr-pull-through-cache-rules) does, 4 boto3 calls a region in a row (CreateSecret, "
+        "CreatePullThroughCacheRule, ValidatePullThroughCacheRule, CreateRepositoryCreationTemplate), reading "
+        "nothing, so taking no snapshot to roll back from. The physical limit is the slowest of the R "
         "regions' own serial chain: the same handlers for that region alone, with no orchestration. All run warm (a "
         "first, unmeasured rollout imported the handlers and made every region's clients). CPU is this process's "
         "CPU time during the rollout (emulator, engine and handlers share it); GC pauses, the time its garbage "
@@ -42,9 +46,11 @@ def section(results: Results) -> list[str]:
                 count,
                 spread(point.model_ours),
                 spread(point.model_sequential),
+                spread(point.model_guide),
                 f"{spread(point.model_limit)} ({point.limit_region})",
                 times(median(wall.limit_ratios(count))),
                 times(median(wall.speedups(count))),
+                times(median(wall.guide_speedups(count))),
                 f"{secs(median(point.model_cpu))} / {ratio(median(point.model_cpu), median(point.model_ours)):.2f}",
             )
         )
@@ -53,9 +59,11 @@ def section(results: Results) -> list[str]:
             "R",
             "pullthrough",
             "sequential (CLI loop)",
+            "AWS guide loop (4 calls)",
             "physical limit (region)",
             "ours / limit",
             "sequential / ours",
+            "guide loop / ours",
             "CPU / CPU per wall",
         ],
         rows,
@@ -69,6 +77,13 @@ def section(results: Results) -> list[str]:
         f"- one region: ours / the CLI loop for that region, per repetition: "
         f"{', '.join(times(r) for r in wall.limit_ratios(1))}; median **{times(wall.one_region)}** "
         f"(target <= {TARGET_ONE_REGION:g}: {verdict(wall.one_region_met)}).",
+        f"- against the AWS guide loop: guide loop / ours at {every} regions, per repetition: "
+        f"{', '.join(times(r) for r in wall.guide_speedups())}; median **{times(wall.guide_speedup)}** (target >= "
+        f"{TARGET_SPEEDUP:g}: {verdict(wall.guide_speedup_met)}); one region, ours / the guide loop: median "
+        f"**{times(wall.guide_one_region)}** (target <= {TARGET_ONE_REGION:g}: {verdict(wall.guide_one_region_met)}). "
+        "The guide loop makes 4 calls a region where our chain makes 7 latency-priced steps (section 2: the "
+        "snapshot's reads, the source secret, the reads each step makes before it writes, and the bookkeeping), so "
+        "one region alone costs more than the guide's loop; every region at once is what the speed-up buys.",
         "",
         f"**Flat latency**, {wall.latency_ms:g} ms per call (for comparison with earlier reports):",
         "",
@@ -111,7 +126,13 @@ def section(results: Results) -> list[str]:
         f"![timeline of one all-region rollout]({plots.TIMELINE})",
         "",
     ]
-    if not (wall.limit_met and wall.speedup_met and wall.one_region_met):
+    if not (
+        wall.limit_met
+        and wall.speedup_met
+        and wall.one_region_met
+        and wall.guide_speedup_met
+        and wall.guide_one_region_met
+    ):
         lines += analysis(results)
     return lines
 

@@ -126,13 +126,25 @@ class Api:
         return dict(self.call("DELETE", rule_path(prefix), query={"dryRun": "true"} if plan else None))
 
     def rollout(self, rollout_id: str) -> dict[str, Any]:
-        return dict(self.call("GET", f"/rollouts/{quote(rollout_id, safe='')}"))
+        """GET /rollouts/{id}, every page of its targets."""
+        return self.every_page(f"/rollouts/{quote(rollout_id, safe='')}", "targets")
 
     def rules(self) -> list[dict[str, Any]]:
         return list(self.call("GET", "/rules").get("rules", []))
 
     def rule(self, prefix: str) -> dict[str, Any]:
-        return dict(self.call("GET", rule_path(prefix)))
+        """GET /rules/{prefix}, every page of its deployedTargets."""
+        return self.every_page(rule_path(prefix), "deployedTargets")
+
+    def every_page(self, path: str, listed: str) -> dict[str, Any]:
+        """GET ``path`` and, while the answer has a nextToken, the pages after it: the first answer with the
+        ``listed`` entries of every page (and no nextToken)."""
+        answer = dict(self.call("GET", path))
+        while token := answer.pop("nextToken", None):
+            following = dict(self.call("GET", path, query={"nextToken": str(token)}))
+            answer[listed] = list(answer.get(listed) or []) + list(following.get(listed) or [])
+            answer["nextToken"] = following.get("nextToken")
+        return answer
 
 
 def rule_path(prefix: str) -> str:

@@ -100,6 +100,7 @@ UNAVAILABLE = _response("AWS throttled or failed for a moment: retry with backof
 FAILED = _response("AWS refused a call pullthrough made (permissions, quotas)", Error, "denied")
 BUSY = _response("A rollout of the prefix is running: follow it, then retry", Busy, "busy")
 NO_RULE = _response("No rule with that prefix", Error, "noRule")
+BAD_TOKEN = _response("nextToken is not one this listing gave", Error, "badToken")
 DRY_RUN = Query(
     title="Dry run",
     description="true: plan only. The same state machine and steps run with every write refused; no lock is "
@@ -109,6 +110,10 @@ IDEMPOTENCY_KEY = Header(
     alias="idempotency-key",
     description="Any string of yours: the same key with the same body, sent again within 10 minutes of the first, "
     "returns the rollout it started (running or finished); with another body, 422.",
+)
+NEXT_TOKEN = Query(
+    title="Next token",
+    description="The nextToken of the previous page: the next (up to 500) targets. Only from this same listing.",
 )
 PREFIX = Path(
     description="An ecrRepositoryPrefix. One with a / may be given raw (/rules/team/quay) or percent-encoded "
@@ -210,7 +215,7 @@ def put_rule(
 
 @app.get(
     "/rules",
-    summary="The desired rules",
+    summary="The desired rules (where each is deployed as counts: GET /rules/{prefix} lists the targets)",
     tags=[RULES],
     responses={
         200: _response("Every desired rule", RuleList, "rules"),
@@ -225,19 +230,20 @@ def list_rules() -> dict[str, Any]:
 
 @app.get(
     "/rules/<prefix>",
-    summary="One desired rule, where it is deployed, its last rollout and drift",
+    summary="One desired rule, where it is deployed (500 targets at a time: nextToken), its last rollout and drift",
     tags=[RULES],
     responses={
-        200: _response("The rule", RuleView, "rule"),
+        200: _response("The rule, with a page of the targets it is deployed to", RuleView, "rule"),
         400: BAD_QUERY,
         404: NO_RULE,
+        422: BAD_TOKEN,
         502: FAILED,
         503: UNAVAILABLE,
     },
 )
-def get_rule(prefix: Annotated[str, PREFIX]) -> dict[str, Any]:
+def get_rule(prefix: Annotated[str, PREFIX], nextToken: Annotated[str | None, NEXT_TOKEN] = None) -> dict[str, Any]:
     wanted = _rule_prefix(prefix)
-    found = rule_of(rollouts_from_env(), wanted)
+    found = rule_of(rollouts_from_env(), wanted, nextToken)
     if found is None:
         raise _no_rule(wanted)
     return found
@@ -265,21 +271,25 @@ def delete_rule(
 
 @app.get(
     "/rollouts/<rolloutId>",
-    summary="A rollout's status, region by region",
+    summary="A rollout's status, region by region; its targets 500 at a time (nextToken)",
     tags=[ROLLOUTS],
     responses={
-        200: _response("The rollout", Rollout, "rolledBack"),
+        200: _response("The rollout, with a page of its targets", Rollout, "rolledBack"),
         400: BAD_QUERY,
         404: _response("No rollout with that id", Error, "noRollout"),
+        422: BAD_TOKEN,
         502: FAILED,
         503: UNAVAILABLE,
     },
 )
-def get_rollout(rolloutId: Annotated[str, Path(description="The rolloutId a POST or DELETE answered with.")]) -> Any:
+def get_rollout(
+    rolloutId: Annotated[str, Path(description="The rolloutId a POST or DELETE answered with.")],
+    nextToken: Annotated[str | None, NEXT_TOKEN] = None,
+) -> Any:
     missing = NotFound(f"no rollout with id {rolloutId[:64]!r}", field="rolloutId")
     if not ROLLOUT_ID_SHAPE.fullmatch(rolloutId):
         raise missing
-    found = view(rollouts_from_env(), rolloutId)
+    found = view(rollouts_from_env(), rolloutId, nextToken)
     if found is None:
         raise missing
     return found

@@ -19,6 +19,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.warning("organizations event ignored", extra={"field": ignored.field, "reason": ignored.message})
         return {"accountId": None, "ignored": ignored.message, "field": ignored.field}
     logger.append_keys(accountId=account)
-    outcomes = AccountMembership(rollouts_from_env(trigger="event", organization=True)).account_changed(account)
+    outcomes = AccountMembership(rollouts_from_env(trigger="account", organization=True)).account_changed(account)
     logger.info("account converged", extra={"rules": outcomes})
     return {"accountId": account, "rules": outcomes}

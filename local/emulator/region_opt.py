@@ -31,10 +31,10 @@ class RegionOptResponse(AccountResponse):
         return account_backends[self._get_account_id()][self.partition]
 
     def get_region_opt_status(self) -> ActionResult:
-        # Imported here: `python -m local.serve` imports the emulator before the stack puts the layer on sys.path.
+        region = str(self._get_param("RegionName"))
+        # The app's layer is on sys.path once the stack has started (not when `python -m local.serve` imports this).
         from pullthrough.regions import OPT_IN_REGIONS
 
-        region = str(self._get_param("RegionName"))
         default = "ENABLED" if region in OPT_IN_REGIONS else "ENABLED_BY_DEFAULT"
         return ActionResult({"RegionName": region, "RegionOptStatus": _states(self._backend()).get(region, default)})
 

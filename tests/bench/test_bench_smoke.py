@@ -40,7 +40,16 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 def test_the_report_and_every_plot_are_written(quick_run: tuple[Path, dict[str, Any], str]) -> None:
     out, _, _ = quick_run
     report = (out / "REPORT.md").read_text()
-    for heading in ("## Machine, versions, settings", "## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+    for heading in (
+        "## Machine, versions, settings",
+        "## Targets",
+        "## 1.",
+        "## 2.",
+        "## 3.",
+        "## 4.",
+        "## 5.",
+        "## 7. Organization scale",
+    ):
         assert heading in report
     for name in plots.ALL:
         data = (out / name).read_bytes()
@@ -63,7 +72,7 @@ def test_every_target_has_a_verdict(quick_run: tuple[Path, dict[str, Any], str])
     report = (out / "REPORT.md").read_text()
     targets = report.split("## Targets", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in targets.splitlines() if line.startswith("| ") and not line.startswith("| target")]
-    assert len(rows) == len(numbers["targets_met"]) == 8  # issue 13: the sweep time too
+    assert len(rows) == len(numbers["targets_met"]) == 10  # issue 13: the sweep time; issue 20: the AWS guide loop
     assert all(re.search(r"\| (met|\*\*not met\*\*) \|$", row) for row in rows), rows
 
 
@@ -85,7 +94,8 @@ def test_the_numbers_are_sane(quick_run: tuple[Path, dict[str, Any], str]) -> No
     assert numbers["wall_scaling"] > 0 and numbers["sequential_speedup"] > 0
     assert numbers["over_limit"] > 0 and numbers["one_region_over_cli"] > 0
     for samples in numbers["model_seconds"].values():  # under the latency model: ours, CLI loop, physical limit
-        assert all(seconds > 0 for kind in ("ours", "sequential", "limit") for seconds in samples[kind])
+        assert all(seconds > 0 for kind in ("ours", "sequential", "guide", "limit") for seconds in samples[kind])
+    assert numbers["guide_speedup"] > 0 and numbers["one_region_over_guide"] > 0
     assert all(0 < transitions < 50 for transitions in numbers["transitions_per_region"].values())
     assert all(ratio > 0 for ratio in numbers["cold_start_ratio"].values())
     assert all(10 < mb < 1024 for mb in numbers["peak_rss_mb"].values())

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from local import faults
 from local.stack import EmbeddedStack
 from tests.e2e.conftest import ApiCall, wait_until
 
@@ -174,6 +175,32 @@ def test_an_account_moved_into_a_targeted_unit_receives_the_rule_and_loses_it_wh
     _settled(api, wait_rollout, "org-move")
     _, shown = api("GET", "/rules/org-move")
     assert mover not in {t["account"] for t in shown["deployedTargets"]}
+
+
+def test_an_account_moved_in_before_its_execution_role_exists_waits_for_the_role_and_gets_the_rule(
+    stack: EmbeddedStack,
+    api: ApiCall,
+    wait_rollout: Callable[..., dict[str, Any]],
+    step_faults: faults.StepFaults,
+) -> None:
+    """The StackSet that creates the role reaches a new account minutes after the move: the account's rollout waits
+    (ExecutionRoleWaitSeconds apart; 1 s on the embedded stack) instead of failing on the first refusal."""
+    org = stack.organization
+    assert org is not None
+    sandbox, workloads = org.ous["sandbox"], org.ous["workloads"]
+    late = stack.create_member_account("late-role", workloads, with_role=True)
+    assert apply(api, wait_rollout, request("org-late", ["eu-west-1"], organizationalUnits=[sandbox]))["status"] == (
+        "SUCCEEDED"
+    )
+    # The role is not there yet: its first three assumptions are refused, as STS refuses a role that does not exist.
+    missing = step_faults.inject("SnapshotRegionFunction", "eu-west-1", error_type="ExecutionRoleUnavailable", times=3)
+
+    stack.move_account(late, sandbox)
+
+    wait_until(lambda: holds(stack, late, "eu-west-1", "org-late")["rule"] or None, 90, "the rule in the account")
+    _settled(api, wait_rollout, "org-late")
+    assert missing.hits == 3
+    assert holds(stack, late, "eu-west-1", "org-late") == {"rule": True, "template": True, "secret": True}
 
 
 def test_an_account_moved_out_keeps_the_rule_when_the_rule_retains_it(

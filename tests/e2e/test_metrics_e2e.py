@@ -82,7 +82,7 @@ def assert_fits_the_catalog(document: dict[str, Any]) -> None:
         assert all(tuple(dimensions) in allowed for dimensions in directive["Dimensions"]), (metric, directive)
     assert document["service"] == "pullthrough"
     if "trigger" in document:
-        assert document["trigger"] in ("api", "event", "sweep")
+        assert document["trigger"] in ("api", "event", "account", "sweep")
 
 
 def rule_body(prefix: str, token: str = CANARY, regions: list[str] = REGIONS) -> dict[str, Any]:

@@ -198,3 +198,42 @@ def test_the_scheduled_event_sweeps_every_account(app: AppEnv, member: Member) -
     member.client("ecr", "eu-west-1").delete_pull_through_cache_rule(ecrRepositoryPrefix=PREFIX)
     summary: dict[str, Any] = SWEEP.handler(load_event("drift_sweep"), FakeContext())
     assert summary["drifted"] == [PREFIX]
+
+
+def test_an_account_whose_move_event_was_lost_is_found_by_the_sweep_and_given_the_rule_by_a_repair(
+    app: AppEnv,
+) -> None:
+    """Given: a rule for an OU rolled out while the OU was empty; then an account moves in and its MoveAccount event
+    never arrives. The sweep expands the OU again: in report mode the account's targets are reported missing, in
+    repair mode the repair rollout reaches them."""
+    org = boto3.client("organizations", region_name=HOME)
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    unit = org.create_organizational_unit(ParentId=root, Name="team")["OrganizationalUnit"]["Id"]
+    body = {"upstreamRegistry": "quay", "ecrRepositoryPrefix": "quay", "regions": REGIONS}
+    status, started = api("POST", "/rules", body | {"organizationalUnits": [unit]})
+    assert status == 202 and started["targets"] == [], started
+    FINISH.handler({"rolloutId": started["rolloutId"], "prefix": "quay", "regionResults": []}, FakeContext())
+    late = member_account("late")
+    org.move_account(AccountId=late.id, SourceParentId=root, DestinationParentId=unit)  # no event reaches the app
+
+    reported = sweep("report")
+
+    [report] = reported["prefixes"]
+    missing = {
+        (f["account"], f["region"]) for f in report["targets"] if (f["resource"], f["kind"]) == ("rule", "missing")
+    }
+    assert missing == {(late.id, r) for r in REGIONS}
+    assert reported["repairsStarted"] == []
+
+    repaired = sweep("repair")
+
+    [repair] = repaired["repairsStarted"]
+    execution = app.execution_input(repair["rolloutId"])
+    _, shown = api("GET", f"/rollouts/{repair['rolloutId']}")
+    assert {(t["account"], t["region"]) for t in shown["targets"]} == {(late.id, r) for r in REGIONS}
+    for region in REGIONS:
+        run_all({**execution, "region": region, "account": late.id})
+    for region in REGIONS:
+        rules = late.client("ecr", region).describe_pull_through_cache_rules()["pullThroughCacheRules"]
+        assert [r["ecrRepositoryPrefix"] for r in rules] == ["quay"]

@@ -219,6 +219,7 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     ("GET", "/rules", "503"): refused_by_aws("ThrottlingException", "GET", "/rules"),
     ("GET", "/rules/{prefix}", "200"): rule_views,
     ("GET", "/rules/{prefix}", "404"): calls(("GET", "/rules/nothing"), ("GET", "/rules/UPPER")),
+    ("GET", "/rules/{prefix}", "422"): with_running(calls(("GET", "/rules/quay", None, {"nextToken": "e30"}))),
     ("GET", "/rules/{prefix}", "502"): refused_by_aws("AccessDeniedException", "GET", "/rules/quay"),
     ("GET", "/rules/{prefix}", "503"): refused_by_aws("ThrottlingException", "GET", "/rules/quay"),
     ("DELETE", "/rules/{prefix}", "202"): with_finished(
@@ -231,6 +232,9 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     ("DELETE", "/rules/{prefix}", "503"): refused_by_aws("ThrottlingException", "DELETE", "/rules/quay"),
     ("GET", "/rollouts/{rolloutId}", "200"): rollout_views,
     ("GET", "/rollouts/{rolloutId}", "404"): calls(("GET", SOME_ID), ("GET", "/rollouts/not-an-id")),
+    ("GET", "/rollouts/{rolloutId}", "422"): lambda app: [
+        api("GET", f"/rollouts/{started(app)['rolloutId']}", query={"nextToken": "not-a-token"})
+    ],
     ("GET", "/rollouts/{rolloutId}", "502"): refused_by_aws("AccessDeniedException", "GET", SOME_ID),
     ("GET", "/rollouts/{rolloutId}", "503"): refused_by_aws("ThrottlingException", "GET", SOME_ID),
 }
@@ -270,9 +274,9 @@ def test_the_document_lists_no_response_the_api_never_gives() -> None:
         ("POST", "/rules"): ["202", "400", "409", "413", "422", "502", "503"],
         ("PUT", "/rules/{prefix}"): ["202", "400", "409", "413", "422", "502", "503"],
         ("GET", "/rules"): ["200", "400", "502", "503"],
-        ("GET", "/rules/{prefix}"): ["200", "400", "404", "502", "503"],
+        ("GET", "/rules/{prefix}"): ["200", "400", "404", "422", "502", "503"],
         ("DELETE", "/rules/{prefix}"): ["202", "400", "404", "409", "422", "502", "503"],
-        ("GET", "/rollouts/{rolloutId}"): ["200", "400", "404", "502", "503"],
+        ("GET", "/rollouts/{rolloutId}"): ["200", "400", "404", "422", "502", "503"],
     }
     text = json.dumps(CHECKED_IN)
     assert "HTTPValidationError" not in text and '"detail"' not in text and 'additionalProperties": true' not in text

@@ -101,5 +101,5 @@ def test_the_rule_view_has_the_prefix_and_no_storage_keys() -> None:
     view = rule_view(item, HOME)
     assert view["prefix"] == "team/hub"
     assert view["deployedRegions"] == ["b"]
-    assert view["deployedTargets"] == [{"account": HOME, "region": "b"}]
+    assert view["deployedCounts"] == {"targets": 1, "accounts": 1, "regions": 1}
     assert "pk" not in view and "sk" not in view and "deployed" not in view

@@ -43,3 +43,11 @@ def test_a_rollout_across_accounts_keeps_the_gate() -> None:
     """Accounts start accountConcurrency at a time, each child as its own execution: a later one may follow a
     failure."""
     assert gate(regions(2), accounts=[HOME, OTHER]) is True
+
+
+def test_only_a_rollout_for_an_account_that_joined_waits_for_its_execution_role() -> None:
+    goals = targets(regions(2), None, HOME, [OTHER])
+    plain = execution_input("r-1", "APPLY", RULE, goals, home=HOME)
+    joined = execution_input("r-1", "APPLY", RULE, goals, home=HOME, role_wait={"attempts": 15, "seconds": 60})
+    assert plain["rollout"]["roleWait"] == {"attempts": 0, "seconds": 1}
+    assert joined["rollout"]["roleWait"] == {"attempts": 15, "seconds": 60}

@@ -323,6 +323,34 @@ def in_account(states):
     return out
 
 
+def awaiting_role(states):
+    """A target whose account's execution role is not there yet waits for it and tries again, roleWait.attempts
+    times roleWait.seconds (an account that just joined a targeted OU: the StackSet creating the role takes
+    minutes; other rollouts' roleWait.attempts is 0), then fails as before."""
+    states["SnapshotRegionInAccount"]["Catch"].insert(
+        0, {"ErrorEquals": ["ExecutionRoleUnavailable"], "ResultPath": "$.error", "Next": "RoleNotYetInAccount"}
+    )
+    states["RoleNotYetInAccount"] = {
+        "Type": "Choice",
+        "Comment": "Wait for the execution role while waits are left (rollouts of trigger account only)",
+        "Choices": [{"Variable": "$.roleWait.attempts", "NumericGreaterThan": 0, "Next": "WaitForRoleInAccount"}],
+        "Default": "SnapshotRegionFailedInAccount",
+    }
+    states["WaitForRoleInAccount"] = {
+        "Type": "Wait",
+        "SecondsPath": "$.roleWait.seconds",
+        "Next": "RoleWaitedInAccount",
+    }
+    states["RoleWaitedInAccount"] = {
+        "Type": "Pass",
+        "Comment": "One wait fewer left; then snapshot again",
+        "Parameters": {"attempts.$": "States.MathAdd($.roleWait.attempts, -1)", "seconds.$": "$.roleWait.seconds"},
+        "ResultPath": "$.roleWait",
+        "Next": "SnapshotRegionInAccount",
+    }
+    return states
+
+
 def account_targets(comment, nxt):
     """A child execution's first state: its account's targets, which the rollout stored before it started."""
     return {
@@ -354,6 +382,7 @@ ACCOUNT_ITEM = {
     "creationTemplate.$": "$.creationTemplate",
     "failureTolerance.$": "$.rollout.failureTolerance",
     "maxConcurrency.$": "$.rollout.maxConcurrency",
+    "roleWait.$": "$.rollout.roleWait",
 }
 DISTRIBUTED = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
 
@@ -408,12 +437,13 @@ rollout_account = {
                 "adopt.$": "$.adopt",
                 "creationTemplate.$": "$.creationTemplate",
                 "failureTolerance.$": "$.failureTolerance",
+                "roleWait.$": "$.roleWait",
             },
             "MaxConcurrencyPath": "$.maxConcurrency",
             "ItemProcessor": {
                 "ProcessorConfig": {"Mode": "INLINE"},
                 "StartAt": "SnapshotRegionInAccount",
-                "States": in_account(region),
+                "States": awaiting_role(in_account(region)),
             },
             "ResultPath": None,
             "Next": "AccountDone",

@@ -102,8 +102,12 @@ class TargetHealth(_View):
 
 
 class DeployedTarget(Target):
-    """An account in a region where pullthrough holds the prefix, and its health."""
+    """An account in a region where pullthrough holds the prefix, where to pull from it, and its health."""
 
+    pullUriPrefix: str = Field(
+        description="Where to pull through the rule: ACCOUNT.dkr.ecr.REGION.amazonaws.com/PREFIX/ then the upstream "
+        "repository."
+    )
     health: TargetHealth | None = Field(default=None, description="The last sweep's verdict; absent before one.")
 
 
@@ -115,6 +119,14 @@ class RuleHealth(_View):
     )
     unhealthyTargets: int = Field(description="How many targets ECR found unhealthy.")
     checkedAt: str = Field(description="When the sweep validated them (ISO 8601, UTC).")
+
+
+class DeployedCounts(_View):
+    """How far a rule is deployed."""
+
+    targets: int = Field(description="Targets (account, region) where pullthrough holds the prefix.")
+    accounts: int = Field(description="Accounts among them.")
+    regions: int = Field(description="Regions among them.")
 
 
 class TargetProgress(Target, RegionProgress):
@@ -137,7 +149,15 @@ class Rollout(_View):
     error: StepFailure | None = Field(default=None, description="Why the rollout as a whole failed, when it did.")
     regions: dict[str, RegionProgress] = Field(description="Each target region of pullthrough's own account, by name.")
     targets: list[TargetProgress] | None = Field(
-        default=None, description="Every target, each account in each region, pullthrough's own account included."
+        default=None,
+        description="The targets, each account in each region, pullthrough's own account included, by account and "
+        "region: up to 500 at a time (nextToken pages the rest). Left out of a 202 for more than 500 targets.",
+    )
+    targetCounts: dict[RegionStatus, int] | None = Field(
+        default=None, description="In a 202: how many targets are PENDING (each is listed when 500 or fewer)."
+    )
+    nextToken: str | None = Field(
+        default=None, description="More targets follow: GET the same path with ?nextToken= this value."
     )
 
 
@@ -245,8 +265,16 @@ class RuleView(_View):
     deployedRegions: list[str] = Field(
         description="The regions where pullthrough holds the prefix now in its own account."
     )
+    deployedCounts: DeployedCounts | None = Field(
+        default=None, description="How many targets, accounts and regions pullthrough holds the prefix in now."
+    )
     deployedTargets: list[DeployedTarget] | None = Field(
-        default=None, description="Every account and region where pullthrough holds the prefix now, with its health."
+        default=None,
+        description="GET /rules/{prefix} only: the accounts and regions where pullthrough holds the prefix now, by "
+        "account and region, with each target's health, up to 500 at a time (nextToken pages the rest).",
+    )
+    nextToken: str | None = Field(
+        default=None, description="More deployedTargets follow: GET the same path with ?nextToken= this value."
     )
     lastRolloutId: str | None = Field(description="The last rollout of the prefix.")
     lastRolloutStatus: RolloutStatus | None = Field(description="How it ended; null while it runs.")
@@ -445,7 +473,6 @@ RESPONSE_EXAMPLES |= {
         "driftCheckedAt": "2026-11-30T12:00:00+00:00",
     },
 }
-RESPONSE_EXAMPLES["rules"] = {"rules": [RESPONSE_EXAMPLES["rule"]]}
 # The many-account fields, shown on the home account's targets.
 RESPONSE_EXAMPLES["rolledBack"]["targets"] = [
     {"account": _HOME, "region": region, **progress}
@@ -455,7 +482,13 @@ RESPONSE_EXAMPLES["rule"] |= {
     "accounts": None,
     "organizationalUnits": None,
     "retainOnAccountRemoval": False,
+    "deployedCounts": {"targets": 2, "accounts": 1, "regions": 2},
+}
+RESPONSE_EXAMPLES["rules"] = {"rules": [RESPONSE_EXAMPLES["rule"]]}
+RESPONSE_EXAMPLES["rule"] = RESPONSE_EXAMPLES["rule"] | {
     "deployedTargets": [
-        {"account": _HOME, "region": region} for region in RESPONSE_EXAMPLES["rule"]["deployedRegions"]
+        {"account": _HOME, "region": region, "pullUriPrefix": f"{_HOME}.dkr.ecr.{region}.amazonaws.com/docker-hub/"}
+        for region in RESPONSE_EXAMPLES["rule"]["deployedRegions"]
     ],
 }
+RESPONSE_EXAMPLES["badToken"] = _refusal("nextToken", "was given for another listing: pass the nextToken of this one")

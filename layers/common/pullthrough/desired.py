@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from pullthrough.expiry import days_left
+from pullthrough.paging import counts
 
 APPLY = "APPLY"
 REMOVE = "REMOVE"
@@ -131,8 +132,9 @@ VIEW_FIELDS = ("lastRolloutId", "lastRolloutStatus", "lastRolloutAt", "updatedAt
 
 def rule_view(item: dict[str, Any], home: str) -> dict[str, Any]:
     """A rule item as the API shows it (pullthrough.api_schema.RuleView): the prefix, the desired fields, where it
-    is deployed (``deployedRegions``: the home account's; ``deployedTargets``: every account's), its last rollout and
-    drift check. No storage keys or bookkeeping (secret version ids)."""
+    is deployed (``deployedRegions``: the home account's; ``deployedCounts``: how many targets, accounts and regions
+    in all; GET /rules/{prefix} adds the targets a page at a time), its last rollout and drift check. No storage keys
+    or bookkeeping (secret version ids)."""
     return {
         "prefix": item.get("sk"),
         "rule": item.get("rule"),
@@ -143,7 +145,9 @@ def rule_view(item: dict[str, Any], home: str) -> dict[str, Any]:
         "creationTemplate": item.get("creationTemplate"),
         "sourceSecretArn": item.get("sourceSecretArn"),
         "deployedRegions": sorted(deployed_regions(item)),
-        "deployedTargets": _with_health(sorted(held_targets(item, home)), item.get("health")),
+        "deployedCounts": item["deployedCounts"]
+        if isinstance(item.get("deployedCounts"), dict)
+        else counts(sorted(held_targets(item, home))),
         **{key: item.get(key) for key in VIEW_FIELDS},
         "health": health_summary(item.get("health")),
         "credentialExpiresAt": item.get("credentialExpiresAt"),
@@ -158,10 +162,10 @@ def health_summary(health: Any) -> dict[str, Any] | None:
     return {key: health.get(key) for key in ("status", "unhealthyTargets", "checkedAt")}
 
 
-def _with_health(held: list[Target], health: Any) -> list[dict[str, Any]]:
-    """Each target, with the last sweep's verdict on it where it has one."""
+def target_health(health: Any) -> dict[Target, dict[str, Any]]:
+    """The last sweep's verdict on each target it validated (a rule item's ``health``), by target."""
     checked = health if isinstance(health, dict) else {}
-    verdicts = {
+    return {
         (t["account"], t["region"]): {
             "status": t["status"],
             "reason": t.get("reason"),
@@ -169,9 +173,6 @@ def _with_health(held: list[Target], health: Any) -> list[dict[str, Any]]:
         }
         for t in checked.get("targets") or []
     }
-    return [
-        {"account": a, "region": r, **({"health": verdicts[(a, r)]} if (a, r) in verdicts else {})} for a, r in held
-    ]
 
 
 def previous_rule(rollout: dict[str, Any]) -> dict[str, Any] | None:

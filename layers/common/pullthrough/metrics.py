@@ -28,8 +28,8 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 NAMESPACE = "pullthrough"
 SERVICE = "pullthrough"
 type Trigger = Literal[
-    "api", "event", "sweep", "rotation"
-]  # what started a rollout (rotation: its source secret changed)
+    "api", "event", "account", "sweep", "rotation"
+]  # what started a rollout: the API, an EventBridge event, an account joining an OU, the sweep, a source secret change
 UNKNOWN = "unknown"
 
 OUTCOMES = {

@@ -76,3 +76,10 @@ def check_region(name: str, field: str = "regions") -> str:
     if name not in ecr_regions(partition):
         raise UnknownRegion(f"{name!r} is outside this deployment's partition ({partition})", field=field)
     return name
+
+
+def pull_uri_prefix(account: str, region: str, prefix: str) -> str:
+    """Where images are pulled through a rule: ``<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/`` (the registry
+    alone for the ROOT prefix; amazonaws.com.cn in China)."""
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"{account}.dkr.ecr.{region}.{suffix}/" + ("" if prefix == "ROOT" else f"{prefix}/")

@@ -15,7 +15,7 @@ from pullthrough.adapters.store import store_from_env
 from pullthrough.adapters.workflow import EventBus, Executions
 from pullthrough.metrics import RolloutMetrics, Trigger
 from pullthrough.regions import home_region
-from pullthrough.rollouts.deps import SETTLE_SECONDS, Deps
+from pullthrough.rollouts.deps import ROLE_WAIT_SECONDS, SETTLE_SECONDS, Deps
 from pullthrough.secret_names import SECRET_PREFIX, SOURCE_SECRET_PREFIX
 
 
@@ -43,6 +43,7 @@ def rollouts_from_env(trigger: Trigger = "api", *, organization: bool = False) -
         home_region=region,
         source_prefix=os.environ.get("SOURCE_SECRET_PREFIX", SOURCE_SECRET_PREFIX),
         settle_seconds=int(os.environ.get("ROLLOUT_SETTLE_SECONDS", SETTLE_SECONDS)),
+        role_wait_seconds=int(os.environ.get("EXECUTION_ROLE_WAIT_SECONDS", ROLE_WAIT_SECONDS)),
         role_path=os.environ.get("PASSABLE_ROLE_PATH", "/"),
         credential_prefix=os.environ.get("CREDENTIAL_SECRET_PREFIX", SECRET_PREFIX),
         trigger=trigger,

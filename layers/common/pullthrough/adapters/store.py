@@ -268,6 +268,19 @@ class RolloutStore:
                 found.extend(_data(item) for item in page.get("Items", []))
         return found
 
+    def items_from(self, pk: str, start: str, *, inclusive: bool, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``limit`` items of partition ``pk`` from sort key ``start`` on, in order, and whether none follow
+        (one Query: a page of a listing reads only what it shows)."""
+        with translated(_ERRORS, "Query"):
+            got = self._ddb.query(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk" + (f" AND sk {'>=' if inclusive else '>'} :sk" if start else ""),
+                ExpressionAttributeValues={":pk": {"S": pk}} | ({":sk": {"S": start}} if start else {}),
+                ConsistentRead=True,
+                Limit=limit,
+            )
+        return [_data(item) for item in got.get("Items", [])], "LastEvaluatedKey" not in got
+
     def _write_batch(self, puts: list[dict[str, Any]], deletes: list[tuple[str, str]]) -> None:
         """Put and delete items 25 at a time (BatchWriteItem), resending what DynamoDB left unprocessed."""
         requests = [{"PutRequest": {"Item": _item(data)}} for data in puts] + [
@@ -289,10 +302,11 @@ class RolloutStore:
         """Write the rule item (where other accounts hold the prefix is kept by ``save_deployed``)."""
         self._put({"pk": "RULES", "sk": prefix, **{k: v for k, v in desired.items() if k != "deployedElsewhere"}})
 
-    def get_rule(self, prefix: str) -> dict[str, Any] | None:
-        """The rule item, with ``deployedElsewhere`` ({account: {region: entry}}) read when other accounts hold it."""
+    def get_rule(self, prefix: str, *, elsewhere: bool = True) -> dict[str, Any] | None:
+        """The rule item, with ``deployedElsewhere`` ({account: {region: entry}}) read when other accounts hold it
+        (unless not ``elsewhere``: the caller pages them with ``items_from``)."""
         found = self._get("RULES", prefix)
-        return self._with_elsewhere(found) if found is not None else None
+        return self._with_elsewhere(found) if found is not None and elsewhere else found
 
     def _with_elsewhere(self, rule: dict[str, Any]) -> dict[str, Any]:
         if rule.get("deployedAccounts"):
@@ -319,7 +333,10 @@ class RolloutStore:
         gone = [(f"DEPLOYED#{prefix}", account) for account in before if not elsewhere.get(account)]
         self._write_batch(puts, gone)
         held_elsewhere = sorted(account for account, regions in elsewhere.items() if regions)
-        self.update_rule(prefix, deployed=home, deployedAccounts=held_elsewhere, **fields)
+        counted = {"targets": len(home) + sum(len(regions) for regions in elsewhere.values())}
+        counted |= {"accounts": len(held_elsewhere) + (1 if home else 0)}
+        counted |= {"regions": len(set(home).union(*elsewhere.values()))}
+        self.update_rule(prefix, deployed=home, deployedAccounts=held_elsewhere, deployedCounts=counted, **fields)
 
     def update_rule(self, prefix: str, **fields: Any) -> None:
         """Set some fields of an existing desired rule (no-op when the rule is gone)."""
@@ -335,11 +352,16 @@ class RolloutStore:
             self._write_batch([], [(f"DEPLOYED#{prefix}", account) for account in found["deployedAccounts"]])
         self._delete("RULES", prefix)
 
-    def list_rules(self) -> list[dict[str, Any]]:
+    def list_rules(self, *, elsewhere_counted: bool = False) -> list[dict[str, Any]]:
         """Every desired rule, by prefix (with ``deployedElsewhere`` where other accounts hold it). The rules held
-        in other accounts have their accounts' items read at once: one Query's latency, not one per such rule."""
+        in other accounts have their accounts' items read at once: one Query's latency, not one per such rule.
+        ``elsewhere_counted``: only those of rules recorded without ``deployedCounts`` (GET /rules counts)."""
         rules = self._query("RULES")
-        elsewhere = [rule for rule in rules if rule.get("deployedAccounts")]
+        elsewhere = [
+            rule
+            for rule in rules
+            if rule.get("deployedAccounts") and not (elsewhere_counted and isinstance(rule.get("deployedCounts"), dict))
+        ]
         if elsewhere:
             with ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT_READS, len(elsewhere))) as pool:
                 list(pool.map(self._with_elsewhere, elsewhere))

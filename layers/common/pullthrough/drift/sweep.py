@@ -33,6 +33,7 @@ from pullthrough.drift.request import Mode
 from pullthrough.expiry import WARNING_DAYS
 from pullthrough.observability import logger
 from pullthrough.rollouts.deps import Deps, now_iso
+from pullthrough.targets import requested_accounts
 
 MAX_TARGET_READERS = 16
 # Every changed report at once (one write's latency, not one per 10 rules): as many as the table client's pool holds.
@@ -141,10 +142,27 @@ class DriftSweep:
         home = self.deps.home_account
         for item in items:
             try:
-                desired.append(Desired.of(item, home))
+                desired.append(self._members_now(Desired.of(item, home)))
             except ex.InvalidRequest as bad:
                 skipped.append({"prefix": item["sk"], "reason": f"the desired rule is unreadable: {bad.message}"})
+            except ex.PullthroughError as failed:
+                reason = f"its organizational units could not be read: {type(failed).__name__}: {failed.message}"
+                skipped.append({"prefix": item["sk"], "reason": reason})
         return desired
+
+    def _members_now(self, desired: Desired) -> Desired:
+        """A rule that targets organizational units, desired in their accounts as they are now, not as its last
+        rollout expanded them: an account that joined while its event was lost is checked (its targets found
+        missing, and repaired), one that left is found holding what it should not (unless the rule retains it)."""
+        organization = self.deps.organization
+        if not desired.fields.organizationalUnits or organization is None:
+            return desired
+        now = requested_accounts(desired.repair_request(), desired.home, organization)
+        if desired.fields.retainOnAccountRemoval:
+            now = sorted(set(now) | set(desired.accounts))
+        if now == sorted(desired.accounts):
+            return desired
+        return Desired.of(desired.item | {"targetAccounts": now}, desired.home)
 
     def _running_rollout(self, desired: Desired) -> str | None:
         """The rollout (APPLY or DELETE) running on the rule, if any: its resources are in flux, not drifted."""

@@ -27,6 +27,11 @@ APPLY_MODE = "APPLY"
 # When the region Map fails as a whole, Lambda calls already running still finish: the rollback waits this long
 # (longer than any step function's 30 s timeout) before restoring. Deployments may set ROLLOUT_SETTLE_SECONDS.
 SETTLE_SECONDS = 35
+# A rollout started because an account joined a targeted OU waits for the account's execution role, which the
+# StackSet deploying target-account.yaml creates minutes later: ROLE_WAIT_ATTEMPTS waits of ROLE_WAIT_SECONDS each
+# (a deployment's ExecutionRoleWaitSeconds) before ExecutionRoleUnavailable fails a target. Other rollouts never wait.
+ROLE_WAIT_SECONDS = 60
+ROLE_WAIT_ATTEMPTS = 15
 
 
 class UnknownRule(InvalidRequest):
@@ -53,9 +58,12 @@ class Deps:
     home_region: str = "us-east-1"
     source_prefix: str = SOURCE_SECRET_PREFIX
     settle_seconds: int = SETTLE_SECONDS
+    role_wait_seconds: int = ROLE_WAIT_SECONDS  # between attempts at a new account's execution role (trigger account)
     role_path: str = "/"  # customRoleArn must be under this IAM path (the template grants PassRole only there)
     credential_prefix: str = SECRET_PREFIX  # credentialSecretArn must name a home-region secret with this prefix
-    trigger: str = "api"  # what starts rollouts with these dependencies (api | event | sweep), recorded on each
+    trigger: str = (
+        "api"  # what starts rollouts with these dependencies (api | event | account | sweep), recorded on each
+    )
     metrics: RolloutMetrics | None = None
     organization: Organization | None = None  # expands organizationalUnits (the API, the trigger, account events)
     home: str | None = None  # the home account; default: the state machine's (or HOME_ACCOUNT_ID's)

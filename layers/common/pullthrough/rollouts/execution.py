@@ -29,11 +29,13 @@ def execution_input(
     settle_seconds: int = 35,
     drop_template: bool = False,
     adopt: bool = False,
+    role_wait: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The state machine's input: the desired rule, its targets and options; ARNs only, never a credential value.
 
     Targets of the home account alone travel as ``targets`` (scale REGIONS); targets in other accounts are stored
-    per account before the execution starts and only the account ids travel (scale ACCOUNTS).
+    per account before the execution starts and only the account ids travel (scale ACCOUNTS). ``role_wait``
+    ({attempts, seconds}): how long each target of another account waits for its execution role (none by default).
     """
     accounts = list(dict.fromkeys(goal.get("account") or home for goal in goals))
     one_account = accounts in ([home], [None], [])
@@ -63,5 +65,6 @@ def execution_input(
             # under way too: it is not gated either.
             "checkTolerance": not (one_account and len(goals) <= at_once),
             "settleSeconds": settle_seconds,
+            "roleWait": role_wait or {"attempts": 0, "seconds": 1},
         },
     }

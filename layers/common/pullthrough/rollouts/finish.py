@@ -92,7 +92,9 @@ def finish(
         record_deployed(deps, prefix, item, results, rollout_id, status, finished)
     if deps.events is not None:
         deps.events.emit(ROLLOUT_FINISHED, event_summary(summary))
-    extra = {"error": json.dumps(map_error)} if map_error else {}
+    extra: dict[str, Any] = {"error": json.dumps(map_error)} if map_error else {}
+    if after_rollback and undone and across:
+        extra["rollbackRecorded"] = True  # GET /rollouts/{id} judges each page's targets as above
     home_entries = {region: e for (account, region), e in entries.items() if account == home}
     deps.store.set_rollout_status(rollout_id, status, finishedAt=finished, regions=home_entries, **extra)
     if deps.metrics is not None:  # once: a retried call returned above

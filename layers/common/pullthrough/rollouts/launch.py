@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pullthrough.paging import PAGE_SIZE
 from pullthrough.rollout_views import region_view, target_view
 from pullthrough.rollouts.deps import Deps, now_iso
 from pullthrough.rollouts.lock import lock
@@ -15,12 +16,13 @@ from pullthrough.tasks import SecretChange
 
 def launch(deps: Deps, recorded: Recorded) -> dict[str, Any]:
     """Start the recorded rollout's execution (input: ARNs only); the rollout as the API shows it, every target
-    pending."""
+    pending: listed when they fit in a page, else only counted (GET /rollouts/{id} pages them)."""
     deps.require_executions().start(recorded.rollout_id, recorded.payload)
     if deps.metrics is not None:
         deps.metrics.started(recorded.rollout_id, recorded.prefix, deps.trigger)
     home = deps.home_account
     pending = {(g["account"], g["region"]): {"action": g["action"]} for g in recorded.goals}
+    listed = len(pending) <= PAGE_SIZE
     return {
         "rolloutId": recorded.rollout_id,
         "status": "RUNNING",
@@ -28,7 +30,8 @@ def launch(deps: Deps, recorded: Recorded) -> dict[str, Any]:
         "operation": recorded.operation,
         "mode": recorded.mode,
         "regions": {r: region_view(entry) for (a, r), entry in pending.items() if a == home},
-        "targets": [target_view(target, entry) for target, entry in pending.items()],
+        **({"targets": [target_view(target, entry) for target, entry in pending.items()]} if listed else {}),
+        "targetCounts": {"PENDING": len(pending)} if pending else {},
     }
 
 

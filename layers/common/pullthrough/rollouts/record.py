@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pullthrough.desired import deployed_regions, removal_targets, targets
-from pullthrough.rollouts.deps import APPLY_MODE, PLAN, Deps, now_iso
+from pullthrough.rollouts.deps import APPLY_MODE, PLAN, ROLE_WAIT_ATTEMPTS, Deps, now_iso
 from pullthrough.rollouts.execution import ACCOUNTS, execution_input
 from pullthrough.tasks import SecretChange
 
@@ -70,6 +70,9 @@ def record_rollout(
         mode=mode,
         inline_credentials=inline_credentials,
         settle_seconds=deps.settle_seconds,
+        role_wait={"attempts": ROLE_WAIT_ATTEMPTS, "seconds": deps.role_wait_seconds}
+        if deps.trigger == "account"
+        else None,
         drop_template=operation == "APPLY"
         and desired.get("creationTemplate") is None
         and bool((previous or {}).get("creationTemplate")),
@@ -111,6 +114,7 @@ def record_rollout(
         carried = {
             "deployed": deployed_regions(previous) if previous else {},
             "deployedAccounts": (previous or {}).get("deployedAccounts") or [],
+            **({"deployedCounts": previous["deployedCounts"]} if previous and previous.get("deployedCounts") else {}),
         }
         if operation == "DELETE":
             deps.store.update_rule(prefix, lastRolloutId=rollout_id, updatedAt=created)
