@@ -33,6 +33,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from local.emulator import organization_events
 from local.target_account import DeployedRole
 
 ADMIN_ROLE = "OrganizationAccountAccessRole"  # what Organizations creates in every account it creates
@@ -51,10 +52,8 @@ MEMBERS: tuple[tuple[str, str, bool], ...] = (  # name, OU, with the execution r
     ("legacy-no-role", "legacy", False),
 )
 OUTSIDE_ACCOUNT = "999988887777"  # an account of no organization, with a look-alike execution role
-SOURCE = "aws.organizations"
-EVENT_SOURCE = "organizations.amazonaws.com"
-API_CALL = "AWS API Call via CloudTrail"
-SERVICE_EVENT = "AWS Service Event via CloudTrail"
+SOURCE, EVENT_SOURCE = organization_events.SOURCE, organization_events.EVENT_SOURCE
+API_CALL, SERVICE_EVENT = organization_events.API_CALL, organization_events.SERVICE_EVENT
 
 #: (service, account or None for the management account) -> a boto3 client acting there
 Clients = Callable[[str, str | None], Any]
@@ -208,36 +207,12 @@ def parent_of(clients: Clients, account: str) -> str:
 
 def move_account_event(org: Organization, account: str, source: str, destination: str) -> dict[str, Any]:
     """Organizations' MoveAccount as CloudTrail reports it, a put_events entry (``EventBusName`` left to the caller)."""
-    detail = {
-        "eventVersion": "1.09",
-        "userIdentity": {"type": "Root", "accountId": org.management_account},
-        "eventSource": EVENT_SOURCE,
-        "eventName": "MoveAccount",
-        "awsRegion": "us-east-1",
-        "requestParameters": {"accountId": account, "sourceParentId": source, "destinationParentId": destination},
-        "responseElements": None,
-        "eventType": "AwsApiCall",
-        "managementEvent": True,
-        "recipientAccountId": org.management_account,
-    }
-    return {"Source": SOURCE, "DetailType": API_CALL, "Detail": json.dumps(detail)}
+    return organization_events.move_account_entry(org.management_account, account, source, destination)
 
 
 def create_account_result_event(org: Organization, account: str, name: str) -> dict[str, Any]:
     """Organizations' CreateAccountResult service event, a put_events entry (``EventBusName`` left to the caller)."""
-    detail = {
-        "eventVersion": "1.09",
-        "userIdentity": {"accountId": org.management_account, "invokedBy": EVENT_SOURCE},
-        "eventSource": EVENT_SOURCE,
-        "eventName": "CreateAccountResult",
-        "awsRegion": "us-east-1",
-        "eventType": "AwsServiceEvent",
-        "serviceEventDetails": {
-            "createAccountStatus": {"accountId": account, "accountName": name, "state": "SUCCEEDED"}
-        },
-        "recipientAccountId": org.management_account,
-    }
-    return {"Source": SOURCE, "DetailType": SERVICE_EVENT, "Detail": json.dumps(detail)}
+    return organization_events.create_account_result_entry(org.management_account, account, name)
 
 
 def move_account(clients: Clients, org: Organization, account: str, destination: str) -> dict[str, Any]:

@@ -6,16 +6,19 @@ the app's bus, as org-events.yaml forwards them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from local import organization
 from local.deploy import FUNCTION_ROLE_PATH
+from local.emulator import organization_events
 from local.organization import Organization
 from local.settings import PARTITION, StackError
 from local.target_account import DeployedRole, deployed_role
 from local.template_reader import Template
 
+FORWARDING_RULE = "pullthrough-organizations-events"  # org-events.yaml's ForwardAccountMoves, locally
 EXECUTION_ROLE_NAME = "PullthroughExecutionRole"  # when template.yaml has no ExecutionRoleName parameter
 
 
@@ -98,27 +101,33 @@ class StackOrganization:
         return self.client(service, self.region, account)
 
     def move_account(self, account_id: str, destination_ou_id: str) -> None:
-        """Move a member account to an OU (or the root) and deliver Organizations' MoveAccount event to the app's
-        bus, as org-events.yaml forwards it."""
-        event = organization.move_account(self._org_clients, self._org(), account_id, destination_ou_id)
-        self._deliver_org_events([event])
+        """Move a member account to an OU (or the root): the emulator emits Organizations' MoveAccount event, and
+        the forwarding rule puts it on the app's bus, as on AWS."""
+        organization.move_account(self._org_clients, self._org(), account_id, destination_ou_id)
 
     def create_member_account(self, name: str, ou_id: str, with_role: bool = True) -> str:
         """A new member account in OU ``ou_id`` (the root id: stays in the root), with the execution role unless
-        ``with_role`` is False; delivers CreateAccountResult (and MoveAccount when moved out of the root) to the
-        app's bus. Its id."""
-        account, events = organization.create_member_account(
+        ``with_role`` is False; its CreateAccountResult (and MoveAccount when moved out of the root) reach the app's
+        bus as on AWS. Its id."""
+        account, _ = organization.create_member_account(
             self._org_clients, self._org(), self._deployed_role, name, ou_id, with_role=with_role
         )
-        self._deliver_org_events(events)
         return account
 
-    def _deliver_org_events(self, entries: list[dict[str, Any]]) -> None:
-        answer = self._org_clients("events", None).put_events(
-            Entries=[{**entry, "EventBusName": self.event_bus_name} for entry in entries]
-        )
-        if answer.get("FailedEntryCount"):
-            raise StackError(f"the app's bus refused Organizations events: {answer['Entries']}")
+    def forward_events(self) -> None:
+        """org-events.yaml on the management account: its default bus (us-east-1, where Organizations' CloudTrail
+        events arrive) forwards MoveAccount and CreateAccountResult to the app's bus."""
+        events = self.client("events", organization_events.CLOUDTRAIL_REGION, None)
+        pattern = {
+            "source": [organization_events.SOURCE],
+            "detail": {
+                "eventSource": [organization_events.EVENT_SOURCE],
+                "eventName": ["MoveAccount", "CreateAccountResult"],
+            },
+        }
+        events.put_rule(Name=FORWARDING_RULE, EventBusName="default", EventPattern=json.dumps(pattern))
+        bus = f"arn:{PARTITION}:events:{self.region}:{self.account_id}:event-bus/{self.event_bus_name}"
+        events.put_targets(Rule=FORWARDING_RULE, EventBusName="default", Targets=[{"Id": "pullthrough", "Arn": bus}])
 
     def execution_role_statements(self, role_arn: str) -> list[Any] | None:
         """The statements of the execution role ``role_arn`` names (None: not the execution role)."""

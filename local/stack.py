@@ -29,7 +29,7 @@ from typing import Any
 from local import events_bridge, function_credentials, invocation_scope, lambda_runner
 from local.api_server import ApiServer, Route
 from local.deploy import Deployment, dummy_zip
-from local.emulator import engine_tuning, registry, resource_tags, secret_events, sts_trust
+from local.emulator import engine_tuning, organization_events, registry, resource_tags, secret_events, sts_trust
 from local.emulator.server import Emulator, LatencyModel, RequestLog
 from local.emulator_clients import EmulatorClients
 from local.execution_events import ExecutionEvents
@@ -193,6 +193,7 @@ class EmbeddedStack:
         lambda_runner.uninstall()
         events_bridge.uninstall()
         secret_events.uninstall()
+        organization_events.uninstall()
         if self.iam is not None:
             _session_hooks().remove(self.iam.attach)
         with contextlib.suppress(ImportError, ValueError):
@@ -353,6 +354,7 @@ class EmbeddedStack:
         self.deployment.provision_resources()
         self.org.seed(lambda: self.trusted_function_role_arns)
         self.deployment.provision_wiring()
+        self.org.forward_events()  # from now on Organizations' events reach the app, as org-events.yaml forwards them
         envs = list(self.function_environments.values())
         # No function may read another's variables from the process environment.
         self._emulator.set_env(dict.fromkeys({key for env in envs for key in env}))

@@ -26,7 +26,15 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from local.emulator import ecr_extension, engine_tuning, region_opt, secret_events, secretsmanager_fixes, sts_trust
+from local.emulator import (
+    ecr_extension,
+    engine_tuning,
+    organization_events,
+    region_opt,
+    secret_events,
+    secretsmanager_fixes,
+    sts_trust,
+)
 from local.settings import ACCESS_KEY, AWS_PORT_ENV, HOME_REGION, HOST, StackError
 
 LATENCY_ENV = "PULLTHROUGH_EMULATOR_LATENCY_MS"
@@ -166,6 +174,7 @@ class Emulator:
         ecr_extension.install()
         region_opt.install()
         secret_events.install()  # CloudTrail's secret events on the default buses
+        organization_events.install()  # and Organizations' (MoveAccount, CreateAccountResult)
         sts_trust.install()
         secretsmanager_fixes.install()
         engine_tuning.install()

@@ -257,3 +257,23 @@ def test_a_tolerated_failure_is_reported_and_the_other_accounts_keep_the_rule(
     assert holds(stack, good, "eu-west-1", "org-tolerate") == {"rule": True, "template": True, "secret": True}
     _, shown = api("GET", "/rules/org-tolerate")
     assert [(t["account"], t["region"]) for t in shown["deployedTargets"]] == [(good, "eu-west-1")]
+
+
+def test_a_move_made_with_the_organizations_api_itself_deploys_the_rule_as_on_aws(
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+) -> None:
+    """`aws organizations move-account` against the emulator: no helper of the stack's delivers an event. The emulator
+    emits Organizations' CloudTrail event on the management account's default bus, and the forwarding rule
+    (org-events.yaml's, locally) hands it to the app, which rolls the rule out to the account."""
+    org = stack.organization
+    assert org is not None
+    sandbox, workloads = org.ous["sandbox"], org.ous["workloads"]
+    mover = stack.create_member_account("cli-mover", workloads, with_role=True)
+    finished = apply(api, wait_rollout, request("org-cli-move", ["eu-west-1"], organizationalUnits=[sandbox]))
+    assert finished["status"] == "SUCCEEDED" and mover not in {t["account"] for t in finished["targets"]}
+
+    stack.client("organizations").move_account(AccountId=mover, SourceParentId=workloads, DestinationParentId=sandbox)
+    wait_until(
+        lambda: holds(stack, mover, "eu-west-1", "org-cli-move")["rule"] or None, 60, "the rule in the moved account"
+    )
+    _settled(api, wait_rollout, "org-cli-move")
