@@ -117,7 +117,7 @@ def table(rows: list[RegionCheck], accounts: list[str] | None = None) -> str:
 
 
 def next_steps() -> str:
-    """What to try after the demo: the local API, the CLI, the README's day-2 section."""
+    """What to try after the demo: the local API, the CLI, the README and docs/."""
     api = f"http://127.0.0.1:{port_from_env(API_PORT_ENV, 3000)}"
     cli = ".venv/bin/pullthrough"
     return "\n".join(
@@ -128,7 +128,7 @@ def next_steps() -> str:
             f"  {cli} plan -f events/rule_request_quay.json           what a rollout would change",
             f"  {cli} apply -f events/rule_request_docker_hub.json --wait",
             f"  {cli} rules         {cli} delete docker-hub --wait",
-            '  README.md, "Day 2": deploying, IAM for callers, rotating credentials, regions, uninstalling',
+            "  README.md, then docs/deploy.md, docs/cli.md, docs/operating.md: deploying, calling the API, day 2",
         ]
     )
 

@@ -108,8 +108,8 @@ DRY_RUN = Query(
 )
 IDEMPOTENCY_KEY = Header(
     alias="idempotency-key",
-    description="Any string of yours: the same key with the same body returns the same rollout for 10 minutes; "
-    "with another body, 422.",
+    description="Any string of yours: the same key with the same body, sent again within 10 minutes of the first, "
+    "returns the rollout it started (running or finished); with another body, 422.",
 )
 NEXT_TOKEN = Query(
     title="Next token",

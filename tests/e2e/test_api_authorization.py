@@ -2,7 +2,7 @@
 
 The local API checks a signed call as API Gateway's AWS_IAM authorization does (local/api_auth.py): the SigV4
 signature against the emulator's keys, then the caller's identity policies for execute-api:Invoke on the route's
-ARN. The policy is the README's "team A manages team-a/* only".
+ARN. The policy is docs/cli.md's "held to its own prefixes" (README, Security model).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ API_ARN = "arn:aws:execute-api:us-east-1:123456789012:*/*"
 
 
 def team_policy(team: str) -> dict[str, Any]:
-    """The README's policy: read everything, change only the team's own prefixes."""
+    """docs/cli.md's policy: read everything, change only the team's own prefixes."""
     return {
         "Version": "2012-10-17",
         "Statement": [

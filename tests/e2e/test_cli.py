@@ -175,7 +175,7 @@ def pending_deletion(stack: EmbeddedStack, region: str, name: str) -> bool:
 def test_rotating_an_inline_credential_is_posting_again_and_delete_leaves_only_secrets_pending_deletion(
     stack: EmbeddedStack, tmp_path: Path
 ) -> None:
-    """README "Day 2": rotate (inline credentials), uninstall (what DELETE leaves)."""
+    """docs/operating.md, "Day 2": rotate (inline credentials), uninstall (what DELETE leaves)."""
     regions = ["us-east-1", "eu-west-1"]
     body = {"upstreamRegistry": "docker-hub", "ecrRepositoryPrefix": "cli-rotate", "regions": regions}
     old = {"username": "u", "accessToken": "old-token"}
@@ -194,7 +194,7 @@ def test_rotating_an_inline_credential_is_posting_again_and_delete_leaves_only_s
 
 
 def test_rotating_a_named_secret_is_a_new_value_in_it_then_posting_again(stack: EmbeddedStack, tmp_path: Path) -> None:
-    """README "Day 2": rotate (credentialSecretArn)."""
+    """docs/operating.md, "Day 2": rotate (credentialSecretArn)."""
     home = stack.client("secretsmanager")
     arn = home.create_secret(
         Name="ecr-pullthroughcache/team/ghcr", SecretString=json.dumps({"username": "u", "accessToken": "one"})
@@ -213,7 +213,7 @@ def test_rotating_a_named_secret_is_a_new_value_in_it_then_posting_again(stack: 
 
 
 def test_the_emulators_fault_endpoint_makes_a_rollout_roll_back(stack: EmbeddedStack, tmp_path: Path) -> None:
-    """README "Day 2": the curl that injects a ValidatePullThroughCacheRule failure, as written there."""
+    """docs/local.md, "Try a failure": a curl injects a ValidatePullThroughCacheRule failure; the apply rolls back."""
     fault = {"kind": "validation", "prefix": "cli-fault", "region": "eu-west-1", "failure": "upstream said no"}
     subprocess.run(
         [

@@ -93,7 +93,7 @@ def test_the_verifier_refuses_a_request_signed_with_other_credentials(verifier: 
 def test_the_readmes_curl_with_a_session_token_is_signed_the_way_api_gateway_checks(
     verifier: str, tmp_path: Path
 ) -> None:
-    """README "Day 2": curl --aws-sigv4 with temporary credentials sends the token in x-amz-security-token."""
+    """docs/cli.md, "Calling the deployed API": curl --aws-sigv4 with temporary credentials sends the token in x-amz-security-token."""
     body = tmp_path / "rule.json"
     body.write_text(json.dumps({"upstreamRegistry": "quay", "regions": ["eu-west-1"]}))
     user = f"{CREDENTIALS.access_key}:{CREDENTIALS.secret_key}"

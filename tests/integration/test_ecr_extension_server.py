@@ -147,7 +147,7 @@ def test_the_fault_api_speaks_plain_json_over_http(aws: contract.Aws, endpoint_u
 def test_the_fault_api_answers_a_bad_request_without_a_credential_scope_with_a_json_400(
     aws: contract.Aws, endpoint_url: str, raw: bytes, message: str
 ) -> None:
-    """As the README's curl sends it when the Authorization header is left out: no SigV4 credential scope."""
+    """As docs/local.md's curl sends it when the Authorization header is left out: no SigV4 credential scope."""
     request = urllib.request.Request(f"{endpoint_url}/_pullthrough/faults", data=raw, method="POST")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
