@@ -91,7 +91,13 @@ def test_dropping_regions_removes_the_prefix_there_and_delete_clears_every_regio
     assert rule["prefix"] == prefix and "pk" not in rule and "sk" not in rule
     assert rule["regions"] == FOUR[:2] and rule["deployedRegions"] == sorted(FOUR[:2])
     status, listed = api("GET", "/rules")
-    assert [r for r in listed["rules"] if r["prefix"] == prefix] == [rule]
+    # The listing shows each rule as GET /rules/{prefix} does, with counts instead of the page of targets.
+    paged = {k: v for k, v in rule.items() if k not in ("deployedTargets", "nextToken")}
+    assert [r for r in listed["rules"] if r["prefix"] == prefix] == [paged]
+    assert paged["deployedCounts"] == {"targets": 2, "accounts": 1, "regions": 2}
+    assert [(t["account"], t["region"]) for t in rule["deployedTargets"]] == [
+        ("123456789012", region) for region in sorted(FOUR[:2])
+    ]
 
     status, started = api("DELETE", f"/rules/{prefix}")
     assert status == 202, started

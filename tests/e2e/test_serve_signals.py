@@ -50,10 +50,11 @@ class Served:
     """``python -m local.serve`` on its own ports; ``ready`` is set once the banner says it is up."""
 
     def __init__(self, tmp_path: Path, *args: str) -> None:
-        self.api_port, self.aws_port = free_port(), free_port()
+        self.api_port, self.aws_port, self.registry_port = free_port(), free_port(), free_port()
         env = os.environ | {
             "PULLTHROUGH_API_PORT": str(self.api_port),
             "PULLTHROUGH_AWS_PORT": str(self.aws_port),
+            "PULLTHROUGH_REGISTRY_PORT": str(self.registry_port),  # never the default: tests run side by side
             "PYTHONUNBUFFERED": "1",
             "POWERTOOLS_METRICS_DISABLED": "true",
         }
@@ -95,7 +96,7 @@ class Served:
             pytest.fail(f"local.serve still running {HANG:.0f} s after the signal:\n{self.log.read_text()[-3000:]}")
 
     def ports_free(self) -> bool:
-        return port_is_free(self.api_port) and port_is_free(self.aws_port)
+        return all(port_is_free(port) for port in (self.api_port, self.aws_port, self.registry_port))
 
 
 @pytest.fixture

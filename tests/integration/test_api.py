@@ -44,6 +44,7 @@ def test_post_rules_stores_credentials_in_a_source_secret_and_starts_a_rollout_w
         "failureTolerance": 0,
         "checkTolerance": False,  # both regions start at once
         "settleSeconds": 35,
+        "roleWait": {"attempts": 0, "seconds": 1},  # only an account's own rollout waits for its role
     }
     assert started["scale"] == "REGIONS" and started["accounts"] == []
     assert started["mode"] == "APPLY" and started["inlineCredentials"] is False

@@ -239,7 +239,7 @@ def test_the_management_account_moving_into_a_targeted_ou_gets_no_rollout_unless
     """Service-managed StackSets never deploy the execution role to the management account: a rollout there would
     only fail (ExecutionRoleUnavailable) and roll back."""
     org = boto3.client("organizations", region_name="us-east-1")
-    org.create_organization(FeatureSet="ALL")
+    # (the app fixture made the organization, with ONE and TWO as members)
     root = org.list_roots()["Roots"][0]["Id"]
     unit = org.create_organizational_unit(ParentId=root, Name="team")["OrganizationalUnit"]["Id"]
     org.move_account(AccountId=HOME, SourceParentId=root, DestinationParentId=unit)  # HOME manages the org

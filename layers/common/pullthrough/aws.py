@@ -253,7 +253,7 @@ def _forget_sessions(keep: int) -> None:
     stale += [key for key in _assumed if key not in stale][: max(0, len(_assumed) - len(stale) - keep)]
     for account, name, caller in stale:
         del _assumed[(account, name, caller)]
-        for key in [k for k in _clients if k[3:] == (account, name, caller)]:
+        for key in [k for k in _clients if k[3:6] == (account, name, caller)]:
             del _clients[key]
             _made_with.pop(key, None)
 
