@@ -5,6 +5,7 @@ burst of changes."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from local import events_bridge
 from local.emulator import ecr_extension
 from local.iam_check import Call
 from local.stack import EmbeddedStack
+from pullthrough.adapters.store import RolloutStore
 from tests.e2e.conftest import ApiCall, get_rollout_item, wait_until
 from tests.e2e.test_drift_e2e import REGIONS
 from tests.e2e.test_drift_e2e import rolled_out as docker_hub_rule
@@ -181,3 +183,49 @@ def test_the_rotation_function_reads_no_secret_value_and_writes_no_secret(stack:
     assert check("GetSecretValue") != []
     assert check("PutSecretValue", SecretString="x") != []
     assert check("TagResource", Tags=[{"Key": "pullthrough:credential-expires-at", "Value": "x"}]) != []
+
+
+def test_a_rotation_of_a_rule_for_an_ou_waits_out_a_running_rollout_then_reaches_the_ous_accounts(
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: WaitRollout
+) -> None:
+    """The rotation function expands the rule's OU again (Organizations reads) and, finding the rule busy, asks the
+    state machine whether the holder still runs (DescribeExecution) before it waits: every grant it holds is used."""
+    org = stack.organization
+    assert org is not None
+    prefix = "rotate-ou"
+    body = {
+        "upstreamRegistry": "docker-hub",
+        "ecrRepositoryPrefix": prefix,
+        "credentials": {"username": "rotation-user", "accessToken": "first-token"},
+        "regions": ["eu-west-1"],
+        "organizationalUnits": [org.ous["sandbox"]],
+    }
+    status, started = api("POST", "/rules", body)
+    assert status == 202, started
+    first = wait_rollout(started["rolloutId"])
+    assert first["status"] == "SUCCEEDED", first
+    members = sorted({t["account"] for t in first["targets"]})
+    assert members and stack.account_id not in members
+    assert events_bridge.wait_idle(timeout=60)
+
+    # Given: another change holds the rule's lock (its execution not started yet)
+    store = RolloutStore(stack.client("dynamodb"), stack.environment["TABLE_NAME"])
+    store.acquire_lock(prefix, "r-" + "0" * 32)
+    new_value = json.dumps({"username": "rotation-user", "accessToken": "second-token"})
+    stack.client("secretsmanager").put_secret_value(
+        SecretId=f"ecr-pullthroughcache/_source/{prefix}", SecretString=new_value
+    )
+    time.sleep(4)  # past the 2 s debounce: the rotation finds the rule busy and waits
+    assert not rotation_rollouts(stack, prefix)
+    store.release_lock(prefix, "r-" + "0" * 32)
+
+    # Then: the rotation's rollout starts once the lock is free and reaches every account of the OU
+    rollout_id = rotation_started(stack, prefix)
+    finished = wait_rollout(rollout_id)
+    assert finished["status"] == "SUCCEEDED", finished
+    assert sorted({t["account"] for t in finished["targets"]}) == members
+    for account in members:
+        held = stack.client("secretsmanager", "eu-west-1", account=account).get_secret_value(
+            SecretId=f"ecr-pullthroughcache/{prefix}"
+        )
+        assert held["SecretString"] == new_value
