@@ -153,6 +153,18 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+# POST /rules and PUT /rules/{prefix}: one body, the same answers.
+ROLL_OUT_ANSWERS: dict[int, OpenAPIResponse] = {
+    202: _response("The rollout started: follow links.rollout", RolloutAccepted, "started"),
+    400: BAD_BODY,
+    409: BUSY,
+    413: _response("The body is larger than 256 KB", Error, "tooLarge"),
+    422: INVALID,
+    502: FAILED,
+    503: UNAVAILABLE,
+}
+
+
 @app.post(
     "/rules",
     summary="Roll a pull-through cache rule out to regions",
@@ -160,15 +172,7 @@ def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[dict[str, Any]]:
     description="The body is the rule's whole desired state: a request for an existing prefix replaces it, and "
     "regions it no longer names lose the rule. The same body without inline credentials, sent while its rollout "
     "runs (at the same moment included), returns that rollout; so does the same Idempotency-Key for 10 minutes.",
-    responses={
-        202: _response("The rollout started: follow links.rollout", RolloutAccepted, "started"),
-        400: BAD_BODY,
-        409: BUSY,
-        413: _response("The body is larger than 256 KB", Error, "tooLarge"),
-        422: INVALID,
-        502: FAILED,
-        503: UNAVAILABLE,
-    },
+    responses=ROLL_OUT_ANSWERS,
 )
 def post_rule(
     request: Annotated[RuleRequest, Body(embed=False, openapi_examples=REQUEST_EXAMPLES)],
@@ -193,15 +197,7 @@ def _roll_out(request: RuleRequest, dry_run: bool, idempotency_key: str | None) 
     description="The same body and answers as POST /rules, for the prefix the path names: a body that names "
     "ecrRepositoryPrefix must name the same one. With the prefix in the path, IAM can allow a team "
     "execute-api:Invoke on PUT/rules/team-a/* (and DELETE/rules/team-a/*) only.",
-    responses={
-        202: _response("The rollout started: follow links.rollout", RolloutAccepted, "started"),
-        400: BAD_BODY,
-        409: BUSY,
-        413: _response("The body is larger than 256 KB", Error, "tooLarge"),
-        422: INVALID,
-        502: FAILED,
-        503: UNAVAILABLE,
-    },
+    responses=ROLL_OUT_ANSWERS,
 )
 def put_rule(
     prefix: Annotated[str, PREFIX],
