@@ -180,9 +180,38 @@ region["ValidateRule"] = lam(
 region["ApplyTemplate"] = lam(
     "Create or update the repository creation template (skipped when the request says null)",
     "${ApplyTemplateFunctionArn}",
-    "RegionApplied",
+    "PullOrDone",
     "$.applyTemplate",
     "ApplyTemplateFailed",
+)
+region["PullOrDone"] = {
+    "Type": "Choice",
+    "Comment": "The smoke pull only when the rule names an image, and never in a plan (a plan does not pull)",
+    "Choices": [
+        {
+            "Or": [
+                {"Variable": "$.mode", "StringEquals": "PLAN"},
+                {"Variable": "$.smokePull", "IsNull": True},
+            ],
+            "Next": "PullSkipped",
+        }
+    ],
+    "Default": "SmokePull",
+}
+region["PullSkipped"] = {
+    "Type": "Pass",
+    "Comment": "No smoke pull: changes.pull says skipped",
+    "Result": {"pull": "skipped"},
+    "ResultPath": "$.smokePullResult",
+    "Next": "RegionApplied",
+}
+region["SmokePull"] = lam(
+    "Pull the smoke image's manifest through the target's own cache (its digest); a refused pull fails the target "
+    "with the registry's answer (SmokePullFailed), so it is put back like any failed step",
+    "${SmokePullFunctionArn}",
+    "RegionApplied",
+    "$.smokePullResult",
+    "SmokePullFailed",
 )
 region["RemoveRule"] = lam(
     "Remove template use, rule and secret from a region no longer desired (the secret stays recoverable)",
@@ -195,7 +224,12 @@ region["RegionApplied"] = result(
     "SUCCEEDED",
     None,
     None,
-    {"secret.$": "$.storeSecret.action", "rule.$": "$.createRule.action", "template.$": "$.applyTemplate.action"},
+    {
+        "secret.$": "$.storeSecret.action",
+        "rule.$": "$.createRule.action",
+        "template.$": "$.applyTemplate.action",
+        "pull.$": "$.smokePullResult.pull",
+    },
     "The region holds the desired rule",
 ) | {"Next": "RecordRegion"}
 region["RegionApplied"]["Parameters"]["secret.$"] = "$.storeSecret"
@@ -217,7 +251,7 @@ region["RegionSkipped"] = result(
     {"secret": "skipped", "rule": "skipped", "template": "skipped"},
     "Not started: the rollout is already past its failure tolerance",
 ) | {"Next": "RecordRegion"}
-for step in ("SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule"):
+for step in ("SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "SmokePull", "RemoveRule"):
     region[f"{step}Failed"] = {
         "Type": "Pass",
         "Comment": f"The region failed at {step}",
@@ -327,6 +361,7 @@ ACCOUNT_ITEM = {
     "dropTemplate.$": "$.dropTemplate",
     "adopt.$": "$.adopt",
     "creationTemplate.$": "$.creationTemplate",
+    "smokePull.$": "$.smokePull",
     "failureTolerance.$": "$.rollout.failureTolerance",
     "maxConcurrency.$": "$.rollout.maxConcurrency",
 }
@@ -382,6 +417,7 @@ rollout_account = {
                 "dropTemplate.$": "$.dropTemplate",
                 "adopt.$": "$.adopt",
                 "creationTemplate.$": "$.creationTemplate",
+                "smokePull.$": "$.smokePull",
                 "failureTolerance.$": "$.failureTolerance",
             },
             "MaxConcurrencyPath": "$.maxConcurrency",
@@ -589,6 +625,7 @@ states = {
             "dropTemplate.$": "$.dropTemplate",
             "adopt.$": "$.adopt",
             "creationTemplate.$": "$.creationTemplate",
+            "smokePull.$": "$.smokePull",
             "failureTolerance.$": "$.rollout.failureTolerance",
             "checkTolerance.$": "$.rollout.checkTolerance",
         },

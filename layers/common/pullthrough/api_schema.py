@@ -12,13 +12,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pullthrough.creation_template import CreationTemplate
-from pullthrough.models import Rule
+from pullthrough.models import Rule, SmokePull
 from pullthrough.request_fields import readable_title
 from pullthrough.tasks import Action
 
 RolloutStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "ROLLED_BACK", "PLANNED"]
 RegionStatus = Literal["PENDING", "SUCCEEDED", "FAILED", "SKIPPED", "ROLLED_BACK", "ROLLBACK_FAILED"]
-StepName = Literal["SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule"]
+StepName = Literal[
+    "SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "SmokePull", "RemoveRule"
+]
 
 
 class _View(BaseModel):
@@ -64,6 +66,11 @@ class Changes(_View):
     secret: Action | None = Field(default=None, description="The secret `ecr-pullthroughcache/PREFIX`.")
     rule: Action | None = Field(default=None, description="The pull-through cache rule.")
     template: Action | None = Field(default=None, description="The repository creation template for the prefix.")
+    pull: str | None = Field(
+        default=None,
+        description="The smoke pull: the digest (sha256:...) of the manifest pulled through the target's cache, or "
+        "skipped (no smokePull, or a plan).",
+    )
 
 
 class RegionProgress(_View):
@@ -111,6 +118,12 @@ class Rollout(_View):
     regions: dict[str, RegionProgress] = Field(description="Each target region of pullthrough's own account, by name.")
     targets: list[TargetProgress] | None = Field(
         default=None, description="Every target, each account in each region, pullthrough's own account included."
+    )
+    pullDigests: dict[str, list[str]] | None = Field(
+        default=None,
+        description="Present when the smoke pull read different digests in different targets (the upstream tag "
+        "moved during the rollout, or a target's cache holds an older image): each digest with its targets "
+        "(account/region).",
     )
 
 
@@ -212,6 +225,9 @@ class RuleView(_View):
         default=False, description="Whether an account that leaves the organizationalUnits keeps the rule."
     )
     creationTemplate: CreationTemplate | None = Field(description="The creation template applied; null for none.")
+    smokePull: SmokePull | None = Field(
+        default=None, description="The image each rollout pulls through every target's cache; null for none."
+    )
     sourceSecretArn: str | None = Field(
         description="The home-region secret the credentials are copied from (its ARN, never its value)."
     )

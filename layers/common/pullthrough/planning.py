@@ -12,6 +12,7 @@ from typing import Any
 
 from pullthrough import aws
 from pullthrough.adapters.ecr import EcrRegistry
+from pullthrough.adapters.registry import RegistryEndpoint
 from pullthrough.adapters.secrets import SecretStore, SecretVersion
 from pullthrough.tasks import RegionTask
 
@@ -89,3 +90,8 @@ def secrets_for(task: RegionTask, region: str | None = None, *, home: bool = Fal
     where = region or task.region
     client = aws.client("secretsmanager", where, **_acting(task, home=home))
     return PlannedSecrets(client, where, None if home else task.account) if task.planning else SecretStore(client)
+
+
+def registry_for(task: RegionTask) -> RegistryEndpoint:
+    """The task's registry endpoint, read as a puller (its account and region; a plan never pulls)."""
+    return RegistryEndpoint(aws.client("ecr", task.region, **_acting(task)))
