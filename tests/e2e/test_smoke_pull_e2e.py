@@ -53,6 +53,9 @@ def test_each_target_records_the_digest_it_pulled_through_its_cache(
         assert upstream in [i["imageDigest"] for i in images["imageDetails"]]
     status, rule = api("GET", "/rules/smoke-ok")
     assert status == 200 and rule["smokePull"] == {"image": "library/alpine:3.20"}, rule
+    assert [t["pullUriPrefix"] for t in rule["deployedTargets"]] == [
+        f"{stack.account_id}.dkr.ecr.{region}.amazonaws.com/smoke-ok/" for region in sorted(regions)
+    ]
 
 
 def test_a_rule_without_smoke_pull_and_a_plan_do_not_pull(

@@ -101,5 +101,19 @@ def test_the_rule_view_has_the_prefix_and_no_storage_keys() -> None:
     view = rule_view(item, HOME)
     assert view["prefix"] == "team/hub"
     assert view["deployedRegions"] == ["b"]
-    assert view["deployedTargets"] == [{"account": HOME, "region": "b"}]
+    assert view["deployedTargets"] == [
+        {"account": HOME, "region": "b", "pullUriPrefix": f"{HOME}.dkr.ecr.b.amazonaws.com/team/hub/"}
+    ]
     assert "pk" not in view and "sk" not in view and "deployed" not in view
+
+
+def test_each_deployed_target_says_where_to_pull_through_the_rule() -> None:
+    item = {"sk": "team/hub", "rule": {}, "regions": ["eu-west-1"], "deployed": {"eu-west-1": {}}}
+    root = item | {"sk": "ROOT"}
+    elsewhere = item | {"deployedElsewhere": {OTHER: {"us-east-1": {}}}}
+
+    assert [t["pullUriPrefix"] for t in rule_view(elsewhere, HOME)["deployedTargets"]] == [
+        f"{HOME}.dkr.ecr.eu-west-1.amazonaws.com/team/hub/",
+        f"{OTHER}.dkr.ecr.us-east-1.amazonaws.com/team/hub/",
+    ]
+    assert rule_view(root, HOME)["deployedTargets"][0]["pullUriPrefix"] == f"{HOME}.dkr.ecr.eu-west-1.amazonaws.com/"

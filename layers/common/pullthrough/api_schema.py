@@ -97,6 +97,16 @@ class Target(_View):
     region: str = Field(description="The region.")
 
 
+class DeployedTarget(Target):
+    """A target where pullthrough holds the prefix, and where to pull through it there."""
+
+    pullUriPrefix: str = Field(
+        description="The image URI prefix to pull through the rule in this target: "
+        "ACCOUNT.dkr.ecr.REGION.amazonaws.com/PREFIX/ followed by the upstream repository and tag (Docker Hub's "
+        "official images need library/, e.g. PREFIX/library/alpine:3.20)."
+    )
+
+
 class TargetProgress(Target, RegionProgress):
     """One target of a rollout: an account in a region."""
 
@@ -234,7 +244,7 @@ class RuleView(_View):
     deployedRegions: list[str] = Field(
         description="The regions where pullthrough holds the prefix now in its own account."
     )
-    deployedTargets: list[Target] | None = Field(
+    deployedTargets: list[DeployedTarget] | None = Field(
         default=None, description="Every account and region where pullthrough holds the prefix now."
     )
     lastRolloutId: str | None = Field(description="The last rollout of the prefix.")
@@ -436,6 +446,7 @@ RESPONSE_EXAMPLES["rule"] |= {
     "organizationalUnits": None,
     "retainOnAccountRemoval": False,
     "deployedTargets": [
-        {"account": _HOME, "region": region} for region in RESPONSE_EXAMPLES["rule"]["deployedRegions"]
+        {"account": _HOME, "region": region, "pullUriPrefix": f"{_HOME}.dkr.ecr.{region}.amazonaws.com/docker-hub/"}
+        for region in RESPONSE_EXAMPLES["rule"]["deployedRegions"]
     ],
 }

@@ -142,9 +142,19 @@ def rule_view(item: dict[str, Any], home: str) -> dict[str, Any]:
         "smokePull": item.get("smokePull"),
         "sourceSecretArn": item.get("sourceSecretArn"),
         "deployedRegions": sorted(deployed_regions(item)),
-        "deployedTargets": [{"account": a, "region": r} for a, r in sorted(held_targets(item, home))],
+        "deployedTargets": [
+            {"account": a, "region": r, "pullUriPrefix": pull_uri_prefix(a, r, str(item.get("sk")))}
+            for a, r in sorted(held_targets(item, home))
+        ],
         **{key: item.get(key) for key in VIEW_FIELDS},
     }
+
+
+def pull_uri_prefix(account: str, region: str, prefix: str) -> str:
+    """Where images are pulled through the rule in a target: ``<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/``
+    (a ROOT rule: the registry itself). Docker Hub's official images then need ``library/``."""
+    registry = f"{account}.dkr.ecr.{region}.amazonaws.com/"
+    return registry if prefix == "ROOT" else f"{registry}{prefix}/"
 
 
 def previous_rule(rollout: dict[str, Any]) -> dict[str, Any] | None:
