@@ -107,3 +107,19 @@ def test_a_template_with_resource_tags_and_no_custom_role_fails_the_smoke_pull_w
     assert (region["step"], region["error"]["type"]) == ("SmokePull", "SmokePullFailed")
     assert "403 DENIED" in region["error"]["message"]
     assert "customRoleArn" in region["error"]["message"]
+
+
+def test_a_member_account_pulls_through_its_own_cache_with_the_execution_role(
+    stack: EmbeddedStack, api: ApiCall, wait_rollout: Callable[..., dict[str, Any]]
+) -> None:
+    assert stack.organization is not None and stack.registries is not None
+    member = stack.organization.members["workload-a"]
+    body = _request("smoke-member", [stack.region], "library/alpine:latest") | {"accounts": [member]}
+
+    done = _roll_out(api, wait_rollout, body)
+
+    upstream = stack.registries.upstreams.registries["docker-hub"].digest("library/alpine", "latest")
+    assert done["status"] == "SUCCEEDED", done
+    assert [(t["account"], t["changes"]["pull"]) for t in done["targets"]] == [(member, upstream)]
+    images = stack.client("ecr", account=member).describe_images(repositoryName="smoke-member/library/alpine")
+    assert upstream in [i["imageDigest"] for i in images["imageDetails"]]
