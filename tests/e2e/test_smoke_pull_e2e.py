@@ -9,9 +9,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 
 from local.emulator import faults_client
 from local.stack import EmbeddedStack
+from pullthrough_cli.main import cli
 from tests.e2e.conftest import ApiCall
 from tests.support import ROOT
 
@@ -123,3 +125,32 @@ def test_a_member_account_pulls_through_its_own_cache_with_the_execution_role(
     assert [(t["account"], t["changes"]["pull"]) for t in done["targets"]] == [(member, upstream)]
     images = stack.client("ecr", account=member).describe_images(repositoryName="smoke-member/library/alpine")
     assert upstream in [i["imageDigest"] for i in images["imageDetails"]]
+
+
+def test_pull_test_pulls_now_in_every_target_and_prints_each_digest_or_failure(
+    stack: EmbeddedStack,
+    api: ApiCall,
+    wait_rollout: Callable[..., dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert stack.registries is not None
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")  # the functions run in this process
+    regions = [stack.region, "eu-west-1"]
+    plain = {k: v for k, v in _request("smoke-cli", regions, "x:y").items() if k != "smokePull"}
+    assert _roll_out(api, wait_rollout, plain)["status"] == "SUCCEEDED"
+
+    def pull_test(*args: str) -> Result:
+        return CliRunner().invoke(cli, ["--api-url", stack.api_url, "pull-test", *args], catch_exceptions=False)
+
+    pulled = pull_test("smoke-cli", "library/busybox:1.36", "--json")
+    missing = pull_test("smoke-cli", "library/busybox:no-such-tag")
+    unknown = pull_test("smoke-nowhere", "library/busybox:1.36")
+
+    digest = stack.registries.upstreams.registries["docker-hub"].digest("library/busybox", "1.36")
+    assert pulled.exit_code == 0, pulled.output
+    assert [(t["region"], t["pull"], t["error"]) for t in json.loads(pulled.output)["targets"]] == [
+        (region, digest, None) for region in sorted(regions)
+    ]
+    assert missing.exit_code == 1, missing.output
+    assert missing.output.count("SmokePullFailed") == 2 and "404" in missing.output
+    assert unknown.exit_code == 3 and "smoke-nowhere" in unknown.output

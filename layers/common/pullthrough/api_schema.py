@@ -255,6 +255,23 @@ class RuleView(_View):
     driftCheckedAt: str | None = Field(description="When the last drift sweep checked the rule (ISO 8601, UTC).")
 
 
+class PullTestTarget(Target):
+    """One target's pull test."""
+
+    pull: str | None = Field(
+        description="The digest of the manifest pulled through the target's cache; null on failure."
+    )
+    error: StepFailure | None = Field(description="Why the pull failed (SmokePullFailed: the registry's answer).")
+
+
+class PullTestResult(_View):
+    """A pull test: the image pulled through the rule in each target it is deployed in."""
+
+    prefix: str = Field(description="The rule's ecrRepositoryPrefix.")
+    image: str = Field(description="The image pulled (REPOSITORY:TAG, as the upstream names it).")
+    targets: list[PullTestTarget] = Field(description="Each target where pullthrough holds the rule.")
+
+
 class RuleList(_View):
     """Every desired rule."""
 

@@ -114,6 +114,12 @@ class SmokePull(StrictModel):
     )
 
 
+class PullTestRequest(SmokePull):
+    """POST /pull-tests: pull ``image`` through the rule for ``prefix`` in every target it is deployed in, now."""
+
+    prefix: RulePrefix = Field(description="The rule's ecrRepositoryPrefix.")
+
+
 class RuleRequest(StrictModel):
     """A request to roll a rule out (POST /rules body, EventBridge detail).
 
