@@ -193,23 +193,16 @@ region["PullOrDone"] = {
                 {"Variable": "$.mode", "StringEquals": "PLAN"},
                 {"Variable": "$.smokePull", "IsNull": True},
             ],
-            "Next": "PullSkipped",
+            "Next": "RegionApplied",
         }
     ],
     "Default": "SmokePull",
-}
-region["PullSkipped"] = {
-    "Type": "Pass",
-    "Comment": "No smoke pull: changes.pull says skipped",
-    "Result": {"pull": "skipped"},
-    "ResultPath": "$.smokePullResult",
-    "Next": "RegionApplied",
 }
 region["SmokePull"] = lam(
     "Pull the smoke image's manifest through the target's own cache (its digest); a refused pull fails the target "
     "with the registry's answer (SmokePullFailed), so it is put back like any failed step",
     "${SmokePullFunctionArn}",
-    "RegionApplied",
+    "RegionPulled",
     "$.smokePullResult",
     "SmokePullFailed",
 )
@@ -224,15 +217,13 @@ region["RegionApplied"] = result(
     "SUCCEEDED",
     None,
     None,
-    {
-        "secret.$": "$.storeSecret.action",
-        "rule.$": "$.createRule.action",
-        "template.$": "$.applyTemplate.action",
-        "pull.$": "$.smokePullResult.pull",
-    },
+    {"secret.$": "$.storeSecret.action", "rule.$": "$.createRule.action", "template.$": "$.applyTemplate.action"},
     "The region holds the desired rule",
 ) | {"Next": "RecordRegion"}
 region["RegionApplied"]["Parameters"]["secret.$"] = "$.storeSecret"
+region["RegionPulled"] = json.loads(json.dumps(region["RegionApplied"]))
+region["RegionPulled"]["Comment"] = "The region holds the desired rule, and a pull through it worked"
+region["RegionPulled"]["Parameters"]["changes"]["pull.$"] = "$.smokePullResult.pull"
 region["RegionRemoved"] = result(
     "SUCCEEDED",
     None,

@@ -68,8 +68,8 @@ class Changes(_View):
     template: Action | None = Field(default=None, description="The repository creation template for the prefix.")
     pull: str | None = Field(
         default=None,
-        description="The smoke pull: the digest (sha256:...) of the manifest pulled through the target's cache, or "
-        "skipped (no smokePull, or a plan).",
+        description="The smoke pull: the digest (sha256:...) of the manifest pulled through the target's cache; "
+        "absent when the rule has no smokePull, and in a plan (a plan does not pull).",
     )
 
 
