@@ -14,7 +14,7 @@ from typing import Any
 
 from local import lambda_runner
 from local.invocation_scope import FunctionScope
-from local.settings import HOME_REGION, PARTITION, StackError
+from local.settings import HOME_REGION, PARTITION, REGISTRY_ENDPOINT_ENV, StackError
 from local.template_reader import Conditions, Resolver, Template, substitute
 
 ROLE_NAME = "pullthrough-local"
@@ -76,6 +76,7 @@ class Deployment:
         self.function_scopes: dict[str, FunctionScope] = {}  # logical id -> what its invocations run as
         self.function_role_arns: dict[str, str] = {}  # logical id -> its own role (under FUNCTION_ROLE_PATH)
         self.environment: dict[str, str] = {}  # the variables every function has, with the same value (Globals)
+        self.registry_endpoint: str | None = None  # the emulator's ECR registry endpoint (set before provisioning)
 
     def provision_resources(self) -> None:
         """The tables, buses and functions (with their roles): what the Organization's execution roles trust."""
@@ -205,6 +206,8 @@ class Deployment:
                 key: str(resolver.resolve(raw, where=f"{fn.logical_id}.Environment.{key}"))
                 for key, raw in fn.environment.items()
             }
+            if self.registry_endpoint:  # where the registry endpoint is served (on AWS: the one ECR names)
+                env[REGISTRY_ENDPOINT_ENV] = self.registry_endpoint
             name = self.function_names[fn.logical_id]
             lam.update_function_configuration(FunctionName=name, Environment={"Variables": env})
             if fn.alias:

@@ -180,6 +180,16 @@ def _iam_needs(call: Call, action: str, base: Mapping[str, tuple[str, ...]]) -> 
 
 
 #: The service-linked role CreateServiceLinkedRole makes for a service (ECR user guide, "Using service-linked roles").
+def _lambda_needs(call: Call, action: str, base: Mapping[str, tuple[str, ...]]) -> list[Need]:
+    """Invoke is authorized as lambda:InvokeFunction on the function (its qualified ARN when it names an alias)."""
+    if call.operation != "Invoke":
+        return [Need(action, None, base)]
+    name = str(call.params.get("FunctionName", ""))
+    return [
+        Need("lambda:InvokeFunction", name if name.startswith("arn:") else call.arn("lambda", f"function:{name}"), base)
+    ]
+
+
 SERVICE_LINKED_ROLES = {
     "pullthroughcache.ecr.amazonaws.com": "AWSServiceRoleForECRPullThroughCache",
     "ecr.amazonaws.com": "AWSServiceRoleForECRTemplate",
@@ -193,6 +203,7 @@ _BY_SERVICE = {
     "events": _events_needs,
     "iam": _iam_needs,
     "sts": _iam_needs,
+    "lambda": _lambda_needs,
 }
 
 

@@ -12,6 +12,8 @@ PARTITION = "aws"
 HOST = "127.0.0.1"
 AWS_PORT_ENV = "PULLTHROUGH_AWS_PORT"
 API_PORT_ENV = "PULLTHROUGH_API_PORT"
+# Functions' variable naming the registry endpoint (pullthrough.adapters.registry.ENDPOINT_ENV; absent on AWS).
+REGISTRY_ENDPOINT_ENV = "ECR_REGISTRY_ENDPOINT"
 REGISTRY_PORT_ENV = "PULLTHROUGH_REGISTRY_PORT"  # the ECR registry endpoint (default 5001; 0 with aws_port=0)
 ACCESS_KEY = "testing"  # the stack's own credentials on the emulator: the home (management) account's root
 

@@ -33,6 +33,7 @@ from local.emulator import engine_tuning, organization_events, registry, resourc
 from local.emulator.server import Emulator, LatencyModel, RequestLog
 from local.emulator_clients import EmulatorClients
 from local.execution_events import ExecutionEvents
+from local.function_roles import put_function_policies
 from local.iam_check import IamCheck
 from local.iam_policies import PolicyError, function_statements, translate
 from local.organization import Organization
@@ -349,6 +350,7 @@ class EmbeddedStack:
         _reset_app_clients()
         self.registries = registry.start(HOST, self.registry_port, home=(self.account_id, self.region))
         self.registry_port = self.registries.port
+        self.deployment.registry_endpoint = self.registries.url  # the functions' ECR_REGISTRY_ENDPOINT
 
     def _provision(self) -> None:
         self.deployment.provision_resources()
@@ -361,6 +363,7 @@ class EmbeddedStack:
         _session_hooks().append(function_credentials.attach)
         if self._translated is not None:
             statements = function_statements(self._translated, self.deployment.resolver())
+            put_function_policies(self.client("iam"), self.function_role_arns, statements)
             self.iam = IamCheck(
                 statements,
                 account_id=self.account_id,

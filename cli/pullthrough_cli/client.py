@@ -146,6 +146,10 @@ class Api:
             answer["nextToken"] = following.get("nextToken")
         return answer
 
+    def pull_test(self, prefix: str, image: str) -> dict[str, Any]:
+        """POST /pull-tests: each target's digest or failure."""
+        return dict(self.call("POST", "/pull-tests", {"prefix": prefix, "image": image}))
+
 
 def rule_path(prefix: str) -> str:
     """/rules/{prefix} with the prefix percent-encoded, slashes too (``team/quay`` -> ``team%2Fquay``)."""

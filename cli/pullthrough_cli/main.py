@@ -1,4 +1,4 @@
-"""``pullthrough``: apply, plan, status, rules and delete against the rules API, deployed or ``make local``."""
+"""``pullthrough``: apply, plan, status, rules, delete and pull-test against the rules API, deployed or ``make local``."""
 
 from __future__ import annotations
 
@@ -304,6 +304,24 @@ def delete(
     if not (wait or dry_run):
         return started_only(settings, started)
     finish(settings, watch(settings, started, interval, timeout), "PLANNED" if dry_run else "SUCCEEDED")
+
+
+@cli.command("pull-test")
+@click.argument("prefix")
+@click.argument("image")
+@json_option
+@pass_settings
+def pull_test(settings: Settings, prefix: str, image: str) -> None:
+    """Pull IMAGE (REPOSITORY:TAG, e.g. library/alpine:3.20) through PREFIX's rule in every target, now."""
+    from pullthrough_cli.pull_test import failed, pull_test_table
+
+    result = settings.api().pull_test(prefix, image)
+    if settings.as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        settings.console.print(pull_test_table(result))
+    if failed(result):
+        raise click.exceptions.Exit(ROLLOUT_DID_NOT_SUCCEED)
 
 
 def interactive() -> bool:

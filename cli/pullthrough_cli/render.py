@@ -258,6 +258,8 @@ def rule_table(rule: dict[str, Any]) -> Table:
         ("organizational units", ", ".join(rule.get("organizationalUnits") or [])),
         ("on account removal", "retain" if rule.get("retainOnAccountRemoval") else ""),
         ("deployed in", deployed_text(rule)),
+        ("pull from", pull_text(rule)),
+        ("smoke pull", (rule.get("smokePull") or {}).get("image")),
         ("creation template", "none (skipped)" if template is None else (template.get("description") or "yes")),
         ("last rollout", f"{rule.get('lastRolloutId') or '-'} {rule.get('lastRolloutStatus') or ''}".strip()),
         ("drift", drift_text(rule.get("drift"))),
@@ -279,6 +281,14 @@ def deployed_text(rule: dict[str, Any]) -> str:
     if len(by_account) < 2:
         return ", ".join(rule.get("deployedRegions") or [])
     return "; ".join(f"{account}: {', '.join(sorted(regions))}" for account, regions in sorted(by_account.items()))
+
+
+def pull_text(rule: dict[str, Any]) -> str:
+    """Each target's image URI prefix (one line each), with Docker Hub's ``library/`` for its official images."""
+    prefixes = [str(t["pullUriPrefix"]) for t in rule.get("deployedTargets") or [] if t.get("pullUriPrefix")]
+    if prefixes and (rule.get("rule") or {}).get("upstreamRegistry") == "docker-hub":
+        prefixes.append("(official images: library/, e.g. library/alpine:3.20)")
+    return "\n".join(prefixes)
 
 
 def drift_text(drift: Any) -> str:

@@ -27,23 +27,25 @@ from pullthrough.api_schema import (
     RESPONSE_EXAMPLES,
     Busy,
     Error,
+    PullTestResult,
     Rollout,
     RolloutAccepted,
     RuleList,
     RuleView,
 )
 from pullthrough.metrics import api_response
-from pullthrough.models import RuleRequest
+from pullthrough.models import PullTestRequest, RuleRequest
 from pullthrough.observability import logger
 from pullthrough.path_rules import for_path_prefix
 from pullthrough.prefixes import canonical_prefix
 from pullthrough.rollouts.delete import start_delete
 from pullthrough.rollouts.deps import UnknownRule
 from pullthrough.rollouts.plan import plan
+from pullthrough.rollouts.pull_test import pull_test
 from pullthrough.rollouts.start import start
 from pullthrough.rollouts.view import rule_of, rule_views, view
 from pullthrough.validation import field_errors
-from pullthrough.wiring import rollouts_from_env
+from pullthrough.wiring import rollouts_from_env, smoke_pull_from_env
 
 SIGV4 = "sigv4"
 RULES, ROLLOUTS = "rules", "rollouts"
@@ -263,6 +265,26 @@ def delete_rule(
     prefix: Annotated[str, PREFIX], dryRun: Annotated[bool, BeforeValidator(true_or_false), DRY_RUN] = False
 ) -> Response[dict[str, Any]]:
     return _started(start_delete(rollouts_from_env(), _rule_prefix(prefix), plan=dryRun))
+
+
+@app.post(
+    "/pull-tests",
+    summary="Pull an image through a rule in every target it is deployed in, now",
+    tags=[RULES],
+    description="Runs the rollout's SmokePull step in each target where pullthrough holds the rule: the manifest "
+    "of PREFIX/REPOSITORY:TAG pulled through the target's cache, its digest, or the registry's answer. A first pull "
+    "caches the image (and creates its repository from the creation template), as any pull does.",
+    responses={
+        200: _response("Each target's digest or failure", PullTestResult),
+        400: BAD_BODY,
+        404: NO_RULE,
+        422: INVALID,
+        502: FAILED,
+        503: UNAVAILABLE,
+    },
+)
+def post_pull_test(request: Annotated[PullTestRequest, Body(embed=False)]) -> dict[str, Any]:
+    return pull_test(rollouts_from_env(), smoke_pull_from_env(), request.prefix, request.image)
 
 
 @app.get(

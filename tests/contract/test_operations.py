@@ -111,7 +111,15 @@ SINGLE_METRIC_ALARMS = {
         "LessThanOrEqualToThreshold",
     ),
 }
-REGION_STEPS = {"SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule"}
+REGION_STEPS = {
+    "SnapshotRegion",
+    "StoreSecret",
+    "CreateRule",
+    "ValidateRule",
+    "ApplyTemplate",
+    "SmokePull",
+    "RemoveRule",
+}
 # Metric-math alarms over the Distributed Maps' child executions (their metrics carry the Map Run's label).
 MAP_RUN_ALARMS = {"ChildExecutionsFailedAlarm"}
 CHILD_ENDINGS = {"ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"}
@@ -120,6 +128,7 @@ FUNCTION_ALARMS = {
     "RegionStepErrorsAlarm": "Errors",
     "ControlFunctionErrorsAlarm": "Errors",
     "StepThrottlesAlarm": "Throttles",
+    "FinishThrottlesAlarm": "Throttles",
 }
 
 
@@ -238,10 +247,12 @@ def test_every_function_has_its_errors_watched_once_region_steps_apart(template:
 
 
 def test_throttles_are_watched_on_every_function_the_state_machine_invokes(template: dict[str, Any]) -> None:
-    watched = summed_functions(alarm(template, "StepThrottlesAlarm"), "Throttles")
+    steps = summed_functions(alarm(template, "StepThrottlesAlarm"), "Throttles")
+    finishing = summed_functions(alarm(template, "FinishThrottlesAlarm"), "Throttles")
 
-    assert watched == state_machine_functions(template)
-    assert len(watched) + 1 <= 10  # CloudWatch: at most 10 metrics (and expressions) in one alarm
+    assert steps | finishing == state_machine_functions(template)
+    assert steps.isdisjoint(finishing)
+    assert max(len(steps), len(finishing)) + 1 <= 10  # CloudWatch: at most 10 metrics (and expressions) an alarm
 
 
 @pytest.mark.parametrize("name", sorted(set(SINGLE_METRIC_ALARMS) | set(FUNCTION_ALARMS) | MAP_RUN_ALARMS))

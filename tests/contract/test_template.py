@@ -41,6 +41,7 @@ PUBLIC_ROUTES = {
     ("GET", "/rules/{prefix+}"),
     ("PUT", "/rules/{prefix+}"),
     ("DELETE", "/rules/{prefix+}"),
+    ("POST", "/pull-tests"),
     ("GET", "/rollouts/{rolloutId}"),
     ("GET", "/swagger"),
 }

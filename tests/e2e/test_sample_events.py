@@ -25,6 +25,7 @@ STEP_EVENTS = [
     ("create_rule", "CreateRuleFunction"),
     ("validate_rule", "ValidateRuleFunction"),
     ("apply_template", "ApplyTemplateFunction"),
+    ("smoke_pull", "SmokePullFunction"),
     ("finish_rollout", "FinishRolloutFunction"),
     ("recover_rollout", "RecoverRolloutFunction"),
     ("rollback", "RollbackFunction"),

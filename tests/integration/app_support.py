@@ -54,6 +54,7 @@ def provision(monkeypatch: pytest.MonkeyPatch) -> AppEnv:
     monkeypatch.setenv("TABLE_NAME", "pullthrough-test")
     monkeypatch.setenv("STATE_MACHINE_ARN", machine)
     monkeypatch.setenv("EVENT_BUS_NAME", "default")
+    monkeypatch.setenv("SMOKE_PULL_FUNCTION_ARN", "arn:aws:lambda:us-east-1:123456789012:function:smoke-pull:live")
     monkeypatch.setenv("HOME_ACCOUNT_ID", "123456789012")  # as template.yaml's Globals give every function
     return AppEnv("pullthrough-test", machine, queue)
 

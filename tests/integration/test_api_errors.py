@@ -154,7 +154,13 @@ WORDED: dict[str, tuple[dict[str, Any], str, str]] = {
         "region",
         "is not a known field (known fields here: upstreamRegistry, ecrRepositoryPrefix, upstreamRegistryUrl, "
         "upstreamRepositoryPrefix, credentials, credentialSecretArn, credentialExpiresAt, customRoleArn, regions, "
-        "accounts, organizationalUnits, retainOnAccountRemoval, adopt, creationTemplate, rollout)",
+        "accounts, organizationalUnits, retainOnAccountRemoval, adopt, smokePull, creationTemplate, rollout)",
+    ),
+    "smoke-pull-image": (
+        QUAY | {"smokePull": {"image": "Library/alpine:3.20"}},
+        "smokePull.image",
+        "must be REPOSITORY:TAG as the upstream names them, e.g. library/alpine:3.20: a repository of lowercase "
+        "path components (letters, digits, '.', '_', '-') and a tag of up to 128 letters, digits, '.', '_', '-'",
     ),
 }
 

@@ -179,6 +179,7 @@ def misspelt(method: str, path: str) -> Scenario:
 
 
 SOME_ID = "/rollouts/r-" + "0" * 32
+PULL_TEST = {"prefix": "quay", "image": "library/alpine:3.20"}
 SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     ("POST", "/rules", "400"): lambda app: [
         *calls(("POST", "/rules", QUAY, {"dryrun": "true"}))(app),
@@ -195,6 +196,12 @@ SCENARIOS: dict[tuple[str, str, str], Scenario] = {
     ],
     ("POST", "/rules", "502"): refused_by_aws("AccessDeniedException", "POST", "/rules", QUAY),
     ("POST", "/rules", "503"): refused_by_aws("ThrottlingException", "POST", "/rules", QUAY),
+    ("POST", "/pull-tests", "200"): with_running(calls(("POST", "/pull-tests", PULL_TEST))),  # deployed nowhere yet
+    ("POST", "/pull-tests", "400"): lambda app: [api("POST", "/pull-tests", raw='{"prefix": ')],
+    ("POST", "/pull-tests", "404"): calls(("POST", "/pull-tests", PULL_TEST)),
+    ("POST", "/pull-tests", "422"): calls(("POST", "/pull-tests", PULL_TEST | {"image": "alpine"})),
+    ("POST", "/pull-tests", "502"): refused_by_aws("AccessDeniedException", "POST", "/pull-tests", PULL_TEST),
+    ("POST", "/pull-tests", "503"): refused_by_aws("ThrottlingException", "POST", "/pull-tests", PULL_TEST),
     ("PUT", "/rules/{prefix}", "400"): lambda app: [
         *calls(("PUT", "/rules/quay", QUAY, {"dryrun": "true"}))(app),
         api("PUT", "/rules/quay", raw='{"upstreamRegistry": '),
@@ -277,6 +284,7 @@ def test_the_document_lists_no_response_the_api_never_gives() -> None:
         ("GET", "/rules/{prefix}"): ["200", "400", "404", "422", "502", "503"],
         ("DELETE", "/rules/{prefix}"): ["202", "400", "404", "409", "422", "502", "503"],
         ("GET", "/rollouts/{rolloutId}"): ["200", "400", "404", "422", "502", "503"],
+        ("POST", "/pull-tests"): ["200", "400", "404", "422", "502", "503"],
     }
     text = json.dumps(CHECKED_IN)
     assert "HTTPValidationError" not in text and '"detail"' not in text and 'additionalProperties": true' not in text

@@ -121,3 +121,19 @@ def test_a_rule_across_accounts_shows_its_targets_by_account() -> None:
     one_account["deployedTargets"] = [{"account": HOME, "region": "us-east-1"}]
     shown = {row[0]: row[1] for row in rows(text(rule_table(one_account)))}
     assert shown["deployed in"] == "us-east-1" and "accounts" not in shown and "on account removal" not in shown
+
+
+def test_a_docker_hub_rule_shows_where_to_pull_and_that_official_images_need_library() -> None:
+    uri = f"{HOME}.dkr.ecr.us-east-1.amazonaws.com/docker-hub/"
+    rule = {
+        "prefix": "docker-hub",
+        "rule": {"upstreamRegistry": "docker-hub", "upstreamRegistryUrl": "registry-1.docker.io"},
+        "regions": ["us-east-1"],
+        "deployedRegions": ["us-east-1"],
+        "deployedTargets": [{"account": HOME, "region": "us-east-1", "pullUriPrefix": uri}],
+        "smokePull": {"image": "library/alpine:3.20"},
+    }
+
+    shown = text(rule_table(rule))
+
+    assert uri in shown and "library/" in shown and "library/alpine:3.20" in shown

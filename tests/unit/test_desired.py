@@ -13,6 +13,7 @@ from pullthrough.desired import (
     source_version,
     targets,
 )
+from pullthrough.regions import pull_uri_prefix
 
 HOME, OTHER, THIRD = "111111111111", "222222222222", "333333333333"
 
@@ -103,3 +104,11 @@ def test_the_rule_view_has_the_prefix_and_no_storage_keys() -> None:
     assert view["deployedRegions"] == ["b"]
     assert view["deployedCounts"] == {"targets": 1, "accounts": 1, "regions": 1}
     assert "pk" not in view and "sk" not in view and "deployed" not in view
+
+
+def test_each_deployed_target_says_where_to_pull_through_the_rule() -> None:
+    # GET /rules/{prefix} gives each target this (pullthrough.rollouts.view.rule_of, a page at a time)
+    assert pull_uri_prefix(HOME, "eu-west-1", "team/hub") == f"{HOME}.dkr.ecr.eu-west-1.amazonaws.com/team/hub/"
+    assert pull_uri_prefix(OTHER, "us-east-1", "team/hub") == f"{OTHER}.dkr.ecr.us-east-1.amazonaws.com/team/hub/"
+    assert pull_uri_prefix(HOME, "eu-west-1", "ROOT") == f"{HOME}.dkr.ecr.eu-west-1.amazonaws.com/"
+    assert pull_uri_prefix(HOME, "cn-north-1", "x") == f"{HOME}.dkr.ecr.cn-north-1.amazonaws.com.cn/x/"

@@ -204,3 +204,31 @@ def test_policies_that_are_not_documents_of_their_kind_are_refused(member: str, 
     with pytest.raises(InvalidRequest) as err:
         parse_model(CreationTemplate, {member: text})
     assert err.value.field == member and "Value error" not in err.value.message
+
+
+SMOKE_BASE = {"upstreamRegistry": "quay", "regions": ["eu-west-1"]}
+
+
+def test_a_smoke_pull_image_is_kept_as_given() -> None:
+    request = parse_model(RuleRequest, SMOKE_BASE | {"smokePull": {"image": "library/alpine:3.20"}})
+
+    assert request.smokePull is not None and request.smokePull.image == "library/alpine:3.20"
+
+
+@pytest.mark.parametrize(
+    "smoke",
+    [
+        {"image": "alpine"},
+        {"image": "Library/alpine:3.20"},
+        {"image": "library/alpine:-bad"},
+        {"image": "library/alpine@sha256:" + "0" * 64},
+        {"image": 7},
+        {"image": "library/alpine:3.20", "credentials": CANARY},
+    ],
+)
+def test_a_malformed_smoke_pull_is_refused_naming_the_field(smoke: dict[str, Any]) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        parse_model(RuleRequest, SMOKE_BASE | {"smokePull": smoke})
+
+    assert refused.value.field is not None and refused.value.field.startswith("smokePull")
+    assert CANARY not in json.dumps(refused.value.errors)

@@ -198,9 +198,31 @@ region["ValidateRule"] = lam(
 region["ApplyTemplate"] = lam(
     "Create or update the repository creation template (skipped when the request says null)",
     "${ApplyTemplateFunctionArn}",
-    "RegionApplied",
+    "PullOrDone",
     "$.applyTemplate",
     "ApplyTemplateFailed",
+)
+region["PullOrDone"] = {
+    "Type": "Choice",
+    "Comment": "The smoke pull only when the rule names an image, and never in a plan (a plan does not pull)",
+    "Choices": [
+        {
+            "Or": [
+                {"Variable": "$.mode", "StringEquals": "PLAN"},
+                {"Variable": "$.smokePull", "IsNull": True},
+            ],
+            "Next": "RegionApplied",
+        }
+    ],
+    "Default": "SmokePull",
+}
+region["SmokePull"] = lam(
+    "Pull the smoke image's manifest through the target's own cache (its digest); a refused pull fails the target "
+    "with the registry's answer (SmokePullFailed), so it is put back like any failed step",
+    "${SmokePullFunctionArn}",
+    "RegionPulled",
+    "$.smokePullResult",
+    "SmokePullFailed",
 )
 region["RemoveRule"] = lam(
     "Remove template use, rule and secret from a region no longer desired (the secret stays recoverable)",
@@ -217,6 +239,9 @@ region["RegionApplied"] = result(
     "The region holds the desired rule",
 ) | {"Next": "RecordRegion"}
 region["RegionApplied"]["Parameters"]["secret.$"] = "$.storeSecret"
+region["RegionPulled"] = json.loads(json.dumps(region["RegionApplied"]))
+region["RegionPulled"]["Comment"] = "The region holds the desired rule, and a pull through it worked"
+region["RegionPulled"]["Parameters"]["changes"]["pull.$"] = "$.smokePullResult.pull"
 region["RegionRemoved"] = result(
     "SUCCEEDED",
     None,
@@ -242,7 +267,7 @@ region["RegionNotEnabled"] = result(
     {"secret": "skipped", "rule": "skipped", "template": "skipped"},
     "Not started: an opt-in region the target account has not enabled (nothing read or written there)",
 ) | {"Next": "RecordRegion"}
-for step in ("SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule"):
+for step in ("SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "SmokePull", "RemoveRule"):
     region[f"{step}Failed"] = {
         "Type": "Pass",
         "Comment": f"The region failed at {step}",
@@ -380,6 +405,7 @@ ACCOUNT_ITEM = {
     "dropTemplate.$": "$.dropTemplate",
     "adopt.$": "$.adopt",
     "creationTemplate.$": "$.creationTemplate",
+    "smokePull.$": "$.smokePull",
     "failureTolerance.$": "$.rollout.failureTolerance",
     "maxConcurrency.$": "$.rollout.maxConcurrency",
     "roleWait.$": "$.rollout.roleWait",
@@ -436,6 +462,7 @@ rollout_account = {
                 "dropTemplate.$": "$.dropTemplate",
                 "adopt.$": "$.adopt",
                 "creationTemplate.$": "$.creationTemplate",
+                "smokePull.$": "$.smokePull",
                 "failureTolerance.$": "$.failureTolerance",
                 "roleWait.$": "$.roleWait",
             },
@@ -648,6 +675,7 @@ states = {
             "dropTemplate.$": "$.dropTemplate",
             "adopt.$": "$.adopt",
             "creationTemplate.$": "$.creationTemplate",
+            "smokePull.$": "$.smokePull",
             "failureTolerance.$": "$.rollout.failureTolerance",
             "checkTolerance.$": "$.rollout.checkTolerance",
         },

@@ -12,13 +12,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from pullthrough.creation_template import CreationTemplate
-from pullthrough.models import Rule
+from pullthrough.models import Rule, SmokePull
 from pullthrough.request_fields import readable_title
 from pullthrough.tasks import Action
 
 RolloutStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "ROLLED_BACK", "PLANNED"]
 RegionStatus = Literal["PENDING", "SUCCEEDED", "FAILED", "SKIPPED", "ROLLED_BACK", "ROLLBACK_FAILED"]
-StepName = Literal["SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "RemoveRule"]
+StepName = Literal[
+    "SnapshotRegion", "StoreSecret", "CreateRule", "ValidateRule", "ApplyTemplate", "SmokePull", "RemoveRule"
+]
 
 
 class _View(BaseModel):
@@ -64,6 +66,11 @@ class Changes(_View):
     secret: Action | None = Field(default=None, description="The secret `ecr-pullthroughcache/PREFIX`.")
     rule: Action | None = Field(default=None, description="The pull-through cache rule.")
     template: Action | None = Field(default=None, description="The repository creation template for the prefix.")
+    pull: str | None = Field(
+        default=None,
+        description="The smoke pull: the digest (sha256:...) of the manifest pulled through the target's cache; "
+        "absent when the rule has no smokePull, and in a plan (a plan does not pull).",
+    )
 
 
 class RegionProgress(_View):
@@ -105,8 +112,9 @@ class DeployedTarget(Target):
     """An account in a region where pullthrough holds the prefix, where to pull from it, and its health."""
 
     pullUriPrefix: str = Field(
-        description="Where to pull through the rule: ACCOUNT.dkr.ecr.REGION.amazonaws.com/PREFIX/ then the upstream "
-        "repository."
+        description="The image URI prefix to pull through the rule in this target: "
+        "ACCOUNT.dkr.ecr.REGION.amazonaws.com/PREFIX/ followed by the upstream repository and tag (Docker Hub's "
+        "official images need library/, e.g. PREFIX/library/alpine:3.20)."
     )
     health: TargetHealth | None = Field(default=None, description="The last sweep's verdict; absent before one.")
 
@@ -158,6 +166,12 @@ class Rollout(_View):
     )
     nextToken: str | None = Field(
         default=None, description="More targets follow: GET the same path with ?nextToken= this value."
+    )
+    pullDigests: dict[str, list[str]] | None = Field(
+        default=None,
+        description="Present when the smoke pull read different digests in different targets (the upstream tag "
+        "moved during the rollout, or a target's cache holds an older image): each digest with its targets "
+        "(account/region).",
     )
 
 
@@ -259,6 +273,9 @@ class RuleView(_View):
         default=False, description="Whether an account that leaves the organizationalUnits keeps the rule."
     )
     creationTemplate: CreationTemplate | None = Field(description="The creation template applied; null for none.")
+    smokePull: SmokePull | None = Field(
+        default=None, description="The image each rollout pulls through every target's cache; null for none."
+    )
     sourceSecretArn: str | None = Field(
         description="The home-region secret the credentials are copied from (its ARN, never its value)."
     )
@@ -291,6 +308,23 @@ class RuleView(_View):
     daysToCredentialExpiry: int | None = Field(
         default=None, description="Whole days left until then (0 on the last day, negative once passed); null: unknown."
     )
+
+
+class PullTestTarget(Target):
+    """One target's pull test."""
+
+    pull: str | None = Field(
+        description="The digest of the manifest pulled through the target's cache; null on failure."
+    )
+    error: StepFailure | None = Field(description="Why the pull failed (SmokePullFailed: the registry's answer).")
+
+
+class PullTestResult(_View):
+    """A pull test: the image pulled through the rule in each target it is deployed in."""
+
+    prefix: str = Field(description="The rule's ecrRepositoryPrefix.")
+    image: str = Field(description="The image pulled (REPOSITORY:TAG, as the upstream names it).")
+    targets: list[PullTestTarget] = Field(description="Each target where pullthrough holds the rule.")
 
 
 class RuleList(_View):

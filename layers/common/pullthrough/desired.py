@@ -143,6 +143,7 @@ def rule_view(item: dict[str, Any], home: str) -> dict[str, Any]:
         "organizationalUnits": item.get("organizationalUnits"),
         "retainOnAccountRemoval": bool(item.get("retainOnAccountRemoval")),
         "creationTemplate": item.get("creationTemplate"),
+        "smokePull": item.get("smokePull"),
         "sourceSecretArn": item.get("sourceSecretArn"),
         "deployedRegions": sorted(deployed_regions(item)),
         "deployedCounts": item["deployedCounts"]

@@ -87,6 +87,11 @@ class RuleValidationFailed(PullthroughError):
     """ValidatePullThroughCacheRule answered isValid=false; the message is ECR's ``failure`` text."""
 
 
+class SmokePullFailed(PullthroughError):
+    """A pull through the target's cache (the smoke pull after ApplyTemplate) failed; the message is the
+    registry's answer (status, OCI error code and message)."""
+
+
 class TemplateRejected(PullthroughError):
     """ECR refused the repository creation template."""
 

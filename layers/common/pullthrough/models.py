@@ -24,6 +24,7 @@ from pydantic import (
 from pullthrough.creation_template import CreationTemplate
 from pullthrough.exceptions import InvalidRequest
 from pullthrough.expiry import normalised
+from pullthrough.images import IMAGE_MAX, IMAGE_WORDS, REPOSITORY_PATTERN, TAG_PATTERN
 from pullthrough.regions import check_region
 from pullthrough.registries import Auth, upstream
 from pullthrough.request_fields import (
@@ -108,6 +109,26 @@ class Rule(StrictModel):
         return upstream(self.upstreamRegistry).needs_secret
 
 
+class SmokePull(StrictModel):
+    """The image each target pulls through its cache after ApplyTemplate (a smoke test of the rule)."""
+
+    image: Annotated[
+        str,
+        Field(min_length=3, max_length=IMAGE_MAX, pattern=rf"^{REPOSITORY_PATTERN}:{TAG_PATTERN}$"),
+        described(IMAGE_WORDS),
+    ] = Field(
+        description="REPOSITORY:TAG, as the upstream names it (Docker Hub's official images with "
+        "library/, e.g. library/alpine:3.20). Each target pulls PREFIX/REPOSITORY:TAG through its own "
+        "cache; the target's changes.pull is the manifest's digest, and a failed pull fails the target."
+    )
+
+
+class PullTestRequest(SmokePull):
+    """POST /pull-tests: pull ``image`` through the rule for ``prefix`` in every target it is deployed in, now."""
+
+    prefix: RulePrefix = Field(description="The rule's ecrRepositoryPrefix.")
+
+
 class RuleRequest(StrictModel):
     """A request to roll a rule out (POST /rules body, EventBridge detail).
 
@@ -182,6 +203,12 @@ class RuleRequest(StrictModel):
         "PULL_THROUGH_CACHE). false (default): such a target fails with error type NotManaged naming it. true: "
         "pullthrough takes it over (tagging the secret managed-by: pullthrough), and a rollback puts it back exactly "
         "as it was. Applies to this request only; it is not kept with the rule.",
+    )
+    smokePull: SmokePull | None = Field(
+        default=None,
+        description="After ApplyTemplate, pull this image's manifest through each target's cache and record its "
+        "digest (changes.pull); a failed pull fails the target, so it is rolled back like any failed step. Kept "
+        "with the rule. A plan does not pull.",
     )
     creationTemplate: CreationTemplate | None = Field(
         default=None,

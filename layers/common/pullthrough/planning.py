@@ -13,6 +13,7 @@ from typing import Any
 from pullthrough import aws
 from pullthrough.adapters.account import AccountRegions
 from pullthrough.adapters.ecr import EcrRegistry
+from pullthrough.adapters.registry import RegistryEndpoint
 from pullthrough.adapters.secrets import SecretStore, SecretVersion
 from pullthrough.regions import home_region
 from pullthrough.tasks import RegionTask
@@ -98,3 +99,8 @@ def secrets_for(task: RegionTask, region: str | None = None, *, home: bool = Fal
     where = region or task.region
     client = aws.client("secretsmanager", where, **_acting(task, home=home))
     return PlannedSecrets(client, where, None if home else task.account) if task.planning else SecretStore(client)
+
+
+def registry_for(task: RegionTask) -> RegistryEndpoint:
+    """The task's registry endpoint, read as a puller (its account and region; a plan never pulls)."""
+    return RegistryEndpoint(aws.client("ecr", task.region, **_acting(task)))

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Literal, Self, cast, get_args
 
 from pullthrough.adapters.ecr import TEMPLATE_FIELDS as ECR_TEMPLATE_FIELDS
 from pullthrough.fields import choice_field, flag_field, json_object, refuse, text_field
+from pullthrough.images import IMAGE_WORDS, split_image
 from pullthrough.prefixes import canonical_prefix
 from pullthrough.regions import REGION_PATTERN
 from pullthrough.registries import UPSTREAM_NAMES, upstream
@@ -103,6 +104,36 @@ class RuleChange(Change):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TemplateChange(Change):
     prior: dict[str, Any] | None = None  # the creation template before the step; None when there was none
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PullResult(Record):
+    """What SmokePull did: the digest of the manifest pulled through the cache, or ``skipped``."""
+
+    pull: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SmokeImage(Record):
+    """The image a rule's smoke pull reads through each target's cache (data, never a credential)."""
+
+    image: str
+
+    @classmethod
+    def parse(cls, data: Any) -> SmokeImage:
+        found = json_object(data, "smokePull", frozenset({"image"}))
+        image = cast(str, text_field(found, "image", "smokePull", required=True, max_length=256))
+        if split_image(image) is None:
+            raise refuse("smokePull.image", IMAGE_WORDS)
+        return cls(image=image)
+
+    @property
+    def repository(self) -> str:
+        return cast(tuple[str, str], split_image(self.image))[0]
+
+    @property
+    def tag(self) -> str:
+        return cast(tuple[str, str], split_image(self.image))[1]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -204,6 +235,7 @@ class RegionTask:
     checkTolerance: bool = True  # False: every target started at once, so none can start after another failed
     sourceSecretArn: str | None = None
     creationTemplate: TaskTemplate | None = None  # None: leave creation templates alone
+    smokePull: SmokeImage | None = None  # None: no smoke pull after ApplyTemplate
     storeSecret: SecretChange | None = None
     createRule: RuleChange | None = None
     applyTemplate: TemplateChange | None = None
@@ -221,8 +253,8 @@ class RegionTask:
         # The shape only: the API checked the region against ECR's list when the rollout was requested, and that list
         # costs a first invocation ~300 ms (botocore's endpoint data, loaded again by a new session).
         region = text_field(data, "region", "", required=True, pattern=REGION_PATTERN, max_length=32)
-        template, secret, rule, applied = (
-            data.get(k) for k in ("creationTemplate", "storeSecret", "createRule", "applyTemplate")
+        template, secret, rule, applied, smoke = (
+            data.get(k) for k in ("creationTemplate", "storeSecret", "createRule", "applyTemplate", "smokePull")
         )
         return cls(
             rolloutId=cast(str, text_field(data, "rolloutId", "", required=True, max_length=80)),
@@ -238,6 +270,7 @@ class RegionTask:
             checkTolerance=flag_field(data, "checkTolerance", True),
             sourceSecretArn=text_field(data, "sourceSecretArn", "", pattern=SECRET_ARN_PATTERN),
             creationTemplate=None if template is None else TaskTemplate.parse(template),
+            smokePull=None if smoke is None else SmokeImage.parse(smoke),
             storeSecret=None if secret is None else SecretChange.parse(secret, "storeSecret"),
             createRule=None if rule is None else RuleChange.parse(rule, "createRule"),
             applyTemplate=None if applied is None else TemplateChange.parse(applied, "applyTemplate"),

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pullthrough import aws
+from pullthrough.adapters.functions import StepFunction
 from pullthrough.adapters.secrets import SecretStore
 from pullthrough.adapters.store import store_from_env
 from pullthrough.adapters.workflow import EventBus, Executions
@@ -50,6 +51,11 @@ def rollouts_from_env(trigger: Trigger = "api", *, organization: bool = False) -
         metrics=RolloutMetrics(),
         organization=org,
     )
+
+
+def smoke_pull_from_env() -> StepFunction:
+    """The SmokePull step function (SMOKE_PULL_FUNCTION_ARN), to run a pull test now."""
+    return StepFunction(aws.client("lambda", home_region()), os.environ["SMOKE_PULL_FUNCTION_ARN"])
 
 
 class _OnFirstUse:

@@ -5,8 +5,9 @@ Same account: allowed when an identity policy or a resource policy allows it and
 account's principal needs both an identity Allow and a resource-policy Allow naming it. The account's root (the
 identity of credentials the emulator issued to nobody) holds every action in its own account. Statements are read
 with ``local.iam_policies`` and matched with ``local.iam_evaluation``'s action, ARN and condition tests; the condition
-keys known here are the principal's (``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalOrgID``) and
-``aws:RequestedRegion``; an Allow that depends on another key grants nothing, a Deny that does applies.
+keys known here are the principal's (``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalOrgID``),
+``aws:RequestedRegion`` and ``aws:ResourceAccount`` (the registry's account); an Allow that depends on another key
+grants nothing, a Deny that does applies.
 Not modelled: permission boundaries, SCPs/RCPs, session policies.
 """
 
@@ -27,7 +28,13 @@ from local.template_reader import Resolver
 
 from .tokens import Principal
 
-_KNOWN = ("aws:principalarn", "aws:principalaccount", "aws:principalorgid", "aws:requestedregion")
+_KNOWN = (
+    "aws:principalarn",
+    "aws:principalaccount",
+    "aws:principalorgid",
+    "aws:requestedregion",
+    "aws:resourceaccount",
+)
 _NO_INTRINSICS = Resolver(refs={}, attrs={})
 
 
@@ -180,7 +187,7 @@ def allowed(
 ) -> bool:
     """Whether ``who`` may do ``action`` on ``resource`` (an ARN) of ``registry_account``'s registry, given the
     resource policy documents (JSON text or None) that apply to it."""
-    context = who.context(region)
+    context = who.context(region) | {"aws:resourceaccount": (registry_account,)}
     named = [
         policy
         for document in resource_policies

@@ -40,6 +40,7 @@ class DesiredFields(BaseModel):
     targetAccounts: list[str] | None = None  # accounts and OUs as the last rollout expanded them; None: home only
     retainOnAccountRemoval: bool = False
     creationTemplate: dict[str, Any] | None = None
+    smokePull: dict[str, Any] | None = None
     sourceSecretArn: str | None = None
     sourceSecretVersionId: str | None = None
     deployed: dict[str, Deployed] | None = None  # the home account's; absent on rules recorded before rollouts kept it
@@ -147,6 +148,7 @@ class Desired:
             **{key: value for key, value in where.items() if value is not None},
             "retainOnAccountRemoval": self.fields.retainOnAccountRemoval,
             "creationTemplate": self.template,
+            **({"smokePull": self.fields.smokePull} if self.fields.smokePull else {}),
             **({"credentialSecretArn": self.source_arn} if self.source_arn else {}),
         }
         return parse_model(RuleRequest, data, what=f"desired rule {self.prefix!r}")

@@ -49,6 +49,7 @@ def execution_input(
         "sourceSecretArn": desired.get("sourceSecretArn"),
         "inlineCredentials": inline_credentials,
         "creationTemplate": desired.get("creationTemplate"),
+        "smokePull": desired.get("smokePull"),  # data only: the image to pull, never a credential
         "dropTemplate": drop_template,
         "adopt": adopt,
         "targets": [{"region": g["region"], "action": g["action"]} for g in goals] if one_account else [],

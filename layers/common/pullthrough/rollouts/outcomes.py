@@ -55,7 +55,18 @@ def views(home: str, entries: dict[Target, dict[str, Any]]) -> dict[str, Any]:
     return {
         "regions": {region: region_view(e) for (account, region), e in ordered if account == home},
         "targets": [target_view(target, e) for target, e in ordered],
+        **pull_digests(ordered),
     }
+
+
+def pull_digests(ordered: list[tuple[Target, dict[str, Any]]]) -> dict[str, Any]:
+    """``pullDigests`` ({digest: ["account/region", ...]}) when the smoke pull read more than one digest; else {}."""
+    found: dict[str, list[str]] = {}
+    for (account, region), entry in ordered:
+        digest = (entry.get("changes") or {}).get("pull")
+        if isinstance(digest, str) and digest.startswith("sha256:"):
+            found.setdefault(digest, []).append(f"{account}/{region}")
+    return {"pullDigests": found} if len(found) > 1 else {}
 
 
 def unrecorded_rollbacks(entries: dict[Target, dict[str, Any]]) -> None:

@@ -106,6 +106,7 @@ def desired_of(request: RuleRequest, source_arn: str | None, accounts: list[str]
         "retainOnAccountRemoval": request.retainOnAccountRemoval,
         "creationTemplate": template.to_ecr() if template else None,
         "sourceSecretArn": source_arn,
+        "smokePull": request.smokePull.model_dump() if request.smokePull else None,
     }
 
 
