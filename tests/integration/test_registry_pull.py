@@ -337,8 +337,24 @@ def test_each_upstream_serves_alpine_and_checks_credentials_like_its_counterpart
 MEMBER = "210987654321"
 
 
+def _member_admin_role() -> None:
+    """The member account's administrator role, trusting the home account (as OrganizationAccountAccessRole does):
+    made in that account's IAM directly, since nothing here holds credentials there yet. A real role with a real trust
+    policy, so the emulator's STS (which refuses a role that does not exist or does not trust the caller) allows it."""
+    from moto.iam.models import iam_backends
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}],
+    }
+    backend = iam_backends[MEMBER]["aws"]
+    if "admin" not in {role.name for role in backend.roles.values()}:
+        backend.create_role("admin", json.dumps(trust), "/", None, "", [], None)
+
+
 def _member_puller_ecr() -> Any:
     """An ECR client acting as a role of another account whose identity policy allows the whole pull."""
+    _member_admin_role()
     admin = boto3.client("sts", region_name=HOME).assume_role(
         RoleArn=f"arn:aws:iam::{MEMBER}:role/admin", RoleSessionName="admin"
     )["Credentials"]
