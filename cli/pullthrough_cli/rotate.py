@@ -14,7 +14,7 @@ from pullthrough_cli.errors import USAGE, CliError
 
 SOURCE_SECRETS = ":secret:ecr-pullthroughcache/_source/"  # where pullthrough keeps inline credentials
 RULE_FIELDS = ("upstreamRegistry", "ecrRepositoryPrefix", "upstreamRegistryUrl", "upstreamRepositoryPrefix")
-WHERE_FIELDS = ("regions", "accounts", "organizationalUnits", "retainOnAccountRemoval", "creationTemplate")
+WHERE_FIELDS = ("regions", "accounts", "organizationalUnits", "retainOnAccountRemoval", "creationTemplate", "smokePull")
 
 
 def read_token(source: IO[str]) -> str:

@@ -253,3 +253,27 @@ def test_the_management_account_moving_into_a_targeted_ou_gets_no_rollout_unless
     outcomes = AccountMembership(rollouts_from_env(organization=True)).account_changed(HOME)
 
     assert outcomes == [{"prefix": "quay", "action": "none"}]
+
+
+def test_an_account_joining_a_targeted_ou_keeps_the_rules_smoke_pull(app: AppEnv) -> None:
+    """The convergence for a joining account writes the desired rule again: every desired field stays."""
+    org = boto3.client("organizations", region_name="us-east-1")  # the fixture made the organization
+    root = org.list_roots()["Roots"][0]["Id"]
+    unit = org.create_organizational_unit(ParentId=root, Name="pulls")["OrganizationalUnit"]["Id"]
+    body = {
+        "upstreamRegistry": "quay",
+        "regions": REGIONS,
+        "organizationalUnits": [unit],
+        "smokePull": {"image": "coreos/etcd:v3.5.0"},
+    }
+    status, started = api("POST", "/rules", body)
+    assert status == 202, started
+    FINISH.handler({"rolloutId": started["rolloutId"], "prefix": "quay", "regionResults": []}, FakeContext())
+    member = org.create_account(AccountName="joins", Email="j@example.com")["CreateAccountStatus"]["AccountId"]
+    org.move_account(AccountId=member, SourceParentId=root, DestinationParentId=unit)
+
+    [outcome] = AccountMembership(rollouts_from_env(organization=True)).account_changed(member)
+
+    assert outcome["action"] == "deploy", outcome
+    stored = RolloutStore(boto3.client("dynamodb", region_name="us-east-1"), app.table).get_rule("quay")
+    assert stored is not None and stored["smokePull"] == {"image": "coreos/etcd:v3.5.0"}

@@ -54,3 +54,15 @@ def test_the_token_is_the_first_line_and_an_empty_one_is_refused() -> None:
     assert read_token(io.StringIO(f"{CANARY}\nignored\n")) == CANARY
     with pytest.raises(CliError, match="holds no token"):
         read_token(io.StringIO("\n"))
+
+
+def test_a_rotation_keeps_the_rules_smoke_pull() -> None:
+    rule = {
+        "prefix": "hub",
+        "rule": {"upstreamRegistry": "docker-hub", "ecrRepositoryPrefix": "hub"},
+        "regions": ["eu-west-1"],
+        "sourceSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:ecr-pullthroughcache/_source/hub-AbC123",
+        "smokePull": {"image": "library/alpine:3.20"},
+    }
+    body = rotation_request(rule, "user", "token", None)
+    assert body["smokePull"] == {"image": "library/alpine:3.20"}

@@ -101,11 +101,13 @@ class UpstreamClient:
         if self._credentials is not None:
             pair = f"{self._credentials[0]}:{self._credentials[1]}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        realm = params.get("realm", "")
-        if not realm.startswith(self._base):  # a token service elsewhere: never send the credential there
+        realm = urllib.parse.urlsplit(params.get("realm", ""))
+        # A token service elsewhere (another scheme, host or port: "http://host:port@elsewhere/" included): never
+        # send the credential there.
+        if realm[:2] != urllib.parse.urlsplit(self._base)[:2]:
             raise UpstreamError(502, "UNSUPPORTED", f"{self._upstream}: unexpected token realm")
         try:
-            with self._open(realm[len(self._base) :] + "?" + urllib.parse.urlencode(query), headers) as answer:
+            with self._open(realm.path + "?" + urllib.parse.urlencode(query), headers) as answer:
                 body = json.loads(answer.read())
         except urllib.error.HTTPError as refused:
             raise _error(refused) from None

@@ -57,7 +57,10 @@ def check_credential_secret(deps: Deps, arn: str, prefix: str) -> None:
     name = parts[6] if len(parts) > 6 else ""
     account = deps.require_executions().account_id() if deps.executions is not None else parts[4]
     allowed = deps.credential_prefix if deps.credential_prefix.startswith(SECRET_PREFIX) else SECRET_PREFIX
-    if parts[3] != deps.home_region or parts[4] != account or not name.startswith(allowed):
+    # The rule's own source secret (what drift repair and rotation name) is pullthrough's, whatever the deployment
+    # narrows named secrets to: its name is the source prefix, the rule's prefix and Secrets Manager's "-XXXXXX".
+    own_source = name[:-7] == deps.source_prefix + prefix
+    if parts[3] != deps.home_region or parts[4] != account or not (name.startswith(allowed) or own_source):
         raise InvalidRequest(
             f"must name a secret of account {account} in {deps.home_region} whose name starts with {allowed}",
             field="credentialSecretArn",

@@ -19,6 +19,7 @@ DESIRED_FIELDS = (
     "creationTemplate",
     "sourceSecretArn",
     "credentialExpiresAt",
+    "smokePull",
 )
 
 
