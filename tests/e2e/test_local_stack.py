@@ -21,7 +21,7 @@ from local import events_bridge, lambda_runner
 from local.api_server import ApiServer, Route
 from local.emulator import ecr_extension
 from local.emulator.server import LATENCY_ENV
-from local.settings import API_PORT_ENV, AWS_PORT_ENV, REGISTRY_PORT_ENV, StackError
+from local.settings import API_PORT_ENV, AWS_PORT_ENV, REGISTRY_ENDPOINT_ENV, REGISTRY_PORT_ENV, StackError
 from local.stack import EmbeddedStack
 from local.template_reader import Resolver, TemplateError, load_template, substitute
 from tests.e2e.conftest import (
@@ -111,7 +111,9 @@ def test_the_template_functions_exist_with_their_environment(stack: EmbeddedStac
         assert (fn.code_dir / "app.py").is_file()
         config = lam.get_function_configuration(FunctionName=stack.function_names[logical_id])
         env = config.get("Environment", {}).get("Variables", {})
-        assert sorted(env) == fn.env_names, logical_id
+        # The template's variables, plus where the emulator serves ECR's registry endpoint (AWS: the one ECR names)
+        assert sorted(set(env) - {REGISTRY_ENDPOINT_ENV}) == fn.env_names, logical_id
+        assert stack.registries is not None and env[REGISTRY_ENDPOINT_ENV] == stack.registries.url, logical_id
         assert env == stack.function_environments[logical_id], logical_id
     assert stack.function_environments["ApiFunction"]["STATE_MACHINE_ARN"] == stack.state_machine_arn
     assert stack.function_environments["DriftSweepFunction"]["DRIFT_MODE"] == "report"
