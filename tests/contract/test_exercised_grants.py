@@ -1,7 +1,7 @@
 """Least privilege for every grant: each hand-written Allow statement is exercised by some test, or reviewed here.
 
 The e2e stacks record which statement allowed each call (``local.iam_coverage``) when ``PULLTHROUGH_IAM_EXERCISED``
-names a file: ``make test`` sets it for the whole suite, then runs this module again with PULLTHROUGH_IAM_CHECK=1.
+names a file: ``make test-grants`` runs the e2e tests with it set, then this module with PULLTHROUGH_IAM_CHECK=1.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ def test_unexercised_lists_the_grants_no_recorded_call_used_in_template_order() 
 
 
 def test_every_hand_written_allow_statement_is_exercised_by_a_test() -> None:
-    """``make test`` runs this once more after the whole suite, with PULLTHROUGH_IAM_CHECK set: the recording is
-    complete then (during the suite it is still being written, so the test skips)."""
+    """``make test-grants`` runs this after the e2e tests, with PULLTHROUGH_IAM_CHECK set: the recording is complete
+    then (in any other run it may be partial, so the test skips)."""
     path = Path(os.environ.get(ENV, ""))
     if not os.environ.get("PULLTHROUGH_IAM_CHECK") or not path.is_file():
-        pytest.skip(f"checked after the suite (make test); alone: run the e2e tests with {ENV}=<file>, then this")
+        pytest.skip(f"checked by make test-grants (the e2e tests with {ENV}=<file>, then this)")
     missing = unexercised(recorded(path))
     assert not missing, "no test exercises:\n" + "\n".join(f"{owner}: {sid}" for owner, sid in missing)
