@@ -6,8 +6,15 @@ import base64
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from moto import mock_aws
+
+from local.emulator import registry
+from local.emulator.registry import UPSTREAM_FAULTS
+from tests.support import ACCOUNT, HOME
 
 SKOPEO_TIMEOUT = 120
 
@@ -89,3 +96,15 @@ def copy_to_dir(address: str, image: str, secret: str, destination: str) -> Pull
         check=False,
     )
     return Pulled(done.returncode, done.stdout, done.stderr)
+
+
+def served_registries() -> Iterator[registry.Registries]:
+    """moto in process, with the ECR registry endpoint and the upstreams served on free loopback ports (a fixture's
+    body: ``yield from served_registries()``); the upstreams' faults are cleared after."""
+    with mock_aws():
+        running = registry.start("127.0.0.1", 0, home=(ACCOUNT, HOME))
+        try:
+            yield running
+        finally:
+            running.stop()
+            UPSTREAM_FAULTS.clear()

@@ -14,12 +14,11 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from local.emulator import registry
 from local.emulator.registry import UPSTREAM_FAULTS, oci
 from local.emulator.registry.upstream import SAMPLE_CREDENTIALS
-from tests.registry_support import copy_to_dir, inspect, password, upstream_inspect
+from tests.registry_support import copy_to_dir, inspect, password, served_registries, upstream_inspect
 from tests.support import ACCOUNT, CANARY, HOME
 
 IMAGE = "docker-hub/library/alpine:3.20"
@@ -51,13 +50,7 @@ TEMPLATE = {
 @pytest.fixture
 def registries() -> Iterator[registry.Registries]:
     """moto in process, with the endpoint and the upstreams served on free loopback ports."""
-    with mock_aws():
-        running = registry.start("127.0.0.1", 0, home=(ACCOUNT, HOME))
-        try:
-            yield running
-        finally:
-            running.stop()
-            UPSTREAM_FAULTS.clear()
+    yield from served_registries()
 
 
 @pytest.fixture

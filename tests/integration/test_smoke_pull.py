@@ -11,16 +11,15 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from local.emulator import registry
-from local.emulator.registry import UPSTREAM_FAULTS
 from local.emulator.registry.upstream import SAMPLE_CREDENTIALS
 from pullthrough.adapters.registry import RegistryEndpoint
 from pullthrough.exceptions import InvalidRequest, SmokePullFailed
 from pullthrough.steps.pull import cached_repository, smoke_pull
 from pullthrough.tasks import RegionTask
-from tests.support import ACCOUNT, CANARY, HOME
+from tests.registry_support import served_registries
+from tests.support import CANARY, HOME
 
 RULE = {
     "ecrRepositoryPrefix": "docker-hub",
@@ -31,13 +30,8 @@ RULE = {
 
 @pytest.fixture
 def registries() -> Iterator[registry.Registries]:
-    with mock_aws():
-        running = registry.start("127.0.0.1", 0, home=(ACCOUNT, HOME))
-        try:
-            yield running
-        finally:
-            running.stop()
-            UPSTREAM_FAULTS.clear()
+    """moto in process, with the endpoint and the upstreams served on free loopback ports."""
+    yield from served_registries()
 
 
 def _rule(credentials: tuple[str, str]) -> None:
